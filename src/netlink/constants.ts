@@ -1,0 +1,109 @@
+// Kernel numbers under their kernel names.
+// Sources: include/uapi/linux/netlink.h, rtnetlink.h, if_link.h, if.h, socket.h.
+
+// socket(2)
+export const AF_NETLINK = 16;
+export const SOCK_RAW = 3;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOCK_NONBLOCK = 0o4000;
+export const NETLINK_ROUTE = 0;
+export const SOL_SOCKET = 1;
+export const SOL_NETLINK = 270;
+export const SO_RCVBUF = 8;
+export const SO_RCVBUFFORCE = 33;
+export const NETLINK_NO_ENOBUFS = 5;
+export const MSG_PEEK = 0x2;
+export const MSG_TRUNC = 0x20;
+export const MSG_DONTWAIT = 0x40;
+
+// multicast groups (legacy bitmask form for nl_groups)
+export const RTMGRP_LINK = 0x1;
+
+// netlink message header: struct nlmsghdr { u32 len; u16 type; u16 flags; u32 seq; u32 pid; }
+export const NLMSG_HDRLEN = 16;
+export const NLMSG_ALIGNTO = 4;
+export const NLMSG_NOOP = 1;
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+export const NLMSG_OVERRUN = 4;
+
+// nlmsg_flags
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_MULTI = 0x2;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_ECHO = 0x8;
+export const NLM_F_DUMP_INTR = 0x10;
+export const NLM_F_DUMP_FILTERED = 0x20;
+export const NLM_F_ROOT = 0x100;
+export const NLM_F_MATCH = 0x200;
+export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
+
+// rtnetlink message types
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_GETLINK = 18;
+
+// struct ifinfomsg { u8 family; u8 pad; u16 type; s32 index; u32 flags; u32 change; }
+export const IFINFOMSG_LEN = 16;
+export const AF_UNSPEC = 0;
+
+// struct rtattr { u16 len; u16 type; }
+export const RTA_HDRLEN = 4;
+export const RTA_ALIGNTO = 4;
+export const NLA_F_NESTED = 0x8000;
+export const NLA_F_NET_BYTEORDER = 0x4000;
+export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
+
+// IFLA_* (enum in if_link.h)
+export const IFLA_ADDRESS = 1;
+export const IFLA_IFNAME = 3;
+export const IFLA_MTU = 4;
+export const IFLA_LINK = 5;
+export const IFLA_MASTER = 10;
+export const IFLA_OPERSTATE = 16;
+export const IFLA_LINKMODE = 17;
+export const IFLA_LINKINFO = 18;
+export const IFLA_IFALIAS = 20;
+export const IFLA_GROUP = 27;
+export const IFLA_CARRIER = 33;
+export const IFLA_CARRIER_CHANGES = 35;
+export const IFLA_CARRIER_UP_COUNT = 47;
+export const IFLA_CARRIER_DOWN_COUNT = 48;
+
+// IFLA_INFO_* (nested in IFLA_LINKINFO)
+export const IFLA_INFO_KIND = 1;
+
+// ifi_flags (if.h)
+export const IFF_UP = 0x1;
+export const IFF_BROADCAST = 0x2;
+export const IFF_LOOPBACK = 0x8;
+export const IFF_RUNNING = 0x40;
+export const IFF_LOWER_UP = 0x10000;
+export const IFF_DORMANT = 0x20000;
+
+// IF_OPER_* (RFC 2863 operational status, if.h)
+export const IF_OPER_UNKNOWN = 0;
+export const IF_OPER_NOTPRESENT = 1;
+export const IF_OPER_DOWN = 2;
+export const IF_OPER_LOWERLAYERDOWN = 3;
+export const IF_OPER_TESTING = 4;
+export const IF_OPER_DORMANT = 5;
+export const IF_OPER_UP = 6;
+
+/** RFC 2863 state names indexed by IF_OPER_* value. */
+export const OPER_STATE_NAMES = [
+  'unknown',
+  'notpresent',
+  'down',
+  'lowerlayerdown',
+  'testing',
+  'dormant',
+  'up',
+] as const;
+export type OperStateName = (typeof OPER_STATE_NAMES)[number];
+
+// errno values we act on
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const ENOBUFS = 105;
+export const EBUSY = 16;
