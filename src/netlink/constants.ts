@@ -107,3 +107,5 @@ export const EINTR = 4;
 export const EAGAIN = 11;
 export const ENOBUFS = 105;
 export const EBUSY = 16;
+export const EPERM = 1;
+export const EBADF = 9;

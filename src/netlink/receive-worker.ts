@@ -1,0 +1,147 @@
+// The receive loop of a netlink socket, on its own worker thread so the main event loop never
+// waits in the kernel. It sleeps in poll() on [netlink fd, eventfd] with no timeout (no timers
+// when idle), drains the socket with recvmsg(MSG_DONTWAIT) until EAGAIN, and posts the datagrams
+// to the main thread in batches (one ArrayBuffer transferred per batch, in kernel order).
+// Writing the eventfd (close() or the process 'exit' hook) ends the loop, and the thread with it.
+import { parentPort, workerData } from 'node:worker_threads';
+import { EAGAIN, EBADF, EINTR, ENOBUFS, MSG_DONTWAIT, MSG_TRUNC } from './constants.js';
+import {
+  IOVEC_OFFSETS,
+  IOVEC_SIZE,
+  MSGHDR_OFFSETS,
+  MSGHDR_SIZE,
+  POLLFD_SIZE,
+  POLLIN,
+  POLLNVAL,
+  SOCKADDR_NL_SIZE,
+  allocNative,
+  freeNative,
+  lastErrno,
+  libc,
+  writeWord,
+} from './libc.js';
+import {
+  ENTRY_DATAGRAM,
+  ENTRY_OVERRUN,
+  ENTRY_WORDS,
+  type ReceiveWorkerData,
+  type ReceiveWorkerMessage,
+} from './receive-protocol.js';
+
+function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): void {
+  const { fd, eventFd, datagramBytes, maxBatchDatagrams } = data;
+  const maxBatchBytes = Math.max(data.maxBatchBytes, datagramBytes);
+
+  // Native memory, set up once: the datagram buffer, the sender's sockaddr_nl, the iovec, the
+  // msghdr pointing at them, and the two pollfds. The loop only resets msg_namelen per call.
+  const datagram = allocNative(datagramBytes);
+  const sender = allocNative(SOCKADDR_NL_SIZE);
+  const iov = allocNative(IOVEC_SIZE);
+  const msg = allocNative(MSGHDR_SIZE);
+  const pollfds = allocNative(POLLFD_SIZE * 2);
+  writeWord(iov.view, IOVEC_OFFSETS.base, datagram.address);
+  writeWord(iov.view, IOVEC_OFFSETS.len, BigInt(datagramBytes));
+  writeWord(msg.view, MSGHDR_OFFSETS.name, sender.address);
+  writeWord(msg.view, MSGHDR_OFFSETS.iov, iov.address);
+  writeWord(msg.view, MSGHDR_OFFSETS.iovlen, 1n);
+  // Host-order views on the fields read or written per call.
+  const msgWords = new Int32Array(msg.view.buffer, msg.view.byteOffset, MSGHDR_SIZE >> 2);
+  const namelenIndex = MSGHDR_OFFSETS.namelen >> 2;
+  const flagsIndex = MSGHDR_OFFSETS.flags >> 2;
+  const senderPid = new Uint32Array(sender.view.buffer, sender.view.byteOffset + 4, 1);
+  const pollInts = new Int32Array(pollfds.view.buffer, pollfds.view.byteOffset, 4);
+  const pollShorts = new Int16Array(pollfds.view.buffer, pollfds.view.byteOffset, 8);
+  pollInts[0] = fd;
+  pollShorts[2] = POLLIN; // events of pollfd 0
+  pollInts[2] = eventFd;
+  pollShorts[6] = POLLIN; // events of pollfd 1
+
+  // The batch being filled: bytes staged in a reused buffer, entries in a reused array.
+  const staging = Buffer.allocUnsafeSlow(maxBatchBytes);
+  const entries = new Uint32Array(maxBatchDatagrams * ENTRY_WORDS);
+  let used = 0;
+  let count = 0;
+
+  const flush = (): void => {
+    if (count === 0) return;
+    const bytes = new ArrayBuffer(used);
+    staging.copy(new Uint8Array(bytes), 0, 0, used);
+    const batch = entries.slice(0, count * ENTRY_WORDS);
+    const message: ReceiveWorkerMessage = { type: 'batch', bytes, entries: batch };
+    port.postMessage(message, [bytes, batch.buffer]);
+    used = 0;
+    count = 0;
+  };
+
+  const push = (kind: number, length: number, pid: number, truncated: boolean): void => {
+    if (count === maxBatchDatagrams || used + length > maxBatchBytes) flush();
+    if (length > 0) datagram.view.copy(staging, used, 0, length);
+    const at = count * ENTRY_WORDS;
+    entries[at] = kind;
+    entries[at + 1] = used;
+    entries[at + 2] = length;
+    entries[at + 3] = pid;
+    entries[at + 4] = truncated ? 1 : 0;
+    used += length;
+    count += 1;
+  };
+
+  const fail = (operation: 'poll' | 'recvmsg', errno: number): void => {
+    flush();
+    const message: ReceiveWorkerMessage = { type: 'error', operation, errno };
+    port.postMessage(message);
+  };
+
+  /** Reads until EAGAIN. Returns false when the loop must stop. */
+  const drain = (): boolean => {
+    for (;;) {
+      msgWords[namelenIndex] = SOCKADDR_NL_SIZE;
+      const n = libc.recvmsg(fd, msg.pointer, MSG_DONTWAIT);
+      if (n < 0) {
+        const errno = lastErrno();
+        if (errno === EAGAIN) break;
+        if (errno === EINTR) continue;
+        if (errno === ENOBUFS) {
+          push(ENTRY_OVERRUN, 0, 0, false);
+          continue;
+        }
+        fail('recvmsg', errno);
+        return false;
+      }
+      const truncated = ((msgWords[flagsIndex] ?? 0) & MSG_TRUNC) !== 0;
+      push(ENTRY_DATAGRAM, Math.min(n, datagramBytes), senderPid[0] ?? 0, truncated);
+    }
+    flush();
+    return true;
+  };
+
+  const loop = (): void => {
+    for (;;) {
+      const ready = libc.poll(pollfds.pointer, 2, -1);
+      if (ready < 0) {
+        const errno = lastErrno();
+        if (errno === EINTR) continue;
+        fail('poll', errno);
+        return;
+      }
+      if ((pollShorts[7] ?? 0) !== 0) return; // eventfd written: stop
+      const revents = pollShorts[3] ?? 0;
+      if ((revents & POLLNVAL) !== 0) {
+        fail('poll', EBADF);
+        return;
+      }
+      // POLLIN, or POLLERR (a pending ENOBUFS, which recvmsg reports): drain either way.
+      if (revents !== 0 && !drain()) return;
+    }
+  };
+
+  try {
+    loop();
+  } finally {
+    for (const block of [datagram, sender, iov, msg, pollfds]) freeNative(block);
+  }
+}
+
+if (parentPort !== null) {
+  run(parentPort, workerData as ReceiveWorkerData);
+}
