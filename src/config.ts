@@ -1,0 +1,321 @@
+// Command-line flags → frozen Config. Flags are spelled the way Prometheus
+// exporters spell them (--web.listen-address, --log.level, ...). Any bad input
+// throws ConfigError with a single line; --help and --version return the text
+// to print instead of exiting, so main.ts decides what to do with it.
+
+import { createRequire } from 'node:module';
+import { isIPv6 } from 'node:net';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from './errors.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'logfmt' | 'json';
+
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+export const LOG_FORMATS: readonly LogFormat[] = ['logfmt', 'json'];
+
+export interface ListenAddress {
+  /** undefined = all interfaces (":PORT"). IPv6 addresses without brackets. */
+  readonly host?: string;
+  readonly port: number;
+}
+
+export interface Config {
+  readonly web: {
+    readonly listenAddress: ListenAddress;
+    readonly telemetryPath: string;
+    readonly configFile?: string;
+    /** Maximum parallel scrapes of the telemetry path; 0 = no limit. */
+    readonly maxRequests: number;
+  };
+  readonly netlink: {
+    readonly receiveBufferBytes: number;
+  };
+  readonly collector: {
+    /** Anchored: a device is exported only when its whole name matches. */
+    readonly deviceInclude?: RegExp;
+    /** Anchored: a device is not exported when its whole name matches. */
+    readonly deviceExclude?: RegExp;
+  };
+  readonly log: {
+    readonly level: LogLevel;
+    readonly format: LogFormat;
+  };
+}
+
+export type ConfigResult =
+  | { readonly kind: 'run'; readonly config: Config }
+  | { readonly kind: 'exit'; readonly output: string };
+
+export const PROGRAM_NAME = 'linkstate-exporter';
+
+// dist/src/config.js → ../../package.json (the package root). Read once at start.
+const packageJson = createRequire(import.meta.url)('../../package.json') as { version?: unknown };
+export const VERSION: string = typeof packageJson.version === 'string' ? packageJson.version : 'unknown';
+
+export const DEFAULT_LISTEN_ADDRESS = ':10071';
+export const DEFAULT_TELEMETRY_PATH = '/metrics';
+export const DEFAULT_MAX_REQUESTS = 40;
+export const DEFAULT_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
+export const MIN_RECEIVE_BUFFER_BYTES = 4096;
+export const MAX_RECEIVE_BUFFER_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Parses the user's arguments (process.argv.slice(2): without node and the script).
+ * Never exits the process and never writes to stdout/stderr.
+ */
+export function parseConfig(argv: readonly string[]): ConfigResult {
+  let output = '';
+  const program = buildProgram((text) => {
+    output += text;
+  });
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.help' ||
+        err.code === 'commander.version'
+      ) {
+        return { kind: 'exit', output };
+      }
+      throw new ConfigError(oneLine(err.message.replace(/^error: /, '')), { cause: err });
+    }
+    throw err;
+  }
+
+  const o = program.opts<Record<string, unknown>>();
+  const include = o['collector.deviceInclude'] as RegExp | undefined;
+  const exclude = o['collector.deviceExclude'] as RegExp | undefined;
+  if (include !== undefined && exclude !== undefined) {
+    throw new ConfigError(
+      'flags --collector.device-include and --collector.device-exclude are mutually exclusive',
+    );
+  }
+  const configFile = o['web.config.file'] as string | undefined;
+
+  const config: Config = {
+    web: Object.freeze({
+      listenAddress: o['web.listenAddress'] as ListenAddress,
+      telemetryPath: o['web.telemetryPath'] as string,
+      ...(configFile !== undefined ? { configFile } : {}),
+      maxRequests: o['web.maxRequests'] as number,
+    }),
+    netlink: Object.freeze({ receiveBufferBytes: o['netlink.receiveBufferBytes'] as number }),
+    collector: Object.freeze({
+      ...(include !== undefined ? { deviceInclude: include } : {}),
+      ...(exclude !== undefined ? { deviceExclude: exclude } : {}),
+    }),
+    log: Object.freeze({ level: o['log.level'] as LogLevel, format: o['log.format'] as LogFormat }),
+  };
+  return { kind: 'run', config: Object.freeze(config) };
+}
+
+/** The --help text, e.g. for the README. */
+export function helpText(): string {
+  let text = '';
+  const program = buildProgram((s) => {
+    text += s;
+  });
+  program.outputHelp();
+  return text;
+}
+
+function buildProgram(writeOut: (text: string) => void): Command {
+  const program = new Command()
+    .name(PROGRAM_NAME)
+    .description(
+      'Prometheus exporter for network link carrier, admin and oper state and flap counts, ' +
+        'driven by rtnetlink events.',
+    )
+    .version(`${PROGRAM_NAME} version ${VERSION} (node ${process.version})`, '--version', 'Show the version and exit.')
+    .helpOption('-h, --help', 'Show this help and exit.')
+    .exitOverride()
+    .allowExcessArguments(false)
+    .configureOutput({
+      writeOut,
+      writeErr: () => undefined,
+      outputError: () => undefined,
+    })
+    .configureHelp({ helpWidth: 100 });
+
+  program.addOption(
+    new Option(
+      '--web.listen-address <address>',
+      'Address to listen on for the web interface and telemetry: ":PORT", "HOST:PORT" or "[IPv6]:PORT".',
+    )
+      .default(parseListenAddress(DEFAULT_LISTEN_ADDRESS), JSON.stringify(DEFAULT_LISTEN_ADDRESS))
+      .argParser(argParser(parseListenAddress)),
+  );
+  program.addOption(
+    new Option('--web.telemetry-path <path>', 'Path under which to expose metrics.')
+      .default(DEFAULT_TELEMETRY_PATH, JSON.stringify(DEFAULT_TELEMETRY_PATH))
+      .argParser(argParser(parseTelemetryPath)),
+  );
+  program.addOption(
+    new Option(
+      '--web.config.file <path>',
+      'Path to a web configuration file (exporter-toolkit format) enabling TLS and/or basic ' +
+        'authentication; re-read when it changes.',
+    )
+      .default(undefined, 'none')
+      .argParser(argParser(parseNonEmpty)),
+  );
+  program.addOption(
+    new Option(
+      '--web.max-requests <count>',
+      'Maximum number of parallel scrape requests; 0 means no limit.',
+    )
+      .default(DEFAULT_MAX_REQUESTS, String(DEFAULT_MAX_REQUESTS))
+      .argParser(argParser(parseMaxRequests)),
+  );
+  program.addOption(
+    new Option(
+      '--netlink.receive-buffer-bytes <bytes>',
+      'Receive buffer size of the netlink socket: bytes, or with a KiB/MiB/GiB suffix ' +
+        `(min ${MIN_RECEIVE_BUFFER_BYTES}, max 1GiB).`,
+    )
+      .default(DEFAULT_RECEIVE_BUFFER_BYTES, '"8MiB"')
+      .argParser(argParser(parseByteSize)),
+  );
+  program.addOption(
+    new Option(
+      '--collector.device-include <regex>',
+      'Regular expression of device names to include (anchored; whole name must match). ' +
+        'Mutually exclusive with --collector.device-exclude.',
+    )
+      .default(undefined, 'all devices')
+      .argParser(argParser(parseDeviceRegex)),
+  );
+  program.addOption(
+    new Option(
+      '--collector.device-exclude <regex>',
+      'Regular expression of device names to exclude (anchored; whole name must match). ' +
+        'Mutually exclusive with --collector.device-include.',
+    )
+      .default(undefined, 'none')
+      .argParser(argParser(parseDeviceRegex)),
+  );
+  program.addOption(
+    new Option('--log.level <level>', 'Only log messages with the given severity or above.')
+      .choices(LOG_LEVELS)
+      .default('info', '"info"'),
+  );
+  program.addOption(
+    new Option('--log.format <format>', 'Output format of log messages.')
+      .choices(LOG_FORMATS)
+      .default('logfmt', '"logfmt"'),
+  );
+  return program;
+}
+
+/** Adapts a parser that throws ConfigError to commander's InvalidArgumentError. */
+function argParser<T>(parse: (value: string) => T): (value: string) => T {
+  return (value: string) => {
+    try {
+      return parse(value);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new InvalidArgumentError(err.message);
+      throw err;
+    }
+  };
+}
+
+function oneLine(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ');
+}
+
+export function parseListenAddress(value: string): ListenAddress {
+  const m = /^(?:\[([^\]]*)\]|([^[\]]*)):(\d{1,5})$/.exec(value);
+  if (m === null) {
+    throw new ConfigError(`expected ":PORT", "HOST:PORT" or "[IPv6]:PORT", got ${JSON.stringify(value)}`);
+  }
+  const [, bracketed, plain, portText] = m;
+  const port = Number(portText);
+  if (port > 65535) throw new ConfigError(`port ${port} is out of range 0-65535`);
+  if (bracketed !== undefined) {
+    if (!isIPv6(bracketed)) throw new ConfigError(`${JSON.stringify(bracketed)} is not an IPv6 address`);
+    return Object.freeze({ host: bracketed, port });
+  }
+  const host = plain ?? '';
+  if (host === '') return Object.freeze({ port });
+  if (host.includes(':')) {
+    throw new ConfigError(`IPv6 addresses need brackets, as in "[${host}]:${port}"`);
+  }
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host) || host.length > 253) {
+    throw new ConfigError(`${JSON.stringify(host)} is not a valid host name or IPv4 address`);
+  }
+  return Object.freeze({ host, port });
+}
+
+export function formatListenAddress(addr: ListenAddress): string {
+  if (addr.host === undefined) return `:${addr.port}`;
+  return addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
+}
+
+export function parseTelemetryPath(value: string): string {
+  if (!value.startsWith('/')) throw new ConfigError(`path must start with "/", got ${JSON.stringify(value)}`);
+  if (value === '/') throw new ConfigError('path "/" is the landing page');
+  if (value === '/-' || value.startsWith('/-/')) {
+    throw new ConfigError(`path ${JSON.stringify(value)} is reserved for /-/healthy and /-/ready`);
+  }
+  // Unreserved and sub-delim characters only: the path is matched literally.
+  if (!/^[A-Za-z0-9._~!$&'()*+,;=:@/-]+$/.test(value)) {
+    throw new ConfigError(`path ${JSON.stringify(value)} contains characters that are not allowed in a URL path`);
+  }
+  return value;
+}
+
+function parseNonEmpty(value: string): string {
+  if (value === '') throw new ConfigError('must not be empty');
+  return value;
+}
+
+function parseMaxRequests(value: string): number {
+  if (!/^\d+$/.test(value)) throw new ConfigError(`expected a non-negative integer, got ${JSON.stringify(value)}`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new ConfigError(`${value} is too large`);
+  return n;
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 * 1024,
+  GiB: 1024 * 1024 * 1024,
+};
+
+/** "8388608", "8MiB", "512KiB" → bytes. */
+export function parseByteSize(value: string): number {
+  const m = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(value.trim());
+  if (m === null) {
+    throw new ConfigError(`expected bytes such as 8388608, 512KiB or 8MiB, got ${JSON.stringify(value)}`);
+  }
+  const bytes = Number(m[1]) * (BYTE_UNITS[m[2] ?? ''] ?? 1);
+  if (!Number.isSafeInteger(bytes) || bytes > MAX_RECEIVE_BUFFER_BYTES) {
+    throw new ConfigError(`${value} is more than the maximum of 1GiB`);
+  }
+  if (bytes < MIN_RECEIVE_BUFFER_BYTES) {
+    throw new ConfigError(`${value} is less than the minimum of ${MIN_RECEIVE_BUFFER_BYTES} bytes`);
+  }
+  return bytes;
+}
+
+/** Compiles a device name pattern anchored at both ends, like node_exporter's. */
+export function parseDeviceRegex(value: string): RegExp {
+  if (value === '') throw new ConfigError('regular expression must not be empty');
+  try {
+    // Compile alone first so that "a)|(b" cannot escape the anchors.
+    new RegExp(value);
+    return new RegExp(`^(?:${value})$`);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);
+    throw new ConfigError(`invalid regular expression: ${oneLine(reason)}`);
+  }
+}
