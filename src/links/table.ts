@@ -1,0 +1,305 @@
+// The link table: ifindex → LinkState. Pure: it is fed decoded messages and a clock reading,
+// it never touches sockets, timers or HTTP.
+//
+// Counting rule. Every RTM_NEWLINK carries the complete state of one link, including the
+// kernel's own carrier counters (IFLA_CARRIER_CHANGES, IFLA_CARRIER_UP_COUNT/_DOWN_COUNT).
+// linkwatch coalesces notifications, so a down/up pair can arrive as one message that shows
+// no change at all; the kernel counters still moved. So the exported counters are the kernel's
+// whenever the kernel sends them, and only links whose messages lack them fall back to counting
+// the transitions this table observed (which is exact only when no notification was coalesced).
+
+import {
+  IFF_LOWER_UP,
+  IFF_UP,
+  IF_OPER_UNKNOWN,
+  OPER_STATE_NAMES,
+} from '../netlink/constants.js';
+import type { LinkMessage } from '../netlink/types.js';
+
+export interface LinkState {
+  readonly ifindex: number;
+  name: string;
+  /** IFF_UP */
+  adminUp: boolean;
+  /** IFLA_CARRIER, or IFF_LOWER_UP when the attribute is absent */
+  carrier: boolean;
+  /** IF_OPER_* */
+  operstate: number;
+  mtu: number | undefined;
+  address: string | undefined;
+  ifalias: string | undefined;
+  /** ifindex of the master device, if enslaved */
+  master: number | undefined;
+  kind: string | undefined;
+  /** true when the counters below are the kernel's own */
+  kernelCounters: boolean;
+  carrierChanges: number;
+  carrierUpChanges: number;
+  carrierDownChanges: number;
+  /** wall-clock ms when the table saw the latest carrier change; undefined until it saw one */
+  lastChangeMs: number | undefined;
+  /** ms accumulated without carrier while admin up, excluding the current open interval */
+  downMsAccumulated: number;
+  /** wall-clock ms when the current "admin up, no carrier" interval began, if one is open */
+  downSinceMs: number | undefined;
+  /** bumped on every change of anything rendered except the down-time clock; caches key on it */
+  version: number;
+}
+
+export type CarrierWord = 'up' | 'down';
+
+/** What one applied message did, for logging and for metrics bookkeeping. */
+export type ApplyResult =
+  | { readonly kind: 'added'; readonly link: LinkState }
+  | { readonly kind: 'removed'; readonly link: LinkState }
+  | {
+      readonly kind: 'updated';
+      readonly link: LinkState;
+      /** set when the carrier gauge changed or the kernel counted carrier changes */
+      readonly carrier?: { readonly from: CarrierWord; readonly to: CarrierWord; readonly changes: number };
+      /** set when the link's name changed: its series move to the new device label */
+      readonly renamedFrom?: string;
+    }
+  | { readonly kind: 'unchanged'; readonly link: LinkState }
+  | { readonly kind: 'ignored' };
+
+const word = (carrier: boolean): CarrierWord => (carrier ? 'up' : 'down');
+
+export function operStateName(value: number): string {
+  return OPER_STATE_NAMES[value] ?? 'unknown';
+}
+
+export class LinkTable {
+  readonly #links = new Map<number, LinkState>();
+  /** ifindexes seen (by dump message or event) since the dump in progress began */
+  #dumpSeen: Set<number> | undefined;
+  /** bumped whenever links are added, removed or renamed (membership/ordering changes) */
+  #layoutVersion = 0;
+  /** bumped on every change to any link's rendered state */
+  #version = 0;
+
+  get size(): number {
+    return this.#links.size;
+  }
+
+  /** Changes whenever anything rendered changes (except the down-time clock). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Changes whenever a link is added, removed or renamed. */
+  get layoutVersion(): number {
+    return this.#layoutVersion;
+  }
+
+  get(ifindex: number): LinkState | undefined {
+    return this.#links.get(ifindex);
+  }
+
+  links(): IterableIterator<LinkState> {
+    return this.#links.values();
+  }
+
+  /** Starts collecting the set of links a dump (plus concurrent events) reports. */
+  beginDump(): void {
+    this.#dumpSeen = new Set();
+  }
+
+  get dumpInProgress(): boolean {
+    return this.#dumpSeen !== undefined;
+  }
+
+  /**
+   * Ends a dump. With prune, every link neither reported by the dump nor created by an event
+   * since it began is removed: its RTM_DELLINK was lost (socket overrun). An interrupted dump
+   * (NLM_F_DUMP_INTR) may have skipped links, so the caller passes prune=false and dumps again.
+   */
+  endDump(prune: boolean): LinkState[] {
+    const seen = this.#dumpSeen;
+    this.#dumpSeen = undefined;
+    if (!seen || !prune) return [];
+    const removed: LinkState[] = [];
+    for (const [ifindex, link] of this.#links) {
+      if (!seen.has(ifindex)) {
+        this.#links.delete(ifindex);
+        removed.push(link);
+      }
+    }
+    if (removed.length > 0) {
+      this.#layoutVersion++;
+      this.#version++;
+    }
+    return removed;
+  }
+
+  /** Applies one decoded RTM_NEWLINK/RTM_DELLINK. nowMs is the wall clock at receipt. */
+  apply(msg: LinkMessage, nowMs: number): ApplyResult {
+    if (msg.kind === 'del') {
+      this.#dumpSeen?.delete(msg.ifindex);
+      const link = this.#links.get(msg.ifindex);
+      if (!link) return { kind: 'ignored' };
+      this.#links.delete(msg.ifindex);
+      this.#layoutVersion++;
+      this.#version++;
+      return { kind: 'removed', link };
+    }
+    this.#dumpSeen?.add(msg.ifindex);
+    const previous = this.#links.get(msg.ifindex);
+    if (!previous || isDifferentDevice(previous, msg)) {
+      const link = createLink(msg, nowMs);
+      this.#links.set(msg.ifindex, link);
+      this.#layoutVersion++;
+      this.#version++;
+      return { kind: 'added', link };
+    }
+    return this.#update(previous, msg, nowMs);
+  }
+
+  #update(link: LinkState, msg: LinkMessage, nowMs: number): ApplyResult {
+    let changed = false;
+    let renamedFrom: string | undefined;
+    if (msg.ifname !== undefined && msg.ifname !== link.name) {
+      renamedFrom = link.name;
+      link.name = msg.ifname;
+      this.#layoutVersion++;
+      changed = true;
+    }
+    const adminUp = (msg.flags & IFF_UP) !== 0;
+    const carrier = carrierOf(msg);
+    const operstate = msg.operstate ?? IF_OPER_UNKNOWN;
+    const fromCarrier = link.carrier;
+
+    // Carrier changes the kernel counted since the previous message (coalesced ones included).
+    let counted: number;
+    if (msg.carrierChanges !== undefined) {
+      counted = msg.carrierChanges - link.carrierChanges;
+      if (!link.kernelCounters) counted = carrier !== fromCarrier ? 1 : 0;
+    } else {
+      counted = carrier !== fromCarrier ? 1 : 0;
+    }
+
+    if (msg.carrierChanges !== undefined) {
+      if (!link.kernelCounters) {
+        // First message with kernel counters for a link we had been counting ourselves.
+        link.kernelCounters = true;
+      }
+      if (link.carrierChanges !== msg.carrierChanges) changed = true;
+      link.carrierChanges = msg.carrierChanges;
+      // Before Linux 4.16 there are no up/down counts: derive them from the state we saw.
+      if (msg.carrierUpCount !== undefined && msg.carrierDownCount !== undefined) {
+        if (link.carrierUpChanges !== msg.carrierUpCount || link.carrierDownChanges !== msg.carrierDownCount) changed = true;
+        link.carrierUpChanges = msg.carrierUpCount;
+        link.carrierDownChanges = msg.carrierDownCount;
+      } else if (carrier !== fromCarrier) {
+        if (carrier) link.carrierUpChanges++;
+        else link.carrierDownChanges++;
+        changed = true;
+      }
+    } else if (carrier !== fromCarrier) {
+      link.carrierChanges++;
+      if (carrier) link.carrierUpChanges++;
+      else link.carrierDownChanges++;
+      changed = true;
+    }
+
+    const carrierEvent = carrier !== fromCarrier || counted > 0;
+    if (carrierEvent) {
+      link.lastChangeMs = nowMs;
+      changed = true;
+    }
+
+    // Time without carrier while administratively up.
+    const wasDown = link.downSinceMs !== undefined;
+    const isDown = adminUp && !carrier;
+    if (wasDown && !isDown) {
+      link.downMsAccumulated += Math.max(0, nowMs - (link.downSinceMs as number));
+      link.downSinceMs = undefined;
+      changed = true;
+    } else if (!wasDown && isDown) {
+      link.downSinceMs = nowMs;
+      changed = true;
+    }
+
+    if (
+      link.adminUp !== adminUp ||
+      link.carrier !== carrier ||
+      link.operstate !== operstate ||
+      (msg.mtu !== undefined && link.mtu !== msg.mtu) ||
+      (msg.address !== undefined && link.address !== msg.address) ||
+      link.ifalias !== msg.ifalias ||
+      link.master !== msg.master ||
+      (msg.infoKind !== undefined && link.kind !== msg.infoKind)
+    ) {
+      changed = true;
+    }
+    link.adminUp = adminUp;
+    link.carrier = carrier;
+    link.operstate = operstate;
+    if (msg.mtu !== undefined) link.mtu = msg.mtu;
+    if (msg.address !== undefined) link.address = msg.address;
+    // IFLA_IFALIAS and IFLA_MASTER are sent only when set: absence means cleared.
+    link.ifalias = msg.ifalias;
+    link.master = msg.master;
+    if (msg.infoKind !== undefined) link.kind = msg.infoKind;
+
+    if (!changed) return { kind: 'unchanged', link };
+    link.version++;
+    this.#version++;
+    const result: { kind: 'updated'; link: LinkState; carrier?: { from: CarrierWord; to: CarrierWord; changes: number }; renamedFrom?: string } = {
+      kind: 'updated',
+      link,
+    };
+    if (carrierEvent) result.carrier = { from: word(fromCarrier), to: word(carrier), changes: Math.max(counted, 1) };
+    if (renamedFrom !== undefined) result.renamedFrom = renamedFrom;
+    return result;
+  }
+}
+
+/** Carrier: IFLA_CARRIER when present (it is reported even for admin-down links), else IFF_LOWER_UP. */
+export function carrierOf(msg: LinkMessage): boolean {
+  if (msg.carrier !== undefined) return msg.carrier !== 0;
+  return (msg.flags & IFF_LOWER_UP) !== 0;
+}
+
+/** Current time without carrier while admin up, in seconds, including the open interval. */
+export function downSeconds(link: LinkState, nowMs: number): number {
+  const open = link.downSinceMs === undefined ? 0 : Math.max(0, nowMs - link.downSinceMs);
+  return (link.downMsAccumulated + open) / 1000;
+}
+
+/**
+ * A message for a known ifindex that describes another device: the kernel counters went
+ * backwards or the link kind changed. That happens only when an RTM_DELLINK was lost and the
+ * ifindex was reused; the old series must not continue into the new device's.
+ */
+function isDifferentDevice(link: LinkState, msg: LinkMessage): boolean {
+  if (link.kernelCounters && msg.carrierChanges !== undefined && msg.carrierChanges < link.carrierChanges) return true;
+  if (link.kind !== undefined && msg.infoKind !== undefined && link.kind !== msg.infoKind) return true;
+  return false;
+}
+
+function createLink(msg: LinkMessage, nowMs: number): LinkState {
+  const adminUp = (msg.flags & IFF_UP) !== 0;
+  const carrier = carrierOf(msg);
+  const kernelCounters = msg.carrierChanges !== undefined;
+  return {
+    ifindex: msg.ifindex,
+    name: msg.ifname ?? `if${msg.ifindex}`,
+    adminUp,
+    carrier,
+    operstate: msg.operstate ?? IF_OPER_UNKNOWN,
+    mtu: msg.mtu,
+    address: msg.address,
+    ifalias: msg.ifalias,
+    master: msg.master,
+    kind: msg.infoKind,
+    kernelCounters,
+    carrierChanges: msg.carrierChanges ?? 0,
+    carrierUpChanges: msg.carrierUpCount ?? 0,
+    carrierDownChanges: msg.carrierDownCount ?? 0,
+    lastChangeMs: undefined,
+    downMsAccumulated: 0,
+    downSinceMs: adminUp && !carrier ? nowMs : undefined,
+    version: 0,
+  };
+}

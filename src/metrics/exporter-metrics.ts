@@ -1,0 +1,146 @@
+// The exporter's own health metrics and prom-client's process/nodejs defaults, in a prom-client
+// Registry — prom-client stays the authority for these families and for both text formats.
+
+import { createRequire } from 'node:module';
+import client from 'prom-client';
+
+const require = createRequire(import.meta.url);
+
+/** Netlink message types counted by linkstate_exporter_netlink_messages_total. */
+export const MESSAGE_TYPES = ['newlink', 'dellink', 'done', 'error', 'other'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+/** Reasons pre-initialised at 0 on linkstate_exporter_netlink_dropped_total (decoder reasons are added as seen). */
+export const DROP_REASONS = ['foreign_sender', 'truncated', 'malformed', 'unexpected_type'] as const;
+
+// prom-client's default collectors, minus eventLoopLag: its perf_hooks histogram runs a libuv
+// timer every 10 ms forever, and this exporter promises no wake-ups while nothing changes.
+const DEFAULT_COLLECTORS = [
+  'processCpuTotal',
+  'processStartTime',
+  'osMemoryHeap',
+  'processOpenFileDescriptors',
+  'processMaxFileDescriptors',
+  'processResources',
+  'processHandles',
+  'processRequests',
+  'heapSizeAndUsed',
+  'heapSpacesSizeAndUsed',
+  'version',
+  'gc',
+] as const;
+
+type Collector = (registry: client.Registry, config: object) => void;
+
+export interface BuildInfo {
+  readonly version: string;
+  readonly revision: string;
+}
+
+export class ExporterMetrics {
+  readonly registry: client.Registry;
+  readonly messages: client.Counter<'type'>;
+  readonly overruns: client.Counter;
+  readonly resyncs: client.Counter;
+  readonly dumpsInterrupted: client.Counter;
+  readonly dropped: client.Counter<'reason'>;
+  readonly socketReopens: client.Counter;
+  readonly links: client.Gauge;
+  readonly receiveBuffer: client.Gauge;
+
+  constructor(build: BuildInfo, linksExported: () => number) {
+    const registry = new client.Registry();
+    this.registry = registry;
+    const registers = [registry];
+    this.messages = new client.Counter({
+      name: 'linkstate_exporter_netlink_messages_total',
+      help: 'Netlink messages received from the kernel, by type (newlink, dellink, done, error, other).',
+      labelNames: ['type'],
+      registers,
+    });
+    for (const type of MESSAGE_TYPES) this.messages.inc({ type }, 0);
+    this.overruns = new client.Counter({
+      name: 'linkstate_exporter_netlink_overruns_total',
+      help: 'Times the netlink socket overflowed (ENOBUFS) and notifications were lost; each one triggers a resync.',
+      registers,
+    });
+    this.resyncs = new client.Counter({
+      name: 'linkstate_exporter_netlink_resyncs_total',
+      help: 'Link dumps run after the initial one to reconcile the table with the kernel (after an overrun, an interrupted dump or a socket reopen).',
+      registers,
+    });
+    this.dumpsInterrupted = new client.Counter({
+      name: 'linkstate_exporter_netlink_dumps_interrupted_total',
+      help: 'Link dumps the kernel marked NLM_F_DUMP_INTR (the table changed mid-dump); each is repeated.',
+      registers,
+    });
+    this.dropped = new client.Counter({
+      name: 'linkstate_exporter_netlink_dropped_total',
+      help: 'Netlink datagrams or messages dropped, by reason (foreign_sender, truncated, malformed, unexpected_type, or the decoder error).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of DROP_REASONS) this.dropped.inc({ reason }, 0);
+    this.socketReopens = new client.Counter({
+      name: 'linkstate_exporter_netlink_socket_reopens_total',
+      help: 'Times the netlink socket failed after start-up and was reopened.',
+      registers,
+    });
+    this.links = new client.Gauge({
+      name: 'linkstate_exporter_links',
+      help: 'Links currently exported (after the device filters).',
+      registers,
+      collect() {
+        this.set(linksExported());
+      },
+    });
+    this.receiveBuffer = new client.Gauge({
+      name: 'linkstate_exporter_netlink_receive_buffer_bytes',
+      help: 'Receive buffer of the netlink socket as granted by the kernel.',
+      registers,
+    });
+    const buildInfo = new client.Gauge({
+      name: 'linkstate_exporter_build_info',
+      help: 'A metric with a constant 1 value labeled by version, revision and Node.js version of linkstate-exporter.',
+      labelNames: ['version', 'revision', 'nodejs'],
+      registers,
+    });
+    buildInfo.set({ version: build.version, revision: build.revision, nodejs: process.version }, 1);
+
+    for (const name of DEFAULT_COLLECTORS) {
+      const collector = require(`prom-client/lib/metrics/${name}.js`) as Collector;
+      collector(registry, {});
+    }
+  }
+
+  /** Renders the registry in the Prometheus text format (prom-client's formatter). */
+  async renderPrometheus(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /**
+   * Renders the registry in OpenMetrics 1.0 (prom-client's formatter, ends with "# EOF").
+   * prom-client renames counters in place (drops _total) when an OpenMetrics registry renders
+   * them, so the shared metric objects are viewed through throw-away proxies instead of being
+   * registered twice.
+   */
+  async renderOpenMetrics(): Promise<string> {
+    const om = new client.Registry<client.OpenMetricsContentType>();
+    om.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE);
+    for (const metric of this.registry.getMetricsAsArray()) {
+      const m = metric as unknown as { name: string; help: string; type: string; aggregator: string; get(): Promise<{ name: string }> };
+      const counter = m.type === 'counter';
+      om.registerMetric({
+        name: m.name,
+        help: m.help,
+        type: m.type,
+        aggregator: m.aggregator,
+        async get() {
+          const data = await m.get();
+          return counter ? { ...data, name: data.name.replace(/_total$/, '') } : data;
+        },
+      } as unknown as client.Metric);
+    }
+    return om.metrics();
+  }
+}
