@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { NetlinkSocketError } from '../../src/errors.js';
+import { LinkTable } from '../../src/links/table.js';
+import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { LinkMonitor } from '../../src/monitor.js';
+import {
+  IFF_LOWER_UP,
+  IFF_UP,
+  NLMSG_DONE,
+  NLM_F_DUMP_INTR,
+  NLM_F_MULTI,
+  RTM_GETLINK,
+} from '../../src/netlink/constants.js';
+import type { LinkMessage } from '../../src/netlink/types.js';
+import { FakeSocket } from '../helpers/fake-socket.js';
+import { errorMessage, fullLink, linkMessageBytes, nlmsg } from '../helpers/netlink-bytes.js';
+
+interface Harness {
+  monitor: LinkMonitor;
+  table: LinkTable;
+  metrics: ExporterMetrics;
+  sockets: FakeSocket[];
+  logs: Record<string, unknown>[];
+  socket(): FakeSocket;
+}
+
+function harness(opts: { failOpen?: number } = {}): Harness {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const logger = pino({ level: 'debug' }, sink);
+  const table = new LinkTable();
+  const metrics = new ExporterMetrics({ version: 't', revision: 't' }, () => table.size);
+  const sockets: FakeSocket[] = [];
+  let failures = opts.failOpen ?? 0;
+  const monitor = new LinkMonitor({
+    openSocket: () => {
+      if (sockets.length > 0 && failures-- > 0) throw new NetlinkSocketError('socket', 97);
+      const s = new FakeSocket(100 + sockets.length);
+      sockets.push(s);
+      return s;
+    },
+    table,
+    metrics,
+    logger,
+    now: () => 1_000_000,
+    reopenBackoffMs: { initial: 5, max: 20 },
+  });
+  return { monitor, table, metrics, sockets, logs, socket: () => sockets[sockets.length - 1] as FakeSocket };
+}
+
+const veth = (ifindex: number, over: Partial<LinkMessage> = {}): LinkMessage =>
+  fullLink({
+    ifindex,
+    ifname: `veth${ifindex}`,
+    flags: IFF_UP | IFF_LOWER_UP,
+    carrier: 1,
+    operstate: 6,
+    carrierChanges: 2,
+    carrierUpCount: 1,
+    carrierDownCount: 1,
+    ...over,
+  });
+
+/** Dump reply parts, as the kernel sends them: NLM_F_MULTI, our seq and port id. */
+function dumpLink(s: FakeSocket, seq: number, link: LinkMessage, extraFlags = 0): Buffer {
+  return linkMessageBytes(link, { flags: NLM_F_MULTI | extraFlags, seq, pid: s.portId });
+}
+function dumpDone(s: FakeSocket, seq: number, extraFlags = 0): Buffer {
+  return nlmsg({ type: NLMSG_DONE, flags: NLM_F_MULTI | extraFlags, seq, pid: s.portId }, Buffer.alloc(4));
+}
+
+async function value(metrics: ExporterMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = metrics.registry.getSingleMetric(name);
+  assert.ok(metric, `metric ${name}`);
+  const data = await metric.get();
+  const hit = data.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
+  return hit?.value ?? 0;
+}
+
+describe('LinkMonitor', () => {
+  it('asks for a dump at start and becomes ready only when it is complete', () => {
+    const h = harness();
+    h.monitor.start();
+    const s = h.socket();
+    assert.equal(s.sent.length, 1);
+    assert.equal(s.sent[0]!.readUInt16LE(4), RTM_GETLINK);
+    const seq = s.sentSeq(0);
+    s.kernel(dumpLink(s, seq, veth(1)), dumpLink(s, seq, veth(2)));
+    assert.equal(h.monitor.ready, false);
+    s.kernel(dumpDone(s, seq));
+    assert.equal(h.monitor.ready, true);
+    assert.equal(h.table.size, 2);
+  });
+
+  it('drops and counts a datagram from a user-space sender, and does not apply it', async () => {
+    const h = harness();
+    h.monitor.start();
+    const s = h.socket();
+    s.kernel(dumpDone(s, s.sentSeq(0)));
+    s.deliver({ kind: 'datagram', data: linkMessageBytes(veth(66)), senderPid: 31337, truncated: false });
+    assert.equal(h.table.get(66), undefined);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'foreign_sender' }), 1);
+    assert.ok(h.logs.some((l) => l['reason'] === 'foreign_sender' && l['sender_pid'] === 31337));
+  });
+
+  it('drops a truncated datagram and a malformed one by reason, and carries on', async () => {
+    const h = harness();
+    h.monitor.start();
+    const s = h.socket();
+    s.kernel(dumpDone(s, s.sentSeq(0)));
+    s.deliver({ kind: 'datagram', data: linkMessageBytes(veth(3)), senderPid: 0, truncated: true });
+    s.deliver({ kind: 'datagram', data: Buffer.from([1, 2, 3]), senderPid: 0, truncated: false });
+    s.kernel(linkMessageBytes(veth(4)));
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'truncated' }), 1);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'short_header' }), 1);
+    assert.equal(h.table.get(3), undefined);
+    assert.ok(h.table.get(4));
+  });
+
+  it('an overrun is counted and answered by one resync dump that prunes missed deletions', async () => {
+    const h = harness();
+    h.monitor.start();
+    const s = h.socket();
+    const seq0 = s.sentSeq(0);
+    s.kernel(dumpLink(s, seq0, veth(1)), dumpLink(s, seq0, veth(2)), dumpDone(s, seq0));
+    s.deliver({ kind: 'overrun' }, { kind: 'overrun' });
+    assert.equal(s.sent.length, 2, 'one dump in flight at a time');
+    const seq1 = s.sentSeq(1);
+    assert.notEqual(seq1, seq0);
+    s.kernel(dumpLink(s, seq1, veth(1, { carrier: 0, flags: IFF_UP, carrierChanges: 9, carrierDownCount: 5, carrierUpCount: 4 })));
+    s.kernel(dumpDone(s, seq1));
+    // the second overrun arrived while the first resync was in flight: one more dump follows
+    assert.equal(s.sent.length, 3);
+    s.kernel(dumpLink(s, s.sentSeq(2), veth(1, { carrier: 0, flags: IFF_UP, carrierChanges: 9, carrierDownCount: 5, carrierUpCount: 4 })), dumpDone(s, s.sentSeq(2)));
+    assert.equal(s.sent.length, 3);
+    assert.equal(h.table.get(2), undefined, 'link 2 vanished while we were deaf');
+    assert.equal(h.table.get(1)!.carrierChanges, 9);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_overruns_total'), 2);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_resyncs_total'), 2);
+  });
+
+  it('an interrupted dump is repeated and prunes nothing', async () => {
+    const h = harness();
+    h.monitor.start();
+    const s = h.socket();
+    const seq0 = s.sentSeq(0);
+    s.kernel(dumpLink(s, seq0, veth(1)), dumpLink(s, seq0, veth(2)), dumpDone(s, seq0));
+    s.deliver({ kind: 'overrun' });
+    const seq1 = s.sentSeq(1);
+    s.kernel(dumpLink(s, seq1, veth(1), NLM_F_DUMP_INTR), dumpDone(s, seq1, NLM_F_DUMP_INTR));
+    assert.ok(h.table.get(2), 'not pruned by an interrupted dump');
+    assert.equal(s.sent.length, 3);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dumps_interrupted_total'), 1);
+  });
+
+  it('events carrying our dump seq from another sender are not taken for dump replies', () => {
+    const h = harness();
+    h.monitor.start();
+    const s = h.socket();
+    const seq = s.sentSeq(0);
+    // a notification caused by another process's request: its pid, possibly the same seq
+    s.kernel(linkMessageBytes(veth(5), { seq, pid: 999 }), nlmsg({ type: NLMSG_DONE, flags: NLM_F_MULTI, seq, pid: 999 }, Buffer.alloc(4)));
+    assert.equal(h.monitor.ready, false);
+    s.kernel(dumpDone(s, seq));
+    assert.equal(h.monitor.ready, true);
+    assert.ok(h.table.get(5));
+  });
+
+  it('logs one info line per carrier transition with device, from and to', () => {
+    const h = harness();
+    h.monitor.start();
+    const s = h.socket();
+    s.kernel(dumpLink(s, s.sentSeq(0), veth(7)), dumpDone(s, s.sentSeq(0)));
+    s.kernel(linkMessageBytes(veth(7, { carrier: 0, flags: IFF_UP, carrierChanges: 3, carrierDownCount: 2 })));
+    const lines = h.logs.filter((l) => l['msg'] === 'carrier changed');
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!['device'], 'veth7');
+    assert.equal(lines[0]!['from'], 'up');
+    assert.equal(lines[0]!['to'], 'down');
+  });
+
+  it('a refused dump (NLMSG_ERROR for its seq) is asked for again', () => {
+    const h = harness();
+    h.monitor.start();
+    const s = h.socket();
+    const request = s.sent[0]!;
+    s.kernel(errorMessage(-16, request.subarray(0, 16)));
+    assert.equal(s.sent.length, 2);
+    assert.equal(h.monitor.ready, false);
+  });
+
+  it('a failed socket is reopened with backoff and a fresh dump; not ready meanwhile', async () => {
+    const h = harness({ failOpen: 1 });
+    h.monitor.start();
+    const first = h.socket();
+    first.kernel(dumpDone(first, first.sentSeq(0)));
+    assert.equal(h.monitor.ready, true);
+    first.deliver({ kind: 'error', error: new NetlinkSocketError('recvmsg', 9) });
+    assert.equal(h.monitor.ready, false);
+    assert.equal(first.closed, true);
+    // first reopen attempt fails (failOpen: 1), the second succeeds
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(h.sockets.length, 2);
+    const second = h.socket();
+    assert.equal(second.sent.length, 1);
+    second.kernel(dumpDone(second, second.sentSeq(0)));
+    assert.equal(h.monitor.ready, true);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_socket_reopens_total'), 2);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_resyncs_total'), 1);
+    await h.monitor.close();
+  });
+});
