@@ -1,0 +1,174 @@
+// Byte builders for netlink test messages: nlmsghdr, ifinfomsg, rtattr, nested attributes,
+// and a whole RTM_NEWLINK/RTM_DELLINK from a LinkMessage. Little-endian, like the decoder.
+// Every builder takes overrides so tests can build malformed bytes on purpose.
+
+import {
+  IFLA_ADDRESS,
+  IFLA_CARRIER,
+  IFLA_CARRIER_CHANGES,
+  IFLA_CARRIER_DOWN_COUNT,
+  IFLA_CARRIER_UP_COUNT,
+  IFLA_IFALIAS,
+  IFLA_IFNAME,
+  IFLA_INFO_KIND,
+  IFLA_LINKINFO,
+  IFLA_MASTER,
+  IFLA_MTU,
+  IFLA_OPERSTATE,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLM_F_MULTI,
+  RTM_DELLINK,
+  RTM_NEWLINK,
+} from '../../src/netlink/constants.js';
+import type { LinkMessage } from '../../src/netlink/types.js';
+
+export function pad4(buf: Buffer): Buffer {
+  const extra = (4 - (buf.length % 4)) % 4;
+  return extra === 0 ? buf : Buffer.concat([buf, Buffer.alloc(extra)]);
+}
+
+export interface HeaderFields {
+  type: number;
+  flags?: number;
+  seq?: number;
+  pid?: number;
+  /** nlmsg_len as written; defaults to 16 + payload length. */
+  len?: number;
+}
+
+/** A netlink message: nlmsghdr + payload, padded to 4 bytes (unless pad is false). */
+export function nlmsg(fields: HeaderFields, payload: Buffer = Buffer.alloc(0), pad = true): Buffer {
+  const header = Buffer.alloc(NLMSG_HDRLEN);
+  header.writeUInt32LE(fields.len ?? NLMSG_HDRLEN + payload.length, 0);
+  header.writeUInt16LE(fields.type, 4);
+  header.writeUInt16LE(fields.flags ?? 0, 6);
+  header.writeUInt32LE(fields.seq ?? 0, 8);
+  header.writeUInt32LE(fields.pid ?? 0, 12);
+  const msg = Buffer.concat([header, payload]);
+  return pad ? pad4(msg) : msg;
+}
+
+export interface IfinfoFields {
+  family?: number;
+  type?: number;
+  index: number;
+  flags?: number;
+  change?: number;
+}
+
+/** struct ifinfomsg (16 bytes). */
+export function ifinfomsg(fields: IfinfoFields): Buffer {
+  const buf = Buffer.alloc(16);
+  buf.writeUInt8(fields.family ?? 0, 0);
+  buf.writeUInt16LE(fields.type ?? 1, 2);
+  buf.writeInt32LE(fields.index, 4);
+  buf.writeUInt32LE(fields.flags ?? 0, 8);
+  buf.writeUInt32LE(fields.change ?? 0, 12);
+  return buf;
+}
+
+/** An rtattr: header, data, padding to 4 (unless pad is false). `len` overrides rta_len. */
+export function rtattr(type: number, data: Buffer, opts: { len?: number; pad?: boolean } = {}): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt16LE(opts.len ?? 4 + data.length, 0);
+  header.writeUInt16LE(type, 2);
+  const attr = Buffer.concat([header, data]);
+  return opts.pad === false ? attr : pad4(attr);
+}
+
+export function u8Attr(type: number, value: number): Buffer {
+  return rtattr(type, Buffer.from([value]));
+}
+
+export function u32Attr(type: number, value: number): Buffer {
+  const data = Buffer.alloc(4);
+  data.writeUInt32LE(value, 0);
+  return rtattr(type, data);
+}
+
+/** A string attribute as nla_put_string sends it: UTF-8 then one NUL. */
+export function stringAttr(type: number, value: string): Buffer {
+  return rtattr(type, Buffer.concat([Buffer.from(value, 'utf8'), Buffer.alloc(1)]));
+}
+
+/** A nested attribute holding already-built attributes. */
+export function nestedAttr(type: number, children: Buffer[]): Buffer {
+  return rtattr(type, Buffer.concat(children));
+}
+
+/** "02:00:5e:10:00:01" → bytes. */
+export function addressBytes(address: string): Buffer {
+  return address === '' ? Buffer.alloc(0) : Buffer.from(address.split(':').map((h) => parseInt(h, 16)));
+}
+
+/** An RTM_NEWLINK/RTM_DELLINK payload (ifinfomsg + attributes) for a link. */
+export function linkPayload(link: LinkMessage, extraAttrs: Buffer[] = []): Buffer {
+  const parts: Buffer[] = [
+    ifinfomsg({ type: link.linkType, index: link.ifindex, flags: link.flags, change: link.change }),
+  ];
+  if (link.ifname !== undefined) parts.push(stringAttr(IFLA_IFNAME, link.ifname));
+  if (link.mtu !== undefined) parts.push(u32Attr(IFLA_MTU, link.mtu));
+  if (link.master !== undefined) parts.push(u32Attr(IFLA_MASTER, link.master));
+  if (link.operstate !== undefined) parts.push(u8Attr(IFLA_OPERSTATE, link.operstate));
+  if (link.infoKind !== undefined) {
+    parts.push(nestedAttr(IFLA_LINKINFO, [stringAttr(IFLA_INFO_KIND, link.infoKind)]));
+  }
+  if (link.ifalias !== undefined) parts.push(stringAttr(IFLA_IFALIAS, link.ifalias));
+  if (link.carrier !== undefined) parts.push(u8Attr(IFLA_CARRIER, link.carrier));
+  if (link.carrierChanges !== undefined) parts.push(u32Attr(IFLA_CARRIER_CHANGES, link.carrierChanges));
+  if (link.address !== undefined) parts.push(rtattr(IFLA_ADDRESS, addressBytes(link.address)));
+  if (link.carrierUpCount !== undefined) parts.push(u32Attr(IFLA_CARRIER_UP_COUNT, link.carrierUpCount));
+  if (link.carrierDownCount !== undefined) {
+    parts.push(u32Attr(IFLA_CARRIER_DOWN_COUNT, link.carrierDownCount));
+  }
+  parts.push(...extraAttrs);
+  return Buffer.concat(parts);
+}
+
+/** A whole RTM_NEWLINK/RTM_DELLINK message for a link. */
+export function linkMessageBytes(
+  link: LinkMessage,
+  header: Omit<HeaderFields, 'type'> = {},
+  extraAttrs: Buffer[] = [],
+): Buffer {
+  const type = link.kind === 'new' ? RTM_NEWLINK : RTM_DELLINK;
+  return nlmsg({ ...header, type }, linkPayload(link, extraAttrs));
+}
+
+/** NLMSG_DONE with its s32 status, as ending a dump. */
+export function doneMessage(status = 0, seq = 0): Buffer {
+  const data = Buffer.alloc(4);
+  data.writeInt32LE(status, 0);
+  return nlmsg({ type: NLMSG_DONE, flags: NLM_F_MULTI, seq }, data);
+}
+
+/** NLMSG_ERROR: s32 error, then the request's header (unless requestHeader is null). */
+export function errorMessage(error: number, requestHeader: Buffer | null): Buffer {
+  const data = Buffer.alloc(4);
+  data.writeInt32LE(error, 0);
+  return nlmsg({ type: NLMSG_ERROR }, requestHeader === null ? data : Buffer.concat([data, requestHeader]));
+}
+
+/** A LinkMessage with every key present (absent attributes undefined), as decodeLink returns. */
+export function fullLink(fields: Partial<LinkMessage> & Pick<LinkMessage, 'ifindex'>): LinkMessage {
+  return {
+    kind: 'new',
+    flags: 0,
+    change: 0,
+    linkType: 1,
+    ifname: undefined,
+    operstate: undefined,
+    carrier: undefined,
+    carrierChanges: undefined,
+    carrierUpCount: undefined,
+    carrierDownCount: undefined,
+    mtu: undefined,
+    address: undefined,
+    ifalias: undefined,
+    master: undefined,
+    infoKind: undefined,
+    ...fields,
+  };
+}
