@@ -9,8 +9,8 @@
 // - any other socket failure closes the socket and reopens it with backoff, /-/ready reporting
 //   503 until the fresh dump is applied.
 
-import type { Logger } from 'pino';
 import { NetlinkDecodeError, type NetlinkSocketError } from './errors.js';
+import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
 import { LinkTable, type ApplyResult } from './links/table.js';
 import type { ExporterMetrics } from './metrics/exporter-metrics.js';
 import {
@@ -57,7 +57,7 @@ export class LinkMonitor {
   #closed = false;
   #reopenTimer: NodeJS.Timeout | undefined;
   #reopenDelayMs: number;
-  #drops = new DropLog();
+  readonly #drops: RateLimitedLog;
 
   constructor(opts: MonitorOptions) {
     this.#opts = opts;
@@ -66,6 +66,7 @@ export class LinkMonitor {
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 100;
+    this.#drops = rateLimited(opts.logger, opts.dropLogIntervalMs ?? 10_000, { now: this.#now });
   }
 
   /** True once a complete dump has been applied on the current socket. */
@@ -89,6 +90,7 @@ export class LinkMonitor {
     if (this.#reopenTimer) clearTimeout(this.#reopenTimer);
     const socket = this.#socket;
     this.#socket = undefined;
+    this.#drops.flush();
     await socket?.close();
   }
 
@@ -114,7 +116,7 @@ export class LinkMonitor {
 
   #handleOverrun(): void {
     this.#metrics.overruns.inc();
-    this.#drops.note(this.#logger, this.#now(), 'overrun', 'netlink socket overrun (ENOBUFS): notifications lost, resyncing from a fresh dump', {
+    this.#drops.log('netlink socket overrun (ENOBUFS): notifications lost, resyncing from a fresh dump', {
       receive_buffer_bytes: this.#socket?.receiveBufferBytes,
     });
     this.#requestDump(true);
@@ -283,7 +285,7 @@ export class LinkMonitor {
 
   #drop(reason: string, message: string, fields: Record<string, unknown>): void {
     this.#metrics.dropped.inc({ reason });
-    this.#drops.note(this.#logger, this.#now(), reason, message, fields);
+    this.#drops.log(message, { reason, ...fields });
   }
 
   #dropDecodeError(error: unknown): void {
@@ -292,29 +294,5 @@ export class LinkMonitor {
       return;
     }
     throw error;
-  }
-}
-
-/**
- * Rate-limited warnings, per reason: the first one is logged, then at most one line per
- * interval that says how many were suppressed. No timer: the check happens when the next one comes.
- */
-class DropLog {
-  readonly #intervalMs: number;
-  readonly #state = new Map<string, { lastMs: number; suppressed: number }>();
-
-  constructor(intervalMs = 10_000) {
-    this.#intervalMs = intervalMs;
-  }
-
-  note(logger: Logger, nowMs: number, reason: string, message: string, fields: Record<string, unknown>): void {
-    const state = this.#state.get(reason);
-    if (state && nowMs - state.lastMs < this.#intervalMs) {
-      state.suppressed++;
-      return;
-    }
-    const suppressed = state?.suppressed ?? 0;
-    this.#state.set(reason, { lastMs: nowMs, suppressed: 0 });
-    logger.warn({ reason, ...fields, ...(suppressed > 0 ? { suppressed_since_last: suppressed } : {}) }, message);
   }
 }
