@@ -28,6 +28,11 @@ import {
   type ReceiveWorkerMessage,
 } from './receive-protocol.js';
 
+/** Under load, wait this long for more datagrams before posting a batch ... */
+const LINGER_MS = 1;
+/** ... at most this many times in a row (so a batch is never held back much longer). */
+const LINGER_ROUNDS = 4;
+
 function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): void {
   const { fd, eventFd, datagramBytes, maxBatchDatagrams } = data;
   const maxBatchBytes = Math.max(data.maxBatchBytes, datagramBytes);
@@ -39,6 +44,7 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
   const iov = allocNative(IOVEC_SIZE);
   const msg = allocNative(MSGHDR_SIZE);
   const pollfds = allocNative(POLLFD_SIZE * 2);
+  const wakeOnly = allocNative(POLLFD_SIZE);
   writeWord(iov.view, IOVEC_OFFSETS.base, datagram.address);
   writeWord(iov.view, IOVEC_OFFSETS.len, BigInt(datagramBytes));
   writeWord(msg.view, MSGHDR_OFFSETS.name, sender.address);
@@ -55,6 +61,8 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
   pollShorts[2] = POLLIN; // events of pollfd 0
   pollInts[2] = eventFd;
   pollShorts[6] = POLLIN; // events of pollfd 1
+  new Int32Array(wakeOnly.view.buffer, wakeOnly.view.byteOffset, 1)[0] = eventFd;
+  new Int16Array(wakeOnly.view.buffer, wakeOnly.view.byteOffset, 4)[2] = POLLIN;
 
   // The batch being filled: bytes staged in a reused buffer, entries in a reused array.
   const staging = Buffer.allocUnsafeSlow(maxBatchBytes);
@@ -92,27 +100,37 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
     port.postMessage(message);
   };
 
-  /** Reads until EAGAIN. Returns false when the loop must stop. */
-  const drain = (): boolean => {
+  /** Reads until EAGAIN into the batch. Returns how many entries it added, or -1 to stop. */
+  const drain = (): number => {
+    let added = 0;
     for (;;) {
       msgWords[namelenIndex] = SOCKADDR_NL_SIZE;
       const n = libc.recvmsg(fd, msg.pointer, MSG_DONTWAIT);
       if (n < 0) {
         const errno = lastErrno();
-        if (errno === EAGAIN) break;
+        if (errno === EAGAIN) return added;
         if (errno === EINTR) continue;
         if (errno === ENOBUFS) {
           push(ENTRY_OVERRUN, 0, 0, false);
+          added += 1;
           continue;
         }
         fail('recvmsg', errno);
-        return false;
+        return -1;
       }
       const truncated = ((msgWords[flagsIndex] ?? 0) & MSG_TRUNC) !== 0;
       push(ENTRY_DATAGRAM, Math.min(n, datagramBytes), senderPid[0] ?? 0, truncated);
+      added += 1;
     }
-    flush();
-    return true;
+  };
+
+  /** Sleeps up to `ms` unless the eventfd is written. Returns false when it was (stop). */
+  const linger = (ms: number): boolean => {
+    for (;;) {
+      const ready = libc.poll(wakeOnly.pointer, 1, ms);
+      if (ready >= 0) return ready === 0;
+      if (lastErrno() !== EINTR) return true; // cannot sleep: go on without lingering
+    }
   };
 
   const loop = (): void => {
@@ -130,15 +148,24 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
         fail('poll', EBADF);
         return;
       }
-      // POLLIN, or POLLERR (a pending ENOBUFS, which recvmsg reports): drain either way.
-      if (revents !== 0 && !drain()) return;
+      if (revents === 0) continue;
+      // POLLIN, or POLLERR (a pending ENOBUFS, which recvmsg reports): drain either way. While
+      // the socket keeps delivering, linger a little before posting so that a storm goes out in
+      // fewer, larger batches (fewer wake-ups on both threads); when idle, nothing waits.
+      let added = drain();
+      for (let round = 0; added > 0 && round < LINGER_ROUNDS; round++) {
+        if (!linger(LINGER_MS)) return;
+        added = drain();
+      }
+      if (added < 0) return;
+      flush();
     }
   };
 
   try {
     loop();
   } finally {
-    for (const block of [datagram, sender, iov, msg, pollfds]) freeNative(block);
+    for (const block of [datagram, sender, iov, msg, pollfds, wakeOnly]) freeNative(block);
   }
 }
 

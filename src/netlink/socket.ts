@@ -159,7 +159,10 @@ class LinkSocket implements NetlinkSocket {
       maxBatchDatagrams: MAX_BATCH_DATAGRAMS,
       maxBatchBytes: MAX_BATCH_BYTES,
     };
-    const worker = new Worker(new URL('./receive-worker.js', import.meta.url), { workerData });
+    const worker = new Worker(new URL('./receive-worker.js', import.meta.url), {
+      workerData,
+      execArgv: workerExecArgv(process.execArgv),
+    });
     this.worker = worker;
     // Node joins worker threads at exit; the 'exit' hook wakes ours out of poll() first.
     process.on('exit', this.wakeOnExit);
@@ -213,6 +216,23 @@ class LinkSocket implements NetlinkSocket {
     const one = Buffer.from(new BigUint64Array([1n]).buffer);
     libc.write(this.eventFd, one, 8);
   }
+}
+
+/**
+ * The parent's node flags minus those that describe its own entry point (`-e CODE`,
+ * `--input-type`), which a worker loaded from a file refuses (ERR_INPUT_TYPE_NOT_ALLOWED).
+ */
+function workerExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] ?? '';
+    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print' || arg === '--input-type') {
+      i += 1; // and its value
+    } else if (!arg.startsWith('--input-type=') && !arg.startsWith('--eval=') && !arg.startsWith('--print=')) {
+      kept.push(arg);
+    }
+  }
+  return kept;
 }
 
 function decodeBatch(bytes: ArrayBuffer, entries: Uint32Array): ReceiveEvent[] {
