@@ -15,6 +15,7 @@ import {
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
+  NLA_F_NESTED,
   NLMSG_DONE,
   NLMSG_ERROR,
   NLMSG_HDRLEN,
@@ -103,17 +104,19 @@ export function addressBytes(address: string): Buffer {
   return address === '' ? Buffer.alloc(0) : Buffer.from(address.split(':').map((h) => parseInt(h, 16)));
 }
 
-/** An RTM_NEWLINK/RTM_DELLINK payload (ifinfomsg + attributes) for a link. */
-export function linkPayload(link: LinkMessage, extraAttrs: Buffer[] = []): Buffer {
-  const parts: Buffer[] = [
-    ifinfomsg({ type: link.linkType, index: link.ifindex, flags: link.flags, change: link.change }),
-  ];
+/**
+ * The attributes the kernel would send for a link, one Buffer each, in the kernel's order.
+ * `nestedFlag` sets NLA_F_NESTED on IFLA_LINKINFO (the kernel does not; newer senders might).
+ */
+export function linkAttributes(link: LinkMessage, opts: { nestedFlag?: boolean } = {}): Buffer[] {
+  const parts: Buffer[] = [];
   if (link.ifname !== undefined) parts.push(stringAttr(IFLA_IFNAME, link.ifname));
   if (link.mtu !== undefined) parts.push(u32Attr(IFLA_MTU, link.mtu));
   if (link.master !== undefined) parts.push(u32Attr(IFLA_MASTER, link.master));
   if (link.operstate !== undefined) parts.push(u8Attr(IFLA_OPERSTATE, link.operstate));
   if (link.infoKind !== undefined) {
-    parts.push(nestedAttr(IFLA_LINKINFO, [stringAttr(IFLA_INFO_KIND, link.infoKind)]));
+    const type = IFLA_LINKINFO | (opts.nestedFlag === true ? NLA_F_NESTED : 0);
+    parts.push(nestedAttr(type, [stringAttr(IFLA_INFO_KIND, link.infoKind)]));
   }
   if (link.ifalias !== undefined) parts.push(stringAttr(IFLA_IFALIAS, link.ifalias));
   if (link.carrier !== undefined) parts.push(u8Attr(IFLA_CARRIER, link.carrier));
@@ -123,8 +126,22 @@ export function linkPayload(link: LinkMessage, extraAttrs: Buffer[] = []): Buffe
   if (link.carrierDownCount !== undefined) {
     parts.push(u32Attr(IFLA_CARRIER_DOWN_COUNT, link.carrierDownCount));
   }
-  parts.push(...extraAttrs);
-  return Buffer.concat(parts);
+  return parts;
+}
+
+/** The ifinfomsg of a link. */
+export function linkIfinfomsg(link: LinkMessage): Buffer {
+  return ifinfomsg({ type: link.linkType, index: link.ifindex, flags: link.flags, change: link.change });
+}
+
+/** An RTM_NEWLINK/RTM_DELLINK payload (ifinfomsg + attributes) for a link. */
+export function linkPayload(link: LinkMessage, extraAttrs: Buffer[] = []): Buffer {
+  return Buffer.concat([linkIfinfomsg(link), ...linkAttributes(link), ...extraAttrs]);
+}
+
+/** nlmsg_type of a link's message: RTM_NEWLINK or RTM_DELLINK. */
+export function linkMessageType(link: LinkMessage): number {
+  return link.kind === 'new' ? RTM_NEWLINK : RTM_DELLINK;
 }
 
 /** A whole RTM_NEWLINK/RTM_DELLINK message for a link. */
@@ -133,8 +150,7 @@ export function linkMessageBytes(
   header: Omit<HeaderFields, 'type'> = {},
   extraAttrs: Buffer[] = [],
 ): Buffer {
-  const type = link.kind === 'new' ? RTM_NEWLINK : RTM_DELLINK;
-  return nlmsg({ ...header, type }, linkPayload(link, extraAttrs));
+  return nlmsg({ ...header, type: linkMessageType(link) }, linkPayload(link, extraAttrs));
 }
 
 /** NLMSG_DONE with its s32 status, as ending a dump. */
