@@ -1,0 +1,61 @@
+// The shape of test/fixtures/netlink/*.json (written by scripts/record-fixtures.ts) and the
+// decode it records for each datagram.
+import { RTM_DELLINK, RTM_NEWLINK } from '../../src/netlink/constants.js';
+import { decodeLink } from '../../src/netlink/link.js';
+import { decodeDoneStatus, decodeErrorMessage, decodeMessages, isDone, isError } from '../../src/netlink/message.js';
+import type { LinkMessage, NetlinkErrorMessage } from '../../src/netlink/types.js';
+
+/** One decoded message as stored in the .json. */
+export interface RecordedMessage {
+  readonly type: number;
+  readonly flags: number;
+  readonly seq: number;
+  readonly pid: number;
+  /** ifi_family of RTM_NEWLINK/RTM_DELLINK: 0 (AF_UNSPEC) for links, 7 (AF_BRIDGE) for bridge port info. */
+  readonly family?: number;
+  /** decodeLink, without the keys it leaves undefined. */
+  readonly link?: LinkMessage;
+  readonly error?: NetlinkErrorMessage;
+  readonly doneStatus?: number;
+}
+
+/** `ip -j -d link show` of one device, trimmed to what the decode is compared with. */
+export interface IpRecord {
+  readonly ifindex: number;
+  readonly ifname: string;
+  readonly flags: string[];
+  readonly mtu: number;
+  readonly operstate: string;
+  readonly address?: string;
+  readonly ifalias?: string;
+  /** Name of the master device. */
+  readonly master?: string;
+  /** linkinfo.info_kind */
+  readonly info_kind?: string;
+}
+
+export interface FixtureRecord {
+  /** The recorder step that produced the datagram (several datagrams share a step). */
+  readonly step: string;
+  readonly description: string;
+  /** nl_pid of the sender from recvmsg: 0 for the kernel. */
+  readonly senderPid: number;
+  readonly truncated: boolean;
+  readonly messages: RecordedMessage[];
+  /** Every device in the namespace once the step had settled. */
+  readonly ip: IpRecord[];
+}
+
+/** The decode of one datagram as the fixtures record it (JSON-shaped: no undefined keys). */
+export function decodeFixtureMessages(data: Buffer): RecordedMessage[] {
+  const decoded = decodeMessages(data).map((m): RecordedMessage => {
+    const header = { type: m.type, flags: m.flags, seq: m.seq, pid: m.pid };
+    if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) {
+      return { ...header, family: m.payload[0] ?? 0, link: decodeLink(m) };
+    }
+    if (isError(m)) return { ...header, error: decodeErrorMessage(m) };
+    if (isDone(m)) return { ...header, doneStatus: decodeDoneStatus(m) };
+    return header;
+  });
+  return JSON.parse(JSON.stringify(decoded)) as RecordedMessage[];
+}
