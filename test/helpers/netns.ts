@@ -127,7 +127,7 @@ const SYSFS_SCRIPT = [
   'done',
 ].join('\n');
 
-/** Parses the SYSFS_SCRIPT output. Exported for its unit test. */
+/** Parses the SYSFS_SCRIPT output. */
 export function parseKernelCounters(text: string): Map<string, KernelLinkCounters> {
   const result = new Map<string, KernelLinkCounters>();
   for (const line of text.split('\n')) {
@@ -211,7 +211,8 @@ function switchTo(path: string): void {
  * Moves the calling (main) thread into the named namespace: sockets it creates afterwards
  * (node's http/fetch, netlink) and children it spawns afterwards live there. Threads that exist
  * already (libuv's pool, older workers) stay where they were. Returns a function that moves the
- * thread back to the namespace it was in.
+ * thread back to the namespace it was in. Connections made meanwhile stay in the namespace after
+ * that: fetch's keep-alive pool may reuse one, so send `connection: close` or use `agent: false`.
  */
 export function enterNetns(name: string): () => void {
   const libc = bindings();
