@@ -9,6 +9,7 @@
 // the transitions this table observed (which is exact only when no notification was coalesced).
 
 import {
+  AF_UNSPEC,
   IFF_LOWER_UP,
   IFF_UP,
   IF_OPER_UNKNOWN,
@@ -134,6 +135,9 @@ export class LinkTable {
 
   /** Applies one decoded RTM_NEWLINK/RTM_DELLINK. nowMs is the wall clock at receipt. */
   apply(msg: LinkMessage, nowMs: number): ApplyResult {
+    // Bridge port state (AF_BRIDGE) rides on RTMGRP_LINK too; its RTM_DELLINK means "left the
+    // bridge", not "gone". Only AF_UNSPEC messages describe the link itself.
+    if (msg.family !== AF_UNSPEC) return { kind: 'ignored' };
     if (msg.kind === 'del') {
       this.#dumpSeen?.delete(msg.ifindex);
       const link = this.#links.get(msg.ifindex);

@@ -3,6 +3,7 @@
 
 import { createRequire } from 'node:module';
 import client from 'prom-client';
+import { NETLINK_DECODE_REASONS } from '../errors.js';
 
 const require = createRequire(import.meta.url);
 
@@ -10,20 +11,20 @@ const require = createRequire(import.meta.url);
 export const MESSAGE_TYPES = ['newlink', 'dellink', 'done', 'error', 'other'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
-/** Reasons pre-initialised at 0 on linkstate_exporter_netlink_dropped_total (decoder reasons are added as seen). */
-export const DROP_REASONS = ['foreign_sender', 'truncated', 'malformed', 'unexpected_type'] as const;
+/** Reasons of linkstate_exporter_netlink_dropped_total, all pre-initialised at 0. */
+export const DROP_REASONS: readonly string[] = ['foreign_sender', 'truncated', ...NETLINK_DECODE_REASONS];
 
-// prom-client's default collectors, minus eventLoopLag: its perf_hooks histogram runs a libuv
-// timer every 10 ms forever, and this exporter promises no wake-ups while nothing changes.
+// prom-client's default collectors, minus three:
+// - eventLoopLag: its perf_hooks histogram runs a libuv timer every 10 ms forever, and this
+//   exporter promises no wake-ups while nothing changes;
+// - processHandles, processRequests, processResources: they export gauges named *_total
+//   (nodejs_active_handles_total, ...), which `promtool check metrics` rejects.
 const DEFAULT_COLLECTORS = [
   'processCpuTotal',
   'processStartTime',
   'osMemoryHeap',
   'processOpenFileDescriptors',
   'processMaxFileDescriptors',
-  'processResources',
-  'processHandles',
-  'processRequests',
   'heapSizeAndUsed',
   'heapSpacesSizeAndUsed',
   'version',
@@ -76,7 +77,7 @@ export class ExporterMetrics {
     });
     this.dropped = new client.Counter({
       name: 'linkstate_exporter_netlink_dropped_total',
-      help: 'Netlink datagrams or messages dropped, by reason (foreign_sender, truncated, malformed, unexpected_type, or the decoder error).',
+      help: 'Netlink datagrams or messages dropped, by reason: foreign_sender (not from the kernel), truncated (MSG_TRUNC), or the decoder error.',
       labelNames: ['reason'],
       registers,
     });

@@ -74,6 +74,7 @@ export function decodeLink(msg: NetlinkMessage): LinkMessage {
     );
   }
   // struct ifinfomsg { u8 family; u8 pad; u16 type; s32 index; u32 flags; u32 change; }
+  const family = payload[0] as number;
   const linkType = payload.readUInt16LE(2);
   const ifindex = payload.readInt32LE(4);
   const flags = payload.readUInt32LE(8);
@@ -138,6 +139,7 @@ export function decodeLink(msg: NetlinkMessage): LinkMessage {
 
   return {
     kind,
+    family,
     ifindex,
     flags,
     change,

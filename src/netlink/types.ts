@@ -23,6 +23,12 @@ export interface NetlinkMessage {
 export interface LinkMessage {
   /** 'new' for RTM_NEWLINK, 'del' for RTM_DELLINK. */
   readonly kind: 'new' | 'del';
+  /**
+   * ifi_family: AF_UNSPEC (0) for the link itself. Bridge ports also announce their bridge port
+   * state on RTMGRP_LINK with AF_BRIDGE (7); an AF_BRIDGE RTM_DELLINK only means the port left
+   * its bridge, not that the link is gone.
+   */
+  readonly family: number;
   /** ifi_index */
   readonly ifindex: number;
   /** ifi_flags (IFF_UP, IFF_LOWER_UP, IFF_RUNNING, ...) */

@@ -51,7 +51,9 @@ export function decodeFixtureMessages(data: Buffer): RecordedMessage[] {
   const decoded = decodeMessages(data).map((m): RecordedMessage => {
     const header = { type: m.type, flags: m.flags, seq: m.seq, pid: m.pid };
     if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) {
-      return { ...header, family: m.payload[0] ?? 0, link: decodeLink(m) };
+      // family is recorded beside the link (the recordings predate LinkMessage.family)
+      const { family, ...link } = decodeLink(m);
+      return { ...header, family, link: link as LinkMessage };
     }
     if (isError(m)) return { ...header, error: decodeErrorMessage(m) };
     if (isDone(m)) return { ...header, doneStatus: decodeDoneStatus(m) };

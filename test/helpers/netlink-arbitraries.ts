@@ -85,6 +85,7 @@ export const linkMessageArb: fc.Arbitrary<LinkMessage> = fc
   ifalias: optional(text(64)),
   master: optional(u32),
   infoKind: optional(text(16)),
+  family: fc.constantFrom(0, 7),
   })
   .map((link): LinkMessage => ({ ...link }));
 

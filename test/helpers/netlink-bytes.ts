@@ -131,7 +131,7 @@ export function linkAttributes(link: LinkMessage, opts: { nestedFlag?: boolean }
 
 /** The ifinfomsg of a link. */
 export function linkIfinfomsg(link: LinkMessage): Buffer {
-  return ifinfomsg({ type: link.linkType, index: link.ifindex, flags: link.flags, change: link.change });
+  return ifinfomsg({ family: link.family, type: link.linkType, index: link.ifindex, flags: link.flags, change: link.change });
 }
 
 /** An RTM_NEWLINK/RTM_DELLINK payload (ifinfomsg + attributes) for a link. */
@@ -171,6 +171,7 @@ export function errorMessage(error: number, requestHeader: Buffer | null): Buffe
 export function fullLink(fields: Partial<LinkMessage> & Pick<LinkMessage, 'ifindex'>): LinkMessage {
   return {
     kind: 'new',
+    family: 0,
     flags: 0,
     change: 0,
     linkType: 1,

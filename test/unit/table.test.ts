@@ -6,9 +6,11 @@ import { LinkTable, downSeconds } from '../../src/links/table.js';
 
 /** A veth-like RTM_NEWLINK with kernel counters; override what the case needs. */
 function newlink(over: Partial<LinkMessage> & { ifindex: number }): LinkMessage {
+  // family stays AF_UNSPEC (0): the link itself
   const up = over.carrier === undefined ? true : over.carrier === 1;
   return {
     kind: 'new',
+    family: 0,
     flags: IFF_UP | (up ? IFF_LOWER_UP | IFF_RUNNING : 0),
     change: 0,
     linkType: 1,
@@ -25,7 +27,7 @@ function newlink(over: Partial<LinkMessage> & { ifindex: number }): LinkMessage 
   };
 }
 
-const dellink = (ifindex: number): LinkMessage => ({ kind: 'del', ifindex, flags: 0, change: 0, linkType: 1, ifname: `veth${ifindex}` });
+const dellink = (ifindex: number): LinkMessage => ({ kind: 'del', family: 0, ifindex, flags: 0, change: 0, linkType: 1, ifname: `veth${ifindex}` });
 
 describe('LinkTable', () => {
   it('adds a link from its first message without stamping a change', () => {
@@ -145,6 +147,15 @@ describe('LinkTable', () => {
     assert.equal(t.get(6), undefined);
     assert.equal(t.size, 0);
     assert.equal(t.apply(dellink(6), 2).kind, 'ignored');
+  });
+
+  it('ignores AF_BRIDGE port messages: a port leaving its bridge is not a deleted link', () => {
+    const t = new LinkTable();
+    t.apply(newlink({ ifindex: 6, master: 9 }), 0);
+    assert.equal(t.apply({ ...dellink(6), family: 7 }, 1).kind, 'ignored');
+    assert.equal(t.apply(newlink({ ifindex: 6, family: 7, carrier: 0 }), 1).kind, 'ignored');
+    assert.ok(t.get(6));
+    assert.equal(t.get(6)!.carrier, true);
   });
 
   it('an unchanged message bumps no version (nothing to re-render)', () => {

@@ -1,0 +1,110 @@
+// The whole /metrics body for a fixed table, byte for byte. The table is built by replaying the
+// datagrams recorded from the real kernel (test/fixtures/netlink) through the monitor with a
+// fixed clock; families that depend on the process (process_*, nodejs_*, build_info) are
+// filtered out. UPDATE_GOLDEN=1 rewrites the golden files for review.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { LinkTable } from '../../src/links/table.js';
+import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { MetricsExposition } from '../../src/metrics/exposition.js';
+import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
+import { LinkMonitor } from '../../src/monitor.js';
+import { FakeSocket } from '../helpers/fake-socket.js';
+
+const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/netlink/', import.meta.url));
+const GOLDEN = fileURLToPath(new URL('../../../test/golden/', import.meta.url));
+const START_MS = 1_790_000_000_000;
+
+interface Fixture {
+  name: string;
+  step: string;
+  data: Buffer;
+  senderPid: number;
+}
+
+function fixtures(): Fixture[] {
+  const names = readdirSync(FIXTURES).filter((n) => n.endsWith('.bin')).sort();
+  assert.ok(names.length > 0, `no fixtures in ${FIXTURES}`);
+  return names.map((n) => {
+    const record = JSON.parse(readFileSync(FIXTURES + n.replace(/\.bin$/, '.json'), 'utf8')) as { step: string; senderPid: number };
+    return { name: n, step: record.step, data: readFileSync(FIXTURES + n), senderPid: record.senderPid };
+  });
+}
+
+/** Replays the recorded datagrams (optionally only some steps), one simulated second apart. */
+function replay(filter: (f: Fixture) => boolean) {
+  let now = START_MS;
+  const table = new LinkTable();
+  const renderer = new LinkFamiliesRenderer(table);
+  const metrics = new ExporterMetrics({ version: '0.0.0-golden', revision: 'golden' }, () => renderer.exportedCount);
+  const monitor = new LinkMonitor({
+    openSocket: () => new FakeSocket(),
+    table,
+    metrics,
+    logger: pino({ level: 'silent' }),
+    now: () => now,
+  });
+  const socket = monitor.start() as FakeSocket;
+  for (const f of fixtures().filter(filter)) {
+    now += 1000;
+    socket.deliver({ kind: 'datagram', data: f.data, senderPid: f.senderPid, truncated: false });
+  }
+  now += 60_000;
+  return { table, exposition: new MetricsExposition(renderer, metrics, () => now) };
+}
+
+const UNSTABLE = /^(# (HELP|TYPE) )?(process_|nodejs_|linkstate_exporter_build_info)/;
+const stable = (text: string): string =>
+  text
+    .split('\n')
+    .filter((l) => !UNSTABLE.test(l))
+    .join('\n');
+
+function compare(actual: string, file: string): void {
+  const path = GOLDEN + file;
+  if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(path, actual);
+  assert.ok(existsSync(path), `${path} missing: run with UPDATE_GOLDEN=1 and review it`);
+  assert.equal(actual, readFileSync(path, 'utf8'));
+}
+
+describe('golden /metrics', () => {
+  it('Prometheus text format matches test/golden/metrics.prom byte for byte', async () => {
+    const { exposition } = replay((f) => f.step !== 'delete');
+    compare(stable(await exposition.render(false)), 'metrics.prom');
+  });
+
+  it('OpenMetrics format matches test/golden/metrics.openmetrics byte for byte', async () => {
+    const { exposition } = replay((f) => f.step !== 'delete');
+    const text = stable(await exposition.render(true));
+    assert.ok(text.endsWith('# EOF\n'));
+    compare(text, 'metrics.openmetrics');
+  });
+
+  it('passes promtool check metrics (the whole exposition, process metrics included)', async (t) => {
+    const { exposition } = replay((f) => f.step !== 'delete');
+    let out: string;
+    try {
+      out = execFileSync('promtool', ['check', 'metrics'], { input: await exposition.render(false), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (error) {
+      const e = error as { code?: string; stdout?: string; stderr?: string };
+      if (e.code === 'ENOENT') {
+        if (process.env['CI'] === 'true') assert.fail('promtool not installed (apt-get install prometheus)');
+        t.skip('promtool not installed');
+        return;
+      }
+      assert.fail(`promtool check metrics failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    }
+    assert.equal(out.trim(), '');
+  });
+
+  it('after the recorded deletions only lo is left (an AF_BRIDGE RTM_DELLINK deletes nothing)', () => {
+    const { table } = replay(() => true);
+    assert.deepEqual([...table.links()].map((l) => l.name), ['lo']);
+    const bridgePortLeft = replay((f) => f.step !== 'delete' || f.name.startsWith('37-'));
+    assert.ok([...bridgePortLeft.table.links()].some((l) => l.name === 'uplink0'));
+  });
+});
