@@ -126,6 +126,11 @@ class LinkSocket implements NetlinkSocket {
   private workerExited: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private stopped = false;
+  /**
+   * False once the worker found the fd closed underneath it (EBADF): the number may already name
+   * someone else's file by the time we shut down, so it must not be closed again.
+   */
+  private ownsFd = true;
   private readonly wakeOnExit = (): void => this.wake();
 
   constructor(
@@ -172,6 +177,7 @@ class LinkSocket implements NetlinkSocket {
       if (this.stopped) return;
       if (message.type === 'error') {
         this.stopped = true;
+        if (message.errno === EBADF) this.ownsFd = false;
         onEvents([{ kind: 'error', error: socketError(message.operation, message.errno) }]);
         return;
       }
@@ -208,7 +214,7 @@ class LinkSocket implements NetlinkSocket {
     }
     if (this.eventFd >= 0) libc.close(this.eventFd);
     this.eventFd = -1;
-    libc.close(this.fd);
+    if (this.ownsFd) libc.close(this.fd);
   }
 
   private wake(): void {
