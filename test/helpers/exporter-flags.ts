@@ -8,7 +8,7 @@ export const BUILT_MAIN = repoPath('dist/src/main.js');
 /** Long flag names ("--web.listen-address", ...) listed by `node dist/src/main.js --help`. */
 export function exporterFlags(): Set<string> {
   const help = execFileSync(process.execPath, [BUILT_MAIN, '--help'], { encoding: 'utf8', timeout: 20_000 });
-  return new Set([...help.matchAll(/(?<![\w.-])--[a-z][\w.-]*/g)].map((match) => match[0]));
+  return new Set([...help.matchAll(/(?<![\w.-])--[a-z][\w.-]*/g)].map((match) => match[0].replace(/\.+$/, '')));
 }
 
 /** "--name=value" or "--name" → "--name". */

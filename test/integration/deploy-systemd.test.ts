@@ -122,7 +122,7 @@ test('the unit runs the package binary unprivileged, hardened, with flags from t
     SystemCallArchitectures: 'native',
   };
   for (const [key, value] of Object.entries(expected)) assert.equal(one(s, key), value, key);
-  assert.deepEqual(s.get('SystemCallFilter'), ['@system-service', '~@privileged']);
+  assert.deepEqual(s.get('SystemCallFilter'), ['@system-service @pkey', '~@privileged']);
   for (const key of ['User', 'Group', 'PrivateNetwork', 'PrivateUsers', 'MemoryDenyWriteExecute']) {
     assert.equal(s.get(key), undefined, `${key} must not be set (see the comment in the unit)`);
   }
@@ -215,6 +215,100 @@ test('the unit command line starts the exporter as nobody with no capabilities a
     assert.match(status, /^CapEff:\s+0+$/m, status);
     assert.match(status, /^CapBnd:\s+0+$/m, status);
     assert.match(status, /^NoNewPrivs:\s+1$/m, status);
+  } finally {
+    leave?.();
+    await ns.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** group → members (system calls and nested @groups), from `systemd-analyze syscall-filter`. */
+function parseSyscallGroups(text: string): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('@')) {
+      current = [];
+      groups.set(line.trim().split(/\s+/)[0]!, current);
+    } else if (current !== undefined && line.trim() !== '' && !line.trim().startsWith('#')) {
+      current.push(line.trim());
+    }
+  }
+  return groups;
+}
+
+function expandSyscalls(names: readonly string[], groups: Map<string, string[]>, seen = new Set<string>()): Set<string> {
+  const out = new Set<string>();
+  for (const name of names) {
+    if (!name.startsWith('@')) {
+      out.add(name);
+      continue;
+    }
+    const members = groups.get(name);
+    assert.ok(members, `systemd knows the syscall group ${name}`);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    for (const syscall of expandSyscalls(members, groups, seen)) out.add(syscall);
+  }
+  return out;
+}
+
+/** The system calls the unit's SystemCallFilter= lines allow, applied in order as systemd does. */
+function allowedSyscalls(lines: readonly string[], groups: Map<string, string[]>): Set<string> {
+  let allowed: Set<string> | undefined;
+  for (const line of lines) {
+    const deny = line.startsWith('~');
+    const names = expandSyscalls((deny ? line.slice(1) : line).split(/\s+/).filter((w) => w !== ''), groups);
+    if (deny) {
+      assert.ok(allowed, 'an allow list comes before the deny list');
+      for (const name of names) allowed.delete(name);
+    } else {
+      allowed = new Set([...(allowed ?? []), ...names]);
+    }
+  }
+  assert.ok(allowed);
+  return allowed;
+}
+
+test('every system call the exporter makes (start, dump, scrapes, a flap, SIGTERM) passes the unit SystemCallFilter', async (t) => {
+  if (!requireRoot(t)) return;
+  if (!requireCommand(t, 'systemd-analyze', 'systemd')) return;
+  if (!requireCommand(t, 'strace', 'strace')) return;
+  const groups = parseSyscallGroups((await runCommand('systemd-analyze', ['syscall-filter', '--no-pager'])).stdout);
+  const allowed = allowedSyscalls(service().get('SystemCallFilter') ?? [], groups);
+  assert.ok(allowed.has('recvmsg') && !allowed.has('reboot') && !allowed.has('setuid'), 'the filter expands as expected');
+
+  const args = execArgs(one(service(), 'ExecStart') ?? '', parseEnvFile(readRepoFile(ENV_FILE)));
+  const dir = mkdtempSync(join(tmpdir(), 'linkstate-strace-'));
+  const trace = join(dir, 'trace');
+  const ns = await createNetns('lse-strace');
+  let leave: (() => void) | undefined;
+  try {
+    await ns.ipBatch(['link add sc0 type veth peer name sc1', 'link set sc0 up', 'link set sc1 up']);
+    const tracer = ns.spawn('strace', ['-f', '-qq', '-o', trace, process.execPath, BUILT_MAIN, ...args], { stdio: 'ignore' });
+    const tracerExit = new Promise<number | null>((resolve) => tracer.once('exit', (code) => resolve(code)));
+    leave = enterNetns(ns.name);
+    const listen = args.find((a) => a.startsWith('--web.listen-address='))?.split('=')[1] ?? ':10071';
+    const base = `http://127.0.0.1:${listen.slice(listen.lastIndexOf(':') + 1)}`;
+    await waitFor('/-/ready under strace', async () => (await fetch(`${base}/-/ready`)).status === 200, 30_000, 200);
+    assert.equal((await fetch(`${base}/metrics`)).status, 200);
+    await ns.ipBatch(['link set sc1 down', 'link set sc1 up']);
+    await waitFor(
+      'the flap on /metrics',
+      async () => /^linkstate_carrier_down_changes_total\{device="sc0"\} [1-9]/m.test(await (await fetch(`${base}/metrics`)).text()),
+      10_000,
+    );
+    // SIGTERM to the exporter itself (strace's child), so its shutdown path is traced too.
+    const children = readFileSync(`/proc/${tracer.pid}/task/${tracer.pid}/children`, 'utf8').trim().split(/\s+/);
+    assert.equal(children.length, 1, `strace has one child: ${children.join(' ')}`);
+    process.kill(Number(children[0]), 'SIGTERM');
+    assert.equal(await tracerExit, 0, 'the exporter exited 0 on SIGTERM');
+
+    const text = readFileSync(trace, 'utf8');
+    const used = new Set([...text.matchAll(/^\d+ +([a-z0-9_]+)\(/gm)].map((m) => m[1]!));
+    assert.ok(used.has('recvmsg') && used.has('socket') && used.has('accept4'), `the trace is real: ${[...used].join(' ')}`);
+    const blocked = [...used].filter((name) => !allowed.has(name)).sort();
+    assert.deepEqual(blocked, [], `system calls the unit would refuse with EPERM`);
   } finally {
     leave?.();
     await ns.destroy();
