@@ -2,14 +2,24 @@
 // readiness) and never listens; startServer listens and gives back a prompt close().
 
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import { formatListenAddress, PROGRAM_NAME, type ListenAddress } from './config.js';
+import { PROGRAM_NAME, type ListenAddress } from './config.js';
 import { ConfigError } from './errors.js';
-import type { Logger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { renderLandingPage } from './web/landing-page.js';
+import { listen } from './web/listener.js';
 import { acceptsGzip, negotiateOpenMetrics } from './web/negotiate.js';
+import { clientCertificateProblem, handshakeOptions } from './web/tls-policy.js';
+import { WebConfigError, type TlsServerConfig } from './web/web-config.js';
+import { loadWebConfig, type LoadedWebConfig } from './web/web-config-loader.js';
+import { WebConfigReloader, type ReloadOutcome } from './web/web-config-reloader.js';
+import { WebLayer } from './web/web-layer.js';
+
+export { formatBoundAddress, listenErrorMessage } from './web/listener.js';
+export type { ReloadOutcome } from './web/web-config-reloader.js';
 
 export interface Exposition {
   contentType: string;
@@ -59,12 +69,6 @@ export function createApp(opts: AppOptions): express.Application {
   const maxRequests = opts.maxRequests ?? 0;
   let inFlight = 0;
 
-  app.use((_req: Request, res: Response, next: NextFunction) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('X-Frame-Options', 'DENY');
-    next();
-  });
-
   app.use(async (req: Request, res: Response, next: NextFunction) => {
     if (req.path !== opts.telemetryPath) {
       next();
@@ -97,7 +101,8 @@ export function createApp(opts: AppOptions): express.Application {
     const body = Buffer.from(landing.html, 'utf8');
     res.status(200);
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
-    res.setHeader('Content-Security-Policy', landing.contentSecurityPolicy);
+    // A Content-Security-Policy from the web config (set before the app runs) wins.
+    if (!res.hasHeader('Content-Security-Policy')) res.setHeader('Content-Security-Policy', landing.contentSecurityPolicy);
     res.setHeader('Content-Length', body.length);
     res.end(body);
   });
@@ -140,116 +145,158 @@ function clientErrorStatus(err: unknown): number | undefined {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
+
 export interface ServerTimeouts {
-  /** Time allowed to receive a request's headers (slow-loris cut-off). */
+  /** Time allowed to receive a request's headers: a slow client is answered 408 and cut off. */
   headersTimeoutMs: number;
   /** Time allowed to receive a whole request. */
   requestTimeoutMs: number;
   /** How long an idle keep-alive connection stays open after a response. */
   keepAliveTimeoutMs: number;
-  /** How often Node checks the two limits above. */
+  /** Time allowed for a TLS handshake. */
+  handshakeTimeoutMs: number;
+  /** How often Node checks the header and request timeouts. */
   checkIntervalMs: number;
 }
 
+/**
+ * headers 10 s and request 30 s are far above what a scraper needs on a LAN and cut a
+ * slow-loris client off quickly; keep-alive 90 s outlasts the common 15–60 s scrape
+ * intervals so Prometheus reuses its connection (and its TLS session).
+ */
 export const DEFAULT_TIMEOUTS: ServerTimeouts = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 90_000,
+  handshakeTimeoutMs: 10_000,
   checkIntervalMs: 1_000,
 };
 
 export interface StartOptions {
+  /** --web.config.file: TLS, basic auth and response headers, reloaded when it changes. */
+  webConfigFile?: string;
+  /** For reloads and TLS client problems; silent when absent. */
+  logger?: Logger;
   timeouts?: Partial<ServerTimeouts>;
   /** How long close() lets in-flight requests finish before cutting connections. */
   closeGraceMs?: number;
+  /** Web config reload tuning (tests use short values). */
+  reload?: { debounceMs?: number; pollMs?: number };
 }
 
 export interface RunningServer {
-  server: http.Server;
+  server: http.Server | https.Server;
   /** "127.0.0.1:10071", "[::]:10071". */
   address: string;
+  /** true when serving HTTPS. */
+  tls: boolean;
+  /** Re-reads the web config now (e.g. on SIGHUP); 'unchanged' without a web config. */
+  reloadWebConfig(): Promise<ReloadOutcome>;
   /** Stops listening, closes idle keep-alive connections at once, and the rest after a short grace. */
   close(): Promise<void>;
 }
 
-export function formatBoundAddress(info: AddressInfo | string | null): string {
-  if (info === null) return '';
-  if (typeof info === 'string') return info;
-  return info.family === 'IPv6' || info.address.includes(':') ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
+function silentLogger(): Logger {
+  return createLogger({ level: 'error', format: 'json', destination: { write: () => undefined } });
 }
 
-const LISTEN_ERRORS: Record<string, string> = {
-  EADDRINUSE: 'address already in use',
-  EADDRNOTAVAIL: 'address not available on this host',
-  EACCES: 'permission denied',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed',
-  EAI_NONAME: 'host not found',
-};
-
-export function listenErrorMessage(listen: ListenAddress, err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  const reason =
-    typeof code === 'string'
-      ? `${LISTEN_ERRORS[code] ?? (err instanceof Error ? err.message : String(err))} (${code})`
-      : err instanceof Error
-        ? err.message
-        : String(err);
-  return `cannot listen on ${formatListenAddress(listen)}: ${reason.split('\n')[0] ?? reason}`;
+async function loadAtStart(path: string): Promise<LoadedWebConfig> {
+  try {
+    return await loadWebConfig(path);
+  } catch (err) {
+    if (err instanceof WebConfigError) throw new ConfigError(`--web.config.file ${path}: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
-export function applyTimeouts(server: http.Server, timeouts: ServerTimeouts): void {
-  server.headersTimeout = timeouts.headersTimeoutMs;
-  server.requestTimeout = timeouts.requestTimeoutMs;
-  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
-}
-
-/** Listens on `server` (created elsewhere, e.g. HTTPS) and returns the running handle. */
-export function listen(
-  server: http.Server,
-  address: ListenAddress,
-  opts: { closeGraceMs?: number } = {},
-): Promise<RunningServer> {
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  const closeGraceMs = opts.closeGraceMs ?? 300;
-
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      const timer = setTimeout(() => {
-        for (const socket of sockets) socket.destroy();
-      }, closeGraceMs);
-      timer.unref();
-      server.once('close', () => clearTimeout(timer));
-    });
-    return closing;
-  };
-
-  return new Promise<RunningServer>((resolve, reject) => {
-    const onError = (err: unknown): void => {
-      reject(new ConfigError(listenErrorMessage(address, err), { cause: err }));
-    };
-    server.once('error', onError);
-    server.listen({ host: address.host, port: address.port }, () => {
-      server.off('error', onError);
-      resolve({ server, address: formatBoundAddress(server.address()), close });
-    });
-  });
-}
-
-export function startServer(
+export async function startServer(
   app: express.Application,
   address: ListenAddress,
   opts: StartOptions = {},
 ): Promise<RunningServer> {
+  const logger = opts.logger ?? silentLogger();
   const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
-  const server = http.createServer({ connectionsCheckingInterval: timeouts.checkIntervalMs }, app);
-  applyTimeouts(server, timeouts);
-  return listen(server, address, { closeGraceMs: opts.closeGraceMs ?? 300 });
+  const loaded = opts.webConfigFile !== undefined ? await loadAtStart(opts.webConfigFile) : undefined;
+  for (const warning of loaded?.config.warnings ?? []) logger.warn({ file: loaded?.path }, warning);
+
+  let policy: TlsServerConfig | undefined = loaded?.config.tls;
+  const isTls = policy !== undefined;
+  const layer = new WebLayer(isTls, loaded?.config);
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    layer.handle(req, res, () => {
+      app(req, res);
+    });
+  };
+
+  let server: http.Server | https.Server;
+  if (policy !== undefined && loaded?.secureContext !== undefined) {
+    const tlsServer = https.createServer(
+      {
+        ...loaded.secureContext,
+        ...handshakeOptions(policy.clientAuthType),
+        handshakeTimeout: timeouts.handshakeTimeoutMs,
+        connectionsCheckingInterval: timeouts.checkIntervalMs,
+      },
+      handler,
+    );
+    tlsServer.on('secureConnection', (socket: TLSSocket) => {
+      if (policy === undefined) return;
+      const problem = clientCertificateProblem(socket, policy);
+      if (problem !== undefined) {
+        logger.debug({ remote: socket.remoteAddress, reason: problem }, 'TLS client refused');
+        socket.destroy();
+      }
+    });
+    tlsServer.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+      logger.debug({ remote: socket.remoteAddress, err: err.message }, 'TLS handshake failed');
+    });
+    server = tlsServer;
+  } else {
+    server = http.createServer({ connectionsCheckingInterval: timeouts.checkIntervalMs }, handler);
+  }
+  server.headersTimeout = timeouts.headersTimeoutMs;
+  server.requestTimeout = timeouts.requestTimeoutMs;
+  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
+
+  const listening = await listen(server, address, opts.closeGraceMs ?? 300);
+
+  let reloader: WebConfigReloader | undefined;
+  if (loaded !== undefined) {
+    reloader = new WebConfigReloader(loaded, {
+      logger,
+      ...(opts.reload?.debounceMs !== undefined ? { debounceMs: opts.reload.debounceMs } : {}),
+      ...(opts.reload?.pollMs !== undefined ? { pollMs: opts.reload.pollMs } : {}),
+      apply: (next) => {
+        if ((next.config.tls !== undefined) !== isTls) {
+          return `switching between HTTP and HTTPS needs a restart (now ${isTls ? 'HTTPS' : 'HTTP'})`;
+        }
+        if (next.config.tls !== undefined && next.secureContext !== undefined) {
+          const tlsServer = server as https.Server;
+          try {
+            tlsServer.setSecureContext(next.secureContext);
+          } catch (err) {
+            return `TLS settings refused: ${err instanceof Error ? err.message : String(err)}`;
+          }
+          const { requestCert, rejectUnauthorized } = handshakeOptions(next.config.tls.clientAuthType);
+          // Read by Node for every new connection.
+          Object.assign(tlsServer, { requestCert, rejectUnauthorized });
+          policy = next.config.tls;
+        }
+        layer.update(next.config);
+        return undefined;
+      },
+    });
+    reloader.start();
+  }
+
+  return {
+    server,
+    address: listening.address,
+    tls: isTls,
+    reloadWebConfig: () => reloader?.reload() ?? Promise.resolve('unchanged'),
+    close: () => {
+      reloader?.close();
+      return listening.close();
+    },
+  };
 }

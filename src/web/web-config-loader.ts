@@ -1,0 +1,117 @@
+// loadWebConfig: read a --web.config.file and every file it names, validate them together
+// (YAML, certificate/key pair, client CA) and return what the server needs, plus a hash of
+// all the bytes read so that a reload can tell "nothing changed" from "something changed".
+
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import tls from 'node:tls';
+import { parseWebConfig, WebConfigError, type WebConfig } from './web-config.js';
+
+export interface CertificateSummary {
+  readonly serialNumber: string;
+  readonly subject: string;
+  readonly validTo: string;
+}
+
+export interface LoadedWebConfig {
+  readonly path: string;
+  readonly config: WebConfig;
+  /** sha256 over the config text and the contents of every file it names. */
+  readonly hash: string;
+  /** Options for tls.createServer / setSecureContext, when TLS is configured. */
+  readonly secureContext?: tls.SecureContextOptions;
+  readonly certificate?: CertificateSummary;
+  /** The config file and the files it names: their directories are watched. */
+  readonly files: readonly string[];
+}
+
+/** One line: "no such file or directory (ENOENT)" for fs errors, the first line otherwise. */
+function reason(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+  if (typeof code !== 'string') return message;
+  if (message.startsWith(`${code}: `)) return `${message.slice(code.length + 2).split(', ')[0] ?? ''} (${code})`;
+  return message.includes(code) ? message : `${message} (${code})`;
+}
+
+async function readNamed(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new WebConfigError(`${what}: cannot read ${path}: ${reason(err)}`, { cause: err });
+  }
+}
+
+export async function loadWebConfig(path: string): Promise<LoadedWebConfig> {
+  let text: Buffer;
+  try {
+    text = await readFile(path);
+  } catch (err) {
+    throw new WebConfigError(`cannot read ${path}: ${reason(err)}`, { cause: err });
+  }
+  const config = parseWebConfig(text.toString('utf8'), dirname(path));
+  const hash = createHash('sha256').update(text);
+  const files = [path];
+  const t = config.tls;
+  if (t === undefined) {
+    return Object.freeze({ path, config, hash: hash.digest('hex'), files: Object.freeze(files) });
+  }
+
+  const material = async (inline: string | undefined, file: string | undefined, what: string): Promise<Buffer | undefined> => {
+    if (inline !== undefined) return Buffer.from(inline, 'utf8');
+    if (file === undefined) return undefined;
+    files.push(file);
+    return readNamed(file, `tls_server_config.${what}`);
+  };
+  const cert = await material(t.cert, t.certFile, 'cert_file');
+  const key = await material(t.key, t.keyFile, 'key_file');
+  const ca = await material(t.clientCa, t.clientCaFile, 'client_ca_file');
+  for (const part of [cert, key, ca]) {
+    // Length-prefixed so that moving bytes between files changes the hash.
+    hash.update(String(part?.length ?? -1)).update(':').update(part ?? Buffer.alloc(0));
+  }
+  if (cert === undefined || key === undefined) throw new WebConfigError('tls_server_config: certificate or key missing');
+
+  let certificate: CertificateSummary;
+  try {
+    const x509 = new X509Certificate(cert);
+    certificate = { serialNumber: x509.serialNumber, subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo };
+    if (!x509.checkPrivateKey(createPrivateKey(key))) {
+      throw new WebConfigError('tls_server_config: the key does not belong to the certificate');
+    }
+  } catch (err) {
+    if (err instanceof WebConfigError) throw err;
+    throw new WebConfigError(`tls_server_config: invalid certificate or key: ${reason(err)}`, { cause: err });
+  }
+  if (ca !== undefined) {
+    try {
+      new X509Certificate(ca);
+    } catch (err) {
+      throw new WebConfigError(`tls_server_config: client CA holds no valid certificate: ${reason(err)}`, { cause: err });
+    }
+  }
+
+  const secureContext: tls.SecureContextOptions = {
+    cert,
+    key,
+    ...(ca !== undefined ? { ca } : {}),
+    minVersion: t.minVersion,
+    maxVersion: t.maxVersion,
+    honorCipherOrder: t.preferServerCipherSuites,
+    ...(t.curvePreferences.length > 0 ? { ecdhCurve: t.curvePreferences.join(':') } : {}),
+  };
+  try {
+    tls.createSecureContext(secureContext);
+  } catch (err) {
+    throw new WebConfigError(`tls_server_config: OpenSSL refused the settings: ${reason(err)}`, { cause: err });
+  }
+  return Object.freeze({
+    path,
+    config,
+    hash: hash.digest('hex'),
+    secureContext,
+    certificate: Object.freeze(certificate),
+    files: Object.freeze(files),
+  });
+}

@@ -1,0 +1,79 @@
+// What runs before the express app on every request: response headers (security defaults
+// and the web config's http_server_config.headers) and basic authentication. Swapped
+// atomically when the web config is reloaded.
+
+import type http from 'node:http';
+import { PROGRAM_NAME } from '../config.js';
+import { AuthCache, BasicAuthenticator, parseBasicAuthorization } from './basic-auth.js';
+import type { WebConfig } from './web-config.js';
+
+/** Default headers on every response; the web config can override them (empty = remove). */
+export function defaultHeaders(tls: boolean): Map<string, string> {
+  const headers = new Map<string, string>([
+    ['X-Content-Type-Options', 'nosniff'],
+    ['X-Frame-Options', 'DENY'],
+  ]);
+  // Only meaningful over HTTPS (browsers ignore it over HTTP). No includeSubDomains.
+  if (tls) headers.set('Strict-Transport-Security', 'max-age=31536000');
+  return headers;
+}
+
+function send(res: http.ServerResponse, status: number, text: string): void {
+  const body = Buffer.from(`${text}\n`, 'utf8');
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
+}
+
+export class WebLayer {
+  readonly #tls: boolean;
+  readonly #cache = new AuthCache();
+  #headers: Array<[string, string]> = [];
+  #auth: BasicAuthenticator;
+
+  constructor(tls: boolean, config?: WebConfig) {
+    this.#tls = tls;
+    this.#auth = new BasicAuthenticator(new Map(), this.#cache);
+    this.update(config);
+  }
+
+  /** The authenticator in use (tests read its bcrypt run count). */
+  get authenticator(): BasicAuthenticator {
+    return this.#auth;
+  }
+
+  update(config: WebConfig | undefined): void {
+    const headers = defaultHeaders(this.#tls);
+    for (const [name, value] of config?.headers ?? []) {
+      if (value === '') headers.delete(name);
+      else headers.set(name, value);
+    }
+    this.#headers = [...headers];
+    // The cache is shared: entries are keyed by the stored hash, so changed users never match.
+    this.#auth = new BasicAuthenticator(config?.basicAuthUsers ?? new Map(), this.#cache);
+  }
+
+  handle(req: http.IncomingMessage, res: http.ServerResponse, next: () => void): void {
+    for (const [name, value] of this.#headers) res.setHeader(name, value);
+    const auth = this.#auth;
+    if (!auth.enabled) {
+      next();
+      return;
+    }
+    auth.verify(parseBasicAuthorization(req.headers.authorization)).then(
+      (result) => {
+        if (result === 'ok') {
+          next();
+        } else if (result === 'busy') {
+          res.setHeader('Retry-After', '1');
+          send(res, 503, 'Too many requests');
+        } else {
+          res.setHeader('WWW-Authenticate', `Basic realm="${PROGRAM_NAME}", charset="UTF-8"`);
+          send(res, 401, 'Unauthorized');
+        }
+      },
+      () => send(res, 500, 'Internal Server Error'),
+    );
+  }
+}
