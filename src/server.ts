@@ -259,6 +259,8 @@ export async function startServer(
   server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
 
   const listening = await listen(server, address, opts.closeGraceMs ?? 300);
+  // After start-up (e.g. EMFILE on accept): log, never crash the exporter.
+  server.on('error', (err: Error) => logger.error({ err: err.message }, 'HTTP server error'));
 
   let reloader: WebConfigReloader | undefined;
   if (loaded !== undefined) {
