@@ -3,7 +3,7 @@
 // memory from /proc, and the fd of an in-process netlink socket.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { byDevice, type Sample } from './exposition.js';
-import type { KernelLinkCounters } from './netns.js';
+import { parseKernelCounters, type KernelLinkCounters, type Netns } from './netns.js';
 
 /** The kernel-backed counter families: they follow the kernel's own counts, restart or not. */
 export const KERNEL_COUNTERS = [
@@ -107,6 +107,23 @@ export function netlinkSocketFd(portId: number): number {
     if (fd !== undefined) return fd;
   }
   throw new Error(`no NETLINK_ROUTE socket with port id ${portId} in this process`);
+}
+
+// Netns.kernelCounters' output, made with shell builtins only: no process per file, so reading
+// thousands of devices takes a fraction of a second instead of seconds.
+const SYSFS_BUILTINS_SCRIPT = [
+  'cd /sys/class/net || exit 1',
+  'for n in *; do',
+  '  read -r c < "$n/carrier" 2>/dev/null || c=-',
+  '  read -r ch < "$n/carrier_changes" && read -r u < "$n/carrier_up_count" && read -r d < "$n/carrier_down_count" &&',
+  '    read -r o < "$n/operstate" && read -r f < "$n/flags" || continue',
+  '  printf "%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n" "$n" "$c" "$ch" "$u" "$d" "$o" "$f"',
+  'done',
+].join('\n');
+
+/** The kernel's counters of every device of the namespace, like Netns.kernelCounters(), faster. */
+export async function readKernelCounters(ns: Netns): Promise<Map<string, KernelLinkCounters>> {
+  return parseKernelCounters(await ns.run('sh', ['-c', SYSFS_BUILTINS_SCRIPT]));
 }
 
 /** Switches IPv6 off in a namespace: with it on, every link change walks the IPv6 routes. */

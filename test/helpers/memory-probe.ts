@@ -1,0 +1,79 @@
+// Memory of a running exporter after a full garbage collection, for leak checks. The exporter is
+// started with NODE_OPTIONS="--expose-gc --import=<probe>": on SIGUSR2 the probe runs gc() on the
+// main thread and writes one line `gc-probe heap_used=N rss=N` to stderr. Without a forced GC,
+// heap and RSS at any moment mostly measure how much garbage happens to be waiting.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startExporter, type RunningExporter } from './exporter.js';
+import type { Netns } from './netns.js';
+
+const PROBE = `import { isMainThread } from 'node:worker_threads';
+if (isMainThread) {
+  process.on('SIGUSR2', () => {
+    globalThis.gc();
+    const m = process.memoryUsage();
+    process.stderr.write('gc-probe heap_used=' + m.heapUsed + ' rss=' + m.rss + ' heap_total=' + m.heapTotal + ' external=' + m.external + ' array_buffers=' + m.arrayBuffers + '\\n');
+  });
+}
+`;
+
+let probePath: string | undefined;
+
+function probeModule(): string {
+  if (probePath === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'lsx-gc-probe-'));
+    probePath = join(dir, 'gc-probe.mjs');
+    writeFileSync(probePath, PROBE);
+  }
+  return probePath;
+}
+
+/** startExporter with the probe loaded. */
+export function startProbedExporter(ns: Netns, args: readonly string[] = []): Promise<RunningExporter> {
+  const saved = process.env['NODE_OPTIONS'];
+  // startExporter spawns synchronously, before its first await, with this process's environment.
+  process.env['NODE_OPTIONS'] = `--expose-gc --import=${pathToFileURL(probeModule()).href}`;
+  try {
+    return startExporter(ns, args);
+  } finally {
+    if (saved === undefined) delete process.env['NODE_OPTIONS'];
+    else process.env['NODE_OPTIONS'] = saved;
+  }
+}
+
+export interface CollectedMemory {
+  /** V8 heap in use right after a full GC. */
+  readonly heapUsedBytes: number;
+  /** Resident set size right after that GC. */
+  readonly rssBytes: number;
+  /** Heap V8 holds from the system (used or not). */
+  readonly heapTotalBytes: number;
+  /** Memory of C++ objects bound to JS objects (Buffers among them). */
+  readonly externalBytes: number;
+  /** ArrayBuffers and Buffers (part of external). */
+  readonly arrayBuffersBytes: number;
+}
+
+/** Forces a full GC in the exporter and reads its memory. */
+export async function collectedMemory(exporter: RunningExporter, timeoutMs = 10_000): Promise<CollectedMemory> {
+  const seen = (exporter.log().match(/^gc-probe /gm) ?? []).length;
+  exporter.child.kill('SIGUSR2');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = [...exporter.log().matchAll(/^gc-probe heap_used=(\d+) rss=(\d+) heap_total=(\d+) external=(\d+) array_buffers=(\d+)$/gm)];
+    const line = lines[seen];
+    if (line) {
+      return {
+        heapUsedBytes: Number(line[1]),
+        rssBytes: Number(line[2]),
+        heapTotalBytes: Number(line[3]),
+        externalBytes: Number(line[4]),
+        arrayBuffersBytes: Number(line[5]),
+      };
+    }
+    if (Date.now() > deadline) throw new Error('the exporter did not answer the gc probe (started with startProbedExporter?)');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
