@@ -64,10 +64,14 @@ async function main(argv: readonly string[]): Promise<number> {
     isReady: () => monitor.ready,
     version: VERSION,
     logger,
+    maxRequests: config.web.maxRequests,
   });
   let server;
   try {
-    server = await startServer(app, config.web.listenAddress);
+    server = await startServer(app, config.web.listenAddress, {
+      ...(config.web.configFile === undefined ? {} : { webConfigFile: config.web.configFile }),
+      logger,
+    });
   } catch (error) {
     await monitor.close();
     if (error instanceof ConfigError) {
@@ -82,6 +86,7 @@ async function main(argv: readonly string[]): Promise<number> {
       version: VERSION,
       revision: buildRevision(),
       address: server.address,
+      tls: server.tls,
       telemetry_path: config.web.telemetryPath,
       receive_buffer_bytes: socket.receiveBufferBytes,
       receive_buffer_mode: socket.receiveBufferMode,
@@ -108,6 +113,13 @@ async function main(argv: readonly string[]): Promise<number> {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // SIGHUP re-reads --web.config.file at once (it is also re-read when it changes).
+    process.on('SIGHUP', () => {
+      void server.reloadWebConfig().then(
+        (outcome) => logger.info({ outcome }, 'web config reload on SIGHUP'),
+        (error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'web config reload failed'),
+      );
+    });
   });
 }
 
