@@ -72,6 +72,14 @@ export function operStateName(value: number): string {
 
 export class LinkTable {
   readonly #links = new Map<number, LinkState>();
+  /**
+   * name → ifindex. The kernel keeps names unique within a namespace at every moment, so when a
+   * message gives a link a name another entry still holds, that entry is stale (its rename or
+   * deletion was lost in an overrun) and is dropped: two entries with one name would render
+   * duplicate series, and Prometheus rejects a scrape that has any. The resync that follows
+   * every overrun brings the dropped link back under its current name if it still exists.
+   */
+  readonly #byName = new Map<string, number>();
   /** ifindexes seen (by dump message or event) since the dump in progress began */
   #dumpSeen: Set<number> | undefined;
   /** bumped whenever links are added, removed or renamed (membership/ordering changes) */
@@ -123,6 +131,7 @@ export class LinkTable {
     for (const [ifindex, link] of this.#links) {
       if (!seen.has(ifindex)) {
         this.#links.delete(ifindex);
+        this.#releaseName(link);
         removed.push(link);
       }
     }
@@ -143,6 +152,7 @@ export class LinkTable {
       const link = this.#links.get(msg.ifindex);
       if (!link) return { kind: 'ignored' };
       this.#links.delete(msg.ifindex);
+      this.#releaseName(link);
       this.#layoutVersion++;
       this.#version++;
       return { kind: 'removed', link };
@@ -151,6 +161,8 @@ export class LinkTable {
     const previous = this.#links.get(msg.ifindex);
     if (!previous || isDifferentDevice(previous, msg)) {
       const link = createLink(msg, nowMs);
+      if (previous) this.#releaseName(previous);
+      this.#claimName(link);
       this.#links.set(msg.ifindex, link);
       this.#layoutVersion++;
       this.#version++;
@@ -159,12 +171,29 @@ export class LinkTable {
     return this.#update(previous, msg, nowMs);
   }
 
+  /** Records link.name as link's, dropping a stale entry that still held it. */
+  #claimName(link: LinkState): void {
+    const holder = this.#byName.get(link.name);
+    if (holder !== undefined && holder !== link.ifindex) {
+      this.#links.delete(holder);
+      this.#dumpSeen?.delete(holder);
+      this.#version++;
+    }
+    this.#byName.set(link.name, link.ifindex);
+  }
+
+  #releaseName(link: LinkState): void {
+    if (this.#byName.get(link.name) === link.ifindex) this.#byName.delete(link.name);
+  }
+
   #update(link: LinkState, msg: LinkMessage, nowMs: number): ApplyResult {
     let changed = false;
     let renamedFrom: string | undefined;
     if (msg.ifname !== undefined && msg.ifname !== link.name) {
       renamedFrom = link.name;
+      this.#releaseName(link);
       link.name = msg.ifname;
+      this.#claimName(link);
       this.#layoutVersion++;
       changed = true;
     }
