@@ -30,11 +30,16 @@ function probeModule(): string {
   return probePath;
 }
 
+/** NODE_OPTIONS that load the probe into a node process. */
+export function probeNodeOptions(): string {
+  return `--expose-gc --import=${pathToFileURL(probeModule()).href}`;
+}
+
 /** startExporter with the probe loaded. */
 export function startProbedExporter(ns: Netns, args: readonly string[] = []): Promise<RunningExporter> {
   const saved = process.env['NODE_OPTIONS'];
   // startExporter spawns synchronously, before its first await, with this process's environment.
-  process.env['NODE_OPTIONS'] = `--expose-gc --import=${pathToFileURL(probeModule()).href}`;
+  process.env['NODE_OPTIONS'] = probeNodeOptions();
   try {
     return startExporter(ns, args);
   } finally {
@@ -56,24 +61,34 @@ export interface CollectedMemory {
   readonly arrayBuffersBytes: number;
 }
 
-/** Forces a full GC in the exporter and reads its memory. */
-export async function collectedMemory(exporter: RunningExporter, timeoutMs = 10_000): Promise<CollectedMemory> {
-  const seen = (exporter.log().match(/^gc-probe /gm) ?? []).length;
+const PROBE_LINE = /^gc-probe heap_used=(\d+) rss=(\d+) heap_total=(\d+) external=(\d+) array_buffers=(\d+)$/gm;
+
+/** The probe's answers found in a piece of log, in order. */
+export function parseProbeLines(log: string): CollectedMemory[] {
+  return [...log.matchAll(PROBE_LINE)].map((line) => ({
+    heapUsedBytes: Number(line[1]),
+    rssBytes: Number(line[2]),
+    heapTotalBytes: Number(line[3]),
+    externalBytes: Number(line[4]),
+    arrayBuffersBytes: Number(line[5]),
+  }));
+}
+
+/**
+ * Forces a full GC in the exporter and reads its memory. `exporter.log()` is what the exporter
+ * wrote to stderr so far (for a RunningExporter) or since some point (enough to hold the answer).
+ */
+export async function collectedMemory(
+  exporter: Pick<RunningExporter, 'child' | 'log'>,
+  timeoutMs = 10_000,
+): Promise<CollectedMemory> {
+  const seen = parseProbeLines(exporter.log()).length;
   exporter.child.kill('SIGUSR2');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const lines = [...exporter.log().matchAll(/^gc-probe heap_used=(\d+) rss=(\d+) heap_total=(\d+) external=(\d+) array_buffers=(\d+)$/gm)];
-    const line = lines[seen];
-    if (line) {
-      return {
-        heapUsedBytes: Number(line[1]),
-        rssBytes: Number(line[2]),
-        heapTotalBytes: Number(line[3]),
-        externalBytes: Number(line[4]),
-        arrayBuffersBytes: Number(line[5]),
-      };
-    }
-    if (Date.now() > deadline) throw new Error('the exporter did not answer the gc probe (started with startProbedExporter?)');
+    const answer = parseProbeLines(exporter.log())[seen];
+    if (answer) return answer;
+    if (Date.now() > deadline) throw new Error('the exporter did not answer the gc probe (started with its NODE_OPTIONS?)');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -1,0 +1,478 @@
+// The soak run (`npm run soak`, root, minutes; not part of `npm test`). In a throwaway network
+// namespace with IPv6 off, against the built exporter over loopback:
+//   1. churn: PAIRS veth pairs (2 x PAIRS interfaces) created and deleted ROUNDS times while
+//      CHURN_SCRAPERS clients scrape without pause; after each creation every exported counter
+//      must equal the kernel's, after each deletion only lo may be left;
+//   2. load: PAIRS pairs again, SCRAPERS concurrent clients scraping for SECONDS while a carrier
+//      storm flaps the peers round-robin; then every counter must equal the kernel's.
+// It records requests served and failed, latencies, the exporter's memory (sampled RSS, peak RSS,
+// heap and RSS after a forced GC) and its own health counters, prints a summary and writes the
+// whole report as JSON (--out). Exit code 0 only when every comparison was exact and no request
+// failed.
+//
+//   npm run soak [-- --pairs 2500 --rounds 10 --scrapers 32 --seconds 60 --out soak.json]
+import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { MAIN } from '../test/helpers/exporter.js';
+import { byDevice, parseSamples, sampleValue, type Sample } from '../test/helpers/exposition.js';
+import { DISABLE_IPV6, MonotonicCheck, kernelMismatches, mib, processMemory, readKernelCounters } from '../test/helpers/kernel-match.js';
+import { collectedMemory, probeNodeOptions, type CollectedMemory } from '../test/helpers/memory-probe.js';
+import { createNetns, enterNetns, type Netns } from '../test/helpers/netns.js';
+
+const GROUP = 9;
+const PORT = 19400;
+const BASE = `http://127.0.0.1:${PORT}`;
+
+interface Options {
+  readonly pairs: number;
+  readonly rounds: number;
+  readonly scrapers: number;
+  readonly churnScrapers: number;
+  readonly seconds: number;
+  readonly logLevel: string;
+  readonly out: string | undefined;
+}
+
+// ---- the exporter under test ---------------------------------------------------------------
+
+interface Exporter {
+  readonly child: ReturnType<Netns['spawn']>;
+  readonly logPath: string;
+  /** Bytes of log written since `from` (the probe's answers are read from there). */
+  logSince(from: number): string;
+  logSize(): number;
+}
+
+function startExporter(ns: Netns, logLevel: string): Exporter {
+  const dir = mkdtempSync(join(tmpdir(), 'lsx-soak-'));
+  const logPath = join(dir, 'exporter.log');
+  const logFd = openSync(logPath, 'a');
+  const child = ns.spawn(process.execPath, [MAIN, `--web.listen-address=127.0.0.1:${PORT}`, `--log.level=${logLevel}`], {
+    stdio: ['ignore', 'ignore', logFd],
+    env: { ...process.env, NODE_OPTIONS: probeNodeOptions() },
+  });
+  closeSync(logFd);
+  const logSize = (): number => {
+    const fd = openSync(logPath, 'r');
+    try {
+      return fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  };
+  return {
+    child,
+    logPath,
+    logSize,
+    logSince(from) {
+      const fd = openSync(logPath, 'r');
+      try {
+        const size = fstatSync(fd).size;
+        const buf = Buffer.alloc(Math.max(0, size - from));
+        readSync(fd, buf, 0, buf.length, from);
+        return buf.toString('utf8');
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}
+
+async function probe(exporter: Exporter): Promise<CollectedMemory> {
+  const from = exporter.logSize();
+  return collectedMemory({ child: exporter.child, log: () => exporter.logSince(from) }, 30_000);
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, stepMs = 200): Promise<{ value: T; ms: number }> {
+  const t0 = Date.now();
+  let last = '';
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return { value, ms: Date.now() - t0 };
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+}
+
+async function scrape(): Promise<Sample[]> {
+  const res = await fetch(`${BASE}/metrics`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  return parseSamples(text);
+}
+
+// ---- measurements --------------------------------------------------------------------------
+
+class RssSampler {
+  readonly #pid: number;
+  readonly #timer: NodeJS.Timeout;
+  max = 0;
+  samples = 0;
+  constructor(pid: number) {
+    this.#pid = pid;
+    this.#timer = setInterval(() => this.sample(), 250);
+  }
+  sample(): number {
+    try {
+      const rss = processMemory(this.#pid).rssBytes;
+      this.max = Math.max(this.max, rss);
+      this.samples += 1;
+      return rss;
+    } catch {
+      return NaN; // exited
+    }
+  }
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+interface ScrapeStats {
+  served: number;
+  failed: number;
+  bytes: number;
+  latenciesMs: number[];
+  failures: Record<string, number>;
+}
+
+function newStats(): ScrapeStats {
+  return { served: 0, failed: 0, bytes: 0, latenciesMs: [], failures: {} };
+}
+
+/**
+ * `count` clients scraping /metrics back to back (gzip, as Prometheus asks) until stop() or the
+ * deadline. Every `checkEvery`-th answer of client 0 is parsed and fed to `check`.
+ */
+function scrapers(
+  count: number,
+  deadline: number,
+  check?: (samples: Sample[]) => void,
+  checkEvery = 10,
+): { stats: ScrapeStats; stop(): Promise<void>; done: Promise<void> } {
+  const stats = newStats();
+  let stopped = false;
+  const client = async (id: number): Promise<void> => {
+    let n = 0;
+    while (!stopped && Date.now() < deadline) {
+      const t0 = performance.now();
+      try {
+        const res = await fetch(`${BASE}/metrics`, { headers: { 'accept-encoding': 'gzip' } });
+        const body = await res.text();
+        const ms = performance.now() - t0;
+        if (res.status === 200) {
+          stats.served += 1;
+          stats.bytes += body.length;
+          stats.latenciesMs.push(ms);
+          if (check && id === 0 && n++ % checkEvery === 0) check(parseSamples(body));
+        } else {
+          stats.failed += 1;
+          stats.failures[`HTTP ${res.status}`] = (stats.failures[`HTTP ${res.status}`] ?? 0) + 1;
+        }
+      } catch (error) {
+        stats.failed += 1;
+        const key = (error as Error).message;
+        stats.failures[key] = (stats.failures[key] ?? 0) + 1;
+      }
+    }
+  };
+  const running = Promise.all(Array.from({ length: count }, (_, id) => client(id))).then(() => undefined);
+  return {
+    stats,
+    done: running,
+    stop: async () => {
+      stopped = true;
+      await running;
+    },
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+function summarize(stats: ScrapeStats, seconds: number): Record<string, unknown> {
+  const sorted = [...stats.latenciesMs].sort((a, b) => a - b);
+  const r = (x: number): number => Math.round(x * 10) / 10;
+  return {
+    served: stats.served,
+    failed: stats.failed,
+    failures: stats.failures,
+    per_second: r(stats.served / seconds),
+    mean_body_mib: stats.served > 0 ? r(stats.bytes / stats.served / 1024 / 1024) : 0,
+    latency_ms: { p50: r(percentile(sorted, 50)), p90: r(percentile(sorted, 90)), p99: r(percentile(sorted, 99)), max: r(sorted[sorted.length - 1] ?? NaN) },
+  };
+}
+
+function memoryFigures(m: CollectedMemory): Record<string, number> {
+  return { rss_mib: mib(m.rssBytes), heap_used_mib: mib(m.heapUsedBytes), heap_total_mib: mib(m.heapTotalBytes), external_mib: mib(m.externalBytes) };
+}
+
+async function exporterCounters(): Promise<Record<string, number>> {
+  const samples = await scrape();
+  const sum = (name: string): number => samples.filter((s) => s.name === name).reduce((a, s) => a + s.value, 0);
+  return {
+    messages: sum('linkstate_exporter_netlink_messages_total'),
+    overruns: sum('linkstate_exporter_netlink_overruns_total'),
+    resyncs: sum('linkstate_exporter_netlink_resyncs_total'),
+    dumps_interrupted: sum('linkstate_exporter_netlink_dumps_interrupted_total'),
+    dropped: sum('linkstate_exporter_netlink_dropped_total'),
+    socket_reopens: sum('linkstate_exporter_netlink_socket_reopens_total'),
+  };
+}
+
+// ---- the phases ----------------------------------------------------------------------------
+
+function createLines(pairs: number, prefix: string): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < pairs; i++) lines.push(`link add ${prefix}${i} group ${GROUP} type veth peer name ${prefix}${i}p group ${GROUP}`);
+  for (let i = 0; i < pairs; i++) lines.push(`link set ${prefix}${i} up`, `link set ${prefix}${i}p up`);
+  return lines;
+}
+
+/** Waits until the exporter exports exactly the kernel's devices and counters; returns how long that took. */
+async function waitExact(ns: Netns, expectedLinks: number, timeoutMs: number): Promise<{ ms: number; devices: number }> {
+  const { value, ms } = await until(
+    `${expectedLinks} links exported, equal to the kernel's`,
+    async () => {
+      const samples = await scrape();
+      if (sampleValue(samples, 'linkstate_exporter_links') !== expectedLinks) throw new Error(`links ${sampleValue(samples, 'linkstate_exporter_links')}`);
+      const kernel = await readKernelCounters(ns);
+      const wrong = kernelMismatches(samples, kernel);
+      if (wrong.length > 0) throw new Error(`${wrong.length} mismatches, e.g. ${wrong.slice(0, 3).join('; ')}`);
+      return byDevice(samples, 'linkstate_up').size;
+    },
+    timeoutMs,
+  );
+  return { ms, devices: value };
+}
+
+async function churn(ns: Netns, exporter: Exporter, opts: Options, rss: RssSampler): Promise<Record<string, unknown>> {
+  const t0 = Date.now();
+  const load = scrapers(opts.churnScrapers, Date.now() + 60 * 60 * 1000);
+  const rounds: Record<string, unknown>[] = [];
+  const afterGc: CollectedMemory[] = [];
+  let exact = true;
+  try {
+    for (let round = 0; round < opts.rounds; round++) {
+      const r0 = Date.now();
+      await ns.ipBatch(createLines(opts.pairs, `s${round}x`));
+      const created = Date.now() - r0;
+      const full = await waitExact(ns, 1 + 2 * opts.pairs, 180_000).catch((error: Error) => {
+        exact = false;
+        return { ms: NaN, devices: NaN, error: error.message };
+      });
+      const rssFull = rss.sample();
+      const d0 = Date.now();
+      await ns.ipBatch([`link del group ${GROUP}`]);
+      const deleted = Date.now() - d0;
+      const empty = await until(
+        'only lo left',
+        async () => {
+          const samples = await scrape();
+          const devices = [...byDevice(samples, 'linkstate_up').keys()];
+          const stray = samples.filter((s) => s.labels['device'] !== undefined && s.labels['device'] !== 'lo');
+          if (devices.length !== 1 || devices[0] !== 'lo' || stray.length > 0 || sampleValue(samples, 'linkstate_exporter_links') !== 1) {
+            throw new Error(`${stray.length} series of deleted devices left`);
+          }
+          return true;
+        },
+        180_000,
+      ).catch((error: Error) => {
+        exact = false;
+        return { value: false, ms: NaN, error: error.message };
+      });
+      const gc = await probe(exporter);
+      afterGc.push(gc);
+      const row = {
+        round,
+        create_ms: created,
+        exact_after_ms: full.ms,
+        devices: full.devices,
+        rss_full_mib: mib(rssFull),
+        delete_ms: deleted,
+        empty_after_ms: empty.ms,
+        after_gc: memoryFigures(gc),
+        ...('error' in full ? { error: full.error } : {}),
+        ...('error' in empty ? { error_empty: empty.error } : {}),
+      };
+      rounds.push(row);
+      process.stdout.write(`churn round ${round}: ${JSON.stringify(row)}\n`);
+    }
+  } finally {
+    await load.stop();
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  return {
+    interfaces_per_round: 2 * opts.pairs,
+    rounds: opts.rounds,
+    seconds: Math.round(seconds),
+    exact,
+    scrapes: summarize(load.stats, seconds),
+    per_round: rounds,
+    heap_used_after_gc_mib: afterGc.map((m) => mib(m.heapUsedBytes)),
+    rss_after_gc_mib: afterGc.map((m) => mib(m.rssBytes)),
+  };
+}
+
+async function loadUnderStorm(ns: Netns, exporter: Exporter, opts: Options, rss: RssSampler): Promise<Record<string, unknown>> {
+  await ns.ipBatch(createLines(opts.pairs, 'l'));
+  const ready = await waitExact(ns, 1 + 2 * opts.pairs, 180_000);
+  const before = await probe(exporter);
+  const kernelBefore = await readKernelCounters(ns);
+  const idle = scrapers(1, Date.now() + 5000);
+  await idle.done;
+
+  // the storm: every peer down and up in turn, in chunks, until the deadline
+  const deadline = Date.now() + opts.seconds * 1000;
+  let transitions = 0;
+  let stormChunks = 0;
+  const storm = (async () => {
+    const chunkPeers = 500;
+    let next = 0;
+    while (Date.now() < deadline) {
+      const lines: string[] = [];
+      for (let k = 0; k < chunkPeers; k++) {
+        const i = (next + k) % opts.pairs;
+        lines.push(`link set l${i}p down`, `link set l${i}p up`);
+      }
+      next = (next + chunkPeers) % opts.pairs;
+      await ns.ipBatch(lines);
+      transitions += 2 * chunkPeers;
+      stormChunks += 1;
+    }
+  })();
+  const monotonic = new MonotonicCheck();
+  const t0 = Date.now();
+  const load = scrapers(opts.scrapers, deadline, (samples) => monotonic.observe(samples, 'during the storm'), 5);
+  await load.done;
+  await storm;
+  const seconds = (Date.now() - t0) / 1000;
+  const settled = await waitExact(ns, 1 + 2 * opts.pairs, 180_000).then(
+    (r) => ({ exact: true, ms: r.ms }),
+    (error: Error) => ({ exact: false, ms: NaN, error: error.message }),
+  );
+  const kernelAfter = await readKernelCounters(ns);
+  let kernelChanges = 0;
+  for (const [device, k] of kernelAfter) kernelChanges += k.carrierChanges - (kernelBefore.get(device)?.carrierChanges ?? 0);
+  const after = await probe(exporter);
+  return {
+    interfaces: 2 * opts.pairs,
+    scrapers: opts.scrapers,
+    seconds: Math.round(seconds),
+    time_to_exact_after_start_ms: ready.ms,
+    idle_single_scraper: summarize(idle.stats, 5),
+    storm: { ip_requests: transitions, chunks: stormChunks, kernel_carrier_changes: kernelChanges },
+    scrapes: summarize(load.stats, seconds),
+    monotonic_samples_checked: monotonic.checked,
+    monotonic_violations: monotonic.violations.slice(0, 10),
+    exact_after_storm: settled,
+    memory_after_gc_before: memoryFigures(before),
+    memory_after_gc_after: memoryFigures(after),
+    rss_peak_sampled_mib: mib(rss.max),
+  };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      pairs: { type: 'string', default: '2500' },
+      rounds: { type: 'string', default: '10' },
+      scrapers: { type: 'string', default: '32' },
+      'churn-scrapers': { type: 'string', default: '4' },
+      seconds: { type: 'string', default: '60' },
+      'log-level': { type: 'string', default: 'info' },
+      out: { type: 'string' },
+    },
+  });
+  const opts: Options = {
+    pairs: Number(values.pairs),
+    rounds: Number(values.rounds),
+    scrapers: Number(values.scrapers),
+    churnScrapers: Number(values['churn-scrapers']),
+    seconds: Number(values.seconds),
+    logLevel: values['log-level'] ?? 'info',
+    out: values.out,
+  };
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('soak: needs root (network namespaces, veth pairs)\n');
+    return 2;
+  }
+  const started = new Date().toISOString();
+  const ns = await createNetns('lsx-soak');
+  let exporter: Exporter | undefined;
+  let rss: RssSampler | undefined;
+  let leave: (() => void) | undefined;
+  try {
+    await ns.run('sysctl', DISABLE_IPV6);
+    leave = enterNetns(ns.name);
+    exporter = startExporter(ns, opts.logLevel);
+    await until('ready', async () => ((await fetch(`${BASE}/-/ready`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, 50);
+    rss = new RssSampler(exporter.child.pid!);
+    const start = await probe(exporter);
+    const startPeak = processMemory(exporter.child.pid!).peakRssBytes;
+    process.stdout.write(`soak: exporter pid ${exporter.child.pid}, ${opts.pairs} pairs (${2 * opts.pairs} interfaces), log ${exporter.logPath}\n`);
+
+    const churnReport = await churn(ns, exporter, opts, rss);
+    const loadReport = await loadUnderStorm(ns, exporter, opts, rss);
+    const health = await exporterCounters();
+    await ns.ipBatch([`link del group ${GROUP}`]);
+    await until('only lo left at the end', async () => (sampleValue(await scrape(), 'linkstate_exporter_links') === 1 ? true : undefined), 180_000);
+    const end = await probe(exporter);
+    const peak = processMemory(exporter.child.pid!).peakRssBytes;
+    rss.stop();
+
+    const report = {
+      started,
+      node: process.version,
+      options: opts,
+      memory: {
+        start_after_gc: memoryFigures(start),
+        start_peak_rss_mib: mib(startPeak),
+        peak_rss_mib: mib(peak),
+        end_after_gc: memoryFigures(end),
+      },
+      churn: churnReport,
+      load: loadReport,
+      exporter_counters: health,
+      log_bytes: exporter.logSize(),
+    };
+    const json = JSON.stringify(report, null, 2);
+    if (opts.out) writeFileSync(opts.out, json + '\n');
+    process.stdout.write(`${json}\n`);
+    const churnScrapes = churnReport['scrapes'] as { failed: number };
+    const loadScrapes = loadReport['scrapes'] as { failed: number };
+    const ok =
+      churnReport['exact'] === true &&
+      (loadReport['exact_after_storm'] as { exact: boolean }).exact &&
+      (loadReport['monotonic_violations'] as string[]).length === 0 &&
+      churnScrapes.failed === 0 &&
+      loadScrapes.failed === 0;
+    process.stdout.write(ok ? 'soak: PASS (all counts exact, no failed request)\n' : 'soak: FAIL\n');
+    return ok ? 0 : 1;
+  } finally {
+    rss?.stop();
+    if (exporter && exporter.child.exitCode === null) {
+      const exited = new Promise((resolve) => exporter!.child.once('exit', resolve));
+      exporter.child.kill('SIGTERM');
+      await exited;
+    }
+    leave?.();
+    await ns.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`soak: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(2);
+  },
+);
