@@ -11,7 +11,7 @@
 // failed.
 //
 //   npm run soak [-- --pairs 2500 --rounds 10 --scrapers 32 --seconds 60 --out soak.json]
-import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,8 @@ interface Options {
   readonly churnScrapers: number;
   readonly seconds: number;
   readonly logLevel: string;
+  /** Idle time at the end before the last memory reading, for V8's memory reducer to shrink the heap. */
+  readonly settleSeconds: number;
   readonly out: string | undefined;
 }
 
@@ -109,6 +111,26 @@ async function scrape(): Promise<Sample[]> {
 }
 
 // ---- measurements --------------------------------------------------------------------------
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc/PID/stat (USER_HZ = 100). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU used by the exporter and by this process (the scrapers) over a phase, in cores. */
+function cpuMeter(pid: number): () => Record<string, number> {
+  const t0 = Date.now();
+  const exporter0 = cpuSeconds(pid);
+  const self0 = process.cpuUsage();
+  return () => {
+    const wall = (Date.now() - t0) / 1000;
+    const self = process.cpuUsage(self0);
+    const r = (x: number): number => Math.round(x * 100) / 100;
+    return { exporter_cores: r((cpuSeconds(pid) - exporter0) / wall), scrapers_cores: r((self.user + self.system) / 1e6 / wall) };
+  };
+}
 
 class RssSampler {
   readonly #pid: number;
@@ -256,6 +278,7 @@ async function waitExact(ns: Netns, expectedLinks: number, timeoutMs: number): P
 
 async function churn(ns: Netns, exporter: Exporter, opts: Options, rss: RssSampler): Promise<Record<string, unknown>> {
   const t0 = Date.now();
+  const cpu = cpuMeter(exporter.child.pid!);
   const load = scrapers(opts.churnScrapers, Date.now() + 60 * 60 * 1000);
   const rounds: Record<string, unknown>[] = [];
   const afterGc: CollectedMemory[] = [];
@@ -316,6 +339,7 @@ async function churn(ns: Netns, exporter: Exporter, opts: Options, rss: RssSampl
     seconds: Math.round(seconds),
     exact,
     scrapes: summarize(load.stats, seconds),
+    cpu: cpu(),
     per_round: rounds,
     heap_used_after_gc_mib: afterGc.map((m) => mib(m.heapUsedBytes)),
     rss_after_gc_mib: afterGc.map((m) => mib(m.rssBytes)),
@@ -351,8 +375,10 @@ async function loadUnderStorm(ns: Netns, exporter: Exporter, opts: Options, rss:
   })();
   const monotonic = new MonotonicCheck();
   const t0 = Date.now();
+  const cpu = cpuMeter(exporter.child.pid!);
   const load = scrapers(opts.scrapers, deadline, (samples) => monotonic.observe(samples, 'during the storm'), 5);
   await load.done;
+  const cpuUsed = cpu();
   await storm;
   const seconds = (Date.now() - t0) / 1000;
   const settled = await waitExact(ns, 1 + 2 * opts.pairs, 180_000).then(
@@ -371,6 +397,7 @@ async function loadUnderStorm(ns: Netns, exporter: Exporter, opts: Options, rss:
     idle_single_scraper: summarize(idle.stats, 5),
     storm: { ip_requests: transitions, chunks: stormChunks, kernel_carrier_changes: kernelChanges },
     scrapes: summarize(load.stats, seconds),
+    cpu: cpuUsed,
     monotonic_samples_checked: monotonic.checked,
     monotonic_violations: monotonic.violations.slice(0, 10),
     exact_after_storm: settled,
@@ -389,6 +416,7 @@ async function main(): Promise<number> {
       'churn-scrapers': { type: 'string', default: '4' },
       seconds: { type: 'string', default: '60' },
       'log-level': { type: 'string', default: 'info' },
+      'settle-seconds': { type: 'string', default: '60' },
       out: { type: 'string' },
     },
   });
@@ -399,6 +427,7 @@ async function main(): Promise<number> {
     churnScrapers: Number(values['churn-scrapers']),
     seconds: Number(values.seconds),
     logLevel: values['log-level'] ?? 'info',
+    settleSeconds: Number(values['settle-seconds']),
     out: values.out,
   };
   if (process.getuid?.() !== 0) {
@@ -426,6 +455,10 @@ async function main(): Promise<number> {
     await ns.ipBatch([`link del group ${GROUP}`]);
     await until('only lo left at the end', async () => (sampleValue(await scrape(), 'linkstate_exporter_links') === 1 ? true : undefined), 180_000);
     const end = await probe(exporter);
+    // then idle, unscraped: V8 shrinks a heap it no longer needs only after a while (memory reducer)
+    await new Promise((resolve) => setTimeout(resolve, opts.settleSeconds * 1000));
+    const settledRss = processMemory(exporter.child.pid!).rssBytes;
+    const settled = await probe(exporter);
     const peak = processMemory(exporter.child.pid!).peakRssBytes;
     rss.stop();
 
@@ -438,6 +471,8 @@ async function main(): Promise<number> {
         start_peak_rss_mib: mib(startPeak),
         peak_rss_mib: mib(peak),
         end_after_gc: memoryFigures(end),
+        [`end_after_${opts.settleSeconds}s_idle_rss_mib`]: mib(settledRss),
+        [`end_after_${opts.settleSeconds}s_idle_then_gc`]: memoryFigures(settled),
       },
       churn: churnReport,
       load: loadReport,
