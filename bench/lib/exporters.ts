@@ -1,0 +1,69 @@
+// The exporters under test, started as child processes in the lab's namespace: ours
+// (dist/src/main.js, default flags) and Debian's prometheus-node-exporter.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { monoMs } from './clock.js';
+import { waitFor200 } from './http.js';
+
+export const OURS_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+export const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
+
+export interface Running {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly base: string;
+  /** monotonic ms from spawn to the readiness answer */
+  readonly readyMs: number;
+  stop(): Promise<void>;
+}
+
+function launch(name: string, cmd: string, args: readonly string[], logFile: string): ChildProcess {
+  const log = openSync(logFile, 'a');
+  try {
+    const child = spawn(cmd, args, { stdio: ['ignore', log, log] });
+    child.on('error', (e) => process.stderr.write(`${name}: ${e.message}\n`));
+    return child;
+  } finally {
+    closeSync(log);
+  }
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+}
+
+/** Starts ours and waits for /-/ready (the initial dump applied): readyMs is start-to-ready. */
+export async function startOurs(port: number, logFile: string, extraArgs: readonly string[] = []): Promise<Running> {
+  const base = `http://127.0.0.1:${port}`;
+  const t0 = monoMs();
+  const child = launch('linkstate-exporter', process.execPath, [OURS_MAIN, `--web.listen-address=127.0.0.1:${port}`, ...extraArgs], logFile);
+  const readyAt = await waitFor200(base, '/-/ready', 60_000, 2);
+  return { name: 'linkstate-exporter', child, pid: child.pid as number, base, readyMs: readyAt - t0, stop: stopper(child) };
+}
+
+export type NodeExporterConfig = 'netclass' | 'netclass+netdev';
+
+export async function startNodeExporter(config: NodeExporterConfig, port: number, logFile: string): Promise<Running> {
+  const base = `http://127.0.0.1:${port}`;
+  const collectors = config === 'netclass' ? ['--collector.netclass'] : ['--collector.netclass', '--collector.netdev'];
+  const t0 = monoMs();
+  const child = launch(
+    `node_exporter ${config}`,
+    NODE_EXPORTER,
+    [`--web.listen-address=127.0.0.1:${port}`, '--collector.disable-defaults', ...collectors],
+    logFile,
+  );
+  const readyAt = await waitFor200(base, '/', 30_000, 5);
+  return { name: `node_exporter ${config}`, child, pid: child.pid as number, base, readyMs: readyAt - t0, stop: stopper(child) };
+}

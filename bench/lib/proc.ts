@@ -1,0 +1,48 @@
+// What the kernel knows about a process: CPU time, memory, context switches (/proc).
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** USER_HZ: the unit of utime/stime in /proc/PID/stat (100 on every Linux architecture in use). */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of the whole process (all threads), in seconds. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime is field 14, stime field 15.
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return (utime + stime) / CLOCK_TICKS_PER_SECOND;
+}
+
+export interface Memory {
+  /** VmRSS, bytes */
+  readonly rss: number;
+  /** VmHWM (peak RSS), bytes */
+  readonly peakRss: number;
+}
+
+export function memory(pid: number): Memory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(status);
+    if (!m) throw new Error(`no ${key} in /proc/${pid}/status`);
+    return Number(m[1]) * 1024;
+  };
+  return { rss: kb('VmRSS'), peakRss: kb('VmHWM') };
+}
+
+/** Voluntary + involuntary context switches summed over the process's threads: its wake-ups. */
+export function contextSwitches(pid: number): number {
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    } catch {
+      continue; // thread ended meanwhile
+    }
+    for (const m of status.matchAll(/^(?:nonvoluntary_|voluntary_)ctxt_switches:\s+(\d+)$/gm)) total += Number(m[1]);
+  }
+  return total;
+}

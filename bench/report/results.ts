@@ -1,0 +1,23 @@
+// The shape of a whole bench run, as written to results.json.
+import type { SizeResult } from '../size-run.js';
+
+export interface MachineInfo {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly kernel: string;
+  readonly os: string;
+  readonly node: string;
+  readonly nodeExporter: string;
+  readonly gcc: string;
+  readonly revision: string;
+}
+
+export interface BenchResults {
+  readonly command: string;
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly machine: MachineInfo;
+  readonly settings: Readonly<Record<string, number | boolean | string>>;
+  readonly sizes: readonly SizeResult[];
+}

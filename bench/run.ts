@@ -1,0 +1,211 @@
+// `npm run bench`: builds the C listener, then for each lab size makes a network namespace, runs
+// size-run.js inside it (`ip netns exec`, so the lab has its own /sys and loopback), tears the lab
+// down, and writes results.json, report.md and scrape-time.svg to --out. With --update-docs it
+// also rewrites the generated part of BENCHMARKS.md and bench/results/. Needs root.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { cpus, totalmem, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { buildListener } from './lib/listener.js';
+import { LNK_GROUP } from './lib/lab.js';
+import type { SizeConfig, SizeResult } from './size-run.js';
+import type { BenchResults, MachineInfo } from './report/results.js';
+import { renderTables, plotSeries } from './report/markdown.js';
+import { renderPlot } from './report/plot.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const SIZE_RUN = fileURLToPath(new URL('./size-run.js', import.meta.url));
+const BEGIN = '<!-- bench:generated:begin -->';
+const END = '<!-- bench:generated:end -->';
+
+function log(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+function positiveInts(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError('expected a comma-separated list of positive integers');
+  return list;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+interface Options {
+  sizes?: number[];
+  quick?: boolean;
+  out: string;
+  updateDocs?: boolean;
+  nodeExporter: boolean;
+  idleSeconds?: number;
+  stormFlips?: number;
+  changes?: number;
+  neBudget?: number;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const program = new Command()
+    .name('npm run bench --')
+    .description('Benchmarks linkstate-exporter against node_exporter and a C netlink listener in throwaway network namespaces (root).')
+    .option('--sizes <pairs>', 'veth pairs per lab, comma-separated (interfaces = 2 * pairs + 1)', positiveInts)
+    .option('--quick', 'a short run: sizes 100,1000 unless --sizes, 5 s idle, 20 scrapes, smaller storms')
+    .option('--out <dir>', 'where results go', join(REPO, 'bench', 'out'))
+    .option('--update-docs', 'also rewrite the generated part of BENCHMARKS.md and bench/results/')
+    .option('--no-node-exporter', 'skip node_exporter')
+    .option('--idle-seconds <s>', 'idle window', positive)
+    .option('--storm-flips <n>', 'down+up flips of the storm group per storm', positive)
+    .option('--changes <n>', 'single carrier changes for the latency measurement', positive)
+    .option('--ne-budget <s>', 'seconds of node_exporter scraping per exporter and variant', positive)
+    .parse([...argv], { from: 'user' });
+  return program.opts<Options>();
+}
+
+function tryRun(cmd: string, args: readonly string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+function ensureTools(): void {
+  const missing: string[] = [];
+  if (!existsSync('/usr/bin/prometheus-node-exporter')) missing.push('prometheus-node-exporter');
+  if (tryRun('sh', ['-c', 'command -v gcc']) === '') missing.push('gcc');
+  if (tryRun('sh', ['-c', 'command -v ip']) === '') missing.push('iproute2');
+  if (missing.length === 0) return;
+  log(`installing ${missing.join(' ')} (apt-get)`);
+  execFileSync('apt-get', ['update'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+function machineInfo(): MachineInfo {
+  const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+  const dirty = tryRun('git', ['-C', REPO, 'status', '--porcelain', '--untracked-files=no', '--', 'src', 'bench']) !== '';
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: release(),
+    os: /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(osRelease)?.[1] ?? 'unknown',
+    node: process.version,
+    nodeExporter: tryRun('/usr/bin/prometheus-node-exporter', ['--version']).split('\n')[0] ?? 'unknown',
+    gcc: tryRun('gcc', ['--version']).split('\n')[0] ?? 'unknown',
+    revision: `${tryRun('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']) || 'unknown'}${dirty ? ' (with uncommitted changes)' : ''}`,
+  };
+}
+
+/** Kills what is left in the namespace, deletes the veths in one request, deletes the namespace. */
+function destroyLab(ns: string): void {
+  for (const pid of tryRun('ip', ['netns', 'pids', ns]).split('\n').filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  spawnSync('ip', ['-n', ns, 'link', 'del', 'group', String(LNK_GROUP)]);
+  spawnSync('ip', ['netns', 'del', ns]);
+}
+
+function runSize(config: SizeConfig): Promise<SizeResult> {
+  const ns = `lsbench-${process.pid}-${config.pairs}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  const cleanup = (): void => destroyLab(ns);
+  process.once('exit', cleanup);
+  return new Promise<SizeResult>((resolvePromise, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, SIZE_RUN, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      cleanup();
+      process.off('exit', cleanup);
+      if (code !== 0) return reject(new Error(`size ${config.pairs} failed (${code ?? signal})`));
+      resolvePromise(JSON.parse(readFileSync(join(config.outDir, `pairs-${config.pairs}.json`), 'utf8')) as SizeResult);
+    });
+  });
+}
+
+function updateDocs(tables: string, svg: string, json: string): void {
+  const resultsDir = join(REPO, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'scrape-time.svg'), svg);
+  writeFileSync(join(resultsDir, 'results.json'), json);
+  const doc = join(REPO, 'BENCHMARKS.md');
+  const text = existsSync(doc) ? readFileSync(doc, 'utf8') : `# Benchmarks\n\n${BEGIN}\n${END}\n`;
+  const b = text.indexOf(BEGIN);
+  const e = text.indexOf(END);
+  if (b < 0 || e < b) throw new Error(`BENCHMARKS.md lacks the ${BEGIN} … ${END} markers`);
+  writeFileSync(doc, `${text.slice(0, b + BEGIN.length)}\n${tables}${text.slice(e)}`);
+  log(`updated ${doc} and ${resultsDir}`);
+}
+
+function renderGenerated(results: BenchResults): string {
+  const m = results.machine;
+  const lines = [
+    `Run ${results.startedAt}, ${Math.round(results.durationSeconds / 60)} min, revision ${m.revision}: \`${results.command}\``,
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM; ${m.os}, Linux ${m.kernel}; Node.js ${m.node}; ${m.nodeExporter}; ${m.gcc}.`,
+    '',
+    '![median scrape time against interfaces](bench/results/scrape-time.svg)',
+    '',
+    renderTables(results),
+  ];
+  return lines.join('\n');
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const opts = parseArgs(argv);
+  if (process.getuid?.() !== 0) throw new Error('the bench needs root (network namespaces, veth pairs); run it as root');
+  ensureTools();
+  const quick = opts.quick === true;
+  const sizes = opts.sizes ?? (quick ? [100, 1000] : [100, 1000, 5000]);
+  const outDir = resolve(opts.out);
+  mkdirSync(outDir, { recursive: true });
+  const listenerBinary = join(outDir, 'nl-listen');
+  await buildListener(join(REPO, 'bench', 'c', 'nl-listen.c'), listenerBinary);
+  if (!existsSync(join(REPO, 'dist', 'src', 'main.js'))) throw new Error('dist/src/main.js missing: run `npm run build` (npm run bench does)');
+
+  const settings = {
+    scrapes: quick ? 20 : 50,
+    neScrapes: 20,
+    neMinScrapes: quick ? 2 : 3,
+    neBudgetSeconds: opts.neBudget ?? (quick ? 10 : 40),
+    idleSeconds: opts.idleSeconds ?? (quick ? 5 : 30),
+    readyRuns: quick ? 1 : 3,
+    stormFlips: opts.stormFlips ?? (quick ? 300 : 1000),
+    changes: opts.changes ?? (quick ? 40 : 200),
+    skipNodeExporter: !opts.nodeExporter,
+  };
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString().replace(/\.\d+Z$/, 'Z');
+  const results: SizeResult[] = [];
+  for (const pairs of sizes) {
+    log(`--- ${pairs} pairs`);
+    results.push(await runSize({ pairs, outDir, listenerBinary, ...settings }));
+  }
+  const all: BenchResults = {
+    command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
+    startedAt,
+    durationSeconds: (Date.now() - started) / 1000,
+    machine: machineInfo(),
+    settings,
+    sizes: results,
+  };
+  const json = JSON.stringify(all, null, 1) + '\n';
+  const svg = renderPlot('Median /metrics scrape time', plotSeries(all), `${all.machine.cores} cores, ${startedAt.slice(0, 10)}`);
+  const generated = renderGenerated(all);
+  writeFileSync(join(outDir, 'results.json'), json);
+  writeFileSync(join(outDir, 'scrape-time.svg'), svg);
+  writeFileSync(join(outDir, 'report.md'), generated);
+  process.stdout.write(generated);
+  log(`results in ${outDir} (${Math.round(all.durationSeconds)} s)`);
+  if (opts.updateDocs) updateDocs(generated, svg, json);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,182 @@
+// One lab size, measured from inside the lab's network namespace (run.ts starts this under
+// `ip netns exec`, so /sys, `ip` and 127.0.0.1 are the lab's). Writes one JSON result file.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildLab, interfaceCount } from './lib/lab.js';
+import { Listener } from './lib/listener.js';
+import { startOurs, startNodeExporter, type Running, type NodeExporterConfig } from './lib/exporters.js';
+import { ScrapeClient, PLAIN_HEADERS, PROMETHEUS_HEADERS } from './lib/http.js';
+import { memory, type Memory } from './lib/proc.js';
+import { sleep } from './lib/clock.js';
+import { summarize, type Summary } from './lib/stats.js';
+import { measureScrapes, type ScrapeSeries } from './steps/scrapes.js';
+import { measureIdle, type IdleResult } from './steps/idle.js';
+import { measureStormCost, measureStormExact, type StormCost, type StormExact } from './steps/storm.js';
+import { measureLatency, type LatencyResult } from './steps/latency.js';
+
+export interface SizeConfig {
+  readonly pairs: number;
+  readonly outDir: string;
+  readonly listenerBinary: string;
+  readonly scrapes: number;
+  readonly neScrapes: number;
+  readonly neMinScrapes: number;
+  readonly neBudgetSeconds: number;
+  readonly idleSeconds: number;
+  readonly readyRuns: number;
+  readonly stormFlips: number;
+  readonly changes: number;
+  readonly skipNodeExporter: boolean;
+}
+
+export interface ExporterResult {
+  readonly plain: ScrapeSeries;
+  readonly prometheus: ScrapeSeries;
+  /** after the scrapes */
+  readonly memory: Memory;
+  readonly idle?: IdleResult;
+}
+
+export interface SizeResult {
+  readonly pairs: number;
+  readonly interfaces: number;
+  readonly labSeconds: number;
+  readonly ours: ExporterResult & { readonly readyMs: Summary; readonly peakRssAfterStorms: number };
+  readonly nodeExporter: Partial<Record<NodeExporterConfig, ExporterResult>>;
+  readonly listenerIdle?: IdleResult;
+  readonly stormCost: StormCost;
+  readonly stormExact: StormExact;
+  readonly latency: LatencyResult;
+}
+
+const OURS_PORT = 10071;
+const NE_PORTS: Record<NodeExporterConfig, number> = { netclass: 9100, 'netclass+netdev': 9101 };
+const RCVBUF = 8 * 1024 * 1024; // what the exporter asks for by default (--netlink.receive-buffer-bytes)
+
+function log(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+function countLines(prefix: string, want: number): (text: string) => void {
+  return (text) => {
+    let n = 0;
+    for (const line of text.split('\n')) if (line.startsWith(prefix)) n++;
+    if (n !== want) throw new Error(`expected ${want} lines starting ${prefix}, got ${n}`);
+  };
+}
+
+async function main(config: SizeConfig): Promise<void> {
+  const logs = join(config.outDir, 'logs', `pairs-${config.pairs}`);
+  mkdirSync(logs, { recursive: true });
+  const labSeconds = await buildLab(config.pairs);
+  const interfaces = interfaceCount();
+  log(`${config.pairs} pairs (${interfaces} interfaces) up in ${labSeconds.toFixed(1)} s`);
+
+  const listener = await Listener.start(config.listenerBinary, 'listen', RCVBUF);
+  const running: Running[] = [];
+  try {
+    // Start to ready, readyRuns times; the last one stays up.
+    const ready: number[] = [];
+    let ours: Running | undefined;
+    for (let i = 0; i < config.readyRuns; i++) {
+      await ours?.stop();
+      ours = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter.log'));
+      ready.push(ours.readyMs);
+      await sleep(200);
+    }
+    if (ours === undefined) throw new Error('readyRuns must be at least 1');
+    running.push(ours);
+    log(`ours ready in ${ready.map((r) => r.toFixed(0)).join(', ')} ms`);
+
+    const oursClient = new ScrapeClient(ours.base);
+    const check = countLines('linkstate_up{', interfaces);
+    const oursPlain = await measureScrapes(oursClient, '/metrics', PLAIN_HEADERS, { count: config.scrapes, minCount: config.scrapes, budgetMs: 0, check });
+    const oursProm = await measureScrapes(oursClient, '/metrics', PROMETHEUS_HEADERS, { count: config.scrapes, minCount: config.scrapes, budgetMs: 0, check });
+    const oursMemory = memory(ours.pid);
+    log(`ours scrape median plain ${oursPlain.median.toFixed(2)} ms, prometheus ${oursProm.median.toFixed(2)} ms, rss ${(oursMemory.rss / 2 ** 20).toFixed(0)} MiB`);
+
+    const ne: Partial<Record<NodeExporterConfig, { run: Running; plain: ScrapeSeries; prometheus: ScrapeSeries; memory: Memory }>> = {};
+    if (!config.skipNodeExporter) {
+      for (const neConfig of ['netclass', 'netclass+netdev'] as const) {
+        const r = await startNodeExporter(neConfig, NE_PORTS[neConfig], join(logs, `node-exporter-${neConfig}.log`));
+        running.push(r);
+        const client = new ScrapeClient(r.base);
+        const opts = { count: config.neScrapes, minCount: config.neMinScrapes, budgetMs: config.neBudgetSeconds * 1000, check: countLines('node_network_up{', interfaces) };
+        const plain = await measureScrapes(client, '/metrics', PLAIN_HEADERS, opts);
+        const prometheus = await measureScrapes(client, '/metrics', PROMETHEUS_HEADERS, opts);
+        client.close();
+        ne[neConfig] = { run: r, plain, prometheus, memory: memory(r.pid) };
+        log(`node_exporter ${neConfig}: median plain ${plain.median.toFixed(0)} ms (n=${plain.n}), prometheus ${prometheus.median.toFixed(0)} ms (n=${prometheus.n})`);
+      }
+    }
+
+    // Idle: every process at once, nobody scraping, connections closed.
+    oursClient.close();
+    await sleep(2_000);
+    const pids: Record<string, number> = { ours: ours.pid, listener: listener.pid };
+    for (const [k, v] of Object.entries(ne)) pids[k] = v.run.pid;
+    log(`idle for ${config.idleSeconds} s`);
+    const idle = await measureIdle(pids, config.idleSeconds);
+    log(`idle: ours ${idle['ours']?.cpuPercent.toFixed(3)} % CPU, ${idle['ours']?.wakeupsPerSecond.toFixed(2)} wake-ups/s`);
+    for (const v of Object.values(ne)) await v.run.stop();
+
+    const stormClient = new ScrapeClient(ours.base);
+    const stormCost = await measureStormCost(stormClient, ours.pid, listener, config.stormFlips);
+    log(
+      `storm: ${stormCost.messagesPerSecond.toFixed(0)} msg/s; per 100k messages ours ${stormCost.ours.cpuSecondsPer100k.toFixed(3)} s, ` +
+        `C ${stormCost.listener.cpuSecondsPer100k.toFixed(3)} s (${stormCost.cpuRatio.toFixed(2)}x); ENOBUFS ours ${stormCost.ours.enobufs}, C ${stormCost.listener.enobufs}`,
+    );
+    await sleep(500);
+    const stormExact = await measureStormExact(stormClient, config.listenerBinary, config.stormFlips);
+    log(`storm: exact ${stormExact.exactAfterMs.toFixed(1)} ms after its end (${stormExact.polls} polls, first ${stormExact.firstPollMs.toFixed(1)} ms)`);
+    const peakRssAfterStorms = memory(ours.pid).peakRss;
+    stormClient.close();
+
+    const watch = await Listener.start(config.listenerBinary, 'watch', RCVBUF);
+    const latencyClient = new ScrapeClient(ours.base);
+    const latency = await measureLatency(latencyClient, watch, config.pairs, config.changes);
+    latencyClient.close();
+    await watch.stop();
+    log(`single change: end p50 ${latency.end.median.toFixed(2)} ms, p99 ${latency.end.p99.toFixed(2)} ms; start p50 ${latency.start.median.toFixed(2)} ms, p99 ${latency.start.p99.toFixed(2)} ms (${latency.failures} failures)`);
+
+    const nodeExporter: Partial<Record<NodeExporterConfig, ExporterResult>> = {};
+    for (const [k, v] of Object.entries(ne) as Array<[NodeExporterConfig, NonNullable<(typeof ne)[NodeExporterConfig]>]>) {
+      nodeExporter[k] = { plain: v.plain, prometheus: v.prometheus, memory: v.memory, ...(idle[k] ? { idle: idle[k] } : {}) };
+    }
+    const result: SizeResult = {
+      pairs: config.pairs,
+      interfaces,
+      labSeconds,
+      ours: {
+        readyMs: summarize(ready),
+        plain: oursPlain,
+        prometheus: oursProm,
+        memory: oursMemory,
+        ...(idle['ours'] ? { idle: idle['ours'] } : {}),
+        peakRssAfterStorms,
+      },
+      nodeExporter,
+      ...(idle['listener'] ? { listenerIdle: idle['listener'] } : {}),
+      stormCost,
+      stormExact,
+      latency,
+    };
+    writeFileSync(join(config.outDir, `pairs-${config.pairs}.json`), JSON.stringify(result, null, 1) + '\n');
+  } finally {
+    for (const r of running) await r.stop();
+    await listener.stop();
+  }
+}
+
+const arg = process.argv[2];
+if (arg === undefined) {
+  process.stderr.write('usage: size-run.js CONFIG_JSON (started by run.js inside a lab namespace)\n');
+  process.exit(2);
+}
+main(JSON.parse(arg) as SizeConfig).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
