@@ -1,12 +1,14 @@
 // The /metrics body: the per-link families (rendered from the table, cached) followed by the
 // exporter's prom-client registry, in the format the scraper asked for, gzipped when asked.
+//
+// The link families come as cached pieces (see link-families.ts); a scrape copies them into the
+// body and renders only prom-client's part. For gzip, each cached piece is also kept compressed,
+// so a scrape compresses only prom-client's few kilobytes and the pieces that changed, and joins
+// the rest into one gzip member (deflate-segments.ts).
 
-import { promisify } from 'node:util';
-import { gzip as gzipCallback, constants as zlibConstants } from 'node:zlib';
 import type { ExporterMetrics } from './exporter-metrics.js';
 import type { LinkFamiliesRenderer } from './link-families.js';
-
-const gzip = promisify(gzipCallback);
+import { deflateSegment, gzipSegments } from './deflate-segments.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -41,11 +43,16 @@ export class MetricsExposition {
   }
 
   async expose(req: ExposeRequest): Promise<Exposition> {
-    const text = await this.render(req.openMetrics);
+    const segments = this.#links.segments(req.openMetrics ? 'openmetrics' : 'prometheus', this.#now());
+    const rest = Buffer.from(req.openMetrics ? await this.#exporter.renderOpenMetrics() : await this.#exporter.renderPrometheus(), 'utf8');
     const contentType = req.openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
-    const raw = Buffer.from(text, 'utf8');
-    if (!req.gzip) return { contentType, body: raw };
-    const body = await gzip(raw, { level: zlibConstants.Z_BEST_SPEED });
-    return { contentType, body, contentEncoding: 'gzip' };
+    if (!req.gzip) {
+      const parts = segments.map((s) => s.data);
+      parts.push(rest);
+      return { contentType, body: Buffer.concat(parts) };
+    }
+    const deflated = segments.map((s) => s.deflated());
+    deflated.push(deflateSegment(rest));
+    return { contentType, body: Buffer.concat(gzipSegments(deflated)), contentEncoding: 'gzip' };
   }
 }

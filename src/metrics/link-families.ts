@@ -1,13 +1,13 @@
 // Renders the per-link metric families from the link table.
 //
 // The kernel tells us exactly when a link changes, so nothing is re-rendered between changes:
-// each link's sample lines are cached under its version, each family's block is joined only
-// when the table's version moved, and only `linkstate_carrier_down_seconds_total` — a clock
-// that runs while a link is down — is recomputed at every scrape, and only for links that are
-// down right now. Samples are the same in both exposition formats; only the headers differ.
+// samples are kept as bytes per chunk of links and family (see LinkFamiliesRenderer), and a
+// scrape only hands out the cached pieces. Samples are the same in both exposition formats;
+// only the headers differ.
 
 import { OPER_STATE_NAMES } from '../netlink/constants.js';
 import { downSeconds, type LinkState, type LinkTable } from '../links/table.js';
+import { deflateSegment, type DeflatedSegment } from './deflate-segments.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
@@ -80,15 +80,6 @@ function familyHeader(spec: FamilySpec, format: ExpositionFormat): string {
   return `# HELP ${name} ${spec.help}\n# TYPE ${name} ${spec.type}\n`;
 }
 
-interface CachedLink {
-  link: LinkState;
-  version: number;
-  name: string;
-  exported: boolean;
-  /** rendered sample lines, one string per family (may be empty) */
-  lines: string[];
-}
-
 export interface DeviceFilter {
   readonly include?: RegExp | undefined;
   readonly exclude?: RegExp | undefined;
@@ -112,51 +103,91 @@ function renderInfoLine(link: LinkState, d: string, masterName: MasterName): str
   );
 }
 
-function renderLinkLines(link: LinkState, nowMs: number, masterName: MasterName): string[] {
+
+/** Appends one link's sample lines to the per-family accumulators. */
+function appendLinkLines(acc: string[], link: LinkState, nowMs: number, masterName: MasterName): void {
   const d = `device="${escapeLabelValue(link.name)}"`;
-  const lines = new Array<string>(FAMILY_COUNT);
-  lines[0] = `linkstate_up{${d}} ${link.adminUp ? 1 : 0}\n`;
-  lines[1] = `linkstate_carrier{${d}} ${link.carrier ? 1 : 0}\n`;
-  let oper = '';
-  for (let i = 0; i < OPER_STATE_NAMES.length; i++) {
-    oper += `linkstate_oper_state{${d},state="${OPER_STATE_NAMES[i]}"} ${link.operstate === i ? 1 : 0}\n`;
-  }
+  acc[0] += `linkstate_up{${d}} ${link.adminUp ? 1 : 0}\n`;
+  acc[1] += `linkstate_carrier{${d}} ${link.carrier ? 1 : 0}\n`;
   // Values outside IF_OPER_* are reported as unknown rather than dropped.
-  if (link.operstate >= OPER_STATE_NAMES.length || link.operstate < 0) {
-    oper = oper.replace(`state="unknown"} 0`, `state="unknown"} 1`);
+  const oper = link.operstate >= 0 && link.operstate < OPER_STATE_NAMES.length ? link.operstate : 0;
+  let lines = '';
+  for (let i = 0; i < OPER_STATE_NAMES.length; i++) {
+    lines += `linkstate_oper_state{${d},state="${OPER_STATE_NAMES[i]}"} ${oper === i ? 1 : 0}\n`;
   }
-  lines[2] = oper;
-  lines[3] = `linkstate_carrier_changes_total{${d}} ${link.carrierChanges}\n`;
-  lines[4] = `linkstate_carrier_up_changes_total{${d}} ${link.carrierUpChanges}\n`;
-  lines[5] = `linkstate_carrier_down_changes_total{${d}} ${link.carrierDownChanges}\n`;
-  lines[6] = link.lastChangeMs === undefined ? '' : `linkstate_carrier_last_change_timestamp_seconds{${d}} ${link.lastChangeMs / 1000}\n`;
-  lines[DOWN_SECONDS] = renderDownSeconds(link, d, nowMs);
-  lines[8] = link.mtu === undefined ? '' : `linkstate_mtu_bytes{${d}} ${link.mtu}\n`;
-  lines[9] = renderInfoLine(link, d, masterName);
-  return lines;
+  acc[2] += lines;
+  acc[3] += `linkstate_carrier_changes_total{${d}} ${link.carrierChanges}\n`;
+  acc[4] += `linkstate_carrier_up_changes_total{${d}} ${link.carrierUpChanges}\n`;
+  acc[5] += `linkstate_carrier_down_changes_total{${d}} ${link.carrierDownChanges}\n`;
+  if (link.lastChangeMs !== undefined) acc[6] += `linkstate_carrier_last_change_timestamp_seconds{${d}} ${link.lastChangeMs / 1000}\n`;
+  acc[DOWN_SECONDS] += renderDownSeconds(link, d, nowMs);
+  if (link.mtu !== undefined) acc[8] += `linkstate_mtu_bytes{${d}} ${link.mtu}\n`;
+  acc[9] += renderInfoLine(link, d, masterName);
 }
 
 function renderDownSeconds(link: LinkState, deviceLabel: string, nowMs: number): string {
   return `linkstate_carrier_down_seconds_total{${deviceLabel}} ${downSeconds(link, nowMs)}\n`;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
- * Holds the render caches for one table. `render()` is cheap when nothing changed: it returns
- * the cached blocks plus the down-seconds family recomputed for the links that are down.
+ * A piece of the exposition: its bytes, and the same bytes compressed on their own (computed on
+ * first use, then kept for as long as the piece is).
+ */
+export class Segment {
+  readonly data: Buffer;
+  #deflated: DeflatedSegment | undefined;
+
+  constructor(data: Buffer) {
+    this.data = data;
+  }
+
+  deflated(): DeflatedSegment {
+    this.#deflated ??= deflateSegment(this.data);
+    return this.#deflated;
+  }
+}
+
+const EMPTY_SEGMENT = new Segment(EMPTY);
+
+/** Up to CHUNK_LINKS consecutive links (in output order) and their rendered samples per family. */
+interface Chunk {
+  readonly links: LinkState[];
+  /** link.version of each link when its samples were rendered */
+  readonly versions: number[];
+  /** per family: the samples of these links (format-independent) */
+  samples: Segment[];
+  /** true when a link of the chunk is down right now: its down-seconds samples are live */
+  hasDown: boolean;
+}
+
+/**
+ * Links per chunk. A change re-renders (and, for gzip, recompresses) the chunk of the link that
+ * changed, so smaller chunks make single changes cheaper; larger ones make fewer pieces per scrape
+ * and compress better.
+ */
+const CHUNK_LINKS = 256;
+
+/**
+ * Holds the render caches for one table. Nothing is rendered between changes: the exported links,
+ * sorted by device name, are cut into chunks, each chunk keeps its samples per family as bytes
+ * (and, once a gzip scrape asked, compressed), and a table change re-renders only the chunks
+ * holding links whose version moved — all of them when links were added, removed or renamed.
+ * Only `linkstate_carrier_down_seconds_total` — a clock that runs while a link is down — is
+ * rendered at every scrape, and only for chunks that hold a link that is down right now.
  */
 export class LinkFamiliesRenderer {
   readonly #table: LinkTable;
   readonly #filter: DeviceFilter;
-  readonly #cache = new Map<number, CachedLink>();
-  /** exported links sorted by device name, rebuilt when the layout changes */
-  #ordered: CachedLink[] = [];
-  #orderedLayout = -1;
+  #chunks: Chunk[] = [];
+  #layout = -1;
   #renderedVersion = -1;
-  /** joined sample blocks per family for the current table version */
-  #blocks: string[] = [];
-  /** exported links with an open down interval */
-  #downNow: CachedLink[] = [];
   #exportedCount = 0;
+  readonly #headers: Record<ExpositionFormat, Segment[]> = {
+    prometheus: LINK_FAMILIES.map((spec) => new Segment(Buffer.from(familyHeader(spec, 'prometheus'), 'utf8'))),
+    openmetrics: LINK_FAMILIES.map((spec) => new Segment(Buffer.from(familyHeader(spec, 'openmetrics'), 'utf8'))),
+  };
 
   constructor(table: LinkTable, filter: DeviceFilter = {}) {
     this.#table = table;
@@ -171,77 +202,85 @@ export class LinkFamiliesRenderer {
 
   /** Renders every link family in the given format. */
   render(format: ExpositionFormat, nowMs: number): string {
+    return Buffer.concat(this.segments(format, nowMs).map((s) => s.data)).toString('utf8');
+  }
+
+  /**
+   * Every link family in the given format, as pieces to be sent in order. The pieces are shared
+   * with later scrapes: callers must not modify them.
+   */
+  segments(format: ExpositionFormat, nowMs: number): Segment[] {
     this.#refresh(nowMs);
-    let out = '';
+    const chunks = this.#chunks;
+    const headers = this.#headers[format];
+    const out: Segment[] = [];
     for (let f = 0; f < FAMILY_COUNT; f++) {
-      const spec = LINK_FAMILIES[f] as FamilySpec;
-      let block = this.#blocks[f] as string;
-      if (f === DOWN_SECONDS && this.#downNow.length > 0) block = this.#renderDownFamily(nowMs);
-      if (block === '') continue;
-      out += familyHeader(spec, format) + block;
+      const first = out.length;
+      out.push(headers[f] as Segment);
+      let empty = true;
+      for (const chunk of chunks) {
+        const segment = f === DOWN_SECONDS && chunk.hasDown ? this.#liveDownSeconds(chunk, nowMs) : (chunk.samples[f] as Segment);
+        if (segment.data.length === 0) continue;
+        out.push(segment);
+        empty = false;
+      }
+      if (empty) out.length = first; // a family without samples is left out, header and all
     }
     return out;
   }
 
-  #renderDownFamily(nowMs: number): string {
-    let out = '';
-    for (const entry of this.#ordered) {
-      if (entry.link.downSinceMs !== undefined) {
-        out += renderDownSeconds(entry.link, `device="${escapeLabelValue(entry.link.name)}"`, nowMs);
-      } else {
-        out += entry.lines[DOWN_SECONDS] as string;
-      }
-    }
-    return out;
+  #liveDownSeconds(chunk: Chunk, nowMs: number): Segment {
+    let text = '';
+    for (const link of chunk.links) text += renderDownSeconds(link, `device="${escapeLabelValue(link.name)}"`, nowMs);
+    return new Segment(Buffer.from(text, 'utf8'));
   }
 
   #refresh(nowMs: number): void {
     const table = this.#table;
     if (table.version === this.#renderedVersion) return;
-
-    // Per-link lines, re-rendered only for links whose version moved.
-    const cache = this.#cache;
     const masterName: MasterName = (ifindex) => table.get(ifindex)?.name;
-    let layoutChanged = table.layoutVersion !== this.#orderedLayout;
-    for (const link of table.links()) {
-      const entry = cache.get(link.ifindex);
-      if (entry && entry.link === link && entry.version === link.version) continue;
-      const name = link.name;
-      const exported = entry && entry.name === name ? entry.exported : deviceSelected(this.#filter, name);
-      if (!entry || entry.link !== link || entry.name !== name) layoutChanged = true;
-      cache.set(link.ifindex, { link, version: link.version, name, exported, lines: renderLinkLines(link, nowMs, masterName) });
-    }
 
-    if (layoutChanged) {
-      for (const ifindex of cache.keys()) if (!table.get(ifindex)) cache.delete(ifindex);
-      // A rename, add or delete may change a master's name: refresh the info lines that name one.
-      for (const entry of cache.values()) {
-        if (entry.link.master !== undefined) {
-          entry.lines[9] = renderInfoLine(entry.link, `device="${escapeLabelValue(entry.link.name)}"`, masterName);
-        }
+    if (table.layoutVersion !== this.#layout) {
+      // Links were added, removed or renamed: new order, new chunks, everything re-rendered
+      // (a rename or delete may also change the master name other links' info lines show).
+      const ordered: LinkState[] = [];
+      for (const link of table.links()) if (deviceSelected(this.#filter, link.name)) ordered.push(link);
+      ordered.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.ifindex - b.ifindex));
+      const chunks: Chunk[] = [];
+      for (let i = 0; i < ordered.length; i += CHUNK_LINKS) {
+        const links = ordered.slice(i, i + CHUNK_LINKS);
+        const chunk: Chunk = { links, versions: links.map((l) => l.version), samples: [], hasDown: false };
+        renderChunk(chunk, nowMs, masterName);
+        chunks.push(chunk);
       }
-      const ordered: CachedLink[] = [];
-      for (const entry of cache.values()) if (entry.exported) ordered.push(entry);
-      ordered.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.link.ifindex - b.link.ifindex));
-      this.#ordered = ordered;
-      this.#orderedLayout = table.layoutVersion;
+      this.#chunks = chunks;
+      this.#exportedCount = ordered.length;
+      this.#layout = table.layoutVersion;
     } else {
-      // Same members in the same order: refresh the entry objects that were replaced.
-      for (let i = 0; i < this.#ordered.length; i++) {
-        this.#ordered[i] = cache.get((this.#ordered[i] as CachedLink).link.ifindex) as CachedLink;
+      for (const chunk of this.#chunks) {
+        const { links, versions } = chunk;
+        let dirty = false;
+        for (let i = 0; i < links.length; i++) {
+          const version = (links[i] as LinkState).version;
+          if (version !== versions[i]) {
+            versions[i] = version;
+            dirty = true;
+          }
+        }
+        if (dirty) renderChunk(chunk, nowMs, masterName);
       }
     }
-
-    const blocks: string[] = new Array<string>(FAMILY_COUNT).fill('');
-    const downNow: CachedLink[] = [];
-    for (const entry of this.#ordered) {
-      const lines = entry.lines;
-      for (let f = 0; f < FAMILY_COUNT; f++) blocks[f] += lines[f] as string;
-      if (entry.link.downSinceMs !== undefined) downNow.push(entry);
-    }
-    this.#blocks = blocks;
-    this.#downNow = downNow;
-    this.#exportedCount = this.#ordered.length;
     this.#renderedVersion = table.version;
   }
+}
+
+function renderChunk(chunk: Chunk, nowMs: number, masterName: MasterName): void {
+  const acc = new Array<string>(FAMILY_COUNT).fill('');
+  let hasDown = false;
+  for (const link of chunk.links) {
+    appendLinkLines(acc, link, nowMs, masterName);
+    if (link.downSinceMs !== undefined) hasDown = true;
+  }
+  chunk.samples = acc.map((text) => (text === '' ? EMPTY_SEGMENT : new Segment(Buffer.from(text, 'utf8'))));
+  chunk.hasDown = hasDown;
 }

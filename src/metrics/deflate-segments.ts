@@ -1,0 +1,119 @@
+// One gzip member assembled from separately compressed pieces, so that a scrape compresses only
+// what changed since the previous one.
+//
+// Each piece is compressed on its own as raw deflate ending in a sync flush (empty stored block,
+// byte aligned, no final block): such pieces concatenate into one valid deflate stream, because
+// none refers back into another (each started with an empty window). The member is the gzip
+// header (RFC 1952), the pieces, an empty final block, and the trailer: the CRC-32 of the whole
+// text, combined from the pieces' CRCs without reading the text again, and its length mod 2^32.
+// Every gzip reader sees a single ordinary member.
+
+import zlib from 'node:zlib';
+
+export interface DeflatedSegment {
+  /** raw deflate blocks, the last one a sync flush; never a final block */
+  readonly raw: Buffer;
+  /** CRC-32 of the uncompressed bytes */
+  readonly crc: number;
+  /** uncompressed length in bytes */
+  readonly length: number;
+}
+
+const LEVEL = zlib.constants.Z_BEST_SPEED;
+
+/** gzip header: magic, CM=deflate, no flags, MTIME=0, XFL=4 (fastest), OS=3 (Unix). */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 3]);
+/** A final fixed-Huffman block holding only end-of-block: ends the deflate stream. */
+const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
+
+const EMPTY: DeflatedSegment = { raw: Buffer.alloc(0), crc: 0, length: 0 };
+
+export function deflateSegment(data: Buffer): DeflatedSegment {
+  if (data.length === 0) return EMPTY;
+  return {
+    raw: zlib.deflateRawSync(data, { level: LEVEL, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+    crc: crc32(data),
+    length: data.length,
+  };
+}
+
+/** The gzip member holding the segments' text in order, as buffers to send one after another. */
+export function gzipSegments(segments: readonly DeflatedSegment[]): Buffer[] {
+  const out: Buffer[] = [GZIP_HEADER];
+  let crc = 0;
+  let length = 0;
+  for (const s of segments) {
+    if (s.length === 0) continue;
+    out.push(s.raw);
+    crc = crc32Combine(crc, s.crc, s.length);
+    length = (length + s.length) % 0x1_0000_0000;
+  }
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(length >>> 0, 4);
+  out.push(FINAL_BLOCK, trailer);
+  return out;
+}
+
+// ---- CRC-32 (the gzip polynomial, reflected) --------------------------------------------------
+
+const POLY = 0xedb88320;
+
+const TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 of data: zlib's (Node >= 20.15) or a table-driven fallback. */
+export function crc32(data: Buffer): number {
+  const native = (zlib as { crc32?: (d: Buffer) => number }).crc32;
+  if (native !== undefined) return native(data) >>> 0;
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = (TABLE[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** a(x) * b(x) modulo the CRC polynomial (bit-reflected, as zlib's multmodp). */
+function multModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if ((a & m) !== 0) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+/** X2N[k] = x^(2^k) modulo the polynomial. */
+const X2N = (() => {
+  const t = new Uint32Array(32);
+  let p = 0x40000000; // x^1
+  t[0] = p;
+  for (let k = 1; k < 32; k++) t[k] = p = multModP(p, p);
+  return t;
+})();
+
+/** x^(n * 2^k) modulo the polynomial. */
+function x2nModP(n: number, k: number): number {
+  let p = 0x80000000; // x^0
+  while (n > 0) {
+    if (n % 2 === 1) p = multModP(X2N[k & 31] as number, p);
+    n = Math.floor(n / 2);
+    k++;
+  }
+  return p;
+}
+
+/** CRC-32 of A followed by B, from crcA, crcB and B's length (zlib's crc32_combine). */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+  return (multModP(x2nModP(lengthB, 3), crcA) ^ crcB) >>> 0;
+}

@@ -1,0 +1,128 @@
+// gzip assembled from separately compressed pieces (src/metrics/deflate-segments.ts) and the
+// cached /metrics body built on it (src/metrics/exposition.ts): one ordinary gzip member whose
+// text is exactly the plain body.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import zlib from 'node:zlib';
+import fc from 'fast-check';
+import { crc32, crc32Combine, deflateSegment, gzipSegments } from '../../src/metrics/deflate-segments.js';
+import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { MetricsExposition } from '../../src/metrics/exposition.js';
+import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
+import { LinkTable } from '../../src/links/table.js';
+import { IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
+import type { LinkMessage } from '../../src/netlink/types.js';
+import { fullLink } from '../helpers/netlink-bytes.js';
+
+/** Checks that body is a single gzip member (header, one deflate stream, trailer) holding text. */
+function assertSingleMember(body: Buffer, text: Buffer): void {
+  assert.deepEqual([...body.subarray(0, 4)], [0x1f, 0x8b, 8, 0], 'gzip header, no optional fields');
+  // One deflate stream from byte 10 to the trailer: inflateRaw stops at the first final block, so
+  // anything after it (a second member) would make the lengths disagree.
+  assert.deepEqual(zlib.inflateRawSync(body.subarray(10, body.length - 8)), text);
+  assert.equal(body.readUInt32LE(body.length - 8), zlib.crc32(text) >>> 0, 'CRC-32 in the trailer');
+  assert.equal(body.readUInt32LE(body.length - 4), text.length % 2 ** 32, 'ISIZE in the trailer');
+  assert.deepEqual(zlib.gunzipSync(body), text);
+}
+
+describe('deflate segments', () => {
+  it('crc32 agrees with zlib', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), (bytes) => {
+        const b = Buffer.from(bytes);
+        assert.equal(crc32(b), zlib.crc32(b) >>> 0);
+      }),
+    );
+  });
+
+  it('crc32Combine gives the CRC of the concatenation', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), fc.uint8Array({ maxLength: 70_000 }), (a, b) => {
+        const A = Buffer.from(a);
+        const B = Buffer.from(b);
+        assert.equal(crc32Combine(crc32(A), crc32(B), B.length), crc32(Buffer.concat([A, B])));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('joins pieces, empty ones included, into one gzip member of their concatenation', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.uint8Array({ maxLength: 40_000 }), fc.string({ maxLength: 5000 }).map((s) => Buffer.from(s.repeat(3)))), { maxLength: 8 }),
+        (pieces) => {
+          const buffers = pieces.map((p) => Buffer.from(p));
+          const body = Buffer.concat(gzipSegments(buffers.map(deflateSegment)));
+          assertSingleMember(body, Buffer.concat(buffers));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('an empty list is a valid empty member', () => {
+    assertSingleMember(Buffer.concat(gzipSegments([])), Buffer.alloc(0));
+  });
+});
+
+const link = (ifindex: number, over: Partial<LinkMessage> = {}): LinkMessage =>
+  fullLink({
+    ifindex,
+    ifname: `veth${ifindex}`,
+    flags: IFF_UP | IFF_LOWER_UP,
+    carrier: 1,
+    operstate: 6,
+    carrierChanges: 2,
+    carrierUpCount: 1,
+    carrierDownCount: 1,
+    mtu: 1500,
+    address: '02:00:00:00:00:01',
+    infoKind: 'veth',
+    ...over,
+  });
+
+/** The link families of a body: prom-client's part changes from one scrape to the next. */
+function linkPart(text: string): string {
+  return text.slice(0, text.indexOf('# HELP linkstate_exporter_'));
+}
+
+describe('cached /metrics body', () => {
+  it('gzip and plain bodies hold the same text, before and after changes, with links down', async () => {
+    let now = 1_790_000_000_000;
+    const table = new LinkTable();
+    for (let i = 1; i <= 1000; i++) table.apply(link(i), now);
+    const renderer = new LinkFamiliesRenderer(table);
+    const metrics = new ExporterMetrics({ version: '0', revision: 'test' }, () => renderer.exportedCount);
+    const exposition = new MetricsExposition(renderer, metrics, () => now);
+    const check = async (openMetrics: boolean): Promise<string> => {
+      const plain = await exposition.expose({ openMetrics, gzip: false });
+      const gzip = await exposition.expose({ openMetrics, gzip: true });
+      assert.equal(plain.contentEncoding, undefined);
+      assert.equal(gzip.contentEncoding, 'gzip');
+      const text = plain.body.toString('utf8');
+      const unzipped = zlib.gunzipSync(gzip.body).toString('utf8');
+      assert.equal(linkPart(unzipped), linkPart(text));
+      assert.equal(linkPart(text), renderer.render(openMetrics ? 'openmetrics' : 'prometheus', now));
+      assert.ok(unzipped.includes('# HELP linkstate_exporter_links'));
+      assertSingleMember(gzip.body, zlib.gunzipSync(gzip.body));
+      return text;
+    };
+    const before = await check(false);
+    await check(true);
+    assert.equal(before.split('\n').filter((l) => l.startsWith('linkstate_up{')).length, 1000);
+
+    // One link loses carrier (its down clock runs), one changes MTU, one is renamed.
+    now += 1000;
+    table.apply(link(500, { carrier: 0, flags: IFF_UP, operstate: 2, carrierChanges: 3, carrierDownCount: 2 }), now);
+    table.apply(link(7, { mtu: 9000 }), now);
+    table.apply(link(999, { ifname: 'uplink' }), now);
+    now += 2500;
+    const after = await check(false);
+    assert.match(after, /^linkstate_carrier_down_seconds_total\{device="veth500"\} 2\.5$/m);
+    assert.match(after, /^linkstate_mtu_bytes\{device="veth7"\} 9000$/m);
+    assert.match(after, /^linkstate_up\{device="uplink"\} 1$/m);
+    assert.doesNotMatch(after, /device="veth999"/);
+    now += 1000;
+    assert.match(await check(true), /^linkstate_carrier_down_seconds_total\{device="veth500"\} 3\.5$/m);
+  });
+});
