@@ -206,7 +206,7 @@ describe('faults against the real kernel', { timeout: 120_000 }, () => {
 
   it('a socket whose fd stops being a socket (recvmsg fails: ENOTSOCK) is reopened with a fresh dump; 503 on /-/ready meanwhile', async (t) => {
     if (!requireRoot(t)) return;
-    const h = await startInProcess(400);
+    const h = await startInProcess(1000);
     try {
       await eventually('ready', async () => h.monitor.ready);
       assert.equal((await h.get('/-/ready')).status, 200);
@@ -232,7 +232,7 @@ describe('faults against the real kernel', { timeout: 120_000 }, () => {
 
   it('a socket whose fd is closed underneath (poll: POLLNVAL → EBADF) is reopened, and the lost fd number is not closed again', async (t) => {
     if (!requireRoot(t)) return;
-    const h = await startInProcess(400);
+    const h = await startInProcess(1000);
     // started before the fd is closed: sending it a command opens no fd in this process
     const shell = ipShell(ns);
     const devnull = openSync('/dev/null', 'r');
