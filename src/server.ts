@@ -23,7 +23,8 @@ export type { ReloadOutcome } from './web/web-config-reloader.js';
 
 export interface Exposition {
   contentType: string;
-  body: Buffer;
+  /** The body, or its pieces in order: they are written as they are, never joined. */
+  body: Buffer | readonly Buffer[];
   contentEncoding?: 'gzip';
 }
 
@@ -89,8 +90,15 @@ export function createApp(opts: AppOptions): express.Application {
       res.setHeader('Content-Type', exposition.contentType);
       if (exposition.contentEncoding === 'gzip') res.setHeader('Content-Encoding', 'gzip');
       res.setHeader('Vary', 'Accept-Encoding, Accept');
-      res.setHeader('Content-Length', exposition.body.length);
-      res.end(req.method === 'HEAD' ? undefined : exposition.body);
+      const pieces = Buffer.isBuffer(exposition.body) ? [exposition.body] : exposition.body;
+      let length = 0;
+      for (const piece of pieces) length += piece.length;
+      res.setHeader('Content-Length', length);
+      if (req.method !== 'HEAD') {
+        res.cork(); // one writev for all pieces; end() uncorks
+        for (const piece of pieces) res.write(piece);
+      }
+      res.end();
     } finally {
       inFlight -= 1;
     }

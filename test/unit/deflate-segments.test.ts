@@ -99,12 +99,13 @@ describe('cached /metrics body', () => {
       const gzip = await exposition.expose({ openMetrics, gzip: true });
       assert.equal(plain.contentEncoding, undefined);
       assert.equal(gzip.contentEncoding, 'gzip');
-      const text = plain.body.toString('utf8');
-      const unzipped = zlib.gunzipSync(gzip.body).toString('utf8');
+      const text = Buffer.concat(plain.body).toString('utf8');
+      const gzipBody = Buffer.concat(gzip.body);
+      const unzipped = zlib.gunzipSync(gzipBody).toString('utf8');
       assert.equal(linkPart(unzipped), linkPart(text));
       assert.equal(linkPart(text), renderer.render(openMetrics ? 'openmetrics' : 'prometheus', now));
       assert.ok(unzipped.includes('# HELP linkstate_exporter_links'));
-      assertSingleMember(gzip.body, zlib.gunzipSync(gzip.body));
+      assertSingleMember(gzipBody, zlib.gunzipSync(gzipBody));
       return text;
     };
     const before = await check(false);
