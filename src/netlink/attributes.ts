@@ -78,8 +78,10 @@ export class AttributeReader {
       throw this.fail('attribute_overrun', pos, `${left} bytes left, need ${RTA_HDRLEN} for rtattr`);
     }
     const buf = this.buf;
-    const len = buf.readUInt16LE(pos);
-    const rawType = buf.readUInt16LE(pos + 2);
+    // Plain indexing: pos + 3 < end <= buf.length was checked above (Buffer's readUInt16LE
+    // re-validates its offset argument on every call, a measurable cost over ~50 attributes a link).
+    const len = (buf[pos] as number) | ((buf[pos + 1] as number) << 8);
+    const rawType = (buf[pos + 2] as number) | ((buf[pos + 3] as number) << 8);
     this.rawType = rawType;
     this.type = rawType & NLA_TYPE_MASK;
     if (len < RTA_HDRLEN) {
@@ -103,7 +105,7 @@ export class AttributeReader {
   /** The current payload as a u8; it must be exactly 1 byte. */
   u8(): number {
     if (this.length !== 1) throw this.badSize(1);
-    return this.buf.readUInt8(this.dataStart);
+    return this.buf[this.dataStart] as number;
   }
 
   /** The current payload as a u16; it must be exactly 2 bytes. */
@@ -115,7 +117,9 @@ export class AttributeReader {
   /** The current payload as a u32; it must be exactly 4 bytes. */
   u32(): number {
     if (this.length !== 4) throw this.badSize(4);
-    return this.buf.readUInt32LE(this.dataStart);
+    const b = this.buf;
+    const i = this.dataStart;
+    return ((b[i] as number) | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16)) + (b[i + 3] as number) * 0x1000000;
   }
 
   /** The current payload as an s32; it must be exactly 4 bytes. */
