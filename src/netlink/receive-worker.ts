@@ -10,6 +10,7 @@ import {
   IOVEC_SIZE,
   MSGHDR_OFFSETS,
   MSGHDR_SIZE,
+  POINTER_SIZE,
   POLLFD_SIZE,
   POLLIN,
   POLLNVAL,
@@ -37,16 +38,19 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
   const { fd, eventFd, datagramBytes, maxBatchDatagrams } = data;
   const maxBatchBytes = Math.max(data.maxBatchBytes, datagramBytes);
 
-  // Native memory, set up once: the datagram buffer, the sender's sockaddr_nl, the iovec, the
-  // msghdr pointing at them, and the two pollfds. The loop only resets msg_namelen per call.
-  const datagram = allocNative(datagramBytes);
+  // Native memory, set up once: the staging buffer datagrams are received into (back to back,
+  // so a batch is copied out once rather than each datagram), the sender's sockaddr_nl, the
+  // iovec, the msghdr pointing at them, and the two pollfds. Per call the loop only points the
+  // iovec at the free part of the staging buffer and resets msg_namelen.
+  const staging = allocNative(maxBatchBytes);
   const sender = allocNative(SOCKADDR_NL_SIZE);
   const iov = allocNative(IOVEC_SIZE);
   const msg = allocNative(MSGHDR_SIZE);
   const pollfds = allocNative(POLLFD_SIZE * 2);
   const wakeOnly = allocNative(POLLFD_SIZE);
-  writeWord(iov.view, IOVEC_OFFSETS.base, datagram.address);
+  writeWord(iov.view, IOVEC_OFFSETS.base, staging.address);
   writeWord(iov.view, IOVEC_OFFSETS.len, BigInt(datagramBytes));
+  const setBase = baseSetter(iov.view, staging.address);
   writeWord(msg.view, MSGHDR_OFFSETS.name, sender.address);
   writeWord(msg.view, MSGHDR_OFFSETS.iov, iov.address);
   writeWord(msg.view, MSGHDR_OFFSETS.iovlen, 1n);
@@ -64,8 +68,7 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
   new Int32Array(wakeOnly.view.buffer, wakeOnly.view.byteOffset, 1)[0] = eventFd;
   new Int16Array(wakeOnly.view.buffer, wakeOnly.view.byteOffset, 4)[2] = POLLIN;
 
-  // The batch being filled: bytes staged in a reused buffer, entries in a reused array.
-  const staging = Buffer.allocUnsafeSlow(maxBatchBytes);
+  // The batch being filled: bytes in the staging buffer, entries in a reused array.
   const entries = new Uint32Array(maxBatchDatagrams * ENTRY_WORDS);
   let used = 0;
   let count = 0;
@@ -73,7 +76,7 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
   const flush = (): void => {
     if (count === 0) return;
     const bytes = new ArrayBuffer(used);
-    staging.copy(new Uint8Array(bytes), 0, 0, used);
+    new Uint8Array(bytes).set(staging.view.subarray(0, used));
     const batch = entries.slice(0, count * ENTRY_WORDS);
     const message: ReceiveWorkerMessage = { type: 'batch', bytes, entries: batch };
     port.postMessage(message, [bytes, batch.buffer]);
@@ -81,9 +84,8 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
     count = 0;
   };
 
+  /** Records the datagram just received at staging[used] (or an overrun, length 0). */
   const push = (kind: number, length: number, pid: number, truncated: boolean): void => {
-    if (count === maxBatchDatagrams || used + length > maxBatchBytes) flush();
-    if (length > 0) datagram.view.copy(staging, used, 0, length);
     const at = count * ENTRY_WORDS;
     entries[at] = kind;
     entries[at + 1] = used;
@@ -104,6 +106,9 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
   const drain = (): number => {
     let added = 0;
     for (;;) {
+      // Room for one more entry and one more whole datagram, else post what is staged first.
+      if (count === maxBatchDatagrams || maxBatchBytes - used < datagramBytes) flush();
+      setBase(used);
       msgWords[namelenIndex] = SOCKADDR_NL_SIZE;
       const n = libc.recvmsg(fd, msg.pointer, MSG_DONTWAIT);
       if (n < 0) {
@@ -165,8 +170,24 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
   try {
     loop();
   } finally {
-    for (const block of [datagram, sender, iov, msg, pollfds, wakeOnly]) freeNative(block);
+    for (const block of [staging, sender, iov, msg, pollfds, wakeOnly]) freeNative(block);
   }
+}
+
+/** Returns a function that points iov_base at base + offset (host order, pointer sized). */
+function baseSetter(iov: Buffer, base: bigint): (offset: number) => void {
+  const at = iov.byteOffset + IOVEC_OFFSETS.base;
+  if (POINTER_SIZE === 8) {
+    const word = new BigUint64Array(iov.buffer, at, 1);
+    return (offset) => {
+      word[0] = base + BigInt(offset);
+    };
+  }
+  const word = new Uint32Array(iov.buffer, at, 1);
+  const low = Number(base);
+  return (offset) => {
+    word[0] = low + offset;
+  };
 }
 
 if (parentPort !== null) {
