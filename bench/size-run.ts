@@ -53,8 +53,9 @@ const OURS_PORT = 10071;
 const NE_PORTS: Record<NodeExporterConfig, number> = { netclass: 9100, 'netclass+netdev': 9101 };
 const RCVBUF = 8 * 1024 * 1024; // what the exporter asks for by default (--netlink.receive-buffer-bytes)
 
+const T0 = Date.now();
 function log(msg: string): void {
-  process.stderr.write(`bench: ${msg}\n`);
+  process.stderr.write(`bench: [${((Date.now() - T0) / 1000).toFixed(1)} s] ${msg}\n`);
 }
 
 function countLines(prefix: string, want: number): (text: string) => void {

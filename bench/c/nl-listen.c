@@ -8,10 +8,9 @@
  *                                   STATS datagrams=D messages=M links=L enobufs=E
  *                                 End of stdin ends the program. -b: receive buffer (SO_RCVBUFFORCE,
  *                                 else SO_RCVBUF), default 8 MiB, as the exporter asks for.
- *   nl-listen watch [-b BYTES]    Join RTMGRP_LINK and print one line per RTM_NEWLINK whose
- *                                 IFLA_CARRIER differs from the last one seen for that ifindex:
+ *   nl-listen watch [-b BYTES]    Join RTMGRP_LINK and print one line per RTM_NEWLINK that
+ *                                 carries IFLA_CARRIER:
  *                                   CARRIER <CLOCK_MONOTONIC ns at recv> <ifname> <0|1>
- *                                 (the first message of a link only records its state).
  *                                 ENOBUFS prints "OVERRUN <ns>". Ends at end of stdin.
  *   nl-listen dump                One RTM_GETLINK dump; prints per link, tab separated:
  *                                   ifname carrier carrier_changes carrier_up_count carrier_down_count
@@ -41,7 +40,6 @@
 #endif
 
 #define BUF_BYTES (64 * 1024)
-#define MAX_IFINDEX (1 << 22)
 
 static unsigned char buf[BUF_BYTES];
 
@@ -138,8 +136,6 @@ static int listen_mode(int rcvbuf) {
 
 static int watch_mode(int rcvbuf) {
   int fd = open_socket(RTMGRP_LINK, rcvbuf);
-  signed char *carrier = calloc(MAX_IFINDEX, 1); /* 0 unknown, 1 off, 2 on */
-  if (!carrier) { perror("calloc"); return 1; }
   struct pollfd pfd[2] = { { fd, POLLIN, 0 }, { 0, POLLIN, 0 } };
   char line[256];
   printf("READY\n");
@@ -160,12 +156,8 @@ static int watch_mode(int rcvbuf) {
           int ifindex;
           struct link_info li;
           parse_link(nh, &ifindex, &li);
-          if (ifindex <= 0 || ifindex >= MAX_IFINDEX || li.carrier < 0) continue;
-          signed char state = li.carrier ? 2 : 1;
-          if (carrier[ifindex] != 0 && carrier[ifindex] != state) {
-            printf("CARRIER %llu %s %lld\n", (unsigned long long)t, li.name, li.carrier);
-          }
-          carrier[ifindex] = state;
+          if (li.carrier < 0) continue;
+          printf("CARRIER %llu %s %lld\n", (unsigned long long)t, li.name, li.carrier);
         }
       }
       fflush(stdout);
