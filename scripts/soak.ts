@@ -45,6 +45,8 @@ interface Options {
 interface Exporter {
   readonly child: ReturnType<Netns['spawn']>;
   readonly logPath: string;
+  /** While this file exists, the probe also runs malloc_trim(0). */
+  readonly trimFlag: string;
   /** Bytes of log written since `from` (the probe's answers are read from there). */
   logSince(from: number): string;
   logSize(): number;
@@ -53,10 +55,11 @@ interface Exporter {
 function startExporter(ns: Netns, logLevel: string): Exporter {
   const dir = mkdtempSync(join(tmpdir(), 'lsx-soak-'));
   const logPath = join(dir, 'exporter.log');
+  const trimFlag = join(dir, 'trim');
   const logFd = openSync(logPath, 'a');
   const child = ns.spawn(process.execPath, [MAIN, `--web.listen-address=127.0.0.1:${PORT}`, `--log.level=${logLevel}`], {
     stdio: ['ignore', 'ignore', logFd],
-    env: { ...process.env, NODE_OPTIONS: probeNodeOptions() },
+    env: { ...process.env, NODE_OPTIONS: probeNodeOptions(), LSX_PROBE_TRIM_FLAG: trimFlag },
   });
   closeSync(logFd);
   const logSize = (): number => {
@@ -70,6 +73,7 @@ function startExporter(ns: Netns, logLevel: string): Exporter {
   return {
     child,
     logPath,
+    trimFlag,
     logSize,
     logSince(from) {
       const fd = openSync(logPath, 'r');
@@ -254,7 +258,13 @@ function summarize(stats: ScrapeStats, seconds: number): Record<string, unknown>
 }
 
 function memoryFigures(m: CollectedMemory): Record<string, number> {
-  return { rss_mib: mib(m.rssBytes), heap_used_mib: mib(m.heapUsedBytes), heap_total_mib: mib(m.heapTotalBytes), external_mib: mib(m.externalBytes) };
+  return {
+    rss_mib: mib(m.rssBytes),
+    heap_used_mib: mib(m.heapUsedBytes),
+    heap_total_mib: mib(m.heapTotalBytes),
+    external_mib: mib(m.externalBytes),
+    ...(m.rssTrimmedBytes === undefined ? {} : { rss_after_malloc_trim_mib: mib(m.rssTrimmedBytes) }),
+  };
 }
 
 async function exporterCounters(): Promise<Record<string, number>> {
@@ -478,6 +488,7 @@ async function main(): Promise<number> {
     // then idle, unscraped: V8 shrinks a heap it no longer needs only after a while (memory reducer)
     await new Promise((resolve) => setTimeout(resolve, opts.settleSeconds * 1000));
     const settledRss = processMemory(exporter.child.pid!).rssBytes;
+    writeFileSync(exporter.trimFlag, '');
     const settled = await probe(exporter);
     const peak = processMemory(exporter.child.pid!).peakRssBytes;
     rss.stop();
@@ -492,7 +503,7 @@ async function main(): Promise<number> {
         peak_rss_mib: mib(peak),
         end_after_gc: memoryFigures(end),
         [`end_after_${opts.settleSeconds}s_idle_rss_mib`]: mib(settledRss),
-        [`end_after_${opts.settleSeconds}s_idle_then_gc`]: memoryFigures(settled),
+        [`end_after_${opts.settleSeconds}s_idle_then_gc_and_malloc_trim`]: memoryFigures(settled),
       },
       churn: churnReport,
       load: loadReport,

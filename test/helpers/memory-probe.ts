@@ -2,6 +2,10 @@
 // started with NODE_OPTIONS="--expose-gc --import=<probe>": on SIGUSR2 the probe runs gc() on the
 // main thread and writes one line `gc-probe heap_used=N rss=N` to stderr. Without a forced GC,
 // heap and RSS at any moment mostly measure how much garbage happens to be waiting.
+// When the file named by LSX_PROBE_TRIM_FLAG exists, the probe then also calls glibc's
+// malloc_trim(0) and adds `rss_trimmed=N`: how much of the RSS was freed native memory that the
+// allocator had kept rather than memory in use.
+import { createRequire } from 'node:module';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +13,22 @@ import { pathToFileURL } from 'node:url';
 import { startExporter, type RunningExporter } from './exporter.js';
 import type { Netns } from './netns.js';
 
-const PROBE = `import { isMainThread } from 'node:worker_threads';
+const KOFFI = pathToFileURL(createRequire(import.meta.url).resolve('koffi')).href;
+
+const PROBE = `import { existsSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 if (isMainThread) {
-  process.on('SIGUSR2', () => {
+  const flag = process.env.LSX_PROBE_TRIM_FLAG;
+  process.on('SIGUSR2', async () => {
     globalThis.gc();
     const m = process.memoryUsage();
-    process.stderr.write('gc-probe heap_used=' + m.heapUsed + ' rss=' + m.rss + ' heap_total=' + m.heapTotal + ' external=' + m.external + ' array_buffers=' + m.arrayBuffers + '\\n');
+    let line = 'gc-probe heap_used=' + m.heapUsed + ' rss=' + m.rss + ' heap_total=' + m.heapTotal + ' external=' + m.external + ' array_buffers=' + m.arrayBuffers;
+    if (flag && existsSync(flag)) {
+      const koffi = (await import(${JSON.stringify(KOFFI)})).default;
+      koffi.load('libc.so.6').func('int malloc_trim(size_t pad)')(0);
+      line += ' rss_trimmed=' + process.memoryUsage().rss;
+    }
+    process.stderr.write(line + '\\n');
   });
 }
 `;
@@ -59,9 +73,11 @@ export interface CollectedMemory {
   readonly externalBytes: number;
   /** ArrayBuffers and Buffers (part of external). */
   readonly arrayBuffersBytes: number;
+  /** RSS after malloc_trim(0), when the trim flag file existed. */
+  readonly rssTrimmedBytes?: number;
 }
 
-const PROBE_LINE = /^gc-probe heap_used=(\d+) rss=(\d+) heap_total=(\d+) external=(\d+) array_buffers=(\d+)$/gm;
+const PROBE_LINE = /^gc-probe heap_used=(\d+) rss=(\d+) heap_total=(\d+) external=(\d+) array_buffers=(\d+)(?: rss_trimmed=(\d+))?$/gm;
 
 /** The probe's answers found in a piece of log, in order. */
 export function parseProbeLines(log: string): CollectedMemory[] {
@@ -71,6 +87,7 @@ export function parseProbeLines(log: string): CollectedMemory[] {
     heapTotalBytes: Number(line[3]),
     externalBytes: Number(line[4]),
     arrayBuffersBytes: Number(line[5]),
+    ...(line[6] === undefined ? {} : { rssTrimmedBytes: Number(line[6]) }),
   }));
 }
 
