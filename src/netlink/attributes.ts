@@ -61,6 +61,13 @@ export class AttributeReader {
     return this;
   }
 
+  /** Drops the reference to the buffer walked last, so a reused reader does not keep it alive. */
+  release(): void {
+    this.buf = EMPTY;
+    this.pos = 0;
+    this.end = 0;
+  }
+
   /**
    * Move to the next attribute. Returns false at the end of the region. Throws
    * NetlinkDecodeError when fewer than 4 bytes are left for a header, when rta_len is

@@ -137,6 +137,9 @@ export function decodeLink(msg: NetlinkMessage): LinkMessage {
     }
   }
 
+  // The readers outlive the call: let go of the datagram (a dump batch is up to 1 MiB).
+  attrs.release();
+  linkinfo.release();
   return {
     kind,
     family,
