@@ -33,6 +33,12 @@ import {
 const LINGER_MS = 1;
 /** ... at most this many times in a row (so a batch is never held back much longer). */
 const LINGER_ROUNDS = 4;
+/**
+ * "Under load" means a burst: more than BURST_DATAGRAMS datagrams with no pause longer than
+ * BURST_GAP_MS between wake-ups. A lone change (a link's message, its peer's) is posted at once.
+ */
+const BURST_DATAGRAMS = 16;
+const BURST_GAP_MS = 5;
 
 function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): void {
   const { fd, eventFd, datagramBytes, maxBatchDatagrams } = data;
@@ -138,6 +144,8 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
     }
   };
 
+  let burst = 0;
+  let lastWake = -Infinity;
   const loop = (): void => {
     for (;;) {
       const ready = libc.poll(pollfds.pointer, 2, -1);
@@ -154,15 +162,22 @@ function run(port: NonNullable<typeof parentPort>, data: ReceiveWorkerData): voi
         return;
       }
       if (revents === 0) continue;
-      // POLLIN, or POLLERR (a pending ENOBUFS, which recvmsg reports): drain either way. While
-      // the socket keeps delivering, linger a little before posting so that a storm goes out in
-      // fewer, larger batches (fewer wake-ups on both threads); when idle, nothing waits.
+      // POLLIN, or POLLERR (a pending ENOBUFS, which recvmsg reports): drain either way. In a
+      // burst, while the socket keeps delivering, linger a little before posting so that a storm
+      // goes out in fewer, larger batches (fewer wake-ups on both threads); a lone change and an
+      // idle socket wait for nothing.
+      const now = performance.now();
+      if (now - lastWake > BURST_GAP_MS) burst = 0;
+      lastWake = now;
       let added = drain();
-      for (let round = 0; added > 0 && round < LINGER_ROUNDS; round++) {
+      burst += Math.max(0, added);
+      for (let round = 0; added > 0 && burst > BURST_DATAGRAMS && round < LINGER_ROUNDS; round++) {
         if (!linger(LINGER_MS)) return;
         added = drain();
+        burst += Math.max(0, added);
       }
       if (added < 0) return;
+      lastWake = performance.now();
       flush();
     }
   };
