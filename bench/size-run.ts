@@ -32,8 +32,10 @@ export interface SizeConfig {
 export interface ExporterResult {
   readonly plain: ScrapeSeries;
   readonly prometheus: ScrapeSeries;
-  /** after the scrapes */
+  /** right after the scrapes */
   readonly memory: Memory;
+  /** at the end of the idle window */
+  readonly memoryAfterIdle?: Memory;
   readonly idle?: IdleResult;
 }
 
@@ -94,7 +96,7 @@ async function main(config: SizeConfig): Promise<void> {
     const oursPlain = await measureScrapes(oursClient, '/metrics', PLAIN_HEADERS, { count: config.scrapes, minCount: config.scrapes, budgetMs: 0, check });
     const oursProm = await measureScrapes(oursClient, '/metrics', PROMETHEUS_HEADERS, { count: config.scrapes, minCount: config.scrapes, budgetMs: 0, check });
     const oursMemory = memory(ours.pid);
-    log(`ours scrape median plain ${oursPlain.median.toFixed(2)} ms, prometheus ${oursProm.median.toFixed(2)} ms, rss ${(oursMemory.rss / 2 ** 20).toFixed(0)} MiB`);
+    log(`ours scrape median plain ${oursPlain.median.toFixed(2)} ms, prometheus ${oursProm.median.toFixed(2)} ms, rss ${(oursMemory.rss / 1e6).toFixed(1)} MB`);
 
     const ne: Partial<Record<NodeExporterConfig, { run: Running; plain: ScrapeSeries; prometheus: ScrapeSeries; memory: Memory }>> = {};
     if (!config.skipNodeExporter) {
@@ -118,7 +120,8 @@ async function main(config: SizeConfig): Promise<void> {
     for (const [k, v] of Object.entries(ne)) pids[k] = v.run.pid;
     log(`idle for ${config.idleSeconds} s`);
     const idle = await measureIdle(pids, config.idleSeconds);
-    log(`idle: ours ${idle['ours']?.cpuPercent.toFixed(3)} % CPU, ${idle['ours']?.wakeupsPerSecond.toFixed(2)} wake-ups/s`);
+    const afterIdle: Record<string, Memory> = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, memory(pid)]));
+    log(`idle: ours ${idle['ours']?.cpuPercent.toFixed(3)} % CPU, ${idle['ours']?.wakeupsPerSecond.toFixed(2)} wake-ups/s, rss then ${((afterIdle['ours']?.rss ?? 0) / 1e6).toFixed(1)} MB`);
     for (const v of Object.values(ne)) await v.run.stop();
 
     const stormClient = new ScrapeClient(ours.base);
@@ -142,7 +145,13 @@ async function main(config: SizeConfig): Promise<void> {
 
     const nodeExporter: Partial<Record<NodeExporterConfig, ExporterResult>> = {};
     for (const [k, v] of Object.entries(ne) as Array<[NodeExporterConfig, NonNullable<(typeof ne)[NodeExporterConfig]>]>) {
-      nodeExporter[k] = { plain: v.plain, prometheus: v.prometheus, memory: v.memory, ...(idle[k] ? { idle: idle[k] } : {}) };
+      nodeExporter[k] = {
+        plain: v.plain,
+        prometheus: v.prometheus,
+        memory: v.memory,
+        ...(afterIdle[k] ? { memoryAfterIdle: afterIdle[k] } : {}),
+        ...(idle[k] ? { idle: idle[k] } : {}),
+      };
     }
     const result: SizeResult = {
       pairs: config.pairs,
@@ -153,6 +162,7 @@ async function main(config: SizeConfig): Promise<void> {
         plain: oursPlain,
         prometheus: oursProm,
         memory: oursMemory,
+        ...(afterIdle['ours'] ? { memoryAfterIdle: afterIdle['ours'] } : {}),
         ...(idle['ours'] ? { idle: idle['ours'] } : {}),
         peakRssAfterStorms,
       },
