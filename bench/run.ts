@@ -52,8 +52,8 @@ function parseArgs(argv: readonly string[]): Options {
   const program = new Command()
     .name('npm run bench --')
     .description('Benchmarks linkstate-exporter against node_exporter and a C netlink listener in throwaway network namespaces (root).')
-    .option('--sizes <pairs>', 'veth pairs per lab, comma-separated (interfaces = 2 * pairs + 1)', positiveInts)
-    .option('--quick', 'a short run: sizes 100,1000 unless --sizes, 5 s idle, 20 scrapes, smaller storms')
+    .option('--sizes <pairs>', 'veth pairs per lab, comma-separated (interfaces = 2 * pairs + 1); default 100,500,1000,5000', positiveInts)
+    .option('--quick', 'a short run: sizes 100,1000 unless --sizes, 5 s idle, 20 scrapes, smaller storms, 40 changes')
     .option('--out <dir>', 'where results go', join(REPO, 'bench', 'out'))
     .option('--update-docs', 'also rewrite the generated part of BENCHMARKS.md and bench/results/')
     .option('--no-node-exporter', 'skip node_exporter')
@@ -160,7 +160,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the bench needs root (network namespaces, veth pairs); run it as root');
   ensureTools();
   const quick = opts.quick === true;
-  const sizes = opts.sizes ?? (quick ? [100, 1000] : [100, 1000, 5000]);
+  const sizes = opts.sizes ?? (quick ? [100, 1000] : [100, 500, 1000, 5000]);
   const outDir = resolve(opts.out);
   mkdirSync(outDir, { recursive: true });
   const listenerBinary = join(outDir, 'nl-listen');

@@ -48,6 +48,8 @@ export interface SizeResult {
   readonly listenerIdle?: IdleResult;
   readonly stormCost: StormCost;
   readonly stormExact: StormExact;
+  /** the storm cost again, with --log.level=warn (no log line per carrier change) */
+  readonly stormCostWarnLog: StormCost;
   readonly latency: LatencyResult;
 }
 
@@ -141,6 +143,20 @@ async function main(config: SizeConfig): Promise<void> {
     const latency = await measureLatency(latencyClient, watch, config.pairs, config.changes);
     latencyClient.close();
     await watch.stop();
+
+    // What the log line per carrier change costs: the same storm, exporter at --log.level=warn.
+    await ours.stop();
+    running.splice(running.indexOf(ours), 1);
+    const quiet = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter-warn.log'), ['--log.level=warn']);
+    running.push(quiet);
+    const quietClient = new ScrapeClient(quiet.base);
+    await sleep(500);
+    const stormCostWarnLog = await measureStormCost(quietClient, quiet.pid, listener, config.stormFlips);
+    quietClient.close();
+    log(
+      `storm at --log.level=warn: per 100k messages ours ${stormCostWarnLog.ours.cpuSecondsPer100k.toFixed(3)} s, ` +
+        `C ${stormCostWarnLog.listener.cpuSecondsPer100k.toFixed(3)} s (${stormCostWarnLog.cpuRatio.toFixed(2)}x); ENOBUFS ours ${stormCostWarnLog.ours.enobufs}`,
+    );
     log(`single change: end p50 ${latency.end.median.toFixed(2)} ms, p99 ${latency.end.p99.toFixed(2)} ms; start p50 ${latency.start.median.toFixed(2)} ms, p99 ${latency.start.p99.toFixed(2)} ms (${latency.failures} failures)`);
 
     const nodeExporter: Partial<Record<NodeExporterConfig, ExporterResult>> = {};
@@ -170,6 +186,7 @@ async function main(config: SizeConfig): Promise<void> {
       ...(idle['listener'] ? { listenerIdle: idle['listener'] } : {}),
       stormCost,
       stormExact,
+      stormCostWarnLog,
       latency,
     };
     writeFileSync(join(config.outDir, `pairs-${config.pairs}.json`), JSON.stringify(result, null, 1) + '\n');

@@ -82,6 +82,20 @@ export function renderTables(results: BenchResults): string {
         `${c.ours.cpuSecondsPer100k.toFixed(3)} / ${c.listener.cpuSecondsPer100k.toFixed(3)} | ${c.cpuRatio.toFixed(2)}× | ${mb(s.ours.peakRssAfterStorms)} | ${ms(e.exactAfterMs)} (${ms(e.firstPollMs)}) |`,
     );
   }
+  out.push(
+    '',
+    'The same storm once more with the exporter at `--log.level=warn` (default flags otherwise), to show what the info line it logs per carrier change costs:',
+    '',
+  );
+  out.push('| interfaces | messages ours / C | ENOBUFS ours / C | CPU s per 100k msgs ours / C | ratio |');
+  out.push('|---:|---:|---:|---:|---:|');
+  for (const s of sizes) {
+    const c = s.stormCostWarnLog;
+    out.push(
+      `| ${int(s.interfaces)} | ${int(c.ours.messages)} / ${int(c.listener.messages)} | ${c.ours.enobufs} / ${c.listener.enobufs} | ` +
+        `${c.ours.cpuSecondsPer100k.toFixed(3)} / ${c.listener.cpuSecondsPer100k.toFixed(3)} | ${c.cpuRatio.toFixed(2)}× |`,
+    );
+  }
   out.push('', '### Single carrier change to /metrics (ms)', '');
   out.push(
     'Kernel message stamped by the C listener on its own RTMGRP_LINK socket (CLOCK_MONOTONIC); /metrics scraped back to back. ' +
@@ -120,10 +134,11 @@ function renderTargets(results: BenchResults): string[] {
   const ratios = results.sizes
     .filter((s) => s.nodeExporter['netclass'])
     .map((s) => ({ s, r: (s.nodeExporter['netclass'] as ExporterResult).plain.median / s.ours.plain.median, g: (s.nodeExporter['netclass'] as ExporterResult).prometheus.median / s.ours.prometheus.median }));
+  const at1001 = ratios.find(({ s }) => s.interfaces === 1_001);
   row(
-    '≥ 100× faster than node_exporter netclass-only (issue: at 1,001 interfaces; checked at every size)',
+    '1,001 interfaces: scrape ≥ 100× faster than node_exporter netclass-only (plain and Prometheus; other sizes for reference)',
     ratios.map(({ s, r, g }) => `${int(s.interfaces)}: ${r.toFixed(0)}× plain, ${g.toFixed(0)}× Prometheus`).join('; ') || '–',
-    ratios.length === 0 ? undefined : ratios.every(({ r, g }) => r >= 100 && g >= 100),
+    at1001 === undefined ? undefined : at1001.r >= 100 && at1001.g >= 100,
   );
   const idle = results.sizes.map((s) => s.ours.idle).filter((i) => i !== undefined);
   row(
