@@ -46,6 +46,7 @@ interface Options {
   stormFlips?: number;
   changes?: number;
   neBudget?: number;
+  exporterNodeOptions?: string;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -61,6 +62,7 @@ function parseArgs(argv: readonly string[]): Options {
     .option('--storm-flips <n>', 'down+up flips of the storm group per storm', positive)
     .option('--changes <n>', 'single carrier changes for the latency measurement', positive)
     .option('--ne-budget <s>', 'seconds of node_exporter scraping per exporter and variant', positive)
+    .option('--exporter-node-options <options>', "NODE_OPTIONS for linkstate-exporter (experiments; default: none, as deployed)")
     .parse([...argv], { from: 'user' });
   return program.opts<Options>();
 }
@@ -177,6 +179,7 @@ async function main(argv: readonly string[]): Promise<void> {
     stormFlips: opts.stormFlips ?? (quick ? 300 : 1000),
     changes: opts.changes ?? (quick ? 40 : 200),
     skipNodeExporter: !opts.nodeExporter,
+    exporterNodeOptions: opts.exporterNodeOptions ?? '',
   };
   const started = Date.now();
   const startedAt = new Date(started).toISOString().replace(/\.\d+Z$/, 'Z');

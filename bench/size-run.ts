@@ -27,6 +27,8 @@ export interface SizeConfig {
   readonly stormFlips: number;
   readonly changes: number;
   readonly skipNodeExporter: boolean;
+  /** NODE_OPTIONS for the exporter ('' = none, the default) */
+  readonly exporterNodeOptions: string;
 }
 
 export interface ExporterResult {
@@ -85,7 +87,7 @@ async function main(config: SizeConfig): Promise<void> {
     let ours: Running | undefined;
     for (let i = 0; i < config.readyRuns; i++) {
       await ours?.stop();
-      ours = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter.log'));
+      ours = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter.log'), [], config.exporterNodeOptions);
       ready.push(ours.readyMs);
       await sleep(200);
     }
@@ -147,7 +149,7 @@ async function main(config: SizeConfig): Promise<void> {
     // What the log line per carrier change costs: the same storm, exporter at --log.level=warn.
     await ours.stop();
     running.splice(running.indexOf(ours), 1);
-    const quiet = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter-warn.log'), ['--log.level=warn']);
+    const quiet = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter-warn.log'), ['--log.level=warn'], config.exporterNodeOptions);
     running.push(quiet);
     const quietClient = new ScrapeClient(quiet.base);
     await sleep(500);

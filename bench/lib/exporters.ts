@@ -19,10 +19,10 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-function launch(name: string, cmd: string, args: readonly string[], logFile: string): ChildProcess {
+function launch(name: string, cmd: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const log = openSync(logFile, 'a');
   try {
-    const child = spawn(cmd, args, { stdio: ['ignore', log, log] });
+    const child = spawn(cmd, args, { stdio: ['ignore', log, log], env });
     child.on('error', (e) => process.stderr.write(`${name}: ${e.message}\n`));
     return child;
   } finally {
@@ -43,11 +43,17 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
-/** Starts ours and waits for /-/ready (the initial dump applied): readyMs is start-to-ready. */
-export async function startOurs(port: number, logFile: string, extraArgs: readonly string[] = []): Promise<Running> {
+/**
+ * Starts ours and waits for /-/ready (the initial dump applied): readyMs is start-to-ready.
+ * nodeOptions, when set, becomes the exporter's NODE_OPTIONS (for experiments; default none).
+ */
+export async function startOurs(port: number, logFile: string, extraArgs: readonly string[] = [], nodeOptions?: string): Promise<Running> {
   const base = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['NODE_OPTIONS'];
+  if (nodeOptions !== undefined && nodeOptions !== '') env['NODE_OPTIONS'] = nodeOptions;
   const t0 = monoMs();
-  const child = launch('linkstate-exporter', process.execPath, [OURS_MAIN, `--web.listen-address=127.0.0.1:${port}`, ...extraArgs], logFile);
+  const child = launch('linkstate-exporter', process.execPath, [OURS_MAIN, `--web.listen-address=127.0.0.1:${port}`, ...extraArgs], logFile, env);
   const readyAt = await waitFor200(base, '/-/ready', 60_000, 2);
   return { name: 'linkstate-exporter', child, pid: child.pid as number, base, readyMs: readyAt - t0, stop: stopper(child) };
 }
