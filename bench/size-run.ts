@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLab, interfaceCount } from './lib/lab.js';
 import { Listener } from './lib/listener.js';
+import { LineFeed } from './lib/lines.js';
 import { startOurs, startNodeExporter, type Running, type NodeExporterConfig } from './lib/exporters.js';
 import { ScrapeClient, PLAIN_HEADERS, PROMETHEUS_HEADERS } from './lib/http.js';
 import { memory, type Memory } from './lib/proc.js';
@@ -140,15 +141,26 @@ async function main(config: SizeConfig): Promise<void> {
     const peakRssAfterStorms = memory(ours.pid).peakRss;
     stormClient.close();
 
-    const watch = await Listener.start(config.listenerBinary, 'watch', RCVBUF);
-    const latencyClient = new ScrapeClient(ours.base);
-    const latency = await measureLatency(latencyClient, watch, config.pairs, config.changes);
-    latencyClient.close();
-    await watch.stop();
-
-    // What the log line per carrier change costs: the same storm, exporter at --log.level=warn.
+    // Single changes: a fresh instance whose log lines the harness reads (see steps/latency.ts).
     await ours.stop();
     running.splice(running.indexOf(ours), 1);
+    const feed = new LineFeed();
+    const watched = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter-latency.log'), [], config.exporterNodeOptions, (line) => feed.push(line));
+    running.push(watched);
+    const watch = await Listener.start(config.listenerBinary, 'watch', RCVBUF);
+    const latencyClient = new ScrapeClient(watched.base);
+    await latencyClient.get('/metrics'); // first render
+    const latency = await measureLatency(latencyClient, watch, feed, config.pairs, config.changes);
+    latencyClient.close();
+    await watch.stop();
+    await watched.stop();
+    running.splice(running.indexOf(watched), 1);
+    log(
+      `single change: applied p50 ${latency.applied.median.toFixed(2)} ms, p99 ${latency.applied.p99.toFixed(2)} ms; ` +
+        `visible p50 ${latency.visible.median.toFixed(2)} ms, p99 ${latency.visible.p99.toFixed(2)} ms (${latency.failures} failures)`,
+    );
+
+    // What the log line per carrier change costs: the same storm, exporter at --log.level=warn.
     const quiet = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter-warn.log'), ['--log.level=warn'], config.exporterNodeOptions);
     running.push(quiet);
     const quietClient = new ScrapeClient(quiet.base);
@@ -159,7 +171,6 @@ async function main(config: SizeConfig): Promise<void> {
       `storm at --log.level=warn: per 100k messages ours ${stormCostWarnLog.ours.cpuSecondsPer100k.toFixed(3)} s, ` +
         `C ${stormCostWarnLog.listener.cpuSecondsPer100k.toFixed(3)} s (${stormCostWarnLog.cpuRatio.toFixed(2)}x); ENOBUFS ours ${stormCostWarnLog.ours.enobufs}`,
     );
-    log(`single change: end p50 ${latency.end.median.toFixed(2)} ms, p99 ${latency.end.p99.toFixed(2)} ms; start p50 ${latency.start.median.toFixed(2)} ms, p99 ${latency.start.p99.toFixed(2)} ms (${latency.failures} failures)`);
 
     const nodeExporter: Partial<Record<NodeExporterConfig, ExporterResult>> = {};
     for (const [k, v] of Object.entries(ne) as Array<[NodeExporterConfig, NonNullable<(typeof ne)[NodeExporterConfig]>]>) {

@@ -1,7 +1,8 @@
 // The exporters under test, started as child processes in the lab's namespace: ours
 // (dist/src/main.js, default flags) and Debian's prometheus-node-exporter.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { monoMs } from './clock.js';
 import { waitFor200 } from './http.js';
@@ -19,11 +20,27 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-function launch(name: string, cmd: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
+/** Starts cmd with its output appended to logFile; with onLine, stderr also goes line by line to it. */
+function launch(
+  name: string,
+  cmd: string,
+  args: readonly string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+  onLine?: (line: string) => void,
+): ChildProcess {
   const log = openSync(logFile, 'a');
   try {
-    const child = spawn(cmd, args, { stdio: ['ignore', log, log], env });
+    const child = spawn(cmd, args, { stdio: ['ignore', log, onLine ? 'pipe' : log], env });
     child.on('error', (e) => process.stderr.write(`${name}: ${e.message}\n`));
+    if (onLine && child.stderr) {
+      const file = createWriteStream(logFile, { flags: 'a' });
+      createInterface({ input: child.stderr }).on('line', (line) => {
+        file.write(line + '\n');
+        onLine(line);
+      });
+      child.once('exit', () => file.end());
+    }
     return child;
   } finally {
     closeSync(log);
@@ -45,15 +62,22 @@ function stopper(child: ChildProcess): () => Promise<void> {
 
 /**
  * Starts ours and waits for /-/ready (the initial dump applied): readyMs is start-to-ready.
- * nodeOptions, when set, becomes the exporter's NODE_OPTIONS (for experiments; default none).
+ * nodeOptions, when set, becomes the exporter's NODE_OPTIONS (for experiments; default none);
+ * onLine, when set, gets each line the exporter logs.
  */
-export async function startOurs(port: number, logFile: string, extraArgs: readonly string[] = [], nodeOptions?: string): Promise<Running> {
+export async function startOurs(
+  port: number,
+  logFile: string,
+  extraArgs: readonly string[] = [],
+  nodeOptions?: string,
+  onLine?: (line: string) => void,
+): Promise<Running> {
   const base = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['NODE_OPTIONS'];
   if (nodeOptions !== undefined && nodeOptions !== '') env['NODE_OPTIONS'] = nodeOptions;
   const t0 = monoMs();
-  const child = launch('linkstate-exporter', process.execPath, [OURS_MAIN, `--web.listen-address=127.0.0.1:${port}`, ...extraArgs], logFile, env);
+  const child = launch('linkstate-exporter', process.execPath, [OURS_MAIN, `--web.listen-address=127.0.0.1:${port}`, ...extraArgs], logFile, env, onLine);
   const readyAt = await waitFor200(base, '/-/ready', 60_000, 2);
   return { name: 'linkstate-exporter', child, pid: child.pid as number, base, readyMs: readyAt - t0, stop: stopper(child) };
 }

@@ -29,6 +29,8 @@ export interface ScrapeResult {
   readonly contentEncoding: string;
   /** the body as received, when asked for */
   readonly body?: Buffer;
+  /** whether the (uncompressed) body contains the bytes looked for, when asked */
+  readonly found?: boolean;
 }
 
 export class ScrapeClient {
@@ -39,7 +41,8 @@ export class ScrapeClient {
     this.#base = new URL(base);
   }
 
-  get(path: string, headers: Readonly<Record<string, string>> = PLAIN_HEADERS, keepBody = false, timeoutMs = 180_000): Promise<ScrapeResult> {
+  /** GET path; keeps the body if asked, or looks for `find` in it as it streams in (plain bodies only). */
+  get(path: string, headers: Readonly<Record<string, string>> = PLAIN_HEADERS, keepBody = false, timeoutMs = 180_000, find?: Buffer): Promise<ScrapeResult> {
     return new Promise((resolve, reject) => {
       const startMs = monoMs();
       const req = http.request(
@@ -47,9 +50,17 @@ export class ScrapeClient {
         (res) => {
           const chunks: Buffer[] = [];
           let bytes = 0;
+          let found = false;
+          let tail: Buffer = Buffer.alloc(0);
           res.on('data', (chunk: Buffer) => {
             bytes += chunk.length;
             if (keepBody) chunks.push(chunk);
+            if (find !== undefined && !found) {
+              // Search this chunk plus the end of the previous one, for a needle split between them.
+              const window = tail.length > 0 ? Buffer.concat([tail, chunk]) : chunk;
+              found = window.indexOf(find) >= 0;
+              tail = window.subarray(Math.max(0, window.length - find.length + 1));
+            }
           });
           res.on('end', () => {
             const endMs = monoMs();
@@ -62,6 +73,7 @@ export class ScrapeClient {
               contentType: String(res.headers['content-type'] ?? ''),
               contentEncoding: String(res.headers['content-encoding'] ?? ''),
               ...(keepBody ? { body: Buffer.concat(chunks, bytes) } : {}),
+              ...(find !== undefined ? { found } : {}),
             };
             resolve(result);
           });

@@ -1,14 +1,18 @@
-// Latency of a single carrier change to /metrics. For each change, `ip link set peerK down|up`
-// flips lnkK's carrier; the C listener (watch mode, its own RTMGRP_LINK socket) stamps the
-// kernel's RTM_NEWLINK for lnkK with CLOCK_MONOTONIC when it receives it, while the harness scrapes
-// /metrics back to back (plain, one keep-alive connection) until a body shows lnkK's new
-// linkstate_carrier value. Reported per change, relative to the listener's stamp:
-//   end   = when the last byte of the first body showing the change arrived (an upper bound: it
-//           includes that whole scrape's render and transfer);
-//   start = when that request was sent (a lower bound: the body was rendered between the two).
+// Latency of a single carrier change. For each change, `ip link set peerK down|up` flips lnkK's
+// carrier. The C listener (watch mode, its own RTMGRP_LINK socket) stamps the kernel's RTM_NEWLINK
+// for lnkK with CLOCK_MONOTONIC when it receives it; the exporter logs `msg="carrier changed"
+// device=lnkK` right after applying that message to its table, with a wall-clock `ts` in ms. As
+// soon as the harness reads that line, it scrapes /metrics once (plain) and checks that the body
+// shows lnkK's new linkstate_carrier value. Reported per change, from the kernel's message:
+//   applied = the log line's ts (ms resolution: the true value is up to 1 ms later);
+//   visible = the end of that scrape (an upper bound for /metrics showing the change: it includes
+//             the harness reading the log line, and the whole scrape).
+// Nothing else scrapes meanwhile, as between Prometheus's scrapes. A change the scrape did not
+// show counts as a failure.
 import { execFile } from 'node:child_process';
 import { ScrapeClient, PLAIN_HEADERS } from '../lib/http.js';
 import type { Listener } from '../lib/listener.js';
+import type { LineFeed } from '../lib/lines.js';
 import { lnk, peer } from '../lib/lab.js';
 import { monoMs, sleep } from '../lib/clock.js';
 import { summarize, type Summary } from '../lib/stats.js';
@@ -16,10 +20,10 @@ import { summarize, type Summary } from '../lib/stats.js';
 export interface LatencyResult {
   readonly changes: number;
   readonly failures: number;
-  readonly end: Summary;
-  readonly start: Summary;
-  /** median duration of the polling scrapes, ms */
-  readonly pollMs: Summary;
+  readonly applied: Summary;
+  readonly visible: Summary;
+  /** duration of the checking scrapes, ms */
+  readonly scrapeMs: Summary;
 }
 
 function ipLinkSet(device: string, state: 'up' | 'down'): Promise<void> {
@@ -28,12 +32,20 @@ function ipLinkSet(device: string, state: 'up' | 'down'): Promise<void> {
   });
 }
 
-export async function measureLatency(client: ScrapeClient, watch: Listener, pairs: number, changes: number): Promise<LatencyResult> {
+/** ts=2026-01-02T03:04:05.678Z … → epoch ms */
+function logTimestamp(line: string): number {
+  const m = /(?:^|\s)ts=(\S+)/.exec(line);
+  const t = m ? Date.parse(m[1] as string) : Number.NaN;
+  if (Number.isNaN(t)) throw new Error(`no ts in log line: ${line}`);
+  return t;
+}
+
+export async function measureLatency(client: ScrapeClient, watch: Listener, log: LineFeed, pairs: number, changes: number): Promise<LatencyResult> {
   const links = Math.min(pairs, Math.ceil(changes / 2));
   const stride = Math.max(1, Math.floor(pairs / links));
-  const end: number[] = [];
-  const start: number[] = [];
-  const pollMs: number[] = [];
+  const applied: number[] = [];
+  const visible: number[] = [];
+  const scrapeMs: number[] = [];
   let failures = 0;
   for (let i = 0; i < changes; i++) {
     const k = (Math.floor(i / 2) % links) * stride;
@@ -41,33 +53,27 @@ export async function measureLatency(client: ScrapeClient, watch: Listener, pair
     const device = lnk(k);
     const expected = down ? 0 : 1;
     const needle = Buffer.from(`linkstate_carrier{device="${device}"} ${expected}\n`);
-    const seen = watch.next((l) => l.startsWith(`CARRIER `) && l.endsWith(` ${device} ${expected}`), 10_000);
-    const flip = ipLinkSet(peer(k), down ? 'down' : 'up');
-    // Both are awaited below; until then a rejection must not count as unhandled.
+    const seen = watch.next((l) => l.startsWith('CARRIER ') && l.endsWith(` ${device} ${expected}`), 10_000);
+    const logged = log.next((l) => l.includes('msg="carrier changed"') && l.includes(` device=${device} `) && l.includes(` to=${down ? 'down' : 'up'}`), 10_000);
     seen.catch(() => undefined);
-    flip.catch(() => undefined);
-    let shown: { startMs: number; endMs: number } | undefined;
-    const deadline = monoMs() + 10_000;
-    while (shown === undefined && monoMs() < deadline) {
-      const r = await client.get('/metrics', PLAIN_HEADERS, true);
-      pollMs.push(r.ms);
-      if ((r.body as Buffer).indexOf(needle) >= 0) shown = { startMs: r.startMs, endMs: r.endMs };
-    }
-    await flip;
-    let kernelMs: number;
+    logged.catch(() => undefined);
+    const wallMinusMono = Date.now() - monoMs();
     try {
-      kernelMs = Number((await seen).split(' ')[1]) / 1e6;
+      await ipLinkSet(peer(k), down ? 'down' : 'up');
+      const line = await logged;
+      const r = await client.get('/metrics', PLAIN_HEADERS, false, 10_000, needle);
+      const kernelMs = Number((await seen).split(' ')[1]) / 1e6;
+      scrapeMs.push(r.ms);
+      if (r.found !== true) {
+        failures++;
+      } else {
+        applied.push(logTimestamp(line) - wallMinusMono - kernelMs);
+        visible.push(r.endMs - kernelMs);
+      }
     } catch {
       failures++;
-      continue;
     }
-    if (shown === undefined) {
-      failures++;
-      continue;
-    }
-    end.push(shown.endMs - kernelMs);
-    start.push(shown.startMs - kernelMs);
-    await sleep(10);
+    await sleep(20);
   }
-  return { changes, failures, end: summarize(end), start: summarize(start), pollMs: summarize(pollMs) };
+  return { changes, failures, applied: summarize(applied), visible: summarize(visible), scrapeMs: summarize(scrapeMs) };
 }
