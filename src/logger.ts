@@ -11,7 +11,12 @@ export type Logger = PinoLogger;
 export interface LoggerOptions {
   level: LogLevel;
   format: LogFormat;
-  /** Where lines go; default: stderr, written synchronously. */
+  /**
+   * Where lines go. Default: stderr through an asynchronous buffer (sonic-boom) that never
+   * blocks the event loop when the reader of stderr falls behind during a storm of carrier
+   * changes; beyond 16 MiB of unwritten log the newest lines are dropped, never the scrape.
+   * The buffer is flushed synchronously at exit.
+   */
   destination?: { write(line: string): unknown };
   /** Clock for `ts` (milliseconds since the epoch); default Date.now. */
   now?: () => number;
@@ -19,7 +24,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions): Logger {
   const now = options.now ?? Date.now;
-  const target = options.destination ?? pino.destination({ dest: 2, sync: true });
+  const target = options.destination ?? asyncStderr();
   const format = options.format === 'json' ? formatJson : formatLogfmt;
   const stream: DestinationStream = {
     write(line: string): void {
@@ -36,6 +41,20 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     stream,
   );
+}
+
+const MAX_BUFFERED_LOG_BYTES = 16 * 1024 * 1024;
+
+function asyncStderr(): { write(line: string): unknown } {
+  const boom = pino.destination({ dest: 2, sync: false, minLength: 0, maxLength: MAX_BUFFERED_LOG_BYTES });
+  process.once('exit', () => {
+    try {
+      boom.flushSync();
+    } catch {
+      // stderr gone (EPIPE/EAGAIN): nothing more can be said
+    }
+  });
+  return boom;
 }
 
 /** pino's JSON line → an object whose keys start with ts, level, msg. */
