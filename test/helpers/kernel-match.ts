@@ -3,6 +3,7 @@
 // memory from /proc, and the fd of an in-process netlink socket.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { byDevice, type Sample } from './exposition.js';
+import { eventually } from './exporter.js';
 import { parseKernelCounters, type KernelLinkCounters, type Netns } from './netns.js';
 
 /** The kernel-backed counter families: they follow the kernel's own counts, restart or not. */
@@ -36,6 +37,24 @@ export function kernelMismatches(samples: readonly Sample[], kernel: ReadonlyMap
     if (!kernel.has(device)) out.push(`${device}: exported but not in the kernel`);
   }
   return out;
+}
+
+/** Scrapes until every exported counter and carrier gauge equals the kernel's; the last scrape. */
+export async function expectExact(ns: Netns, scrape: () => Promise<Sample[]>, timeoutMs = 15_000): Promise<Sample[]> {
+  let last: string[] = [];
+  return eventually(
+    'exported counters to equal the kernel counters',
+    async () => {
+      const samples = await scrape();
+      last = kernelMismatches(samples, await readKernelCounters(ns));
+      if (last.length > 0) throw new Error(last.slice(0, 5).join('; '));
+      return samples;
+    },
+    timeoutMs,
+    100,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n${last.join('\n')}`);
+  });
 }
 
 /**

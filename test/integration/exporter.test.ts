@@ -10,7 +10,8 @@ import { IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
 import { eventually, startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { byDevice, parseSamples, sampleValue, type Sample } from '../helpers/exposition.js';
 import { fullLink, linkMessageBytes } from '../helpers/netlink-bytes.js';
-import { createNetns, enterNetns, requireRoot, type KernelLinkCounters, type Netns } from '../helpers/netns.js';
+import { expectExact, kernelMismatches } from '../helpers/kernel-match.js';
+import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
 
 const PAIRS = 12;
 
@@ -20,43 +21,7 @@ async function scrape(exporter: RunningExporter): Promise<Sample[]> {
   return parseSamples(res.text);
 }
 
-/** Every device's carrier gauge and three counters on /metrics equal the kernel's. */
-function mismatches(samples: readonly Sample[], kernel: Map<string, KernelLinkCounters>): string[] {
-  const carrier = byDevice(samples, 'linkstate_carrier');
-  const changes = byDevice(samples, 'linkstate_carrier_changes_total');
-  const up = byDevice(samples, 'linkstate_carrier_up_changes_total');
-  const down = byDevice(samples, 'linkstate_carrier_down_changes_total');
-  const out: string[] = [];
-  for (const [device, k] of kernel) {
-    const want = { changes: k.carrierChanges, up: k.up, down: k.down };
-    const got = { changes: changes.get(device), up: up.get(device), down: down.get(device) };
-    if (got.changes !== want.changes || got.up !== want.up || got.down !== want.down) {
-      out.push(`${device}: counters ${JSON.stringify(got)} != kernel ${JSON.stringify(want)}`);
-    }
-    // sysfs refuses `carrier` of an admin-down device; the exporter reports IFLA_CARRIER (0 there)
-    const kernelCarrier = k.carrier ?? 0;
-    if (carrier.get(device) !== kernelCarrier) out.push(`${device}: carrier ${carrier.get(device)} != kernel ${kernelCarrier}`);
-  }
-  for (const device of changes.keys()) if (!kernel.has(device)) out.push(`${device}: exported but not in the kernel`);
-  return out;
-}
-
-async function expectExact(ns: Netns, exporter: RunningExporter, timeoutMs = 10_000): Promise<Sample[]> {
-  let last: string[] = [];
-  return eventually(
-    'exported counters to equal the kernel counters',
-    async () => {
-      const samples = await scrape(exporter);
-      last = mismatches(samples, await ns.kernelCounters());
-      if (last.length > 0) throw new Error(last.slice(0, 5).join('; '));
-      return samples;
-    },
-    timeoutMs,
-    100,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}\n${last.join('\n')}`);
-  });
-}
+const expectExactFrom = (ns: Netns, exporter: RunningExporter): Promise<Sample[]> => expectExact(ns, () => scrape(exporter));
 
 /** The exporter's netlink port id, from /proc/net/netlink and the exporter's fds. */
 function netlinkPortId(pid: number): number {
@@ -108,7 +73,7 @@ describe('exporter in a network namespace', { timeout: 240_000 }, () => {
     assert.deepEqual([...exported].sort(), [...kernel.keys()].sort());
     assert.equal(exported.size, 1 + 2 * PAIRS);
     assert.equal(sampleValue(samples, 'linkstate_exporter_links'), exported.size);
-    assert.deepEqual(mismatches(samples, kernel), []);
+    assert.deepEqual(kernelMismatches(samples, kernel), []);
     assert.equal(sampleValue(samples, 'linkstate_info', { device: 'lnk0', kind: 'veth' }), 1);
     assert.equal(sampleValue(samples, 'linkstate_oper_state', { device: 'lnk0', state: 'up' }), 1);
     assert.equal(sampleValue(samples, 'linkstate_mtu_bytes', { device: 'lnk0' }), 1500);
@@ -124,7 +89,7 @@ describe('exporter in a network namespace', { timeout: 240_000 }, () => {
     lines.push('link set peer6 down'); // stays down: lnk6 loses carrier
     lines.push('link set lnk7 down'); // admin down
     await ns.ipBatch(lines);
-    const samples = await expectExact(ns, exporter);
+    const samples = await expectExactFrom(ns, exporter);
     assert.equal(sampleValue(samples, 'linkstate_carrier', { device: 'lnk6' }), 0);
     assert.equal(sampleValue(samples, 'linkstate_up', { device: 'lnk6' }), 1);
     assert.equal(sampleValue(samples, 'linkstate_oper_state', { device: 'lnk6', state: 'lowerlayerdown' }), 1);
@@ -146,7 +111,7 @@ describe('exporter in a network namespace', { timeout: 240_000 }, () => {
     const before = await scrape(exporter);
     const changes = sampleValue(before, 'linkstate_carrier_changes_total', { device: 'lnk3' });
     await ns.ipBatch(['link set lnk3 down', 'link set lnk3 name uplink3', 'link set uplink3 up']);
-    const samples = await expectExact(ns, exporter);
+    const samples = await expectExactFrom(ns, exporter);
     assert.equal(byDevice(samples, 'linkstate_up').has('lnk3'), false);
     assert.equal(sampleValue(samples, 'linkstate_up', { device: 'uplink3' }), 1);
     assert.ok((sampleValue(samples, 'linkstate_carrier_changes_total', { device: 'uplink3' }) ?? 0) >= (changes ?? Infinity));
@@ -156,7 +121,7 @@ describe('exporter in a network namespace', { timeout: 240_000 }, () => {
   it('a delete removes the series of both ends of the pair', async (t) => {
     if (!requireRoot(t)) return;
     await ns.ipBatch(['link del lnk4']);
-    const samples = await expectExact(ns, exporter);
+    const samples = await expectExactFrom(ns, exporter);
     assert.ok(samples.every((s) => s.labels['device'] !== 'lnk4' && s.labels['device'] !== 'peer4'));
     assert.equal(sampleValue(samples, 'linkstate_exporter_links'), 1 + 2 * PAIRS - 2);
   });
@@ -211,12 +176,12 @@ describe('exporter in a network namespace', { timeout: 240_000 }, () => {
       await stormDone;
       assert.ok(scrapes >= 3, `only ${scrapes} scrapes during the storm`);
       assert.ok(slowest < 2000, `a scrape took ${slowest} ms during the storm`);
-      const samples = await expectExact(ns, tiny);
+      const samples = await expectExactFrom(ns, tiny);
       const overruns = sampleValue(samples, 'linkstate_exporter_netlink_overruns_total') ?? 0;
       assert.ok(overruns > 0, 'a 4 KiB receive buffer must overrun during the storm');
       assert.ok((sampleValue(samples, 'linkstate_exporter_netlink_resyncs_total') ?? 0) >= 1);
       assert.match(tiny.log(), /overrun \(ENOBUFS\)/);
-      await expectExact(ns, exporter);
+      await expectExactFrom(ns, exporter);
     } finally {
       await tiny.stop();
     }

@@ -26,7 +26,7 @@ import { createApp } from '../../src/server.js';
 import { eventually, MAIN, startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { parseSamples, sampleValue, type Sample } from '../helpers/exposition.js';
 import { buildForbidNetlink } from '../helpers/forbid-netlink.js';
-import { DISABLE_IPV6, MonotonicCheck, kernelMismatches, netlinkSocketFd, readKernelCounters } from '../helpers/kernel-match.js';
+import { DISABLE_IPV6, MonotonicCheck, expectExact, netlinkSocketFd } from '../helpers/kernel-match.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
 
 const PAIRS = 8;
@@ -122,23 +122,6 @@ async function startInProcess(reopenDelayMs: number): Promise<InProcess> {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   monitor.start();
   return harness;
-}
-
-async function expectExact(ns: Netns, scrape: () => Promise<Sample[]>, timeoutMs = 15_000): Promise<Sample[]> {
-  let last: string[] = [];
-  return eventually(
-    'exported counters to equal the kernel counters',
-    async () => {
-      const samples = await scrape();
-      last = kernelMismatches(samples, await readKernelCounters(ns));
-      if (last.length > 0) throw new Error(last.slice(0, 5).join('; '));
-      return samples;
-    },
-    timeoutMs,
-    100,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}\n${last.join('\n')}`);
-  });
 }
 
 function fdTarget(fd: number): string {
