@@ -47,6 +47,7 @@ interface Options {
   changes?: number;
   neBudget?: number;
   exporterNodeOptions?: string;
+  fromResults?: string;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -62,6 +63,7 @@ function parseArgs(argv: readonly string[]): Options {
     .option('--storm-flips <n>', 'down+up flips of the storm group per storm', positive)
     .option('--changes <n>', 'single carrier changes for the latency measurement', positive)
     .option('--ne-budget <s>', 'seconds of node_exporter scraping per exporter and variant', positive)
+    .option('--from-results <file>', 'measure nothing: render the report (and with --update-docs, the docs) from an earlier results.json')
     .option('--exporter-node-options <options>', "NODE_OPTIONS for linkstate-exporter (experiments; default: none, as deployed)")
     .parse([...argv], { from: 'user' });
   return program.opts<Options>();
@@ -157,8 +159,26 @@ function renderGenerated(results: BenchResults): string {
   return lines.join('\n');
 }
 
+function publish(all: BenchResults, outDir: string, update: boolean): void {
+  const json = JSON.stringify(all, null, 1) + '\n';
+  const svg = renderPlot('Median /metrics scrape time', plotSeries(all), `${all.machine.cores} cores, ${all.startedAt.slice(0, 10)}`);
+  const generated = renderGenerated(all);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.json'), json);
+  writeFileSync(join(outDir, 'scrape-time.svg'), svg);
+  writeFileSync(join(outDir, 'report.md'), generated);
+  process.stdout.write(generated);
+  log(`results in ${outDir}`);
+  if (update) updateDocs(generated, svg, json);
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const opts = parseArgs(argv);
+  if (opts.fromResults !== undefined) {
+    const earlier = JSON.parse(readFileSync(opts.fromResults, 'utf8')) as BenchResults;
+    publish(earlier, resolve(opts.out), opts.updateDocs === true);
+    return;
+  }
   if (process.getuid?.() !== 0) throw new Error('the bench needs root (network namespaces, veth pairs); run it as root');
   ensureTools();
   const quick = opts.quick === true;
@@ -196,15 +216,7 @@ async function main(argv: readonly string[]): Promise<void> {
     settings,
     sizes: results,
   };
-  const json = JSON.stringify(all, null, 1) + '\n';
-  const svg = renderPlot('Median /metrics scrape time', plotSeries(all), `${all.machine.cores} cores, ${startedAt.slice(0, 10)}`);
-  const generated = renderGenerated(all);
-  writeFileSync(join(outDir, 'results.json'), json);
-  writeFileSync(join(outDir, 'scrape-time.svg'), svg);
-  writeFileSync(join(outDir, 'report.md'), generated);
-  process.stdout.write(generated);
-  log(`results in ${outDir} (${Math.round(all.durationSeconds)} s)`);
-  if (opts.updateDocs) updateDocs(generated, svg, json);
+  publish(all, outDir, opts.updateDocs === true);
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));

@@ -17,15 +17,11 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Powers of ten spanning [min, max] (a value a hair above a power, like 10,001, does not add a decade). */
 function decades(min: number, max: number): number[] {
   const out: number[] = [];
-  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) out.push(10 ** e);
+  for (let e = Math.floor(Math.log10(min) + 0.01); e <= Math.ceil(Math.log10(max) - 0.01); e++) out.push(10 ** e);
   return out;
-}
-
-function fmt(v: number): string {
-  if (v >= 1000) return `${v / 1000}k`;
-  return String(v);
 }
 
 export function renderPlot(title: string, series: readonly PlotSeries[], note: string): string {
@@ -47,9 +43,11 @@ export function renderPlot(title: string, series: readonly PlotSeries[], note: s
     out.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${py(y).toFixed(1)}" y2="${py(y).toFixed(1)}" stroke="#ddd"/>`);
     out.push(`<text x="${M.left - 8}" y="${(py(y) + 4).toFixed(1)}" text-anchor="end">${y >= 1000 ? `${y / 1000} s` : `${y} ms`}</text>`);
   }
-  for (const x of xs) {
-    out.push(`<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${M.top}" y2="${M.top + ph}" stroke="#ddd"/>`);
-    out.push(`<text x="${px(x).toFixed(1)}" y="${M.top + ph + 18}" text-anchor="middle">${fmt(x)}</text>`);
+  for (const x of xs) out.push(`<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${M.top}" y2="${M.top + ph}" stroke="#ddd"/>`);
+  // x labels at the measured sizes
+  for (const x of [...new Set(all.map((p) => p[0]))]) {
+    out.push(`<line x1="${px(x).toFixed(1)}" x2="${px(x).toFixed(1)}" y1="${M.top + ph}" y2="${M.top + ph + 5}" stroke="#888"/>`);
+    out.push(`<text x="${px(x).toFixed(1)}" y="${M.top + ph + 18}" text-anchor="middle">${x.toLocaleString('en-US')}</text>`);
   }
   out.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`);
   out.push(`<text x="${M.left + pw / 2}" y="${H - 14}" text-anchor="middle">interfaces (log)</text>`);
