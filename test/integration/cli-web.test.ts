@@ -8,7 +8,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { MAIN } from '../helpers/exporter.js';
+import { MAIN, eventually } from '../helpers/exporter.js';
 import { TestPki } from '../helpers/test-certs.js';
 
 interface Started {
@@ -74,6 +74,8 @@ describe('web flags of the built binary', () => {
     assert.match(s.log(), /tls=true/);
     assert.equal((await get(s.port, ca.cert, '/metrics')).status, 401);
     assert.equal((await get(s.port, ca.cert, '/metrics', 'prometheus:wrong')).status, 401);
+    // the start-up line comes before the first dump is applied: wait for readiness
+    await eventually('ready over HTTPS', async () => (await get(s.port, ca.cert, '/-/ready', 'prometheus:s3cret')).status === 200);
     const ok = await get(s.port, ca.cert, '/metrics', 'prometheus:s3cret');
     assert.equal(ok.status, 200);
     assert.match(ok.body, /^linkstate_carrier\{device="lo"\} 1$/m);
