@@ -164,9 +164,13 @@ class LinkSocket implements NetlinkSocket {
       maxBatchDatagrams: MAX_BATCH_DATAGRAMS,
       maxBatchBytes: MAX_BATCH_BYTES,
     };
+    // The parent's node flags are inherited, minus those a worker refuses; execArgv is passed only
+    // when something was dropped, because an explicit list is checked more strictly and rejects
+    // V8 flags such as --max-semi-space-size (ERR_WORKER_INVALID_EXEC_ARGV), which inheritance allows.
+    const execArgv = workerExecArgv(process.execArgv);
     const worker = new Worker(new URL('./receive-worker.js', import.meta.url), {
       workerData,
-      execArgv: workerExecArgv(process.execArgv),
+      ...(execArgv.length === process.execArgv.length ? {} : { execArgv }),
       // The loop allocates a few small objects per batch (the bytes are external): a 1 MiB young
       // generation is plenty, where V8's default grows to 32 MiB (resident) under a storm.
       resourceLimits: { maxYoungGenerationSizeMb: 1 },
