@@ -18,6 +18,8 @@ import { loadWebConfig, type LoadedWebConfig } from './web/web-config-loader.js'
 import { WebConfigReloader, type ReloadOutcome } from './web/web-config-reloader.js';
 import { WebLayer } from './web/web-layer.js';
 
+import { NODE_CHECK_INTERVAL_OFF, guardSlowClients } from './web/slow-client-guard.js';
+
 export { formatBoundAddress, listenErrorMessage } from './web/listener.js';
 export type { ReloadOutcome } from './web/web-config-reloader.js';
 
@@ -163,7 +165,10 @@ export interface ServerTimeouts {
   keepAliveTimeoutMs: number;
   /** Time allowed for a TLS handshake. */
   handshakeTimeoutMs: number;
-  /** How often Node checks the header and request timeouts. */
+  /**
+   * How often Node's own scan checks the header and request timeouts. Off by default (see
+   * web/slow-client-guard.ts: per-connection deadlines enforce headersTimeoutMs instead).
+   */
   checkIntervalMs: number;
 }
 
@@ -177,7 +182,7 @@ export const DEFAULT_TIMEOUTS: ServerTimeouts = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 90_000,
   handshakeTimeoutMs: 10_000,
-  checkIntervalMs: 1_000,
+  checkIntervalMs: NODE_CHECK_INTERVAL_OFF,
 };
 
 export interface StartOptions {
@@ -265,6 +270,7 @@ export async function startServer(
   server.headersTimeout = timeouts.headersTimeoutMs;
   server.requestTimeout = timeouts.requestTimeoutMs;
   server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
+  guardSlowClients(server, isTls, timeouts);
 
   const listening = await listen(server, address, opts.closeGraceMs ?? 300);
   // After start-up (e.g. EMFILE on accept): log, never crash the exporter.
