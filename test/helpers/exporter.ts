@@ -2,6 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Netns } from './netns.js';
+import { waitFor } from './repo.js';
 
 export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
@@ -62,19 +63,7 @@ export async function startExporter(ns: Netns, args: readonly string[] = [], opt
   };
 }
 
-/** Polls fn until it returns a truthy value or the deadline passes (then throws with the last value). */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000, stepMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
+/** Polls fn until it returns a value other than undefined/false (repo.ts's waitFor, polled every 50 ms by default). */
+export function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+  return waitFor(what, fn, timeoutMs, stepMs);
 }
