@@ -22,6 +22,8 @@ import {
   NLM_F_MULTI,
   RTM_DELLINK,
   RTM_NEWLINK,
+  IFF_LOWER_UP,
+  IFF_UP,
 } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 
@@ -188,4 +190,22 @@ export function fullLink(fields: Partial<LinkMessage> & Pick<LinkMessage, 'ifind
     infoKind: undefined,
     ...fields,
   };
+}
+
+/** A decoded veth that is up with carrier and the kernel's counters, as tests start from; override what a case needs. */
+export function vethLink(ifindex: number, over: Partial<LinkMessage> = {}): LinkMessage {
+  return fullLink({
+    ifindex,
+    ifname: `veth${ifindex}`,
+    flags: IFF_UP | IFF_LOWER_UP,
+    carrier: 1,
+    operstate: 6,
+    carrierChanges: 2,
+    carrierUpCount: 1,
+    carrierDownCount: 1,
+    mtu: 1500,
+    address: '02:00:00:00:00:01',
+    infoKind: 'veth',
+    ...over,
+  });
 }

@@ -10,9 +10,8 @@ import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { MetricsExposition } from '../../src/metrics/exposition.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
 import { LinkTable } from '../../src/links/table.js';
-import { IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
-import type { LinkMessage } from '../../src/netlink/types.js';
-import { fullLink } from '../helpers/netlink-bytes.js';
+import { IFF_UP } from '../../src/netlink/constants.js';
+import { vethLink } from '../helpers/netlink-bytes.js';
 
 /** Checks that body is a single gzip member (header, one deflate stream, trailer) holding text. */
 function assertSingleMember(body: Buffer, text: Buffer): void {
@@ -65,21 +64,7 @@ describe('deflate segments', () => {
   });
 });
 
-const link = (ifindex: number, over: Partial<LinkMessage> = {}): LinkMessage =>
-  fullLink({
-    ifindex,
-    ifname: `veth${ifindex}`,
-    flags: IFF_UP | IFF_LOWER_UP,
-    carrier: 1,
-    operstate: 6,
-    carrierChanges: 2,
-    carrierUpCount: 1,
-    carrierDownCount: 1,
-    mtu: 1500,
-    address: '02:00:00:00:00:01',
-    infoKind: 'veth',
-    ...over,
-  });
+const link = vethLink;
 
 /** The link families of a body: prom-client's part changes from one scrape to the next. */
 function linkPart(text: string): string {

@@ -7,7 +7,6 @@ import { LinkTable } from '../../src/links/table.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { LinkMonitor } from '../../src/monitor.js';
 import {
-  IFF_LOWER_UP,
   IFF_UP,
   NLMSG_DONE,
   NLM_F_DUMP_INTR,
@@ -16,7 +15,7 @@ import {
 } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
-import { errorMessage, fullLink, linkMessageBytes, nlmsg } from '../helpers/netlink-bytes.js';
+import { errorMessage, linkMessageBytes, nlmsg, vethLink } from '../helpers/netlink-bytes.js';
 
 interface Harness {
   monitor: LinkMonitor;
@@ -56,18 +55,7 @@ function harness(opts: { failOpen?: number } = {}): Harness {
   return { monitor, table, metrics, sockets, logs, socket: () => sockets[sockets.length - 1] as FakeSocket };
 }
 
-const veth = (ifindex: number, over: Partial<LinkMessage> = {}): LinkMessage =>
-  fullLink({
-    ifindex,
-    ifname: `veth${ifindex}`,
-    flags: IFF_UP | IFF_LOWER_UP,
-    carrier: 1,
-    operstate: 6,
-    carrierChanges: 2,
-    carrierUpCount: 1,
-    carrierDownCount: 1,
-    ...over,
-  });
+const veth = vethLink;
 
 /** Dump reply parts, as the kernel sends them: NLM_F_MULTI, our seq and port id. */
 function dumpLink(s: FakeSocket, seq: number, link: LinkMessage, extraFlags = 0): Buffer {
