@@ -4,24 +4,21 @@
 //   by reason, logged (rate-limited) and dropped;
 // - ENOBUFS (overrun) is counted and answered by a fresh dump that reconciles the table; the
 //   kernel's carrier counters make the reconciled counts exact;
-// - a dump marked NLM_F_DUMP_INTR is repeated, and prunes nothing;
-// - at most one dump is in flight; a resync asked for meanwhile runs when it completes;
-// - any other socket failure closes the socket and reopens it with backoff, /-/ready reporting
-//   503 until the fresh dump is applied.
+// - each dump is one DumpSession (dump-session.ts); only a complete one prunes. An interrupted
+//   one (NLM_F_DUMP_INTR) is repeated at once; a failed one (DONE with an error, NLMSG_ERROR, a
+//   reply datagram dropped as truncated or undecodable) is repeated after a backoff;
+// - at most one dump is in flight; a resync asked for meanwhile runs when it ends;
+// - any other socket failure ends the dump without pruning, closes the socket and reopens it
+//   with backoff, /-/ready reporting 503 until the fresh dump is applied.
 
+import { DumpSession, type DumpEnd } from './dump-session.js';
 import { NetlinkDecodeError, type NetlinkSocketError } from './errors.js';
 import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
 import { LinkTable, type ApplyResult } from './links/table.js';
 import { MESSAGE_TYPES, type ExporterMetrics, type MessageType } from './metrics/exporter-metrics.js';
-import {
-  NLMSG_DONE,
-  NLMSG_ERROR,
-  NLM_F_DUMP_INTR,
-  RTM_DELLINK,
-  RTM_NEWLINK,
-} from './netlink/constants.js';
+import { AF_UNSPEC, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, RTM_DELLINK, RTM_NEWLINK } from './netlink/constants.js';
 import { decodeLink } from './netlink/link.js';
-import { decodeErrorMessage, decodeMessages } from './netlink/message.js';
+import { decodeDoneStatus, decodeErrorMessage, decodeMessages } from './netlink/message.js';
 import { encodeLinkDumpRequest } from './netlink/request.js';
 import type { NetlinkSocket, ReceiveEvent } from './netlink/socket.js';
 import type { NetlinkMessage } from './netlink/types.js';
@@ -34,7 +31,7 @@ export interface MonitorOptions {
   readonly logger: Logger;
   /** Wall clock in ms. */
   readonly now?: () => number;
-  /** First and largest delay before reopening a failed socket. */
+  /** First and largest delay before reopening a failed socket, and before repeating a failed dump. */
   readonly reopenBackoffMs?: { readonly initial: number; readonly max: number };
   /** Interval of the rate limit on drop warnings. */
   readonly dropLogIntervalMs?: number;
@@ -48,10 +45,12 @@ export class LinkMonitor {
   readonly #now: () => number;
   #socket: NetlinkSocket | undefined;
   #seq = 0;
-  /** seq of the dump in flight */
-  #dumpSeq: number | undefined;
-  #dumpInterrupted = false;
+  /** The dump in flight, if any. */
+  #dump: DumpSession | undefined;
+  /** A resync was asked for while no dump could start (one in flight, or a retry waiting). */
   #resyncPending = false;
+  #dumpRetryTimer: NodeJS.Timeout | undefined;
+  #dumpRetryDelayMs: number;
   #ready = false;
   #everReady = false;
   #closed = false;
@@ -66,6 +65,7 @@ export class LinkMonitor {
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 100;
+    this.#dumpRetryDelayMs = opts.reopenBackoffMs?.initial ?? 100;
     this.#drops = rateLimited(opts.logger, opts.dropLogIntervalMs ?? 10_000, { now: this.#now });
   }
 
@@ -88,6 +88,7 @@ export class LinkMonitor {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#reopenTimer) clearTimeout(this.#reopenTimer);
+    if (this.#dumpRetryTimer) clearTimeout(this.#dumpRetryTimer);
     const socket = this.#socket;
     this.#socket = undefined;
     this.#drops.flush();
@@ -97,7 +98,7 @@ export class LinkMonitor {
   #attach(socket: NetlinkSocket): void {
     this.#socket = socket;
     this.#metrics.receiveBuffer.set(socket.receiveBufferBytes);
-    this.#dumpSeq = undefined;
+    this.#dump = undefined;
     this.#resyncPending = false;
     socket.start((events) => {
       if (this.#socket === socket) this.handle(events);
@@ -139,6 +140,8 @@ export class LinkMonitor {
     this.#drops.log('netlink socket overrun (ENOBUFS): notifications lost, resyncing from a fresh dump', {
       receive_buffer_bytes: this.#socket?.receiveBufferBytes,
     });
+    // Lost notifications may include ones the dump in flight has already passed.
+    this.#dump?.requestAnother();
     this.#requestDump(true);
   }
 
@@ -149,6 +152,7 @@ export class LinkMonitor {
     }
     if (truncated) {
       this.#drop('truncated', 'dropped a truncated netlink datagram (MSG_TRUNC)', { bytes: data.length });
+      this.#spoilDumpBy(data, 'truncated');
       return;
     }
     let messages: NetlinkMessage[];
@@ -156,36 +160,48 @@ export class LinkMonitor {
       messages = decodeMessages(data);
     } catch (error) {
       this.#dropDecodeError(error);
+      this.#spoilDumpBy(data, 'undecodable');
       return;
     }
     for (const msg of messages) this.#handleMessage(msg);
   }
 
+  /**
+   * A datagram was dropped while a dump runs. Dump replies come in datagrams of their own, each
+   * starting with a header of the dump's seq and our port id: unless the first header says the
+   * datagram was a notification, it may have held replies (or the DONE), so the dump cannot be
+   * trusted, and waiting for its DONE could wait forever.
+   */
+  #spoilDumpBy(data: Buffer, reason: 'truncated' | 'undecodable'): void {
+    const dump = this.#dump;
+    if (dump === undefined) return;
+    if (data.length >= NLMSG_HDRLEN && (data.readUInt32LE(8) !== dump.seq || data.readUInt32LE(12) !== dump.portId)) return;
+    this.#endDump(dump.spoiled(reason));
+  }
+
   #handleMessage(msg: NetlinkMessage): void {
     const counts = this.#messageCounts;
-    const fromOurDump = this.#dumpSeq !== undefined && msg.seq === this.#dumpSeq && msg.pid === this.#socket?.portId;
     switch (msg.type) {
       case RTM_NEWLINK:
       case RTM_DELLINK: {
         if (msg.type === RTM_NEWLINK) counts.newlink++;
         else counts.dellink++;
-        if (fromOurDump && (msg.flags & NLM_F_DUMP_INTR) !== 0) this.#dumpInterrupted = true;
-        let result: ApplyResult;
+        let link;
         try {
-          result = this.#table.apply(decodeLink(msg), this.#now());
+          link = decodeLink(msg);
         } catch (error) {
           this.#dropDecodeError(error);
+          if (this.#dump?.isReply(msg)) this.#endDump(this.#dump.spoiled('undecodable'));
           return;
         }
+        const result = this.#table.apply(link, this.#now());
+        if (link.family === AF_UNSPEC) this.#dump?.noteLink(msg, link.ifindex, link.kind === 'del');
         this.#logResult(result);
         return;
       }
       case NLMSG_DONE:
         counts.done++;
-        if (fromOurDump) {
-          if ((msg.flags & NLM_F_DUMP_INTR) !== 0) this.#dumpInterrupted = true;
-          this.#finishDump();
-        }
+        if (this.#dump?.isReply(msg)) this.#endDump(this.#dump.done(msg, decodeDoneStatus(msg)));
         return;
       case NLMSG_ERROR: {
         counts.error++;
@@ -194,14 +210,12 @@ export class LinkMonitor {
           error = decodeErrorMessage(msg);
         } catch (e) {
           this.#dropDecodeError(e);
+          if (this.#dump?.isReply(msg)) this.#endDump(this.#dump.spoiled('undecodable'));
           return;
         }
-        if (this.#dumpSeq !== undefined && error.requestSeq === this.#dumpSeq) {
-          // The kernel refused the dump (e.g. EBUSY). Give up this one and ask again.
-          this.#logger.warn({ errno: -error.error }, 'link dump request failed, retrying');
-          this.#table.endDump(false);
-          this.#dumpSeq = undefined;
-          this.#requestDump(true);
+        // The kernel refused the dump (e.g. EBUSY): the answer carries our request's seq.
+        if (this.#dump !== undefined && error.requestSeq === this.#dump.seq && error.error < 0) {
+          this.#endDump(this.#dump.refused(error.error));
         }
         return;
       }
@@ -237,47 +251,66 @@ export class LinkMonitor {
   #requestDump(isResync: boolean): void {
     const socket = this.#socket;
     if (!socket) return;
-    if (this.#dumpSeq !== undefined) {
+    if (this.#dump !== undefined || this.#dumpRetryTimer !== undefined) {
       // Never two dumps at once: the kernel would refuse the second (EBUSY). Run it afterwards.
       this.#resyncPending = true;
       return;
     }
+    this.#resyncPending = false;
     this.#seq = (this.#seq + 1) >>> 0 || 1;
-    this.#dumpSeq = this.#seq;
-    this.#dumpInterrupted = false;
-    this.#table.beginDump();
+    const dump = new DumpSession(this.#seq, socket.portId, isResync);
+    this.#dump = dump;
     if (isResync) this.#metrics.resyncs.inc();
     try {
-      socket.send(encodeLinkDumpRequest(this.#seq));
+      socket.send(encodeLinkDumpRequest(dump.seq));
     } catch (error) {
-      this.#table.endDump(false);
-      this.#dumpSeq = undefined;
+      this.#dump = undefined;
       this.#handleSocketError(error as NetlinkSocketError);
     }
   }
 
-  #finishDump(): void {
-    const interrupted = this.#dumpInterrupted;
-    const removed = this.#table.endDump(!interrupted);
-    this.#dumpSeq = undefined;
-    for (const link of removed) {
-      this.#logger.debug({ device: link.name, ifindex: link.ifindex }, 'link gone (missed its deletion), removed');
-    }
-    if (interrupted) {
-      this.#metrics.dumpsInterrupted.inc();
-      this.#logger.debug('link dump interrupted by concurrent changes (NLM_F_DUMP_INTR), dumping again');
-      this.#requestDump(true);
-      return;
-    }
-    if (!this.#ready) {
-      this.#ready = true;
-      this.#reopenDelayMs = this.#opts.reopenBackoffMs?.initial ?? 100;
-      this.#logger.info({ links: this.#table.size, resync: this.#everReady }, 'link dump applied, ready');
-      this.#everReady = true;
-    }
-    if (this.#resyncPending) {
-      this.#resyncPending = false;
-      this.#requestDump(true);
+  /** Applies how a dump ended; asks for the next one when it must. */
+  #endDump(end: DumpEnd): void {
+    this.#dump = undefined;
+    switch (end.kind) {
+      case 'complete': {
+        // Pruned only when nothing was lost while it ran; else the dump asked for next prunes.
+        if (!end.again) {
+          for (const link of this.#table.retainOnly(end.seen)) {
+            this.#logger.debug({ device: link.name, ifindex: link.ifindex }, 'link gone (missed its deletion), removed');
+          }
+        }
+        this.#dumpRetryDelayMs = this.#opts.reopenBackoffMs?.initial ?? 100;
+        if (!this.#ready) {
+          this.#ready = true;
+          this.#reopenDelayMs = this.#opts.reopenBackoffMs?.initial ?? 100;
+          this.#logger.info({ links: this.#table.size, resync: this.#everReady }, 'link dump applied, ready');
+          this.#everReady = true;
+        }
+        if (end.again || this.#resyncPending) this.#requestDump(true);
+        return;
+      }
+      case 'interrupted':
+        this.#metrics.dumpsInterrupted.inc();
+        this.#logger.debug('link dump interrupted by concurrent changes (NLM_F_DUMP_INTR), dumping again');
+        this.#requestDump(true);
+        return;
+      case 'failed': {
+        this.#metrics.dumpFailures.inc({ reason: end.reason });
+        if (end.reason === 'socket_error') return; // the reopen asks for a fresh dump
+        const delay = this.#dumpRetryDelayMs;
+        this.#dumpRetryDelayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
+        this.#drops.log('link dump failed, nothing pruned; dumping again', {
+          reason: end.reason,
+          ...(end.errno === undefined ? {} : { errno: end.errno }),
+          retry_in_ms: delay,
+        });
+        this.#dumpRetryTimer = setTimeout(() => {
+          this.#dumpRetryTimer = undefined;
+          if (!this.#closed) this.#requestDump(true);
+        }, delay);
+        return;
+      }
     }
   }
 
@@ -286,8 +319,9 @@ export class LinkMonitor {
     const socket = this.#socket;
     this.#socket = undefined;
     this.#ready = false;
-    this.#dumpSeq = undefined;
-    if (this.#table.dumpInProgress) this.#table.endDump(false);
+    if (this.#dump !== undefined) this.#endDump(this.#dump.aborted());
+    if (this.#dumpRetryTimer !== undefined) clearTimeout(this.#dumpRetryTimer);
+    this.#dumpRetryTimer = undefined;
     this.#metrics.socketReopens.inc();
     const delay = this.#reopenDelayMs;
     this.#reopenDelayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);

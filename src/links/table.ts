@@ -80,8 +80,6 @@ export class LinkTable {
    * every overrun brings the dropped link back under its current name if it still exists.
    */
   readonly #byName = new Map<string, number>();
-  /** ifindexes seen (by dump message or event) since the dump in progress began */
-  #dumpSeen: Set<number> | undefined;
   /** bumped whenever links are added, removed or renamed (membership/ordering changes) */
   #layoutVersion = 0;
   /** bumped on every change to any link's rendered state */
@@ -109,27 +107,15 @@ export class LinkTable {
     return this.#links.values();
   }
 
-  /** Starts collecting the set of links a dump (plus concurrent events) reports. */
-  beginDump(): void {
-    this.#dumpSeen = new Set();
-  }
-
-  get dumpInProgress(): boolean {
-    return this.#dumpSeen !== undefined;
-  }
-
   /**
-   * Ends a dump. With prune, every link neither reported by the dump nor created by an event
-   * since it began is removed: its RTM_DELLINK was lost (socket overrun). An interrupted dump
-   * (NLM_F_DUMP_INTR) may have skipped links, so the caller passes prune=false and dumps again.
+   * Removes every link not in `keep`: the set of links a complete dump reported (plus those
+   * events created while it ran, see DumpSession). Their RTM_DELLINK was lost in an overrun.
+   * Only a complete, uninterrupted dump may prune: a partial one would delete live links.
    */
-  endDump(prune: boolean): LinkState[] {
-    const seen = this.#dumpSeen;
-    this.#dumpSeen = undefined;
-    if (!seen || !prune) return [];
+  retainOnly(keep: ReadonlySet<number>): LinkState[] {
     const removed: LinkState[] = [];
     for (const [ifindex, link] of this.#links) {
-      if (!seen.has(ifindex)) {
+      if (!keep.has(ifindex)) {
         this.#links.delete(ifindex);
         this.#releaseName(link);
         removed.push(link);
@@ -148,7 +134,6 @@ export class LinkTable {
     // bridge", not "gone". Only AF_UNSPEC messages describe the link itself.
     if (msg.family !== AF_UNSPEC) return { kind: 'ignored' };
     if (msg.kind === 'del') {
-      this.#dumpSeen?.delete(msg.ifindex);
       const link = this.#links.get(msg.ifindex);
       if (!link) return { kind: 'ignored' };
       this.#links.delete(msg.ifindex);
@@ -157,7 +142,6 @@ export class LinkTable {
       this.#version++;
       return { kind: 'removed', link };
     }
-    this.#dumpSeen?.add(msg.ifindex);
     const previous = this.#links.get(msg.ifindex);
     if (!previous || isDifferentDevice(previous, msg)) {
       const link = createLink(msg, nowMs);
@@ -176,7 +160,6 @@ export class LinkTable {
     const holder = this.#byName.get(link.name);
     if (holder !== undefined && holder !== link.ifindex) {
       this.#links.delete(holder);
-      this.#dumpSeen?.delete(holder);
       this.#version++;
     }
     this.#byName.set(link.name, link.ifindex);

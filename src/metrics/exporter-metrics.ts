@@ -3,6 +3,7 @@
 
 import { createRequire } from 'node:module';
 import client from 'prom-client';
+import { DUMP_FAILURES } from '../dump-session.js';
 import { NETLINK_DECODE_REASONS } from '../errors.js';
 
 const require = createRequire(import.meta.url);
@@ -44,6 +45,7 @@ export class ExporterMetrics {
   readonly overruns: client.Counter;
   readonly resyncs: client.Counter;
   readonly dumpsInterrupted: client.Counter;
+  readonly dumpFailures: client.Counter<'reason'>;
   readonly dropped: client.Counter<'reason'>;
   readonly socketReopens: client.Counter;
   readonly links: client.Gauge;
@@ -75,6 +77,13 @@ export class ExporterMetrics {
       help: 'Link dumps the kernel marked NLM_F_DUMP_INTR (the table changed mid-dump); each is repeated.',
       registers,
     });
+    this.dumpFailures = new client.Counter({
+      name: 'linkstate_exporter_netlink_dump_failures_total',
+      help: 'Link dumps that ended without pruning and were asked for again, by reason: done_error (NLMSG_DONE with an error), refused (NLMSG_ERROR), truncated or undecodable (a reply datagram dropped), socket_error.',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of DUMP_FAILURES) this.dumpFailures.inc({ reason }, 0);
     this.dropped = new client.Counter({
       name: 'linkstate_exporter_netlink_dropped_total',
       help: 'Netlink datagrams or messages dropped, by reason: foreign_sender (not from the kernel), truncated (MSG_TRUNC), or the decoder error.',

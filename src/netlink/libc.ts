@@ -1,6 +1,6 @@
-// The libc calls the netlink socket needs, bound once through koffi.
-// Only src/netlink/socket.ts and src/netlink/receive-worker.ts import this file; nothing else in
-// src/ touches koffi. Every function is declared once at load time: calls construct no koffi types.
+// The libc and libuv calls the netlink socket needs, bound once through koffi.
+// Only src/netlink/socket.ts imports this file; nothing else in src/ touches koffi. Every
+// function is declared once at load time: calls construct no koffi types.
 import koffi from 'koffi';
 
 const lib = koffi.load('libc.so.6');
@@ -48,15 +48,57 @@ export const libc = {
     msg: NativePointer,
     flags: number,
   ) => number,
-  poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)') as (
-    fds: NativePointer,
-    nfds: number,
-    timeout: number,
-  ) => number,
-  eventfd: lib.func('int eventfd(unsigned int initval, int flags)') as (initval: number, flags: number) => number,
-  write: lib.func('long write(int fd, void *buf, size_t len)') as (fd: number, buf: Buffer, len: number) => number,
   close: lib.func('int close(int fd)') as (fd: number) => number,
 };
+
+// libuv, reached through the symbols the node binary exports (koffi.load(null) opens the running
+// process). A uv_poll_t on the default loop reports readiness of the netlink fd on the main
+// thread, so the kernel's socket buffer is the only queue between the kernel and the table.
+const self = koffi.load(null as unknown as string);
+const pollCallback = koffi.proto('void linkstate_uv_poll_cb(void *handle, int status, int events)');
+const closeCallback = koffi.proto('void linkstate_uv_close_cb(void *handle)');
+
+export const uv = {
+  defaultLoop: self.func('void *uv_default_loop(void)') as () => NativePointer,
+  handleSize: self.func('size_t uv_handle_size(int type)') as (type: number) => number,
+  pollInit: self.func('int uv_poll_init(void *loop, void *handle, int fd)') as (
+    loop: NativePointer,
+    handle: NativePointer,
+    fd: number,
+  ) => number,
+  pollStart: self.func('int uv_poll_start(void *handle, int events, linkstate_uv_poll_cb *cb)') as (
+    handle: NativePointer,
+    events: number,
+    cb: NativePointer,
+  ) => number,
+  pollStop: self.func('int uv_poll_stop(void *handle)') as (handle: NativePointer) => number,
+  close: self.func('void uv_close(void *handle, linkstate_uv_close_cb *cb)') as (
+    handle: NativePointer,
+    cb: NativePointer,
+  ) => void,
+  unref: self.func('void uv_unref(void *handle)') as (handle: NativePointer) => void,
+};
+
+/** uv_handle_type UV_POLL, uv_poll_event UV_READABLE (uv.h). */
+export const UV_POLL = 8;
+export const UV_READABLE = 1;
+
+/**
+ * Registers the one poll callback and the one close callback of the process (koffi callbacks
+ * are a limited resource: sockets share these two and are told apart by handle address).
+ */
+export function registerUvCallbacks(
+  onPoll: (handle: bigint, status: number, events: number) => void,
+  onClose: (handle: bigint) => void,
+): { poll: NativePointer; close: NativePointer } {
+  return {
+    poll: koffi.register(
+      (handle: unknown, status: number, events: number) => onPoll(koffi.address(handle), status, events),
+      koffi.pointer(pollCallback),
+    ),
+    close: koffi.register((handle: unknown) => onClose(koffi.address(handle)), koffi.pointer(closeCallback)),
+  };
+}
 
 /** errno of the last libc call made on this thread through koffi. */
 export function lastErrno(): number {
@@ -107,16 +149,6 @@ export const IOVEC_OFFSETS = {
   len: koffi.offsetof(iovec, 'iov_len'),
 } as const;
 export const POINTER_SIZE = koffi.sizeof('void *');
-
-/** struct pollfd { int fd; short events; short revents; } */
-export const POLLFD_SIZE = 8;
-export const POLLIN = 0x1;
-export const POLLERR = 0x8;
-export const POLLHUP = 0x10;
-export const POLLNVAL = 0x20;
-
-export const EFD_CLOEXEC = 0o2000000;
-export const EFD_NONBLOCK = 0o4000;
 
 /** struct sockaddr_nl { u16 nl_family; u16 nl_pad; u32 nl_pid; u32 nl_groups; } */
 export const SOCKADDR_NL_SIZE = 12;

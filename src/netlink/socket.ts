@@ -1,15 +1,23 @@
-// The rtnetlink socket: the exporter's only edge to the kernel. It opens and binds the socket on
-// the calling thread, sends requests synchronously (a sendto on a netlink socket never waits for
-// the peer), and receives on a dedicated worker thread (receive-worker.ts) that sleeps in poll()
-// and hands datagrams back in batches. The worker is unref'd and woken through an eventfd on
-// close() and at process exit, so the exporter never hangs in the kernel at shutdown.
-import { Worker } from 'node:worker_threads';
+// The netlink socket: the exporter's only edge to the kernel. It opens and binds the socket,
+// sends requests synchronously (a sendto on a netlink socket never waits for the peer) and
+// receives on the main thread, driven by a libuv poll handle on the default loop: when the fd is
+// readable, one bounded round of non-blocking recvmsg calls is handed to the listener, and the
+// loop gets its turn again (HTTP, timers) before the next round. No thread, no queue of our own:
+// what arrives faster than it is handled waits in the kernel's receive buffer, which is bounded,
+// and an overflow there (ENOBUFS) is reported as an overrun, which the monitor answers exactly
+// with a resync dump.
+//
+// The poll handle is unref'd, so an idle exporter may exit; close() stops it and closes the fd.
 import { NetlinkSocketError, type NetlinkSocketOperation } from '../errors.js';
 import {
   AF_NETLINK,
+  EAGAIN,
   EBADF,
   EINTR,
+  ENOBUFS,
   EPERM,
+  MSG_DONTWAIT,
+  MSG_TRUNC,
   NETLINK_ROUTE,
   SOCK_CLOEXEC,
   SOCK_RAW,
@@ -17,19 +25,34 @@ import {
   SO_RCVBUF,
   SO_RCVBUFFORCE,
 } from './constants.js';
-import { EFD_CLOEXEC, EFD_NONBLOCK, SOCKADDR_NL_SIZE, lastErrno, libc } from './libc.js';
 import {
-  ENTRY_DATAGRAM,
-  ENTRY_WORDS,
-  type ReceiveWorkerData,
-  type ReceiveWorkerMessage,
-} from './receive-protocol.js';
+  IOVEC_OFFSETS,
+  IOVEC_SIZE,
+  MSGHDR_OFFSETS,
+  MSGHDR_SIZE,
+  POINTER_SIZE,
+  SOCKADDR_NL_SIZE,
+  UV_POLL,
+  UV_READABLE,
+  allocNative,
+  freeNative,
+  lastErrno,
+  libc,
+  registerUvCallbacks,
+  uv,
+  writeWord,
+  type NativeBlock,
+} from './libc.js';
 
 export type ReceiveEvent =
+  /**
+   * One datagram. `data` is a view of the socket's receive buffer, valid only until the listener
+   * returns: decode it then, and copy whatever must outlive the call.
+   */
   | { kind: 'datagram'; data: Buffer; senderPid: number; truncated: boolean }
   /** recvmsg failed with ENOBUFS: messages were lost. */
   | { kind: 'overrun' }
-  /** Any other failure; the loop stops. */
+  /** Any other failure; the socket delivers nothing more. */
   | { kind: 'error'; error: NetlinkSocketError };
 
 export interface NetlinkSocket {
@@ -39,9 +62,9 @@ export interface NetlinkSocket {
   readonly receiveBufferMode: 'SO_RCVBUFFORCE' | 'SO_RCVBUF';
   /** sendto the kernel (nl_pid 0); throws NetlinkSocketError. */
   send(bytes: Buffer): void;
-  /** Begin receiving; events in kernel order. Call once. */
+  /** Begin receiving; events in kernel order, in bounded batches. Call once. */
   start(onEvents: (events: ReceiveEvent[]) => void): void;
-  /** Stop receiving, release the thread, close the fds; idempotent. */
+  /** Stop receiving and close the fd; idempotent. */
   close(): Promise<void>;
 }
 
@@ -56,8 +79,13 @@ export interface OpenLinkSocketOptions {
 
 /** recvmsg buffer: kernel dump datagrams are capped at 32 KiB; twice that leaves room. */
 const DEFAULT_DATAGRAM_BYTES = 64 * 1024;
-const MAX_BATCH_DATAGRAMS = 256;
-const MAX_BATCH_BYTES = 1024 * 1024;
+/**
+ * One round (one turn of the event loop) receives at most this many datagrams or bytes, then
+ * lets the loop serve HTTP before the next round. A round of small link notifications is about
+ * 5 ms of work; the bytes are received back to back into one native buffer allocated once.
+ */
+const ROUND_DATAGRAMS = 256;
+const ROUND_BYTES = 1024 * 1024;
 
 /** Opens an AF_NETLINK/NETLINK_ROUTE socket bound to `groups`. Throws NetlinkSocketError. */
 export function openLinkSocket(opts: OpenLinkSocketOptions): NetlinkSocket {
@@ -119,19 +147,34 @@ function asBuffer(array: Int32Array | Uint32Array): Buffer {
   return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 }
 
+// ---- readiness: one poll callback and one close callback for every socket of the process ----
+
+/** Sockets with a live poll handle, by the handle's address. */
+const polled = new Map<bigint, LinkSocket>();
+let callbacks: { poll: unknown; close: unknown } | undefined;
+
+function uvCallbacks(): { poll: unknown; close: unknown } {
+  callbacks ??= registerUvCallbacks(
+    (handle, status) => polled.get(handle)?.onReadable(status),
+    (handle) => {
+      const socket = polled.get(handle);
+      polled.delete(handle);
+      socket?.onHandleClosed();
+    },
+  );
+  return callbacks;
+}
+
 class LinkSocket implements NetlinkSocket {
   private readonly kernelAddress = encodeSockaddrNl(0, 0);
-  private eventFd = -1;
-  private worker: Worker | undefined;
-  private workerExited: Promise<void> | undefined;
+  private onEvents: ((events: ReceiveEvent[]) => void) | undefined;
+  private handle: NativeBlock | undefined;
+  private receiver: Receiver | undefined;
   private closing: Promise<void> | undefined;
-  private stopped = false;
-  /**
-   * False once the worker found the fd closed underneath it (EBADF): the number may already name
-   * someone else's file by the time we shut down, so it must not be closed again.
-   */
-  private ownsFd = true;
-  private readonly wakeOnExit = (): void => this.wake();
+  private resolveClosed: (() => void) | undefined;
+  private fdOpen = true;
+  /** The handle is polling (libuv stops it by itself when the fd reports POLLERR). */
+  private polling = false;
 
   constructor(
     private readonly fd: number,
@@ -153,114 +196,180 @@ class LinkSocket implements NetlinkSocket {
 
   start(onEvents: (events: ReceiveEvent[]) => void): void {
     if (this.closing !== undefined) throw socketError('poll', EBADF, 'socket closed');
-    if (this.worker !== undefined) throw new Error('NetlinkSocket.start() called twice');
-    const eventFd = libc.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (eventFd < 0) throw socketError('eventfd', lastErrno());
-    this.eventFd = eventFd;
-    const workerData: ReceiveWorkerData = {
-      fd: this.fd,
-      eventFd,
-      datagramBytes: this.datagramBytes,
-      maxBatchDatagrams: MAX_BATCH_DATAGRAMS,
-      maxBatchBytes: MAX_BATCH_BYTES,
-    };
-    // The parent's node flags are inherited, minus those a worker refuses; execArgv is passed only
-    // when something was dropped, because an explicit list is checked more strictly and rejects
-    // V8 flags such as --max-semi-space-size (ERR_WORKER_INVALID_EXEC_ARGV), which inheritance allows.
-    const execArgv = workerExecArgv(process.execArgv);
-    const worker = new Worker(new URL('./receive-worker.js', import.meta.url), {
-      workerData,
-      ...(execArgv.length === process.execArgv.length ? {} : { execArgv }),
-      // The loop allocates a few small objects per batch (the bytes are external): a 1 MiB young
-      // generation is plenty, where V8's default grows to 32 MiB (resident) under a storm.
-      resourceLimits: { maxYoungGenerationSizeMb: 1 },
-    });
-    this.worker = worker;
-    // Node joins worker threads at exit; the 'exit' hook wakes ours out of poll() first.
-    process.on('exit', this.wakeOnExit);
-    this.workerExited = new Promise((resolve) => worker.once('exit', () => resolve()));
-
-    worker.on('message', (message: ReceiveWorkerMessage) => {
-      if (this.stopped) return;
-      if (message.type === 'error') {
-        this.stopped = true;
-        if (message.errno === EBADF) this.ownsFd = false;
-        onEvents([{ kind: 'error', error: socketError(message.operation, message.errno) }]);
-        return;
-      }
-      onEvents(decodeBatch(message.bytes, message.entries));
-    });
-    worker.on('error', (cause) => {
-      if (this.stopped) return;
-      this.stopped = true;
-      const error = new NetlinkSocketError('poll', 0, { cause, detail: 'receive worker failed' });
-      onEvents([{ kind: 'error', error }]);
-    });
-    worker.on('exit', (code) => {
-      if (this.stopped || this.closing !== undefined) return;
-      this.stopped = true;
-      const error = new NetlinkSocketError('poll', 0, { detail: `receive worker exited with code ${code}` });
-      onEvents([{ kind: 'error', error }]);
-    });
-    worker.unref(); // after the listeners: an idle exporter may exit
+    if (this.onEvents !== undefined) throw new Error('NetlinkSocket.start() called twice');
+    const { poll } = uvCallbacks();
+    const handle = allocNative(uv.handleSize(UV_POLL));
+    const status = uv.pollInit(uv.defaultLoop(), handle.pointer, this.fd);
+    if (status < 0) {
+      freeNative(handle);
+      throw socketError('poll', -status, 'uv_poll_init');
+    }
+    this.onEvents = onEvents;
+    this.handle = handle;
+    this.receiver = new Receiver(this.fd, this.datagramBytes);
+    polled.set(handle.address, this);
+    uv.unref(handle.pointer); // an idle exporter may exit
+    const started = uv.pollStart(handle.pointer, UV_READABLE, poll);
+    if (started < 0) throw socketError('poll', -started, 'uv_poll_start');
+    this.polling = true;
   }
+
+  /**
+   * The poll callback. It runs inside libuv's poll phase, outside any Node callback scope (Node
+   * would not run the promise jobs and nextTicks it queued), so it only schedules the round, as an
+   * immediate of the same loop iteration. The poll is level-triggered: data left after a bounded
+   * round makes libuv call again on the next iteration.
+   */
+  onReadable(status: number): void {
+    // libuv reports POLLERR as UV_EBADF and stops the handle. On a netlink socket POLLERR is a
+    // pending ENOBUFS, which recvmsg returns (an overrun); a really bad fd fails recvmsg too.
+    if (status < 0) this.polling = false;
+    if (this.roundScheduled) return;
+    this.roundScheduled = true;
+    setImmediate(this.runRound);
+  }
+
+  private roundScheduled = false;
+
+  /** One bounded round of datagrams, then back to the loop. */
+  private readonly runRound = (): void => {
+    this.roundScheduled = false;
+    const receiver = this.receiver;
+    const onEvents = this.onEvents;
+    if (receiver === undefined || onEvents === undefined || this.closing !== undefined) return;
+    const events = receiver.round();
+    if (receiver.failed) {
+      const handle = this.handle;
+      if (handle !== undefined && this.polling) uv.pollStop(handle.pointer);
+      this.polling = false;
+      if (receiver.failedErrno === EBADF) this.fdOpen = false; // the number may be someone else's by now
+    } else if (!this.polling && this.handle !== undefined) {
+      const restarted = uv.pollStart(this.handle.pointer, UV_READABLE, uvCallbacks().poll);
+      if (restarted < 0) events.push({ kind: 'error', error: socketError('poll', -restarted, 'uv_poll_start') });
+      else this.polling = true;
+    }
+    if (events.length > 0) onEvents(events);
+  };
 
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
   }
 
-  private async shutdown(): Promise<void> {
-    this.stopped = true;
-    const worker = this.worker;
-    if (worker !== undefined) {
-      worker.ref(); // keep the loop alive until the thread is gone, so `await close()` settles
-      this.wake();
-      await this.workerExited;
-      process.off('exit', this.wakeOnExit);
+  private shutdown(): Promise<void> {
+    const handle = this.handle;
+    if (handle === undefined) {
+      this.finish();
+      return Promise.resolve();
     }
-    if (this.eventFd >= 0) libc.close(this.eventFd);
-    this.eventFd = -1;
-    if (this.ownsFd) libc.close(this.fd);
+    return new Promise<void>((resolve) => {
+      this.resolveClosed = resolve;
+      // uv_close stops the poll at once; the memory of the handle is freed in its close callback.
+      uv.close(handle.pointer, uvCallbacks().close);
+    });
   }
 
-  private wake(): void {
-    if (this.eventFd < 0) return;
-    const one = Buffer.from(new BigUint64Array([1n]).buffer);
-    libc.write(this.eventFd, one, 8);
+  /** The close callback: like the poll callback, outside any Node callback scope. */
+  onHandleClosed(): void {
+    if (this.handle !== undefined) freeNative(this.handle);
+    this.handle = undefined;
+    this.finish();
+    const resolve = this.resolveClosed;
+    if (resolve !== undefined) setImmediate(resolve);
+  }
+
+  private finish(): void {
+    this.receiver?.free();
+    this.receiver = undefined;
+    if (this.fdOpen) libc.close(this.fd);
+    this.fdOpen = false;
   }
 }
 
 /**
- * The parent's node flags minus those that describe its own entry point (`-e CODE`,
- * `--input-type`), which a worker loaded from a file refuses (ERR_INPUT_TYPE_NOT_ALLOWED).
+ * recvmsg(MSG_DONTWAIT) in rounds into one native buffer, allocated once: the datagrams of a
+ * round lie back to back in it, and the events hand out views of it.
  */
-function workerExecArgv(execArgv: readonly string[]): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i] ?? '';
-    if (arg === '-e' || arg === '--eval' || arg === '-p' || arg === '--print' || arg === '--input-type') {
-      i += 1; // and its value
-    } else if (!arg.startsWith('--input-type=') && !arg.startsWith('--eval=') && !arg.startsWith('--print=')) {
-      kept.push(arg);
-    }
+class Receiver {
+  failed = false;
+  failedErrno = 0;
+  private readonly staging: NativeBlock;
+  private readonly sender: NativeBlock;
+  private readonly iov: NativeBlock;
+  private readonly msg: NativeBlock;
+  private readonly msgWords: Int32Array;
+  private readonly senderPid: Uint32Array;
+  private readonly setBase: (offset: number) => void;
+  private readonly roundBytes: number;
+
+  constructor(
+    private readonly fd: number,
+    private readonly datagramBytes: number,
+  ) {
+    this.roundBytes = Math.max(ROUND_BYTES, datagramBytes);
+    this.staging = allocNative(this.roundBytes);
+    this.sender = allocNative(SOCKADDR_NL_SIZE);
+    this.iov = allocNative(IOVEC_SIZE);
+    this.msg = allocNative(MSGHDR_SIZE);
+    writeWord(this.iov.view, IOVEC_OFFSETS.base, this.staging.address);
+    writeWord(this.iov.view, IOVEC_OFFSETS.len, BigInt(datagramBytes));
+    this.setBase = baseSetter(this.iov.view, this.staging.address);
+    writeWord(this.msg.view, MSGHDR_OFFSETS.name, this.sender.address);
+    writeWord(this.msg.view, MSGHDR_OFFSETS.iov, this.iov.address);
+    writeWord(this.msg.view, MSGHDR_OFFSETS.iovlen, 1n);
+    this.msgWords = new Int32Array(this.msg.view.buffer, this.msg.view.byteOffset, MSGHDR_SIZE >> 2);
+    this.senderPid = new Uint32Array(this.sender.view.buffer, this.sender.view.byteOffset + 4, 1);
   }
-  return kept;
+
+  /** Receives until EAGAIN or the round is full. */
+  round(): ReceiveEvent[] {
+    const events: ReceiveEvent[] = [];
+    const { fd, datagramBytes, msgWords, staging } = this;
+    const namelenIndex = MSGHDR_OFFSETS.namelen >> 2;
+    const flagsIndex = MSGHDR_OFFSETS.flags >> 2;
+    let used = 0;
+    while (events.length < ROUND_DATAGRAMS && this.roundBytes - used >= datagramBytes) {
+      this.setBase(used);
+      msgWords[namelenIndex] = SOCKADDR_NL_SIZE;
+      const n = libc.recvmsg(fd, this.msg.pointer, MSG_DONTWAIT);
+      if (n < 0) {
+        const errno = lastErrno();
+        if (errno === EAGAIN) break;
+        if (errno === EINTR) continue;
+        if (errno === ENOBUFS) {
+          events.push({ kind: 'overrun' });
+          continue;
+        }
+        this.failed = true;
+        this.failedErrno = errno;
+        events.push({ kind: 'error', error: socketError('recvmsg', errno) });
+        break;
+      }
+      const length = Math.min(n, datagramBytes);
+      const truncated = ((msgWords[flagsIndex] ?? 0) & MSG_TRUNC) !== 0;
+      events.push({ kind: 'datagram', data: staging.view.subarray(used, used + length), senderPid: this.senderPid[0] ?? 0, truncated });
+      used += length + ((8 - (length & 7)) & 7); // keep each datagram 8-byte aligned
+    }
+    return events;
+  }
+
+  free(): void {
+    for (const block of [this.staging, this.sender, this.iov, this.msg]) freeNative(block);
+  }
 }
 
-function decodeBatch(bytes: ArrayBuffer, entries: Uint32Array): ReceiveEvent[] {
-  const events: ReceiveEvent[] = [];
-  for (let at = 0; at + ENTRY_WORDS <= entries.length; at += ENTRY_WORDS) {
-    if (entries[at] === ENTRY_DATAGRAM) {
-      events.push({
-        kind: 'datagram',
-        data: Buffer.from(bytes, entries[at + 1] ?? 0, entries[at + 2] ?? 0),
-        senderPid: entries[at + 3] ?? 0,
-        truncated: entries[at + 4] === 1,
-      });
-    } else {
-      events.push({ kind: 'overrun' });
-    }
+/** Returns a function that points iov_base at base + offset (host order, pointer sized). */
+function baseSetter(iov: Buffer, base: bigint): (offset: number) => void {
+  const at = iov.byteOffset + IOVEC_OFFSETS.base;
+  if (POINTER_SIZE === 8) {
+    const word = new BigUint64Array(iov.buffer, at, 1);
+    return (offset) => {
+      word[0] = base + BigInt(offset);
+    };
   }
-  return events;
+  const word = new Uint32Array(iov.buffer, at, 1);
+  const low = Number(base);
+  return (offset) => {
+    word[0] = low + offset;
+  };
 }

@@ -31,6 +31,7 @@ import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/net
 
 const PAIRS = 8;
 const dup2 = koffi.load('libc.so.6').func('int dup2(int oldfd, int newfd)') as (oldfd: number, newfd: number) => number;
+const dup = koffi.load('libc.so.6').func('int dup(int oldfd)') as (oldfd: number) => number;
 
 /** The exporter's pieces wired in this process (as main.ts does) around the real netlink socket. */
 interface InProcess {
@@ -195,13 +196,17 @@ describe('faults against the real kernel', { timeout: 120_000 }, () => {
       assert.equal((await h.get('/-/ready')).status, 200);
       await expectExact(ns, () => h.scrape());
       const fd = netlinkSocketFd(h.opened[0]!.portId);
-      // Atomically make the socket's fd name /dev/null: the worker's poll() still waits on the
-      // socket; the next link event wakes it, /dev/null polls readable, and recvmsg fails.
+      // Atomically make the socket's fd name /dev/null. A second descriptor keeps the socket
+      // itself open, so libuv's epoll still watches it under the old number: the next link event
+      // reports it readable, and recvmsg on that number (now /dev/null) fails.
+      const keep = dup(fd);
+      assert.ok(keep >= 0);
+      t.after(() => closeSync(keep));
       const devnull = openSync('/dev/null', 'r');
       assert.equal(dup2(devnull, fd), fd);
       closeSync(devnull);
       await ns.ipBatch(['link set peer0 down', 'link set peer0 up']);
-      const failure = await eventually('the receive worker to report the failure', async () => h.failures[0], 5000, 10);
+      const failure = await eventually('the receive side to report the failure', async () => h.failures[0], 5000, 10);
       assert.equal(failure.error.operation, 'recvmsg');
       assert.equal(failure.error.errnoName, 'ENOTSOCK');
       assert.equal(failure.readyAfter, false, 'not ready once the socket failed');
@@ -213,7 +218,7 @@ describe('faults against the real kernel', { timeout: 120_000 }, () => {
     }
   });
 
-  it('a socket whose fd is closed underneath (poll: POLLNVAL → EBADF) is reopened, and the lost fd number is not closed again', async (t) => {
+  it('a socket whose fd is closed underneath (recvmsg: EBADF) is reopened, and the lost fd number is not closed again', async (t) => {
     if (!requireRoot(t)) return;
     const h = await startInProcess(1000);
     // started before the fd is closed: sending it a command opens no fd in this process
@@ -231,10 +236,15 @@ describe('faults against the real kernel', { timeout: 120_000 }, () => {
         // someone else (here: /dev/null). Closing it again would close theirs.
         if (socket === first && !occupied) occupied = dup2(devnull, fd) === fd;
       };
+      // A second descriptor keeps the socket open (and watched by libuv's epoll) after its number
+      // is closed: the next link event makes the receive side use the closed number.
+      const keep = dup(fd);
+      assert.ok(keep >= 0);
+      t.after(() => closeSync(keep));
       assert.equal(libc.close(fd), 0);
       shell.send('link set peer2 down');
-      const failure = await eventually('the receive worker to report the failure', async () => h.failures[0], 5000, 10);
-      assert.equal(failure.error.operation, 'poll');
+      const failure = await eventually('the receive side to report the failure', async () => h.failures[0], 5000, 10);
+      assert.equal(failure.error.operation, 'recvmsg');
       assert.equal(failure.error.errnoName, 'EBADF');
       assert.equal(failure.readyAfter, false);
       assert.equal((await h.get('/-/ready')).status, 503);

@@ -39,8 +39,12 @@ function readRmemMax(): number | undefined {
 class Collector {
   readonly events: ReceiveEvent[] = [];
   private waiters: (() => void)[] = [];
+  /** Lengths of the batches, in order. */
+  readonly batches: number[] = [];
   readonly onEvents = (events: ReceiveEvent[]): void => {
-    this.events.push(...events);
+    this.batches.push(events.length);
+    // A datagram's bytes are a view of the socket's receive buffer, valid only during the call.
+    for (const e of events) this.events.push(e.kind === 'datagram' ? { ...e, data: Buffer.from(e.data) } : e);
     for (const wake of this.waiters.splice(0)) wake();
   };
 
@@ -216,6 +220,31 @@ test('netlink socket against the real kernel', async (t) => {
       await netns.ipBatch(['link del lsxc']);
     });
 
+    await t.test('receives on the main thread, in bounded rounds that let the event loop run between them', async () => {
+      const threadsBefore = threadCount();
+      const socket = open(8 << 20);
+      // Queue a burst before starting, so that the first readiness finds many datagrams waiting.
+      const lines = ['link add lsxe type veth peer name lsxf', 'link set lsxe up'];
+      for (let i = 0; i < 400; i++) lines.push('link set lsxf up', 'link set lsxf down');
+      await netns.ipBatch(lines);
+      let immediateRan = true;
+      let roundsWithoutTurn = 0;
+      const collector = new Collector();
+      socket.start((events) => {
+        if (!immediateRan) roundsWithoutTurn += 1;
+        immediateRan = false;
+        setImmediate(() => (immediateRan = true));
+        collector.onEvents(events);
+      });
+      assert.equal(threadCount(), threadsBefore, 'no thread of its own');
+      await collector.waitFor('the burst', () => (collector.links().length >= 600 ? true : undefined));
+      assert.ok(collector.batches.length >= 3, `rounds: ${collector.batches.join(',')}`);
+      assert.ok(Math.max(...collector.batches) <= 256, `largest round ${Math.max(...collector.batches)}`);
+      assert.equal(roundsWithoutTurn, 0, 'the event loop ran between rounds');
+      await socket.close();
+      await netns.ipBatch(['link del lsxe']);
+    });
+
     await t.test('a datagram from another user-space socket arrives with its sender port id', async () => {
       const socket = open(1 << 20, 0);
       const collector = new Collector();
@@ -262,9 +291,13 @@ test('netlink socket against the real kernel', async (t) => {
   }
 });
 
+function threadCount(): number {
+  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+}
+
 async function exitTests(t: TestContext): Promise<void> {
-  // Starts the socket and waits for the kernel's answer to a dump, so the worker is known to be
-  // running and back in poll(); any error event makes the child fail.
+  // Starts the socket and waits for the kernel's answer to a dump, so the poll handle is known to
+  // be active; any error event makes the child fail.
   const preamble = `
     import { openLinkSocket } from ${JSON.stringify(SOCKET_MODULE)};
     import { encodeLinkDumpRequest } from ${JSON.stringify(REQUEST_MODULE)};
@@ -277,7 +310,7 @@ async function exitTests(t: TestContext): Promise<void> {
         if (e.kind === 'datagram') answered();
       }
     });
-    const keepAlive = setInterval(() => {}, 1000); // the worker is unref'd: hold the loop open meanwhile
+    const keepAlive = setInterval(() => {}, 1000); // the poll handle is unref'd: hold the loop open meanwhile
     s.send(encodeLinkDumpRequest(1));
     await answer;
     clearInterval(keepAlive);
@@ -307,7 +340,7 @@ async function exitTests(t: TestContext): Promise<void> {
     assert.ok(result.exitMsAfterLastLine < 1000);
   });
 
-  await t.test('an idle child that never closes still exits (the worker is unref\'d)', async () => {
+  await t.test('an idle child that never closes still exits (the poll handle is unref\'d)', async () => {
     const result = await runChild(`${preamble}
       console.log('idle');`);
     assert.equal(result.code, 0);
@@ -315,7 +348,7 @@ async function exitTests(t: TestContext): Promise<void> {
     assert.ok(result.exitMsAfterLastLine < 1000, `exited ${result.exitMsAfterLastLine} ms after going idle`);
   });
 
-  await t.test('process.exit() without close does not hang in poll()', async () => {
+  await t.test('process.exit() without close does not hang', async () => {
     const result = await runChild(`${preamble}
       setInterval(() => {}, 1000);
       console.log('exiting');

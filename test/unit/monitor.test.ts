@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import pino from 'pino';
 import { NetlinkSocketError } from '../../src/errors.js';
 import { LinkTable } from '../../src/links/table.js';
+import { createLogger } from '../../src/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { LinkMonitor } from '../../src/monitor.js';
 import {
@@ -34,7 +34,7 @@ function harness(opts: { failOpen?: number } = {}): Harness {
       cb();
     },
   });
-  const logger = pino({ level: 'debug' }, sink);
+  const logger = createLogger({ level: 'debug', format: 'json', destination: { write: (line: string) => sink.write(line) } });
   const table = new LinkTable();
   const metrics = new ExporterMetrics({ version: 't', revision: 't' }, () => table.size);
   const sockets: FakeSocket[] = [];
@@ -175,16 +175,6 @@ describe('LinkMonitor', () => {
     assert.equal(lines[0]!['to'], 'down');
   });
 
-  it('a refused dump (NLMSG_ERROR for its seq) is asked for again', () => {
-    const h = harness();
-    h.monitor.start();
-    const s = h.socket();
-    const request = s.sent[0]!;
-    s.kernel(errorMessage(-16, request.subarray(0, 16)));
-    assert.equal(s.sent.length, 2);
-    assert.equal(h.monitor.ready, false);
-  });
-
   it('a failed socket is reopened with backoff and a fresh dump; not ready meanwhile', async () => {
     const h = harness({ failOpen: 1 });
     h.monitor.start();
@@ -205,4 +195,148 @@ describe('LinkMonitor', () => {
     assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_resyncs_total'), 1);
     await h.monitor.close();
   });
+
+  describe('one dump session: every failure ends it without pruning and asks again', () => {
+    /** A ready monitor with links 1, 2 and 3, then an overrun: the resync dump is in flight. */
+    function resyncInFlight(): { h: Harness; s: FakeSocket; seq: number } {
+      const h = harness();
+      h.monitor.start();
+      const s = h.socket();
+      const seq0 = s.sentSeq(0);
+      s.kernel(dumpLink(s, seq0, veth(1)), dumpLink(s, seq0, veth(2)), dumpLink(s, seq0, veth(3)), dumpDone(s, seq0));
+      assert.equal(h.monitor.ready, true);
+      s.deliver({ kind: 'overrun' });
+      assert.equal(s.sent.length, 2);
+      return { h, s, seq: s.sentSeq(1) };
+    }
+
+    const links = (h: Harness): number[] => [...h.table.links()].map((l) => l.ifindex).sort();
+    const waitRetry = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+
+    it('DONE(-EMSGSIZE) after a partial resync prunes nothing and dumps again after a backoff', async () => {
+      const { h, s, seq } = resyncInFlight();
+      s.kernel(dumpLink(s, seq, veth(1)));
+      s.kernel(nlmsg({ type: NLMSG_DONE, flags: NLM_F_MULTI, seq, pid: s.portId }, int32(-90)));
+      assert.deepEqual(links(h), [1, 2, 3], 'links the partial dump did not reach are kept');
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'done_error' }), 1);
+      assert.equal(s.sent.length, 2, 'not at once: after a backoff');
+      await waitRetry();
+      assert.equal(s.sent.length, 3);
+      const seq2 = s.sentSeq(2);
+      s.kernel(dumpLink(s, seq2, veth(1)), dumpLink(s, seq2, veth(3)), dumpDone(s, seq2));
+      assert.deepEqual(links(h), [1, 3], 'the complete dump that follows prunes');
+      await h.monitor.close();
+    });
+
+    it('NLMSG_ERROR for the dump request (EBUSY) prunes nothing and dumps again', async () => {
+      const { h, s } = resyncInFlight();
+      s.kernel(errorMessage(-16, s.sent[1]!.subarray(0, 16)));
+      assert.deepEqual(links(h), [1, 2, 3]);
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'refused' }), 1);
+      await waitRetry();
+      assert.equal(s.sent.length, 3);
+      assert.equal(h.monitor.ready, true, 'a failed resync does not make a ready exporter unready');
+      await h.monitor.close();
+    });
+
+    it('an NLMSG_ERROR answering another request does not end the dump', async () => {
+      const { h, s, seq } = resyncInFlight();
+      const other = Buffer.from(s.sent[1]!.subarray(0, 16));
+      other.writeUInt32LE(seq + 1000, 8);
+      s.kernel(errorMessage(-16, other));
+      s.kernel(dumpLink(s, seq, veth(1)), dumpDone(s, seq));
+      assert.deepEqual(links(h), [1], 'the dump completed and pruned');
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'refused' }), 0);
+      await h.monitor.close();
+    });
+
+    it('NLM_F_DUMP_INTR on a reply prunes nothing and dumps again at once', async () => {
+      const { h, s, seq } = resyncInFlight();
+      s.kernel(dumpLink(s, seq, veth(1), NLM_F_DUMP_INTR), dumpDone(s, seq));
+      assert.deepEqual(links(h), [1, 2, 3]);
+      assert.equal(s.sent.length, 3);
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dumps_interrupted_total'), 1);
+      await h.monitor.close();
+    });
+
+    it('a dump datagram dropped as truncated (MSG_TRUNC) ends the dump: nothing pruned, dumped again', async () => {
+      const { h, s, seq } = resyncInFlight();
+      s.kernel(dumpLink(s, seq, veth(1)));
+      s.deliver({ kind: 'datagram', data: Buffer.concat([dumpLink(s, seq, veth(3)), dumpDone(s, seq)]).subarray(0, 40), senderPid: 0, truncated: true });
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'truncated' }), 1);
+      // the DONE may have been in the lost datagram: do not wait for it
+      s.kernel(dumpDone(s, seq));
+      assert.deepEqual(links(h), [1, 2, 3]);
+      await waitRetry();
+      assert.equal(s.sent.length, 3);
+      await h.monitor.close();
+    });
+
+    it('a truncated notification (not a reply) leaves the dump running', async () => {
+      const { h, s, seq } = resyncInFlight();
+      s.deliver({ kind: 'datagram', data: linkMessageBytes(veth(9)).subarray(0, 40), senderPid: 0, truncated: true });
+      s.kernel(dumpLink(s, seq, veth(1)), dumpDone(s, seq));
+      assert.deepEqual(links(h), [1]);
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'truncated' }), 0);
+      await h.monitor.close();
+    });
+
+    it('an undecodable dump datagram ends the dump: nothing pruned, counted, dumped again', async () => {
+      const { h, s, seq } = resyncInFlight();
+      const bad = dumpLink(s, seq, veth(1));
+      bad.writeUInt32LE(bad.length + 64, 0); // nlmsg_len past the end of the datagram
+      s.kernel(bad);
+      s.kernel(dumpDone(s, seq));
+      assert.deepEqual(links(h), [1, 2, 3]);
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'undecodable' }), 1);
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'truncated' }), 1);
+      await waitRetry();
+      assert.equal(s.sent.length, 3);
+      await h.monitor.close();
+    });
+
+    it('a socket error mid-dump prunes nothing; the reopened socket dumps afresh', async () => {
+      const { h, s, seq } = resyncInFlight();
+      s.kernel(dumpLink(s, seq, veth(1)));
+      s.deliver({ kind: 'error', error: new NetlinkSocketError('recvmsg', 9) });
+      assert.deepEqual(links(h), [1, 2, 3]);
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'socket_error' }), 1);
+      await waitRetry();
+      const fresh = h.socket();
+      assert.notEqual(fresh, s);
+      assert.equal(fresh.sent.length, 1);
+      fresh.kernel(dumpLink(fresh, fresh.sentSeq(0), veth(2)), dumpDone(fresh, fresh.sentSeq(0)));
+      assert.deepEqual(links(h), [2]);
+      await h.monitor.close();
+    });
+
+    it('an overrun during a dump: it completes without pruning and another dump follows, which prunes', async () => {
+      const { h, s, seq } = resyncInFlight();
+      s.kernel(dumpLink(s, seq, veth(1)));
+      s.deliver({ kind: 'overrun' });
+      s.kernel(dumpDone(s, seq));
+      assert.deepEqual(links(h), [1, 2, 3]);
+      assert.equal(s.sent.length, 3);
+      const seq2 = s.sentSeq(2);
+      s.kernel(dumpLink(s, seq2, veth(2)), dumpDone(s, seq2));
+      assert.deepEqual(links(h), [2]);
+      await h.monitor.close();
+    });
+
+    it('a link created by an event during the dump survives its prune; one deleted during it is gone', async () => {
+      const { h, s, seq } = resyncInFlight();
+      s.kernel(dumpLink(s, seq, veth(1)), dumpLink(s, seq, veth(2)));
+      s.kernel(linkMessageBytes(veth(10))); // created after the dump passed its index
+      s.kernel(linkMessageBytes({ ...veth(2), kind: 'del' })); // deleted after the dump reported it
+      s.kernel(dumpDone(s, seq));
+      assert.deepEqual(links(h), [1, 10]);
+      await h.monitor.close();
+    });
+  });
 });
+
+function int32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(value, 0);
+  return b;
+}

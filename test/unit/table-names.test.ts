@@ -69,9 +69,8 @@ describe('LinkTable names', () => {
     table.apply(link(2, 'b'), 0);
     table.apply(link(3, 'c'), 0);
     table.apply(link(1, 'a', { kind: 'del' }), 1);
-    table.beginDump();
     table.apply(link(3, 'c'), 1);
-    assert.deepEqual(table.endDump(true).map((l) => l.name), ['b']);
+    assert.deepEqual(table.retainOnly(new Set([3])).map((l) => l.name), ['b']);
     // new devices under the freed names, and a rename onto one: nothing else is dropped
     table.apply(link(7, 'a'), 2);
     table.apply(link(8, 'b'), 2);

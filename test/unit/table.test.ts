@@ -185,63 +185,34 @@ describe('LinkTable', () => {
     assert.equal(t.get(8)!.carrierChanges, 2);
   });
 
-  describe('dumps', () => {
-    it('a complete dump prunes links whose deletion was missed', () => {
+  describe('retainOnly (the prune of a complete dump)', () => {
+    it('removes the links not kept and returns them', () => {
       const t = new LinkTable();
       t.apply(newlink({ ifindex: 1 }), 0);
       t.apply(newlink({ ifindex: 2 }), 0);
       t.apply(newlink({ ifindex: 3 }), 0);
-      t.beginDump();
-      t.apply(newlink({ ifindex: 1 }), 1);
-      t.apply(newlink({ ifindex: 3 }), 1);
-      const removed = t.endDump(true);
+      const layout = t.layoutVersion;
+      const removed = t.retainOnly(new Set([1, 3]));
       assert.deepEqual(removed.map((l) => l.ifindex), [2]);
       assert.deepEqual([...t.links()].map((l) => l.ifindex).sort(), [1, 3]);
+      assert.notEqual(t.layoutVersion, layout);
     });
 
-    it('events interleaved with a dump count as seen: a link created mid-dump survives the prune', () => {
+    it('keeping every link changes nothing', () => {
       const t = new LinkTable();
       t.apply(newlink({ ifindex: 1 }), 0);
-      t.beginDump();
-      t.apply(newlink({ ifindex: 1 }), 1); // dump message
-      t.apply(newlink({ ifindex: 10 }), 2); // event: created after the dump passed its index
-      t.apply(newlink({ ifindex: 1, carrier: 0, carrierChanges: 3, carrierDownCount: 2 }), 3); // event
-      assert.deepEqual(t.endDump(true), []);
-      assert.equal(t.size, 2);
-      assert.equal(t.get(1)!.carrier, false);
-      assert.equal(t.get(1)!.carrierChanges, 3);
-    });
-
-    it('a link deleted during a dump is gone after it', () => {
-      const t = new LinkTable();
-      t.apply(newlink({ ifindex: 1 }), 0);
-      t.apply(newlink({ ifindex: 2 }), 0);
-      t.beginDump();
-      t.apply(newlink({ ifindex: 1 }), 1);
-      t.apply(newlink({ ifindex: 2 }), 1);
-      t.apply(dellink(2), 2);
-      t.endDump(true);
-      assert.deepEqual([...t.links()].map((l) => l.ifindex), [1]);
-    });
-
-    it('an interrupted dump prunes nothing', () => {
-      const t = new LinkTable();
-      t.apply(newlink({ ifindex: 1 }), 0);
-      t.apply(newlink({ ifindex: 2 }), 0);
-      t.beginDump();
-      t.apply(newlink({ ifindex: 1 }), 1);
-      assert.deepEqual(t.endDump(false), []);
-      assert.equal(t.size, 2);
-      assert.equal(t.dumpInProgress, false);
+      const version = t.version;
+      assert.deepEqual(t.retainOnly(new Set([1, 99])), []);
+      assert.equal(t.size, 1);
+      assert.equal(t.version, version);
     });
 
     it('a resync after lost notifications reconciles counters exactly and stamps the change', () => {
       const t = new LinkTable();
       t.apply(newlink({ ifindex: 1 }), 0);
       // overrun: messages lost; the dump shows the kernel's counts
-      t.beginDump();
       t.apply(newlink({ ifindex: 1, carrier: 0, carrierChanges: 103, carrierUpCount: 51, carrierDownCount: 52 }), 500);
-      t.endDump(true);
+      t.retainOnly(new Set([1]));
       const link = t.get(1)!;
       assert.equal(link.carrierChanges, 103);
       assert.equal(link.carrierDownChanges, 52);

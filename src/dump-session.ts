@@ -1,0 +1,107 @@
+// One link dump, from the request to its end, in one object: its sequence number, the links it
+// has seen, whether the kernel marked it interrupted, and how it ended. Pure: it is told what
+// arrived and answers with the outcome; the monitor owns the socket, the table and the retries.
+//
+// A dump ends in exactly one of these ways:
+// - complete: NLMSG_DONE with status 0 and no NLM_F_DUMP_INTR on any of its messages. Only then
+//   may the table be pruned of the links it did not report;
+// - interrupted: NLM_F_DUMP_INTR on a reply or on the DONE (the kernel's table changed mid-dump,
+//   so links may have been skipped). Dump again at once;
+// - failed: DONE with a negative status (e.g. -EMSGSIZE after a partial reply), NLMSG_ERROR for
+//   the request (e.g. -EBUSY), a datagram that may have been one of its replies dropped as
+//   truncated (MSG_TRUNC) or undecodable, or a socket error. Dump again after a backoff.
+// Nothing but `complete` prunes: a partial dump must never delete the links it did not reach.
+
+import { NLM_F_DUMP_INTR } from './netlink/constants.js';
+import type { NetlinkMessage } from './netlink/types.js';
+
+export type DumpFailure = 'done_error' | 'refused' | 'truncated' | 'undecodable' | 'socket_error';
+
+/** Every DumpFailure, for pre-initialising labelled counters at zero. */
+export const DUMP_FAILURES: readonly DumpFailure[] = ['done_error', 'refused', 'truncated', 'undecodable', 'socket_error'];
+
+export type DumpEnd =
+  | {
+      readonly kind: 'complete';
+      /** Links the dump reported or events created while it ran, minus those deleted meanwhile. */
+      readonly seen: ReadonlySet<number>;
+      /** Notifications were lost while it ran (an overrun): what it saw may be stale already. */
+      readonly again: boolean;
+    }
+  | { readonly kind: 'interrupted'; readonly again: boolean }
+  | { readonly kind: 'failed'; readonly reason: DumpFailure; readonly errno?: number; readonly again: boolean };
+
+export class DumpSession {
+  readonly #seen = new Set<number>();
+  #interrupted = false;
+  #again = false;
+  #end: DumpEnd | undefined;
+
+  /**
+   * @param seq nlmsg_seq of the request
+   * @param portId our socket's port id: replies to our request carry it as nlmsg_pid
+   * @param resync false for the first dump on a socket, true for every later one
+   */
+  constructor(
+    readonly seq: number,
+    readonly portId: number,
+    readonly resync: boolean,
+  ) {}
+
+  get ended(): DumpEnd | undefined {
+    return this.#end;
+  }
+
+  /** A reply to this dump's request (its seq, our port id), as opposed to a notification. */
+  isReply(msg: NetlinkMessage): boolean {
+    return msg.seq === this.seq && msg.pid === this.portId;
+  }
+
+  /**
+   * A link message (reply or notification) was applied to the table while the dump runs. A link
+   * a notification creates during the dump is as current as one the dump reports; one deleted
+   * meanwhile must not count as seen.
+   */
+  noteLink(msg: NetlinkMessage, ifindex: number, deleted: boolean): void {
+    if (this.#end !== undefined) return;
+    if (this.isReply(msg) && (msg.flags & NLM_F_DUMP_INTR) !== 0) this.#interrupted = true;
+    if (deleted) this.#seen.delete(ifindex);
+    else this.#seen.add(ifindex);
+  }
+
+  /** Notifications were lost while the dump ran: another dump must follow this one. */
+  requestAnother(): void {
+    this.#again = true;
+  }
+
+  /** NLMSG_DONE of this dump, with the status it carried (0, or a negated errno). */
+  done(msg: NetlinkMessage, status: number): DumpEnd {
+    if ((msg.flags & NLM_F_DUMP_INTR) !== 0) this.#interrupted = true;
+    if (status < 0) return this.#finish({ kind: 'failed', reason: 'done_error', errno: -status, again: this.#again });
+    if (this.#interrupted) return this.#finish({ kind: 'interrupted', again: this.#again });
+    return this.#finish({ kind: 'complete', seen: this.#seen, again: this.#again });
+  }
+
+  /** The kernel answered the request with NLMSG_ERROR (a negated errno). */
+  refused(error: number): DumpEnd {
+    return this.#finish({ kind: 'failed', reason: 'refused', errno: -error, again: this.#again });
+  }
+
+  /**
+   * A datagram was dropped that may have held replies of this dump (or its DONE): the dump's
+   * result is incomplete, and waiting for a DONE that may be lost could wait forever.
+   */
+  spoiled(reason: 'truncated' | 'undecodable'): DumpEnd {
+    return this.#finish({ kind: 'failed', reason, again: this.#again });
+  }
+
+  /** The socket failed while the dump ran. */
+  aborted(): DumpEnd {
+    return this.#finish({ kind: 'failed', reason: 'socket_error', again: this.#again });
+  }
+
+  #finish(end: DumpEnd): DumpEnd {
+    this.#end ??= end;
+    return this.#end;
+  }
+}
