@@ -1,29 +1,36 @@
 // The proof of deploy/prometheus and grafana/ against the real thing: Debian's Prometheus, with a
-// 1 s scrape and evaluation interval and the shipped deploy/prometheus/alerts.yml loaded as it is
-// (no test copy, no shortened `for:`), scrapes the built exporter inside a throwaway network
-// namespace while the test flaps veth pairs. Through Prometheus's HTTP API:
+// 1 s scrape and evaluation interval and the shipped deploy/prometheus/alerts.yml (no shortened
+// `for:`; only its EXPORTER JOB SELECTOR changed, as its header tells users to), scrapes the built
+// exporter as job `node-links` (not a default name) and itself as job `prometheus`, inside a
+// throwaway network namespace while the test flaps veth pairs. Through Prometheus's HTTP API:
 // - the carrier gauges and the three carrier counters equal the kernel's own (sysfs);
-// - every expression of the Grafana dashboard, variables filled in, returns data;
+// - the dashboard's job variable lists node-links only, and every expression of the dashboard,
+//   variables filled in as Grafana would (job = All), returns data, none of it from the job
+//   prometheus — and nothing at all for a job that does not exist;
 // - a peer held down raises LinkCarrierDown for its device (after the rule's real 1 minute), a
-//   flap storm raises LinkFlapping, and an interface set admin down raises nothing.
+//   flap storm raises LinkFlapping, and an interface set admin down raises nothing;
+// - stopping the exporter makes LinkStateExporterDown pending for job node-links.
 // Both servers run inside the namespace on 127.0.0.1; the test thread enters it to query them.
 // It takes a little over a minute, because LinkCarrierDown's `for:` is one minute.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { dashboardExpressions, fillVariables, loadDashboard } from '../helpers/dashboard.js';
+import { dashboardExpressions, fillVariables, grafanaRegexValue, loadDashboard, variableSelector } from '../helpers/dashboard.js';
 import { startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
-import { startPrometheus, type PrometheusServer, type Sample } from '../helpers/prometheus.js';
-import { readRepoFile, repoPath, requireCommand, waitFor } from '../helpers/repo.js';
+import { exporterJobSelector, startPrometheus, withExporterJobSelector, type PrometheusServer, type Sample } from '../helpers/prometheus.js';
+import { readRepoFile, requireCommand, waitFor } from '../helpers/repo.js';
 
 const EXPORTER_PORT = 10071;
 const PROMETHEUS_PORT = 9090;
 const INSTANCE = `127.0.0.1:${EXPORTER_PORT}`;
-const JOB = 'linkstate-exporter';
+// Not a name the shipped selector matches: the dashboard must not care, and alerts.yml is adapted
+// in its one place.
+const JOB = 'node-links';
+const OTHER_JOB = 'prometheus';
 const DEVICES = ['lnk1', 'lnk2', 'lnk3', 'lnk4'] as const;
 const STORM_FLAPS = 25;
 
@@ -105,16 +112,23 @@ test('a real Prometheus with the shipped rules and dashboard, scraping the expor
     ]);
     leave = enterNetns(ns.name);
     exporter = await startExporter(ns, ['--collector.device-include=lnk[0-9]+'], { port: EXPORTER_PORT });
+    // alerts.yml as a user with job node-links has it: the selector replaced where it says.
+    const shipped = readRepoFile('deploy/prometheus/alerts.yml');
+    assert.equal(exporterJobSelector(shipped), 'job=~"linkstate-exporter.*"');
+    const rulesFile = join(dir, 'alerts.yml');
+    writeFileSync(rulesFile, withExporterJobSelector(shipped, `job="${JOB}"`));
     prom = await startPrometheus(ns, {
       dir,
       port: PROMETHEUS_PORT,
-      ruleFiles: [repoPath('deploy/prometheus/alerts.yml')],
+      ruleFiles: [rulesFile],
       jobName: JOB,
       targets: [INSTANCE],
+      extraJobs: [{ jobName: OTHER_JOB, targets: [`127.0.0.1:${PROMETHEUS_PORT}`] }],
       interval: '1s',
     });
     const p = prom;
     await waitFor('a successful scrape', async () => (await p.query(`up{job="${JOB}"} == 1`)).length === 1, 20_000, 250);
+    await waitFor('Prometheus scraping itself', async () => (await p.query(`up{job="${OTHER_JOB}"} == 1`)).length === 1, 20_000, 250);
     await expectAgreement(p, ns, 'after start');
     const rules = await fetch(`${p.base}/api/v1/rules`).then((r) => r.json() as Promise<{ data: { groups: { rules: { name: string }[] }[] } }>);
     assert.deepEqual(
@@ -148,24 +162,47 @@ test('a real Prometheus with the shipped rules and dashboard, scraping the expor
     await waitFor('LinkFlapping for lnk2', async () => (await firing(p, 'LinkFlapping')).has('lnk2'), 15_000, 250);
     assert.deepEqual([...(await firing(p, 'LinkFlapping'))], ['lnk2']);
 
-    // 3. Every dashboard expression, with its variables filled in as Grafana would (instance as a
-    //    regex-escaped single value, devices as a multi-value regex), returns data.
-    const values = {
-      instance: INSTANCE.replace(/\./g, '\\\\.'),
-      device: `(${DEVICES.join('|')})`,
-      __interval: '1m',
-      __rate_interval: '15s',
-      __range: '5m',
+    // 3. The dashboard's variables, asked as Grafana asks (label_values → /api/v1/label/…/values),
+    //    in order: job (All is every listed job), then instance and device (each a selection).
+    //    Prometheus's own job has up, scrape_duration_seconds and process_* too, but no exporter.
+    const dashboard = loadDashboard();
+    const variable = (name: string): string => {
+      const v = dashboard.templating.list.find((x) => x.name === name);
+      const selector = v === undefined ? undefined : variableSelector(v);
+      assert.ok(selector, `variable ${name}`);
+      return selector;
     };
+    const values: Record<string, string> = { __interval: '1m', __rate_interval: '15s', __range: '5m' };
+    const jobs = await p.labelValues('job', variable('job'));
+    assert.deepEqual(jobs, [JOB], `the job variable lists the exporter's job only (not ${OTHER_JOB})`);
+    values['job'] = grafanaRegexValue(jobs);
+    const instances = await p.labelValues('instance', fillVariables(variable('instance'), values));
+    assert.deepEqual(instances, [INSTANCE], 'the instance variable lists the exporter');
+    values['instance'] = grafanaRegexValue(instances);
+    const devices = await p.labelValues('device', fillVariables(variable('device'), values));
+    assert.deepEqual(devices, [...DEVICES], 'the device variable lists exactly the exported devices');
+    values['device'] = grafanaRegexValue(devices);
+    assert.equal(values['instance'], '127\\\\.0\\\\.0\\\\.1:10071', 'Grafana regex-escapes the values');
+
+    //    Every dashboard expression, variables filled in, returns data, and none from Prometheus's
+    //    own job although it has up, scrape_duration_seconds and process_* too. With $job set to
+    //    a job that does not exist (instance and device to All), none returns anything: each
+    //    query selects on the job it is given, not on a name written into it.
     const empty: string[] = [];
-    for (const { where, expr } of dashboardExpressions(loadDashboard())) {
+    const leaked: string[] = [];
+    const noJob = { ...values, job: 'no-such-job', instance: '.+', device: '.+' };
+    for (const { where, expr } of dashboardExpressions(dashboard)) {
       const filled = fillVariables(expr, values);
       const samples = await p.query(filled);
       if (samples.length === 0) empty.push(`${where}: ${filled}`);
+      for (const s of samples) if (s.metric['job'] !== undefined && s.metric['job'] !== JOB) leaked.push(`${where}: ${JSON.stringify(s.metric)}`);
+      if (where === 'variable job') continue; // lists the jobs: takes no $job
+      const other = fillVariables(expr, noJob);
+      const got = await p.query(other);
+      if (got.length > 0) leaked.push(`${where}: ${other} → ${JSON.stringify(got.map((x) => x.metric))}`);
     }
     assert.deepEqual(empty, [], 'dashboard expressions without data');
-    const deviceVariable = await p.query(`count by (device) (linkstate_up{instance=~"${values.instance}"})`);
-    assert.deepEqual(deviceVariable.map((s) => s.metric['device']).sort(), [...DEVICES], 'the device variable lists exactly the exported devices');
+    assert.deepEqual(leaked, [], 'dashboard expressions with data from another job');
 
     // 4. LinkCarrierDown fires for lnk1 once the rule's own `for:` has passed — not before.
     const holdMs = ruleFor('LinkCarrierDown');
@@ -197,6 +234,25 @@ test('a real Prometheus with the shipped rules and dashboard, scraping the expor
       'exactly the expected alerts fire (no exporter-down, no overruns)',
     );
     await expectAgreement(p, ns, 'at the end');
+
+    // 6. The adapted job selector is live: with the exporter gone, LinkStateExporterDown goes
+    //    pending (its 5 minutes are not waited for) for job node-links, and for nothing else.
+    await exporter.stop();
+    exporter = undefined;
+    const down = await waitFor(
+      'LinkStateExporterDown pending',
+      async () => {
+        const now = (await p.alerts()).filter((a) => a.labels['alertname'] === 'LinkStateExporterDown');
+        return now.length > 0 && now;
+      },
+      15_000,
+      250,
+    );
+    assert.deepEqual(
+      down.map((a) => [a.labels['job'], a.labels['instance'], a.state]),
+      [[JOB, INSTANCE, 'pending']],
+      'LinkStateExporterDown for the stopped exporter only',
+    );
     t.diagnostic(`took ${Math.round((Date.now() - started) / 1000)} s`);
   } finally {
     await exporter?.stop().catch(() => undefined);

@@ -30,6 +30,8 @@ export interface PrometheusServer {
   query(expr: string): Promise<Sample[]>;
   /** Active (pending or firing) alerts from /api/v1/alerts. */
   alerts(): Promise<ApiAlert[]>;
+  /** /api/v1/label/LABEL/values for series matching SELECTOR: what Grafana's label_values() asks. */
+  labelValues(label: string, selector: string): Promise<string[]>;
 }
 
 export interface PrometheusOptions {
@@ -40,6 +42,8 @@ export interface PrometheusOptions {
   readonly ruleFiles: readonly string[];
   readonly jobName: string;
   readonly targets: readonly string[];
+  /** Further scrape jobs (e.g. Prometheus scraping itself, to have a target that is not ours). */
+  readonly extraJobs?: readonly { readonly jobName: string; readonly targets: readonly string[] }[];
   /** Scrape and rule evaluation interval, e.g. "1s". */
   readonly interval: string;
 }
@@ -49,7 +53,7 @@ export async function startPrometheus(ns: Netns, opts: PrometheusOptions): Promi
   const config = {
     global: { scrape_interval: opts.interval, scrape_timeout: opts.interval, evaluation_interval: opts.interval },
     rule_files: [...opts.ruleFiles],
-    scrape_configs: [{ job_name: opts.jobName, static_configs: [{ targets: [...opts.targets] }] }],
+    scrape_configs: [opts, ...(opts.extraJobs ?? [])].map((job) => ({ job_name: job.jobName, static_configs: [{ targets: [...job.targets] }] })),
   };
   const configFile = join(opts.dir, 'prometheus.yml');
   writeFileSync(configFile, stringify(config));
@@ -107,5 +111,53 @@ export async function startPrometheus(ns: Netns, opts: PrometheusOptions): Promi
     async alerts() {
       return (await api<{ alerts: ApiAlert[] }>('/api/v1/alerts')).alerts;
     },
+    async labelValues(label, selector) {
+      return api<string[]>(`/api/v1/label/${encodeURIComponent(label)}/values?${new URLSearchParams({ 'match[]': selector })}`);
+    },
   };
+}
+
+/**
+ * The EXPORTER JOB SELECTOR that deploy/prometheus/alerts.yml declares in the marked block at its
+ * top (e.g. `job=~"linkstate-exporter.*"`): the one job matcher LinkStateExporterDown needs.
+ */
+export function exporterJobSelector(alertsYaml: string): string {
+  const match = /^# -+ EXPORTER JOB SELECTOR\b.*\n#\n# {3}(job(?:=~|!~|!=|=)"(?:[^"\\]|\\.)*")\n#\n/m.exec(alertsYaml);
+  if (match === null) throw new Error('alerts.yml: no EXPORTER JOB SELECTOR block with an indented job="..." line');
+  return match[1]!;
+}
+
+/** The job matchers (`job=~"..."` and the like) of a PromQL expression. */
+export function jobMatchers(expr: string): string[] {
+  return [...expr.matchAll(/\bjob\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"/g)].map((m) => m[0]);
+}
+
+/** Whether a job matcher such as `job=~"linkstate-exporter.*"` selects JOB (regexes anchored, as in PromQL). */
+export function jobMatcherSelects(matcher: string, job: string): boolean {
+  const match = /^job(=~|!~|!=|=)"((?:[^"\\]|\\.)*)"$/.exec(matcher);
+  if (match === null) throw new Error(`not a job matcher: ${matcher}`);
+  const value = JSON.parse(`"${match[2]!}"`) as string;
+  const regex = new RegExp(`^(?:${value})$`);
+  switch (match[1]) {
+    case '=':
+      return job === value;
+    case '!=':
+      return job !== value;
+    case '=~':
+      return regex.test(job);
+    default:
+      return !regex.test(job);
+  }
+}
+
+/**
+ * alerts.yml with its exporter job selector replaced by SELECTOR, as the block at its top tells
+ * users to do: in the block and in the one rule expression that uses it (throws unless exactly
+ * one non-comment line has it).
+ */
+export function withExporterJobSelector(alertsYaml: string, selector: string): string {
+  const current = exporterJobSelector(alertsYaml);
+  const uses = alertsYaml.split('\n').filter((line) => !line.trimStart().startsWith('#') && line.includes(current));
+  if (uses.length !== 1) throw new Error(`alerts.yml uses ${current} on ${uses.length} lines, not 1`);
+  return alertsYaml.split(current).join(selector);
 }

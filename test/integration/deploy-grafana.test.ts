@@ -1,26 +1,32 @@
-// grafana/: the dashboard's structure (stable uid, data source, instance and device variables, the
-// panels the issue asks for) and every PromQL expression in it, parsed by promtool, plus the
-// provisioning examples. Whether each expression returns data is proven in
+// grafana/: the dashboard's structure (stable uid, data source, job, instance and device variables,
+// the panels the issue asks for), every PromQL expression in it parsed by promtool and selecting on
+// $job and $instance, no hard-coded job name anywhere under grafana/, plus the provisioning
+// examples. Whether each expression returns data is proven in
 // test/e2e/prometheus-alerts.test.ts against a real Prometheus.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { stringify, parse } from 'yaml';
 import {
   BUILTIN_VARIABLES,
+  JOB_MATCHER,
   allPanels,
   dashboardExpressions,
   fillVariables,
+  hardCodedJobMatchers,
+  jsonStrings,
   loadDashboard,
+  variableSelector,
   variablesUsed,
+  vectorSelectors,
 } from '../helpers/dashboard.js';
-import { describeResult, readRepoFile, requireCommand, runCommand } from '../helpers/repo.js';
+import { describeResult, readRepoFile, repoPath, requireCommand, runCommand } from '../helpers/repo.js';
 
 const DS_UID = '${datasource}';
 
-test('the dashboard has a stable uid and datasource, instance and device variables', () => {
+test('the dashboard has a stable uid and datasource, job, instance and device variables', () => {
   const dashboard = loadDashboard();
   assert.equal(dashboard.uid, 'linkstate-exporter');
   assert.ok(dashboard.schemaVersion >= 36);
@@ -28,15 +34,88 @@ test('the dashboard has a stable uid and datasource, instance and device variabl
   const ds = variables.get('datasource');
   assert.equal(ds?.type, 'datasource');
   assert.equal(ds?.query, 'prometheus');
-  for (const name of ['instance', 'device']) {
+  assert.deepEqual(
+    dashboard.templating.list.map((v) => v.name),
+    ['datasource', 'job', 'instance', 'device'],
+    'each variable after the ones its query uses',
+  );
+  for (const name of ['job', 'instance', 'device']) {
     const variable = variables.get(name);
     assert.equal(variable?.type, 'query', `${name} variable`);
     assert.equal(variable?.datasource?.uid, DS_UID, `${name} queries the selected data source`);
     assert.equal(variable?.multi, true, `${name} is multi-value`);
     assert.equal(variable?.includeAll, true, `${name} has All`);
   }
-  // device depends on instance, so choosing a host narrows the device list.
-  assert.ok(variablesUsed(JSON.stringify(variables.get('device')?.query)).includes('instance'));
+  // instance depends on job and device on both, so choosing a job narrows the host list and a
+  // host the device list.
+  assert.deepEqual(variablesUsed(JSON.stringify(variables.get('instance')?.query)), ['job']);
+  assert.deepEqual(variablesUsed(JSON.stringify(variables.get('device')?.query)).sort(), ['instance', 'job']);
+});
+
+test('the job variable lists the jobs with an exporter and defaults to all of them, without a catch-all', () => {
+  const job = loadDashboard().templating.list.find((v) => v.name === 'job');
+  assert.ok(job);
+  assert.equal(variableSelector(job), 'linkstate_exporter_build_info', 'lists every job that has an exporter target');
+  assert.equal(job.definition, 'label_values(linkstate_exporter_build_info, job)');
+  assert.equal(job['regex'], '', 'no regex filter on the job names');
+  assert.ok(Number(job['refresh']) >= 1, 'the list is refreshed from Prometheus (on load or time range change)');
+  // Default All. All must stand for the listed jobs only: with allValue ".+" the panels on
+  // generic metrics (up, scrape_duration_seconds, process_*) would show every target of Prometheus.
+  assert.deepEqual(job['current'], { selected: true, text: ['All'], value: ['$__all'] });
+  assert.equal(job['allValue'] ?? null, null, 'no allValue: All means the listed jobs');
+  assert.deepEqual(job['options'], [], 'no job names stored in the dashboard');
+});
+
+test('no file under grafana/ hard-codes a job: every job matcher is job=~"$job"', () => {
+  // The check can fail: it finds the matchers the dashboard used to hard-code, in JSON too.
+  const old = JSON.parse(JSON.stringify({ expr: 'up{job=~"linkstate-exporter.*", instance=~"$instance"}' })) as unknown;
+  assert.deepEqual(hardCodedJobMatchers(jsonStrings(old).join('\n')), ['job=~"linkstate-exporter.*"']);
+  assert.deepEqual(hardCodedJobMatchers(`a{job="node"} or b{job!~'x'} or c{ job = "z" }`), ['job="node"', "job!~'x'", 'job = "z"']);
+  assert.deepEqual(hardCodedJobMatchers('a{job=~"$job"} or b{job=~"${job}"} or c{job=~"${job:regex}"}'), []);
+
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(repoPath(dir), { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else files.push(path);
+    }
+  };
+  walk('grafana');
+  assert.ok(files.includes('grafana/linkstate-exporter.json') && files.length >= 3, files.join(' '));
+  for (const file of files) {
+    const text = readFileSync(repoPath(file), 'utf8');
+    // JSON: the strings as Grafana reads them (\" unescaped); anything else as written.
+    const strings = file.endsWith('.json') ? jsonStrings(JSON.parse(text)) : [text];
+    assert.deepEqual(strings.flatMap(hardCodedJobMatchers), [], `${file}: hard-coded job matchers`);
+  }
+});
+
+test('every vector selector of every panel target and annotation selects on $job and $instance', () => {
+  const dashboard = loadDashboard();
+  const expressions = dashboardExpressions(dashboard);
+  let selectors = 0;
+  for (const { where, expr } of expressions) {
+    const found = vectorSelectors(expr);
+    assert.ok(found.length > 0, `${where}: no vector selector found in ${expr}`);
+    const wanted = where.startsWith('variable job') ? [] : where.startsWith('variable instance') ? [JOB_MATCHER] : [JOB_MATCHER, 'instance=~"$instance"'];
+    for (const selector of found) {
+      selectors++;
+      assert.ok(selector.metric !== undefined, `${where}: ${selector.text} names its metric`);
+      const matchers = selector.matchers.map((m) => `${m.label}${m.op}"${m.value}"`);
+      for (const matcher of wanted) assert.ok(matchers.includes(matcher), `${where}: ${selector.text} lacks ${matcher}`);
+      assert.deepEqual(hardCodedJobMatchers(selector.text), [], `${where}: ${selector.text}`);
+    }
+  }
+  // Every panel target, one by one (the loop above also covers annotations and variables).
+  for (const panel of allPanels(dashboard)) {
+    for (const target of panel.targets ?? []) assert.ok((target.expr ?? '').includes(JOB_MATCHER), `${panel.title} ${target.refId}: $job`);
+  }
+  assert.ok(selectors >= 30, `${selectors} selectors`);
+
+  // The parser finds what a careless edit would leave: a bare metric, a selector without $job.
+  const probe = vectorSelectors('sum by (instance) (rate(a_total{job=~"$job", x="y{"}[5m])) * on (instance) group_left b or topk(3, {__name__="c"}) > 0');
+  assert.deepEqual(probe.map((s) => [s.metric, s.matchers.length]), [['a_total', 2], ['b', 0], [undefined, 1]]);
 });
 
 test('every panel and target uses the datasource variable, panel ids are unique, the grid does not overlap', () => {
@@ -99,7 +178,7 @@ test('every expression uses only defined variables', () => {
 test('promtool parses every dashboard expression (variables filled in as Grafana would)', async (t) => {
   if (!requireCommand(t, 'promtool', 'prometheus')) return;
   const expressions = dashboardExpressions(loadDashboard());
-  const values = { instance: '(host1:10071|host2:10071)', device: '.+', __interval: '1m', __rate_interval: '1m', __range: '6h' };
+  const values = { job: '(linkstate-exporter|node-links)', instance: '(host1:10071|host2:10071)', device: '.+', __interval: '1m', __rate_interval: '1m', __range: '6h' };
   const rules = expressions.map(({ expr }, i) => ({ record: `dashboard:expr_${i}`, expr: fillVariables(expr, values) }));
   const dir = mkdtempSync(join(tmpdir(), 'linkstate-dashboard-'));
   try {

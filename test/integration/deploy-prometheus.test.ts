@@ -1,11 +1,13 @@
 // deploy/prometheus: the example scrape config, the alert rules and their promtool unit tests are
-// checked by Debian's promtool itself — and the unit tests are shown to catch broken rules.
+// checked by Debian's promtool itself — and the unit tests are shown to catch broken rules. The one
+// job selector of the rules (LinkStateExporterDown's) is declared in one marked block of alerts.yml.
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
+import { exporterJobSelector, jobMatchers, jobMatcherSelects, withExporterJobSelector } from '../helpers/prometheus.js';
 import { describeResult, readRepoFile, repoPath, requireCommand, runCommand } from '../helpers/repo.js';
 
 interface Rule {
@@ -61,8 +63,9 @@ test('promtool check config accepts scrape.yml with its rule file and file_sd ta
   assert.deepEqual(fileSd.file_sd_configs?.[0]?.files, ['targets/*.yml']);
   const targets = parse(readRepoFile('deploy/prometheus/targets/linkstate-exporter.yml')) as { targets: string[] }[];
   assert.ok(targets.length > 0 && targets.every((group) => group.targets.every((target) => /^[\w.-]+:10071$/.test(target))));
-  // LinkStateExporterDown matches up{job=~"linkstate-exporter.*"}: every example job must fall under it.
-  for (const job of jobs) assert.match(job.job_name, /^linkstate-exporter/, `job ${job.job_name}`);
+  // LinkStateExporterDown's job selector must select every example job.
+  const selector = exporterJobSelector(readRepoFile('deploy/prometheus/alerts.yml'));
+  for (const job of jobs) assert.ok(jobMatcherSelects(selector, job.job_name), `${selector} selects job ${job.job_name}`);
 });
 
 test('promtool check config rejects a broken file_sd target file (the check above is real)', async (t) => {
@@ -108,6 +111,42 @@ test('alerts.yml has every required alert with a severity, a summary, a descript
   }
 });
 
+test('the exporter job selector is declared once, at the top of alerts.yml, and only LinkStateExporterDown uses it', () => {
+  const text = readRepoFile('deploy/prometheus/alerts.yml');
+  const selector = exporterJobSelector(text);
+  assert.ok(text.indexOf('EXPORTER JOB SELECTOR') < text.indexOf('\ngroups:'), 'the block is above the rules');
+  // No other rule selects on job: renaming the job must not silence the link alerts.
+  for (const rule of alertRules()) {
+    const matchers = jobMatchers(rule.expr);
+    if (rule.alert === 'LinkStateExporterDown') {
+      assert.deepEqual(matchers, [selector], `${rule.alert}: selects on the declared selector`);
+      assert.match(rule.expr, /^up\{/, `${rule.alert}: watches up`);
+    } else assert.deepEqual(matchers, [], `${rule.alert}: no job matcher`);
+  }
+  // Changing it in the one place changes the rule, and nothing else.
+  const changed = withExporterJobSelector(text, 'job="node-links"');
+  const before = parse(text) as RuleFile;
+  const after = parse(changed) as RuleFile;
+  const down = (file: RuleFile): Rule => file.groups.flatMap((g) => g.rules).find((r) => r.alert === 'LinkStateExporterDown')!;
+  assert.equal(down(after).expr, down(before).expr.replace(selector, 'job="node-links"'));
+  down(after).expr = down(before).expr;
+  assert.deepEqual(after, before, 'only that expression changed');
+  assert.throws(() => withExporterJobSelector(text.replace('expr: linkstate_up == 1', `expr: linkstate_up{${selector}} == 1`), 'job="x"'), /on 2 lines/);
+  // The operations guide names the same selector and where to change it; the PrometheusRule and
+  // scrape.yml point at the block instead of repeating it.
+  const docs = readRepoFile('docs/operations.md');
+  assert.ok(docs.includes(`\`${selector}\``), `docs/operations.md names ${selector}`);
+  assert.match(docs, /EXPORTER JOB SELECTOR/);
+  for (const file of ['deploy/prometheus/scrape.yml', 'deploy/kubernetes/prometheusrule.yaml']) {
+    const comments = readRepoFile(file).split('\n').filter((line) => line.trimStart().startsWith('#')).join('\n');
+    assert.match(comments, /EXPORTER JOB SELECTOR/, `${file} points at the block`);
+    assert.deepEqual(jobMatchers(comments), [], `${file}: no second copy of the selector in its comments`);
+  }
+  // On Kubernetes the job is the Service's name.
+  const service = parse(readRepoFile('deploy/kubernetes/service.yaml')) as { metadata: { name: string } };
+  assert.ok(jobMatcherSelects(selector, service.metadata.name), `${selector} selects the Service name ${service.metadata.name}`);
+});
+
 test('alerts.test.yml tests every alert both firing and not firing', () => {
   const tests = parse(readRepoFile('deploy/prometheus/alerts.test.yml')) as RuleTestFile;
   assert.deepEqual(tests.rule_files, ['alerts.yml']);
@@ -127,7 +166,28 @@ test('promtool test rules passes alerts.test.yml', async (t) => {
 });
 
 // Mutants of alerts.yml that the unit tests must reject: each is a plausible mistake.
+const SELECTOR = exporterJobSelector(readRepoFile('deploy/prometheus/alerts.yml'));
 const MUTANTS: { name: string; from: string; to: string }[] = [
+  {
+    name: 'LinkStateExporterDown without its job selector (every failing target of Prometheus alerts)',
+    from: `expr: up{${SELECTOR}} == 0`,
+    to: 'expr: up == 0',
+  },
+  {
+    name: 'LinkCarrierDown tied to the default job names (silent under any other job name)',
+    from: 'expr: linkstate_up == 1 and linkstate_carrier == 0',
+    to: `expr: linkstate_up{${SELECTOR}} == 1 and linkstate_carrier == 0`,
+  },
+  {
+    name: 'LinkFlapping tied to the default job names',
+    from: 'expr: increase(linkstate_carrier_down_changes_total[10m]) >= 4',
+    to: `expr: increase(linkstate_carrier_down_changes_total{${SELECTOR}}[10m]) >= 4`,
+  },
+  {
+    name: 'LinkStateNetlinkOverruns tied to the default job names',
+    from: 'expr: increase(linkstate_exporter_netlink_overruns_total[5m]) > 0',
+    to: `expr: increase(linkstate_exporter_netlink_overruns_total{${SELECTOR}}[5m]) > 0`,
+  },
   {
     name: 'LinkCarrierDown without the admin-up guard (an admin-down link would alert)',
     from: 'expr: linkstate_up == 1 and linkstate_carrier == 0',
