@@ -26,8 +26,14 @@ export type NetlinkDecodeReason =
   | 'short_ifinfomsg'
   /** An NLMSG_ERROR payload shorter than its s32 error field. */
   | 'short_error'
-  /** A message handed to a decoder for a different nlmsg_type. */
-  | 'unexpected_type';
+  /** A message handed to a decoder for a different nlmsg_type (or genl command). */
+  | 'unexpected_type'
+  /** A generic netlink payload shorter than struct genlmsghdr (4 bytes). */
+  | 'short_genlmsghdr'
+  /** An attribute the message cannot be used without is absent (e.g. an ethtool reply's device index). */
+  | 'missing_attribute'
+  /** An ethtool bitset whose parts disagree (value length vs size, mask in a list, bit past size). */
+  | 'bad_bitset';
 
 /** Every NetlinkDecodeReason, for pre-initialising labelled counters at zero. */
 export const NETLINK_DECODE_REASONS: readonly NetlinkDecodeReason[] = [
@@ -41,6 +47,9 @@ export const NETLINK_DECODE_REASONS: readonly NetlinkDecodeReason[] = [
   'short_ifinfomsg',
   'short_error',
   'unexpected_type',
+  'short_genlmsghdr',
+  'missing_attribute',
+  'bad_bitset',
 ];
 
 /** Bytes from the kernel (or something pretending to be it) that do not decode. */

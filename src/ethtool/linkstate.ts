@@ -1,0 +1,109 @@
+// ETHTOOL_MSG_LINKSTATE_GET for one device and its reply (ETHTOOL_MSG_LINKSTATE_GET_REPLY):
+// link detected, signal quality (SQI) and the extended state — why the link is down.
+//
+// Attribute sizes are the kernel's (linkstate_fill_reply, net/ethtool/linkstate.c): LINK u8,
+// SQI and SQI_MAX u32 (sent together, only when the PHY measures them), EXT_STATE u8 (only when
+// the driver implements get_link_ext_state and the device is up), EXT_SUBSTATE u8 (only when
+// non-zero). The kernel sends no LINKSTATE notification: ask again after every carrier change.
+
+import { NetlinkDecodeError } from '../errors.js';
+import { AttributeReader } from '../netlink/attributes.js';
+import type { NetlinkMessage } from '../netlink/types.js';
+import {
+  ETHTOOL_A_LINKSTATE_EXT_STATE,
+  ETHTOOL_A_LINKSTATE_EXT_SUBSTATE,
+  ETHTOOL_A_LINKSTATE_HEADER,
+  ETHTOOL_A_LINKSTATE_LINK,
+  ETHTOOL_A_LINKSTATE_SQI,
+  ETHTOOL_A_LINKSTATE_SQI_MAX,
+  ETHTOOL_MSG_LINKSTATE_GET,
+  ETHTOOL_MSG_LINKSTATE_GET_REPLY,
+  LINK_EXT_STATE_NAMES,
+  LINK_EXT_SUBSTATE_NAMES,
+} from './constants.js';
+import { decodeGenlHeader, genlAttributes } from './genl.js';
+import { encodeDeviceGetRequest, readDeviceHeader, requireIfindex, type DeviceHeader } from './header.js';
+import type { LinkState } from './types.js';
+
+// 'unknown_<n>' for every u8, built once: the decoder allocates no strings for names.
+const UNKNOWN: readonly string[] = Array.from({ length: 256 }, (_, n) => `unknown_${n}`);
+
+/** The name of ext_state `value` ('no_cable'), or 'unknown_<value>'. */
+export function linkExtStateName(value: number): string {
+  return LINK_EXT_STATE_NAMES[value] ?? UNKNOWN[value] ?? `unknown_${value}`;
+}
+
+/** The name of ext_substate `substate` of ext_state `state`, or 'unknown_<substate>'. */
+export function linkExtSubstateName(state: number | undefined, substate: number): string {
+  const names = state === undefined ? undefined : LINK_EXT_SUBSTATE_NAMES.get(state);
+  return names?.[substate - 1] ?? UNKNOWN[substate] ?? `unknown_${substate}`;
+}
+
+/**
+ * ETHTOOL_MSG_LINKSTATE_GET for `ifindex` (a positive s32). `flags` (default none: LINKSTATE has
+ * no bitsets; ETHTOOL_FLAG_STATS would add EXT_DOWN_CNT). Answered by
+ * ETHTOOL_MSG_LINKSTATE_GET_REPLY with the same seq, or NLMSG_ERROR (-ENODEV, -EOPNOTSUPP).
+ */
+export function encodeLinkStateRequest(familyId: number, seq: number, ifindex: number, flags = 0): Buffer {
+  return encodeDeviceGetRequest(familyId, ETHTOOL_MSG_LINKSTATE_GET, ETHTOOL_A_LINKSTATE_HEADER, seq, ifindex, flags);
+}
+
+const attrs = new AttributeReader();
+
+/**
+ * Decode an ethtool LINKSTATE reply. The caller has checked that nlmsg_type is the ethtool
+ * family's id. Throws NetlinkDecodeError: 'unexpected_type' for another genl command,
+ * 'short_genlmsghdr', 'missing_attribute' without a header DEV_INDEX, and the attribute
+ * reader's reasons (e.g. an SQI of 2 bytes is 'bad_attribute_size'). Unknown ext_state or
+ * substate numbers are names ('unknown_17'), not errors.
+ */
+export function decodeLinkState(msg: NetlinkMessage): LinkState {
+  const { cmd } = decodeGenlHeader(msg);
+  if (cmd !== ETHTOOL_MSG_LINKSTATE_GET_REPLY) {
+    throw new NetlinkDecodeError('unexpected_type', msg.offset, `genl cmd ${cmd} is not ETHTOOL_MSG_LINKSTATE_GET_REPLY`);
+  }
+  const device: DeviceHeader = { ifindex: undefined, ifname: undefined };
+  let link: boolean | undefined;
+  let sqi: number | undefined;
+  let sqiMax: number | undefined;
+  let extStateValue: number | undefined;
+  let extSubstateValue: number | undefined;
+  try {
+    const a = genlAttributes(msg, attrs);
+    while (a.next()) {
+      switch (a.type) {
+        case ETHTOOL_A_LINKSTATE_HEADER:
+          readDeviceHeader(a, device);
+          break;
+        case ETHTOOL_A_LINKSTATE_LINK:
+          link = a.u8() !== 0;
+          break;
+        case ETHTOOL_A_LINKSTATE_SQI:
+          sqi = a.u32();
+          break;
+        case ETHTOOL_A_LINKSTATE_SQI_MAX:
+          sqiMax = a.u32();
+          break;
+        case ETHTOOL_A_LINKSTATE_EXT_STATE:
+          extStateValue = a.u8();
+          break;
+        case ETHTOOL_A_LINKSTATE_EXT_SUBSTATE:
+          extSubstateValue = a.u8();
+          break;
+        default:
+          break;
+      }
+    }
+  } finally {
+    attrs.release();
+  }
+  return {
+    ifindex: requireIfindex(device, msg.offset, 'LINKSTATE reply'),
+    ifname: device.ifname,
+    link,
+    sqi,
+    sqiMax,
+    extState: extStateValue === undefined ? undefined : linkExtStateName(extStateValue),
+    extSubstate: extSubstateValue === undefined ? undefined : linkExtSubstateName(extStateValue, extSubstateValue),
+  };
+}
