@@ -11,12 +11,22 @@ import { Command, InvalidArgumentError } from 'commander';
 import { buildListener } from './lib/listener.js';
 import { LNK_GROUP } from './lib/lab.js';
 import type { SizeConfig, SizeResult } from './size-run.js';
+import type { MemoryRunConfig, MemoryRunResult, MemoryStep } from './memory-run.js';
+import { createMemoryCgroup, daemonSetContainer, serviceMonitorScrapeTimeoutMs, type MemoryCgroup } from '../test/helpers/cgroup.js';
 import type { BenchResults, MachineInfo } from './report/results.js';
 import { renderTables, plotSeries } from './report/markdown.js';
 import { renderPlot } from './report/plot.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SIZE_RUN = fileURLToPath(new URL('./size-run.js', import.meta.url));
+const MEMORY_RUN = fileURLToPath(new URL('./memory-run.js', import.meta.url));
+/** `--steps` names: the per-size run, and the memory steps (memory-run.ts). */
+const STEPS = ['sizes', 'footprint', 'storm-memory', 'memory-cap'] as const;
+type Step = (typeof STEPS)[number];
+/** veth pairs of the footprint lab: 10 veths and lo */
+const FOOTPRINT_PAIRS = 5;
+/** veth pairs of the storm-memory and memory-cap lab: 1,001 interfaces */
+const STORM_MEMORY_PAIRS = 500;
 const BEGIN = '<!-- bench:generated:begin -->';
 const END = '<!-- bench:generated:end -->';
 
@@ -28,6 +38,13 @@ function positiveInts(value: string): number[] {
   const list = value.split(',').map((v) => Number(v.trim()));
   if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError('expected a comma-separated list of positive integers');
   return list;
+}
+
+function stepList(value: string): Step[] {
+  const list = value.split(',').map((v) => v.trim());
+  const bad = list.filter((v) => !(STEPS as readonly string[]).includes(v));
+  if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`unknown step ${bad.join(', ')}; steps: ${STEPS.join(', ')}`);
+  return list as Step[];
 }
 
 function positive(value: string): number {
@@ -48,6 +65,8 @@ interface Options {
   neBudget?: number;
   exporterNodeOptions?: string;
   fromResults?: string;
+  steps?: Step[];
+  exporter?: string;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -65,6 +84,8 @@ function parseArgs(argv: readonly string[]): Options {
     .option('--ne-budget <s>', 'seconds of node_exporter scraping per exporter and variant', positive)
     .option('--from-results <file>', 'measure nothing: render the report (and with --update-docs, the docs) from an earlier results.json')
     .option('--exporter-node-options <options>', "NODE_OPTIONS for linkstate-exporter (experiments; default: none, as deployed)")
+    .option('--steps <list>', `what to run, comma-separated: ${STEPS.join(', ')} (default: all)`, stepList)
+    .option('--exporter <main.js>', "the exporter to measure (another build's dist/src/main.js; default: this checkout's)")
     .parse([...argv], { from: 'user' });
   return program.opts<Options>();
 }
@@ -74,9 +95,9 @@ function tryRun(cmd: string, args: readonly string[]): string {
   return r.status === 0 ? r.stdout.trim() : '';
 }
 
-function ensureTools(): void {
+function ensureTools(needNodeExporter: boolean): void {
   const missing: string[] = [];
-  if (!existsSync('/usr/bin/prometheus-node-exporter')) missing.push('prometheus-node-exporter');
+  if (needNodeExporter && !existsSync('/usr/bin/prometheus-node-exporter')) missing.push('prometheus-node-exporter');
   if (tryRun('sh', ['-c', 'command -v gcc']) === '') missing.push('gcc');
   if (tryRun('sh', ['-c', 'command -v ip']) === '') missing.push('iproute2');
   if (missing.length === 0) return;
@@ -114,21 +135,50 @@ function destroyLab(ns: string): void {
   spawnSync('ip', ['netns', 'del', ns]);
 }
 
-function runSize(config: SizeConfig): Promise<SizeResult> {
-  const ns = `lsbench-${process.pid}-${config.pairs}`;
+/** Runs script (size-run.js, memory-run.js) with its config inside a fresh lab namespace; resolves to the JSON it wrote to resultFile. */
+function runInLab<T>(name: string, script: string, config: object, resultFile: string): Promise<T> {
+  const ns = `lsbench-${process.pid}-${name}`;
   execFileSync('ip', ['netns', 'add', ns]);
   const cleanup = (): void => destroyLab(ns);
   process.once('exit', cleanup);
-  return new Promise<SizeResult>((resolvePromise, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, SIZE_RUN, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return new Promise<T>((resolvePromise, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       cleanup();
       process.off('exit', cleanup);
-      if (code !== 0) return reject(new Error(`size ${config.pairs} failed (${code ?? signal})`));
-      resolvePromise(JSON.parse(readFileSync(join(config.outDir, `pairs-${config.pairs}.json`), 'utf8')) as SizeResult);
+      if (code !== 0) return reject(new Error(`${name} failed (${code ?? signal})`));
+      resolvePromise(JSON.parse(readFileSync(resultFile, 'utf8')) as T);
     });
   });
+}
+
+function runSize(config: SizeConfig): Promise<SizeResult> {
+  return runInLab(String(config.pairs), SIZE_RUN, config, join(config.outDir, `pairs-${config.pairs}.json`));
+}
+
+/**
+ * The memory steps of one lab. memory-cap's cgroup is made here, outside the namespace (whose
+ * own /sys has no cgroup file system), at the DaemonSet's limit, handed to memory-run.js as
+ * /proc/<this pid>/root/<its path>, and removed afterwards.
+ */
+async function runMemory(config: Omit<MemoryRunConfig, 'cap'>): Promise<MemoryRunResult> {
+  let cgroup: MemoryCgroup | undefined;
+  let cap: MemoryRunConfig['cap'];
+  if (config.steps.includes('memory-cap')) {
+    const daemonSet = daemonSetContainer();
+    try {
+      cgroup = createMemoryCgroup('lsbench-cap', daemonSet.memoryLimitBytes);
+      cap = { dir: `/proc/${process.pid}/root${cgroup.path}`, version: cgroup.version, limitBytes: cgroup.limitBytes, args: daemonSet.args };
+    } catch (error) {
+      log(`memory-cap: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  try {
+    return await runInLab<MemoryRunResult>(`mem-${config.lab}`, MEMORY_RUN, { ...config, ...(cap ? { cap } : {}) }, join(config.outDir, `memory-${config.lab}.json`));
+  } finally {
+    await cgroup?.destroy();
+  }
 }
 
 function updateDocs(tables: string, svg: string, json: string): void {
@@ -180,14 +230,17 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   if (process.getuid?.() !== 0) throw new Error('the bench needs root (network namespaces, veth pairs); run it as root');
-  ensureTools();
   const quick = opts.quick === true;
-  const sizes = opts.sizes ?? (quick ? [100, 1000] : [100, 500, 1000, 5000]);
+  const steps = new Set<Step>(opts.steps ?? STEPS);
+  ensureTools(steps.has('sizes') && opts.nodeExporter);
+  const sizes = steps.has('sizes') ? (opts.sizes ?? (quick ? [100, 1000] : [100, 500, 1000, 5000])) : [];
+  const exporterMain = opts.exporter === undefined ? undefined : resolve(opts.exporter);
+  if (exporterMain !== undefined && !existsSync(exporterMain)) throw new Error(`--exporter ${exporterMain}: no such file`);
   const outDir = resolve(opts.out);
   mkdirSync(outDir, { recursive: true });
   const listenerBinary = join(outDir, 'nl-listen');
   await buildListener(join(REPO, 'bench', 'c', 'nl-listen.c'), listenerBinary);
-  if (!existsSync(join(REPO, 'dist', 'src', 'main.js'))) throw new Error('dist/src/main.js missing: run `npm run build` (npm run bench does)');
+  if (exporterMain === undefined && !existsSync(join(REPO, 'dist', 'src', 'main.js'))) throw new Error('dist/src/main.js missing: run `npm run build` (npm run bench does)');
 
   const settings = {
     scrapes: quick ? 20 : 50,
@@ -200,6 +253,13 @@ async function main(argv: readonly string[]): Promise<void> {
     changes: opts.changes ?? (quick ? 40 : 200),
     skipNodeExporter: !opts.nodeExporter,
     exporterNodeOptions: opts.exporterNodeOptions ?? '',
+    ...(exporterMain !== undefined ? { exporterMain } : {}),
+    steps: [...steps].join(','),
+    // the memory steps: the storm of the issue (2,000 requests) unless --storm-flips
+    memoryStormFlips: opts.stormFlips ?? 1000,
+    footprintRuns: quick ? 1 : 3,
+    footprintScrapes: 20,
+    restSeconds: 5,
   };
   const started = Date.now();
   const startedAt = new Date(started).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -208,6 +268,27 @@ async function main(argv: readonly string[]): Promise<void> {
     log(`--- ${pairs} pairs`);
     results.push(await runSize({ pairs, outDir, listenerBinary, ...settings }));
   }
+  const memory: MemoryRunResult[] = [];
+  const memoryCommon = {
+    outDir,
+    listenerBinary,
+    ...(exporterMain !== undefined ? { exporterMain } : {}),
+    exporterNodeOptions: settings.exporterNodeOptions,
+    stormFlips: settings.memoryStormFlips,
+    footprintRuns: settings.footprintRuns,
+    footprintScrapes: settings.footprintScrapes,
+    restSeconds: settings.restSeconds,
+    scrapeTimeoutMs: serviceMonitorScrapeTimeoutMs(),
+  };
+  if (steps.has('footprint')) {
+    log(`--- footprint (${FOOTPRINT_PAIRS} pairs)`);
+    memory.push(await runMemory({ lab: 'footprint', pairs: FOOTPRINT_PAIRS, steps: ['footprint'], ...memoryCommon }));
+  }
+  const stormSteps = (['storm-memory', 'memory-cap'] as const).filter((s) => steps.has(s));
+  if (stormSteps.length > 0) {
+    log(`--- ${stormSteps.join(', ')} (${STORM_MEMORY_PAIRS} pairs)`);
+    memory.push(await runMemory({ lab: 'storm', pairs: STORM_MEMORY_PAIRS, steps: stormSteps as MemoryStep[], ...memoryCommon }));
+  }
   const all: BenchResults = {
     command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
     startedAt,
@@ -215,6 +296,7 @@ async function main(argv: readonly string[]): Promise<void> {
     machine: machineInfo(),
     settings,
     sizes: results,
+    memory,
   };
   publish(all, outDir, opts.updateDocs === true);
 }

@@ -30,6 +30,8 @@ export interface SizeConfig {
   readonly skipNodeExporter: boolean;
   /** NODE_OPTIONS for the exporter ('' = none, the default) */
   readonly exporterNodeOptions: string;
+  /** the exporter's main.js when not this checkout's (--exporter) */
+  readonly exporterMain?: string;
 }
 
 export interface ExporterResult {
@@ -81,6 +83,7 @@ async function main(config: SizeConfig): Promise<void> {
   log(`${config.pairs} pairs (${interfaces} interfaces) up in ${labSeconds.toFixed(1)} s`);
 
   const listener = await Listener.start(config.listenerBinary, 'listen', RCVBUF);
+  const launch = config.exporterMain !== undefined ? { main: config.exporterMain } : {};
   const running: Running[] = [];
   try {
     // Start to ready, readyRuns times; the last one stays up.
@@ -88,7 +91,7 @@ async function main(config: SizeConfig): Promise<void> {
     let ours: Running | undefined;
     for (let i = 0; i < config.readyRuns; i++) {
       await ours?.stop();
-      ours = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter.log'), [], config.exporterNodeOptions);
+      ours = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter.log'), [], config.exporterNodeOptions, undefined, launch);
       ready.push(ours.readyMs);
       await sleep(200);
     }
@@ -145,7 +148,7 @@ async function main(config: SizeConfig): Promise<void> {
     await ours.stop();
     running.splice(running.indexOf(ours), 1);
     const feed = new LineFeed();
-    const watched = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter-latency.log'), [], config.exporterNodeOptions, (line) => feed.push(line));
+    const watched = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter-latency.log'), [], config.exporterNodeOptions, (line) => feed.push(line), launch);
     running.push(watched);
     const watch = await Listener.start(config.listenerBinary, 'watch', RCVBUF);
     const latencyClient = new ScrapeClient(watched.base);
@@ -161,7 +164,7 @@ async function main(config: SizeConfig): Promise<void> {
     );
 
     // What the log line per carrier change costs: the same storm, exporter at --log.level=warn.
-    const quiet = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter-warn.log'), ['--log.level=warn'], config.exporterNodeOptions);
+    const quiet = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter-warn.log'), ['--log.level=warn'], config.exporterNodeOptions, undefined, launch);
     running.push(quiet);
     const quietClient = new ScrapeClient(quiet.base);
     await sleep(500);

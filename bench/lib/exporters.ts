@@ -60,6 +60,13 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
+export interface LaunchOptions {
+  /** the exporter's main.js (default: this checkout's dist/src/main.js) */
+  readonly main?: string;
+  /** wraps the command line, e.g. to start it inside a memory cgroup (test/helpers/cgroup.ts wrapInto) */
+  readonly wrap?: (cmd: string, args: readonly string[]) => [string, string[]];
+}
+
 /**
  * Starts ours and waits for /-/ready (the initial dump applied): readyMs is start-to-ready.
  * nodeOptions, when set, becomes the exporter's NODE_OPTIONS (for experiments; default none);
@@ -71,14 +78,17 @@ export async function startOurs(
   extraArgs: readonly string[] = [],
   nodeOptions?: string,
   onLine?: (line: string) => void,
+  launchOptions: LaunchOptions = {},
 ): Promise<Running> {
   const base = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env['NODE_OPTIONS'];
   if (nodeOptions !== undefined && nodeOptions !== '') env['NODE_OPTIONS'] = nodeOptions;
   const t0 = monoMs();
-  const child = launch('linkstate-exporter', process.execPath, [OURS_MAIN, `--web.listen-address=127.0.0.1:${port}`, ...extraArgs], logFile, env, onLine);
-  const readyAt = await waitFor200(base, '/-/ready', 60_000, 2);
+  const args = [launchOptions.main ?? OURS_MAIN, ...extraArgs, `--web.listen-address=127.0.0.1:${port}`];
+  const [cmd, argv] = launchOptions.wrap ? launchOptions.wrap(process.execPath, args) : [process.execPath, args];
+  const child = launch('linkstate-exporter', cmd, argv, logFile, env, onLine);
+  const readyAt = await waitFor200(base, '/-/ready', 60_000, 2, child);
   return { name: 'linkstate-exporter', child, pid: child.pid as number, base, readyMs: readyAt - t0, stop: stopper(child) };
 }
 

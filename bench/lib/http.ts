@@ -1,5 +1,6 @@
 // The scrape client: plain node:http over one keep-alive connection, timed from the request to
 // the last byte of the body. The same client scrapes every exporter.
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { monoMs } from './clock.js';
@@ -98,10 +99,11 @@ export function bodyText(result: ScrapeResult): string {
   return (result.contentEncoding === 'gzip' ? gunzipSync(result.body) : result.body).toString('utf8');
 }
 
-/** Polls GET path until it answers 200 (or the deadline passes). Returns monotonic ms of the 200. */
-export async function waitFor200(base: string, path: string, timeoutMs: number, intervalMs = 5): Promise<number> {
+/** Polls GET path until it answers 200 (or the deadline passes, or `child` exits). Returns monotonic ms of the 200. */
+export async function waitFor200(base: string, path: string, timeoutMs: number, intervalMs = 5, child?: ChildProcess): Promise<number> {
   const deadline = monoMs() + timeoutMs;
   for (;;) {
+    if (child !== undefined && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`${base}: the process exited (${child.exitCode ?? child.signalCode}) before ${path} answered 200`);
     const status = await new Promise<number>((resolve) => {
       const req = http.get(new URL(path, base), { agent: false }, (res) => {
         res.resume();

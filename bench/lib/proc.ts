@@ -1,5 +1,5 @@
 // What the kernel knows about a process: CPU time, memory, context switches (/proc).
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
 /** USER_HZ: the unit of utime/stime in /proc/PID/stat (100 on every Linux architecture in use). */
 export const CLOCK_TICKS_PER_SECOND = 100;
@@ -45,4 +45,58 @@ export function contextSwitches(pid: number): number {
     for (const m of status.matchAll(/^(?:nonvoluntary_|voluntary_)ctxt_switches:\s+(\d+)$/gm)) total += Number(m[1]);
   }
   return total;
+}
+
+/**
+ * Resets the process's VmHWM to its current RSS (`echo 5 > /proc/PID/clear_refs`, Linux ≥ 4.0),
+ * so that VmHWM read later is the peak since now. Returns false if the kernel refused.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads VmRSS (and VmHWM) every intervalMs. The peak is the highest VmRSS seen, or, with useHwm
+ * (VmHWM was reset by resetPeakRss just before), the larger of that and the last VmHWM, which
+ * also catches a peak between two readings.
+ */
+export class RssSampler {
+  readonly #pid: number;
+  readonly #timer: NodeJS.Timeout;
+  readonly #useHwm: boolean;
+  #peakRss = 0;
+  #hwm = 0;
+  #samples = 0;
+  #gone = false;
+
+  constructor(pid: number, intervalMs = 50, useHwm = false) {
+    this.#pid = pid;
+    this.#useHwm = useHwm;
+    this.#read();
+    this.#timer = setInterval(() => this.#read(), intervalMs);
+  }
+
+  #read(): void {
+    if (this.#gone) return;
+    try {
+      const m = memory(this.#pid);
+      this.#peakRss = Math.max(this.#peakRss, m.rss);
+      if (this.#useHwm) this.#hwm = m.peakRss;
+      this.#samples++;
+    } catch {
+      this.#gone = true; // the process ended (an OOM kill, for one)
+    }
+  }
+
+  /** Stops sampling (one last reading first). */
+  stop(): { peakRss: number; samples: number; processGone: boolean } {
+    this.#read();
+    clearInterval(this.#timer);
+    return { peakRss: Math.max(this.#peakRss, this.#hwm), samples: this.#samples, processGone: this.#gone };
+  }
 }

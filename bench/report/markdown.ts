@@ -2,6 +2,9 @@
 import type { BenchResults } from './results.js';
 import type { SizeResult, ExporterResult } from '../size-run.js';
 import type { PlotSeries } from './plot.js';
+import type { MemoryCap, MemoryRunResult, StormCpu } from '../memory-run.js';
+import type { Footprint } from '../steps/footprint.js';
+import type { StormMemory } from '../steps/storm.js';
 
 const ms = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const mb = (bytes: number | undefined): string => (bytes === undefined ? '–' : (bytes / 1e6).toFixed(1));
@@ -19,7 +22,95 @@ function at(results: BenchResults, interfaces: number): SizeResult | undefined {
   return results.sizes.find((s) => s.interfaces === interfaces);
 }
 
+/** The memory steps' results, wherever in the run they were measured. */
+function memoryResults(results: BenchResults): { footprint?: Footprint; stormMemory?: StormMemory; stormCpu?: StormCpu; cap?: MemoryCap; capError?: string; interfaces?: number } {
+  const labs: readonly MemoryRunResult[] = results.memory ?? [];
+  const footprint = labs.find((l) => l.footprint)?.footprint;
+  const storm = labs.find((l) => l.stormMemory || l.stormCpu || l.memoryCap);
+  const capOrError = storm?.memoryCap;
+  return {
+    ...(footprint ? { footprint } : {}),
+    ...(storm?.stormMemory ? { stormMemory: storm.stormMemory } : {}),
+    ...(storm?.stormCpu ? { stormCpu: storm.stormCpu } : {}),
+    ...(capOrError && !('error' in capOrError) ? { cap: capOrError } : {}),
+    ...(capOrError && 'error' in capOrError ? { capError: capOrError.error } : {}),
+    ...(storm ? { interfaces: storm.interfaces } : {}),
+  };
+}
+
+/** A table cell's text: a `|` would end the cell. */
+const tableCell = (text: string): string => text.replace(/\|/g, '\\|');
+
+function stormRow(name: string, s: StormMemory): string {
+  const cg = s.cgroup;
+  return (
+    `| ${tableCell(name)} | ${cg ? `${(cg.limitBytes / 2 ** 20).toFixed(0)} MiB (cgroup v${cg.version})` : 'none'} | ${s.wallSeconds.toFixed(1)} | ${mb(s.preRss)} | ${mb(s.peakRss)} | ${(s.peakRatio).toFixed(2)}× | ` +
+    `${cg ? `${mb(cg.usageBeforeBytes)} / ${mb(cg.peakUsageBytes)}` : '–'} | ${s.scrapes.n} (${s.scrapes.failed} failed), max ${ms(s.scrapes.maxMs)} | ${s.survived ? 'yes' : `**no** (${s.exit})`} | ` +
+    `${s.exact ? ms(s.exactAfterMs) : '**never**'} | ${s.overruns} | ${cg ? `${cg.events.limitHits} / ${cg.events.oom} / ${cg.events.oomKills}` : '–'} |`
+  );
+}
+
+function renderMemory(results: BenchResults): string[] {
+  const m = memoryResults(results);
+  if (!m.footprint && !m.stormMemory && !m.stormCpu && !m.cap && m.capError === undefined) return [];
+  const out: string[] = ['', '### Memory under storms, footprint at rest, cost of the log line', ''];
+  if (m.footprint) {
+    const f = m.footprint;
+    out.push(
+      `Footprint: linkstate-exporter (default flags) after ${f.scrapes} scrapes with Prometheus's headers and ${f.restSeconds} s of rest, beside a bare \`node\` process ` +
+        `(\`node -e 'setTimeout(() => {}, 2 ** 31 - 1)'\`) started at the same moment; VmRSS, median of ${f.runs.length} run(s).`,
+      '',
+      '| interfaces | linkstate-exporter RSS MB | bare node RSS MB | ratio | ratio per run |',
+      '|---:|---:|---:|---:|---|',
+      `| ${int(f.interfaces)} | ${mb(f.oursRss)} | ${mb(f.bareRss)} | ${f.ratio.toFixed(2)}× | ${f.runs.map((r) => `${r.ratio.toFixed(2)}×`).join(', ')} |`,
+      '',
+    );
+  }
+  const storm = m.stormMemory ?? m.cap;
+  if (storm) {
+    out.push(
+      `Storm at ${int(m.interfaces ?? 0)} interfaces: one \`ip -batch\` of ${int(storm.requests)} requests flipping 50 peers each, scraped once a second (Prometheus's headers, ` +
+        "a scrape slower than the ServiceMonitor's scrapeTimeout counts as failed) from its start until the counters equal the kernel's (polled every 100 ms after its end). " +
+        'RSS before = VmRSS just before; peak = the highest of VmRSS read every 50 ms and VmHWM (reset through `/proc/PID/clear_refs` first) until the exporter is idle again. ' +
+        "The capped run: the exporter inside a memory cgroup at the DaemonSet's `limits.memory`, from its first instruction, with the DaemonSet's flags; " +
+        'cgroup usage (what the limit is compared with) sampled every 50 ms and the kernel\'s own peak; limit hits = v1 `memory.failcnt` (+ memsw) / v2 `memory.events` max; OOM = v1 under_oom / v2 oom; OOM kills from `memory.oom_control` / `memory.events`.',
+      '',
+      '| run | memory limit | storm s | RSS before MB | peak RSS MB | peak ÷ before | cgroup usage before / peak MB | scrapes during | survived | exact after ms | overruns | limit hits / OOM / OOM kills |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
+    );
+    if (m.stormMemory) out.push(stormRow('default flags', m.stormMemory));
+    if (m.cap) out.push(stormRow(`DaemonSet flags (\`${m.cap.args.filter((a) => !a.startsWith('--web.')).join(' ')}\`)`, m.cap));
+    out.push('');
+  }
+  if (m.capError !== undefined) out.push(`Memory-capped storm not measured: ${m.capError}`, '');
+  if (m.stormCpu) {
+    const c = m.stormCpu;
+    out.push(
+      `Storm CPU at ${int(m.interfaces ?? 0)} interfaces, nobody scraping (as in the flap storm table): a fresh exporter at the default level (info: one log line per carrier change) and one at \`--log.level=warn\`.`,
+      '',
+      '| log level | messages | CPU s | CPU s per 100k msgs | C listener per 100k msgs | ENOBUFS |',
+      '|---|---:|---:|---:|---:|---:|',
+      `| info (default) | ${int(c.info.ours.messages)} | ${c.info.ours.cpuSeconds.toFixed(2)} | ${c.info.ours.cpuSecondsPer100k.toFixed(3)} | ${c.info.listener.cpuSecondsPer100k.toFixed(3)} | ${c.info.ours.enobufs} |`,
+      `| warn | ${int(c.warn.ours.messages)} | ${c.warn.ours.cpuSeconds.toFixed(2)} | ${c.warn.ours.cpuSecondsPer100k.toFixed(3)} | ${c.warn.listener.cpuSecondsPer100k.toFixed(3)} | ${c.warn.ours.enobufs} |`,
+      '',
+      `Info ÷ warn: **${c.ratio.toFixed(2)}×**.`,
+      '',
+    );
+  }
+  return out;
+}
+
 export function renderTables(results: BenchResults): string {
+  const out: string[] = [];
+  const sizes = results.sizes;
+  if (sizes.length > 0) out.push(...renderSizes(results));
+  out.push(...renderMemory(results));
+  out.push('', '### Targets', '');
+  out.push(...renderTargets(results));
+  return out.join('\n') + '\n';
+}
+
+function renderSizes(results: BenchResults): string[] {
   const out: string[] = [];
   const sizes = results.sizes;
   out.push('### Scrape time (ms, median / p99)', '');
@@ -87,13 +178,13 @@ export function renderTables(results: BenchResults): string {
     'The same storm once more with the exporter at `--log.level=warn` (default flags otherwise), to show what the info line it logs per carrier change costs:',
     '',
   );
-  out.push('| interfaces | messages ours / C | ENOBUFS ours / C | CPU s per 100k msgs ours / C | ratio |');
-  out.push('|---:|---:|---:|---:|---:|');
+  out.push('| interfaces | messages ours / C | ENOBUFS ours / C | CPU s per 100k msgs ours / C | ratio | ours at info ÷ at warn |');
+  out.push('|---:|---:|---:|---:|---:|---:|');
   for (const s of sizes) {
     const c = s.stormCostWarnLog;
     out.push(
       `| ${int(s.interfaces)} | ${int(c.ours.messages)} / ${int(c.listener.messages)} | ${c.ours.enobufs} / ${c.listener.enobufs} | ` +
-        `${c.ours.cpuSecondsPer100k.toFixed(3)} / ${c.listener.cpuSecondsPer100k.toFixed(3)} | ${c.cpuRatio.toFixed(2)}× |`,
+        `${c.ours.cpuSecondsPer100k.toFixed(3)} / ${c.listener.cpuSecondsPer100k.toFixed(3)} | ${c.cpuRatio.toFixed(2)}× | ${infoOverWarn(s).toFixed(2)}× |`,
     );
   }
   out.push('', '### Single carrier change (ms from the kernel\'s message)', '');
@@ -109,9 +200,12 @@ export function renderTables(results: BenchResults): string {
     const l = s.latency;
     out.push(`| ${int(s.interfaces)} | ${l.changes} | ${ms(l.applied.median)} | ${ms(l.applied.p99)} | ${ms(l.visible.median)} | ${ms(l.visible.p99)} | ${ms(l.scrapeMs.median)} | ${l.failures} |`);
   }
-  out.push('', '### Targets', '');
-  out.push(...renderTargets(results));
-  return out.join('\n') + '\n';
+  return out;
+}
+
+/** CPU per message of the storm at the default level (info) over the same at --log.level=warn. */
+function infoOverWarn(s: SizeResult): number {
+  return s.stormCost.ours.cpuSecondsPer100k / s.stormCostWarnLog.ours.cpuSecondsPer100k;
 }
 
 function verdict(ok: boolean | undefined): string {
@@ -166,6 +260,40 @@ function renderTargets(results: BenchResults): string[] {
     'Single change: p99 ≤ 5 ms from the kernel\'s message to /metrics (judged on "applied" + its 1 ms resolution: any scrape from then on shows it; "visible" adds one whole scrape)',
     results.sizes.map((s) => `${int(s.interfaces)}: applied ${ms(s.latency.applied.p99)}, visible ${ms(s.latency.visible.p99)} ms`).join('; '),
     results.sizes.length === 0 ? undefined : results.sizes.every((s) => s.latency.applied.p99 + 1 <= 5 && s.latency.failures === 0),
+  );
+  const m = memoryResults(results);
+  row(
+    "Footprint: RSS after 20 scrapes and 5 s of rest on a 10-link host ≤ 1.6× a bare `node` in the same run",
+    m.footprint ? `${mb(m.footprint.oursRss)} MB vs ${mb(m.footprint.bareRss)} MB at ${int(m.footprint.interfaces)} interfaces: ${m.footprint.ratio.toFixed(2)}×` : '–',
+    m.footprint ? m.footprint.ratio <= 1.6 : undefined,
+  );
+  const sm = m.stormMemory;
+  row(
+    'Storm (1,001 interfaces, 2,000 requests, scraped once a second): peak RSS ≤ 1.3× RSS before it, exact afterwards, every scrape answered',
+    sm
+      ? `${mb(sm.preRss)} → ${mb(sm.peakRss)} MB: ${sm.peakRatio.toFixed(2)}×; ${sm.survived ? '' : `died (${sm.exit}); `}exact ${sm.exact ? `${ms(sm.exactAfterMs)} ms after` : 'never'}; ${sm.scrapes.failed} of ${sm.scrapes.n} scrapes failed`
+      : '–',
+    sm ? sm.peakRatio <= 1.3 && sm.survived && sm.exact && sm.scrapes.failed === 0 : undefined,
+  );
+  const cpu = [
+    ...(m.stormCpu ? [{ where: `${int(m.interfaces ?? 0)} (memory lab)`, r: m.stormCpu.ratio }] : []),
+    ...results.sizes.map((s) => ({ where: int(s.interfaces), r: infoOverWarn(s) })),
+  ];
+  row(
+    'Storm CPU at the default level (info) ≤ 1.3× at `--log.level=warn`',
+    cpu.map((c) => `${c.where}: ${c.r.toFixed(2)}×`).join('; ') || '–',
+    cpu.length === 0 ? undefined : cpu.every((c) => c.r <= 1.3),
+  );
+  const cap = m.cap;
+  row(
+    "Memory-capped storm: in a cgroup at the DaemonSet's limit, survives, exact afterwards, every scrape answered, limit never reached, no OOM",
+    cap
+      ? `${(cap.cgroup?.limitBytes ?? 0) / 2 ** 20} MiB: ${cap.survived ? 'survived' : `died (${cap.exit})`}, peak usage ${mb(cap.cgroup?.peakUsageBytes)} MB, exact ${cap.exact ? 'yes' : 'no'}, ` +
+          `${cap.scrapes.failed} of ${cap.scrapes.n} scrapes failed, limit hits ${cap.cgroup?.events.limitHits}, OOM ${cap.cgroup?.events.oom}, OOM kills ${cap.cgroup?.events.oomKills}`
+      : (m.capError ?? '–'),
+    cap
+      ? cap.survived && cap.exact && cap.scrapes.failed === 0 && cap.cgroup !== undefined && cap.cgroup.events.limitHits === 0 && cap.cgroup.events.oom === 0 && cap.cgroup.events.oomKills === 0
+      : undefined,
   );
   return out;
 }

@@ -1,5 +1,6 @@
 // The shape of a whole bench run, as written to results.json.
 import type { SizeResult } from '../size-run.js';
+import type { MemoryRunResult } from '../memory-run.js';
 
 export interface MachineInfo {
   readonly cpu: string;
@@ -20,4 +21,6 @@ export interface BenchResults {
   readonly machine: MachineInfo;
   readonly settings: Readonly<Record<string, number | boolean | string>>;
   readonly sizes: readonly SizeResult[];
+  /** the memory steps' labs (footprint; storm-memory and memory-cap); absent in runs before they existed */
+  readonly memory?: readonly MemoryRunResult[];
 }

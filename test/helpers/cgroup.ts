@@ -200,12 +200,26 @@ export function createMemoryCgroup(prefix: string, limitBytes: number): MemoryCg
     throw new Error(`cannot limit memory cgroup ${path}: ${(error as Error).message}`);
   }
 
+  return memoryCgroupAt(path, version, limitBytes, () => process.off('exit', removeOnExit));
+}
+
+/** [cmd, args] that put themselves into the cgroup at dir (its cgroup.procs) and then exec cmd args: same pid, charged from its first instruction. */
+export function wrapInto(dir: string, cmd: string, args: readonly string[]): [string, string[]] {
+  return ['sh', ['-c', 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', 'sh', dir, cmd, ...args]];
+}
+
+/**
+ * A view of an existing memory cgroup directory. Another mount namespace (`ip netns exec` mounts
+ * its own /sys, without cgroup file systems) reaches one through /proc/PID/root/... of a process
+ * outside. destroy() kills its tasks and removes it.
+ */
+export function memoryCgroupAt(path: string, version: CgroupVersion, limitBytes: number, onDestroyed: () => void = () => undefined): MemoryCgroup {
   let destroyed = false;
   return {
     version,
     path,
     limitBytes,
-    wrap: (cmd, args) => ['sh', ['-c', 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', 'sh', path, cmd, ...args]],
+    wrap: (cmd, args) => wrapInto(path, cmd, args),
     events: () => {
       if (version === 1) {
         const control = readText(join(path, 'memory.oom_control'));
@@ -244,7 +258,7 @@ export function createMemoryCgroup(prefix: string, limitBytes: number): MemoryCg
         }
         await new Promise((r) => setTimeout(r, 50));
       }
-      process.off('exit', removeOnExit);
+      onDestroyed();
     },
   };
 }
