@@ -44,7 +44,7 @@ const tableCell = (text: string): string => text.replace(/\|/g, '\\|');
 function stormRow(name: string, s: StormMemory): string {
   const cg = s.cgroup;
   return (
-    `| ${tableCell(name)} | ${cg ? `${(cg.limitBytes / 2 ** 20).toFixed(0)} MiB (cgroup v${cg.version})` : 'none'} | ${s.wallSeconds.toFixed(1)} | ${mb(s.preRss)} | ${mb(s.peakRss)} | ${(s.peakRatio).toFixed(2)}× | ` +
+    `| ${tableCell(name)} | ${cg ? `${(cg.limitBytes / 2 ** 20).toFixed(0)} MiB (cgroup v${cg.version})` : 'none'} | ${s.wallSeconds.toFixed(1)} | ${s.cpuSeconds.toFixed(2)} (${(s.cpuSeconds / s.wallSeconds).toFixed(2)}) | ${mb(s.preRss)} | ${mb(s.peakRss)} | ${(s.peakRatio).toFixed(2)}× | ` +
     `${cg ? `${mb(cg.usageBeforeBytes)} / ${mb(cg.peakUsageBytes)}` : '–'} | ${s.scrapes.n} (${s.scrapes.failed} failed), max ${ms(s.scrapes.maxMs)} | ${s.survived ? 'yes' : `**no** (${s.exit})`} | ` +
     `${s.exact ? ms(s.exactAfterMs) : '**never**'} | ${s.overruns} | ${cg ? `${cg.events.limitHits} / ${cg.events.oom} / ${cg.events.oomKills}` : '–'} |`
   );
@@ -75,8 +75,8 @@ function renderMemory(results: BenchResults): string[] {
         "The capped run: the exporter inside a memory cgroup at the DaemonSet's `limits.memory`, from its first instruction, with the DaemonSet's flags; " +
         'cgroup usage (what the limit is compared with) sampled every 50 ms and the kernel\'s own peak; limit hits = v1 `memory.failcnt` (+ memsw) / v2 `memory.events` max; OOM = v1 under_oom / v2 oom; OOM kills from `memory.oom_control` / `memory.events`.',
       '',
-      '| run | memory limit | storm s | RSS before MB | peak RSS MB | peak ÷ before | cgroup usage before / peak MB | scrapes during | survived | exact after ms | overruns | limit hits / OOM / OOM kills |',
-      '|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
+      '| run | memory limit | storm s | CPU s (÷ storm s) | RSS before MB | peak RSS MB | peak ÷ before | cgroup usage before / peak MB | scrapes during | survived | exact after ms | overruns | limit hits / OOM / OOM kills |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
     );
     if (m.stormMemory) out.push(stormRow('default flags', m.stormMemory));
     if (m.cap) out.push(stormRow(`DaemonSet flags (\`${m.cap.args.filter((a) => !a.startsWith('--web.')).join(' ')}\`)`, m.cap));
