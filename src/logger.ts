@@ -1,106 +1,528 @@
-// Structured logging with pino, shaped like the go-kit logs of Prometheus exporters:
+// Structured logging shaped like the go-kit logs of Prometheus exporters:
 //   ts=2026-01-02T03:04:05.678Z level=info msg="link down" device=eth0
 // or the same keys as one JSON object per line. ts, level and msg come first.
+//
+// Each line is formatted once, straight from the fields, and handed to the destination as one
+// string. A disabled level returns before touching its arguments; hot paths that would build a
+// field object ask isLevelEnabled() first. Stderr goes through FdLineWriter: asynchronous, bounded
+// at 16 MiB of unwritten text (newest lines dropped and counted), flushed synchronously at exit.
 
-import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
-import logfmt from 'logfmt';
+import { write as fsWrite, writeSync } from 'node:fs';
 import type { LogFormat, LogLevel } from './config.js';
 
-export type Logger = PinoLogger;
+export type LogFields = Readonly<Record<string, unknown>>;
+
+export interface LogFn {
+  (fields: LogFields, msg?: string): void;
+  (msg: string): void;
+}
+
+export interface Logger {
+  readonly level: LogLevel;
+  /** False for a level below the configured one: callers can skip building the fields. */
+  isLevelEnabled(level: LogLevel): boolean;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  /** A logger whose lines carry `bindings` after msg (a field of the same key wins). */
+  child(bindings: LogFields): Logger;
+  /** Lines dropped because the destination could not take them (full buffer, stderr gone). */
+  readonly droppedLines: number;
+}
 
 export interface LoggerOptions {
   level: LogLevel;
   format: LogFormat;
   /**
-   * Where lines go. Default: stderr through an asynchronous buffer (sonic-boom) that never
-   * blocks the event loop when the reader of stderr falls behind during a storm of carrier
-   * changes; beyond 16 MiB of unwritten log the newest lines are dropped, never the scrape.
-   * The buffer is flushed synchronously at exit.
+   * Where lines go, one write() per line ending in '\n'. Default: stderr through the process's
+   * one FdLineWriter, which never blocks the event loop when the reader of stderr falls behind
+   * during a storm of carrier changes; beyond 16 MiB of unwritten log the newest lines are
+   * dropped (counted in droppedLines), never the scrape. It is flushed synchronously at exit.
    */
   destination?: { write(line: string): unknown };
   /** Clock for `ts` (milliseconds since the epoch); default Date.now. */
   now?: () => number;
 }
 
+const RANK: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
+
 export function createLogger(options: LoggerOptions): Logger {
-  const now = options.now ?? Date.now;
-  const target = options.destination ?? asyncStderr();
-  const format = options.format === 'json' ? formatJson : formatLogfmt;
-  const stream: DestinationStream = {
-    write(line: string): void {
-      target.write(format(reorder(line)) + '\n');
-    },
+  const destination = options.destination ?? sharedStderr();
+  const core: Core = {
+    destination,
+    json: options.format === 'json',
+    now: options.now ?? Date.now,
+    lastMs: Number.NaN,
+    lastTs: '',
   };
-  return pino(
-    {
-      level: options.level,
-      base: undefined,
-      messageKey: 'msg',
-      timestamp: () => `,"ts":"${new Date(now()).toISOString()}"`,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    stream,
-  );
+  return new LineLogger(core, options.level, undefined);
 }
 
-const MAX_BUFFERED_LOG_BYTES = 16 * 1024 * 1024;
-
-function asyncStderr(): { write(line: string): unknown } {
-  const boom = pino.destination({ dest: 2, sync: false, minLength: 0, maxLength: MAX_BUFFERED_LOG_BYTES });
-  process.once('exit', () => {
-    try {
-      boom.flushSync();
-    } catch {
-      // stderr gone (EPIPE/EAGAIN): nothing more can be said
-    }
-  });
-  return boom;
+interface Core {
+  readonly destination: { write(line: string): unknown; readonly droppedLines?: number };
+  readonly json: boolean;
+  readonly now: () => number;
+  // `ts` of the last line: a storm logs many lines within one millisecond.
+  lastMs: number;
+  lastTs: string;
 }
 
-/** pino's JSON line → an object whose keys start with ts, level, msg. */
-function reorder(line: string): Record<string, unknown> {
-  let record: Record<string, unknown>;
-  try {
-    record = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return { msg: line.trimEnd() };
+class LineLogger implements Logger {
+  readonly level: LogLevel;
+  readonly #min: number;
+  readonly #core: Core;
+  readonly #bindings: LogFields | undefined;
+
+  constructor(core: Core, level: LogLevel, bindings: LogFields | undefined) {
+    this.level = level;
+    this.#min = RANK[level];
+    this.#core = core;
+    this.#bindings = bindings;
   }
-  const { ts, level, msg, ...fields } = record;
-  return { ts, level, msg, ...fields };
+
+  get droppedLines(): number {
+    return this.#core.destination.droppedLines ?? 0;
+  }
+
+  isLevelEnabled(level: LogLevel): boolean {
+    return RANK[level] >= this.#min;
+  }
+
+  debug(fieldsOrMsg: LogFields | string, msg?: string): void {
+    if (this.#min > 10) return;
+    this.#log('debug', fieldsOrMsg, msg);
+  }
+
+  info(fieldsOrMsg: LogFields | string, msg?: string): void {
+    if (this.#min > 20) return;
+    this.#log('info', fieldsOrMsg, msg);
+  }
+
+  warn(fieldsOrMsg: LogFields | string, msg?: string): void {
+    if (this.#min > 30) return;
+    this.#log('warn', fieldsOrMsg, msg);
+  }
+
+  error(fieldsOrMsg: LogFields | string, msg?: string): void {
+    this.#log('error', fieldsOrMsg, msg);
+  }
+
+  child(bindings: LogFields): Logger {
+    return new LineLogger(this.#core, this.level, merge(this.#bindings, bindings));
+  }
+
+  #log(level: LogLevel, fieldsOrMsg: LogFields | string, msgArg: string | undefined): void {
+    let fields: LogFields | undefined;
+    let msg: unknown = msgArg;
+    if (typeof fieldsOrMsg === 'string') {
+      msg = fieldsOrMsg;
+      fields = this.#bindings;
+    } else if (fieldsOrMsg instanceof Error) {
+      // logger.error(err): as pino did, the error under `err` and its message as msg.
+      fields = merge(this.#bindings, { err: fieldsOrMsg });
+      if (msg === undefined) msg = fieldsOrMsg.message;
+    } else if (typeof fieldsOrMsg === 'object' && fieldsOrMsg !== null) {
+      fields = this.#bindings === undefined ? fieldsOrMsg : merge(this.#bindings, fieldsOrMsg);
+      if (msg === undefined) msg = fields['msg'];
+    } else {
+      fields = this.#bindings;
+    }
+    const core = this.#core;
+    const ms = core.now();
+    if (ms !== core.lastMs) {
+      core.lastTs = new Date(ms).toISOString();
+      core.lastMs = ms;
+    }
+    core.destination.write(core.json ? jsonLine(core.lastTs, level, msg, fields) : logfmtLine(core.lastTs, level, msg, fields));
+  }
 }
 
-function formatJson(record: Record<string, unknown>): string {
-  return JSON.stringify(record);
+/** Object.assign semantics (a later key keeps the earlier position), undefined values skipped. */
+function merge(base: LogFields | undefined, extra: LogFields): LogFields {
+  const out: Record<string, unknown> = { ...base };
+  for (const key in extra) {
+    if (!Object.hasOwn(extra, key)) continue;
+    const value = extra[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
 
-// Characters logfmt.stringify leaves alone but that would break a line-oriented log.
+// Messages are mostly literals: their formatted text is kept (a bounded number of them).
+const MAX_CACHED_MSGS = 512;
+const logfmtMsgs = new Map<string, string>();
+const jsonMsgs = new Map<string, string>();
+
+function cachedMsg(cache: Map<string, string>, msg: string, format: (s: string) => string): string {
+  let text = cache.get(msg);
+  if (text === undefined) {
+    text = format(msg);
+    if (cache.size < MAX_CACHED_MSGS && msg.length <= 200) cache.set(msg, text);
+  }
+  return text;
+}
+
+// ts, level and msg are the logger's: fields of those names do not repeat or forge them.
+function isReserved(key: string): boolean {
+  return key === 'ts' || key === 'level' || key === 'msg';
+}
+
+// ---------------------------------------------------------------------------------------------
+// logfmt. Values are quoted when they hold a space, '=', '"' or '\' ('"' and '\' escaped) and
+// "" stands for the empty string, as the `logfmt` package writes them; a value holding a control
+// character, U+2028 or U+2029 is written as a JSON string instead, so a line never splits.
+// Keys keep [A-Za-z0-9_.:-]; any other UTF-16 unit becomes '_'.
+
+function logfmtLine(ts: string, level: LogLevel, msg: unknown, fields: LogFields | undefined): string {
+  let line = 'ts=' + ts + ' level=' + level;
+  if (msg !== undefined) {
+    const value = typeof msg === 'string' ? cachedMsg(logfmtMsgs, msg, logfmtString) : logfmtValue(msg);
+    if (value !== undefined) line += ' msg=' + value;
+  }
+  if (fields !== undefined) {
+    for (const key in fields) {
+      if (!Object.hasOwn(fields, key) || isReserved(key)) continue;
+      const value = logfmtValue(fields[key]);
+      if (value !== undefined) line += ' ' + logfmtKey(key) + '=' + value;
+    }
+  }
+  return line + '\n';
+}
+
+const SAFE_KEY = /^[A-Za-z0-9_.:-]+$/;
+const UNSAFE_KEY_CHAR = /[^A-Za-z0-9_.:-]/g;
+
+function logfmtKey(key: string): string {
+  if (SAFE_KEY.test(key)) return key;
+  return key.replace(UNSAFE_KEY_CHAR, '_') || '_';
+}
+
+// eslint-disable-next-line no-control-regex
+const LOGFMT_SPECIAL = /[\u0000-\u001f\u007f\u2028\u2029 ="\\]/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
+const QUOTE_OR_BACKSLASH = /["\\]/g;
 
-function formatLogfmt(record: Record<string, unknown>): string {
-  const parts: string[] = [];
-  for (const [rawKey, rawValue] of Object.entries(record)) {
-    if (rawValue === undefined) continue;
-    const key = rawKey.replace(/[^A-Za-z0-9_.:-]/g, '_') || '_';
-    const value = logfmtValue(rawValue);
-    parts.push(CONTROL.test(value) ? `${key}=${JSON.stringify(value)}` : logfmt.stringify({ [key]: value }));
+function logfmtString(s: string): string {
+  if (s === '') return '""';
+  if (!LOGFMT_SPECIAL.test(s)) return s;
+  if (CONTROL.test(s)) return JSON.stringify(s);
+  return '"' + s.replace(QUOTE_OR_BACKSLASH, '\\$&') + '"';
+}
+
+/** undefined: the field is left out (undefined, functions, symbols, as in JSON). */
+function logfmtValue(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return logfmtString(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return String(value);
+    case 'object': {
+      if (value === null) return 'null';
+      // Like go-kit: an error is logged by its message, without the stack.
+      if (value instanceof Error) return logfmtString(String(value.message));
+      const text = objectJson(value);
+      if (text === undefined) return undefined;
+      // toJSON() may give a primitive (a Date gives its ISO string): format that instead.
+      const first = text.charCodeAt(0);
+      if (first === 0x7b /* { */ || first === 0x5b /* [ */) return logfmtString(text);
+      return logfmtValue(JSON.parse(text));
+    }
+    default:
+      return undefined;
   }
-  return parts.join(' ');
 }
 
-function logfmtValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  // pino's error serializer gives { type, message, stack }: like go-kit, log the message only.
-  if (typeof value === 'object' && isSerializedError(value)) return value.message;
-  return JSON.stringify(value) ?? String(value);
+// ---------------------------------------------------------------------------------------------
+// JSON: one object per line, as JSON.stringify writes it; non-finite numbers are null, a bigint
+// is a bare integer, an error is its message.
+
+function jsonLine(ts: string, level: LogLevel, msg: unknown, fields: LogFields | undefined): string {
+  let line = '{"ts":"' + ts + '","level":"' + level + '"';
+  if (msg !== undefined) {
+    const value = typeof msg === 'string' ? cachedMsg(jsonMsgs, msg, jsonString) : jsonValue(msg);
+    if (value !== undefined) line += ',"msg":' + value;
+  }
+  if (fields !== undefined) {
+    for (const key in fields) {
+      if (!Object.hasOwn(fields, key) || isReserved(key)) continue;
+      const value = jsonValue(fields[key]);
+      if (value !== undefined) line += ',' + jsonString(key) + ':' + value;
+    }
+  }
+  return line + '}\n';
 }
 
-function isSerializedError(value: object): value is { message: string; stack: string } {
-  const v = value as Record<string, unknown>;
-  return typeof v['message'] === 'string' && typeof v['stack'] === 'string';
+// Characters JSON.stringify would escape (or might: any surrogate, in case it is a lone one).
+// eslint-disable-next-line no-control-regex
+const JSON_SPECIAL = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+function jsonString(s: string): string {
+  return JSON_SPECIAL.test(s) ? JSON.stringify(s) : '"' + s + '"';
 }
+
+function jsonValue(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return jsonString(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return String(value);
+    case 'object':
+      if (value === null) return 'null';
+      if (value instanceof Error) return JSON.stringify(String(value.message));
+      return objectJson(value);
+    default:
+      return undefined;
+  }
+}
+
+/** JSON text of an object field; nested errors are their message; a cycle is "[Circular]". */
+function objectJson(value: object): string | undefined {
+  try {
+    return JSON.stringify(value, nestedValue) as string | undefined;
+  } catch {
+    try {
+      return safeJson(value, []);
+    } catch {
+      return '"[unserializable]"';
+    }
+  }
+}
+
+function nestedValue(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return String(value);
+  if (value instanceof Error) return String(value.message);
+  return value;
+}
+
+function safeJson(input: unknown, ancestors: object[]): string | undefined {
+  let value = input;
+  if (typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    value = (value as { toJSON(): unknown }).toJSON();
+  }
+  value = nestedValue('', value);
+  if (typeof value !== 'object' || value === null) {
+    return typeof value === 'number' && !Number.isFinite(value) ? 'null' : (JSON.stringify(value) as string | undefined);
+  }
+  if (ancestors.includes(value)) return '"[Circular]"';
+  ancestors.push(value);
+  let text: string;
+  if (Array.isArray(value)) {
+    text = '[' + value.map((item: unknown) => safeJson(item, ancestors) ?? 'null').join(',') + ']';
+  } else {
+    const parts: string[] = [];
+    for (const [key, item] of Object.entries(value)) {
+      const itemText = safeJson(item, ancestors);
+      if (itemText !== undefined) parts.push(JSON.stringify(key) + ':' + itemText);
+    }
+    text = '{' + parts.join(',') + '}';
+  }
+  ancestors.pop();
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stderr.
+
+export const MAX_BUFFERED_LOG_BYTES = 16 * 1024 * 1024;
+// Queued text is kept in strings of up to CHUNK_BYTES (short ropes, cheap to flatten); one
+// fs.write takes every queued chunk, up to MAX_WRITE_BYTES: what a busy turn of the event loop
+// logged goes out in one system call, however much it was.
+const CHUNK_BYTES = 64 * 1024;
+const MAX_WRITE_BYTES = 1024 * 1024;
+const EAGAIN_RETRY_MS = 10;
+const EXIT_STALL_LIMIT_MS = 500;
+
+/**
+ * Lines to a file descriptor without ever blocking the event loop: write() only queues, and one
+ * fs.write at a time (in the thread pool) drains the queue, everything queued meanwhile in the
+ * next one. A slow reader only makes the queue grow; a line that would take it past
+ * maxBufferedBytes is dropped and counted. If the descriptor fails (EPIPE: the reader is gone),
+ * every later line is dropped and counted too. flushSync() writes the queue synchronously (for
+ * the exit handler).
+ */
+export class FdLineWriter {
+  readonly #fd: number;
+  readonly #maxBytes: number;
+  #chunks: string[] = [];
+  #chunkLines: number[] = [];
+  #lastChunkBytes = 0;
+  #queuedBytes = 0;
+  #inflight: Buffer | undefined;
+  #inflightOffset = 0;
+  #inflightLines = 0;
+  #writing = false; // an fs.write of #inflight is in the thread pool
+  #scheduled = false;
+  #dropped = 0;
+  #failed = false;
+
+  constructor(fd: number, options: { maxBufferedBytes?: number } = {}) {
+    this.#fd = fd;
+    this.#maxBytes = options.maxBufferedBytes ?? MAX_BUFFERED_LOG_BYTES;
+  }
+
+  /** Lines dropped so far (buffer full, or the descriptor failed). */
+  get droppedLines(): number {
+    return this.#dropped;
+  }
+
+  /** Bytes accepted but not yet written. */
+  get bufferedBytes(): number {
+    return this.#queuedBytes + (this.#inflight === undefined ? 0 : this.#inflight.length - this.#inflightOffset);
+  }
+
+  write(line: string): void {
+    if (this.#failed) {
+      this.#dropped += 1;
+      return;
+    }
+    const bytes = Buffer.byteLength(line);
+    if (this.bufferedBytes + bytes > this.#maxBytes) {
+      this.#dropped += 1;
+      return;
+    }
+    const last = this.#chunks.length - 1;
+    if (last >= 0 && this.#lastChunkBytes + bytes <= CHUNK_BYTES) {
+      this.#chunks[last] += line;
+      this.#chunkLines[last] = (this.#chunkLines[last] ?? 0) + 1;
+      this.#lastChunkBytes += bytes;
+    } else {
+      this.#chunks.push(line);
+      this.#chunkLines.push(1);
+      this.#lastChunkBytes = bytes;
+    }
+    this.#queuedBytes += bytes;
+    if (this.#inflight === undefined && !this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#drain);
+    }
+  }
+
+  readonly #drain = (): void => {
+    this.#scheduled = false;
+    if (this.#inflight !== undefined || this.#failed) return;
+    if (this.#chunks.length === 0) return;
+    let take = 1;
+    let lines = this.#chunkLines[0] ?? 0;
+    // At most MAX_WRITE_BYTES / CHUNK_BYTES chunks (each at most CHUNK_BYTES, or one long line).
+    while (take < this.#chunks.length && (take + 1) * CHUNK_BYTES <= MAX_WRITE_BYTES) {
+      lines += this.#chunkLines[take] ?? 0;
+      take += 1;
+    }
+    const taken = this.#chunks.splice(0, take);
+    this.#chunkLines.splice(0, take);
+    if (this.#chunks.length === 0) this.#lastChunkBytes = 0;
+    this.#inflightLines = lines;
+    const buffer = Buffer.from(taken.length === 1 ? (taken[0] as string) : taken.join(''), 'utf8');
+    this.#queuedBytes -= buffer.length;
+    this.#inflight = buffer;
+    this.#inflightOffset = 0;
+    this.#writeInflight();
+  };
+
+  readonly #writeInflight = (): void => {
+    const buffer = this.#inflight;
+    if (buffer === undefined || this.#writing) return;
+    this.#writing = true;
+    fsWrite(this.#fd, buffer, this.#inflightOffset, buffer.length - this.#inflightOffset, null, this.#written);
+  };
+
+  readonly #written = (error: NodeJS.ErrnoException | null, bytes: number): void => {
+    this.#writing = false;
+    const buffer = this.#inflight;
+    if (buffer === undefined) return; // flushSync took over
+    if (error !== null) {
+      if (error.code === 'EAGAIN' || error.code === 'EBUSY' || error.code === 'EINTR') {
+        // A non-blocking descriptor that is full: try again shortly (the exit flush still
+        // writes it if the process ends first).
+        setTimeout(this.#writeInflight, EAGAIN_RETRY_MS).unref();
+        return;
+      }
+      this.#fail();
+      return;
+    }
+    this.#inflightOffset += bytes;
+    if (this.#inflightOffset < buffer.length) {
+      this.#writeInflight();
+      return;
+    }
+    this.#inflight = undefined;
+    this.#drain();
+  };
+
+  #fail(): void {
+    this.#failed = true;
+    this.#dropped += this.#inflightLines + this.#chunkLines.reduce((sum, n) => sum + n, 0);
+    this.#inflight = undefined;
+    this.#chunks = [];
+    this.#chunkLines = [];
+    this.#queuedBytes = 0;
+    this.#lastChunkBytes = 0;
+  }
+
+  /**
+   * Writes everything queued, synchronously, in order. A write still in the thread pool is left
+   * to it: if the reader is so slow that it has not finished, its text and the queue's may reach
+   * the reader interleaved (sonic-boom, used before, did the same). On a non-blocking descriptor,
+   * EAGAIN is retried until the reader has taken nothing for half a second.
+   */
+  flushSync(): void {
+    if (this.#failed) return;
+    const pending: Buffer[] = [];
+    if (this.#inflight !== undefined && !this.#writing) pending.push(this.#inflight.subarray(this.#inflightOffset));
+    for (const chunk of this.#chunks) pending.push(Buffer.from(chunk, 'utf8'));
+    this.#inflight = this.#writing ? this.#inflight : undefined;
+    this.#chunks = [];
+    this.#chunkLines = [];
+    this.#queuedBytes = 0;
+    this.#lastChunkBytes = 0;
+    let stalledMs = 0;
+    for (const buffer of pending) {
+      let offset = 0;
+      while (offset < buffer.length) {
+        try {
+          offset += writeSync(this.#fd, buffer, offset, buffer.length - offset);
+          stalledMs = 0;
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if ((code === 'EAGAIN' || code === 'EINTR') && stalledMs < EXIT_STALL_LIMIT_MS) {
+            sleepMs(1);
+            stalledMs += 1;
+            continue;
+          }
+          this.#failed = true; // stderr gone (EPIPE) or stuck: nothing more can be said
+          return;
+        }
+      }
+    }
+  }
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+let stderrWriter: FdLineWriter | undefined;
+
+function sharedStderr(): FdLineWriter {
+  if (stderrWriter === undefined) {
+    const writer = new FdLineWriter(2);
+    stderrWriter = writer;
+    process.once('exit', () => writer.flushSync());
+  }
+  return stderrWriter;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 export interface RateLimitedLog {
   /** Logs now, or counts the event if a line was written less than intervalMs ago. */
@@ -113,15 +535,17 @@ export interface RateLimitedLog {
  * For warnings that can come in storms (dropped messages, overruns): the first event of a
  * message is logged at once; later ones within intervalMs are only counted, and the next
  * event after the interval is logged with `suppressed=<count>`. No timer runs: the clock is
- * read when an event comes, so an idle limiter costs nothing.
+ * read when an event comes, so an idle limiter costs nothing; at a disabled level, log() returns
+ * at once.
  */
 export function rateLimited(
   logger: Logger,
   intervalMs: number,
-  options: { now?: () => number; level?: 'debug' | 'info' | 'warn' | 'error' } = {},
+  options: { now?: () => number; level?: LogLevel } = {},
 ): RateLimitedLog {
   const now = options.now ?? Date.now;
   const level = options.level ?? 'warn';
+  const enabled = logger.isLevelEnabled(level);
   const state = new Map<string, { lastLogged: number; suppressed: number; fields?: Record<string, unknown> }>();
 
   const write = (msg: string, fields: Record<string, unknown> | undefined, suppressed: number): void => {
@@ -131,6 +555,7 @@ export function rateLimited(
 
   return {
     log(msg, fields) {
+      if (!enabled) return;
       const t = now();
       const entry = state.get(msg);
       if (entry === undefined || t - entry.lastLogged >= intervalMs || t < entry.lastLogged) {
