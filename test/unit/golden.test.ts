@@ -1,18 +1,22 @@
 // The whole /metrics body for a fixed table, byte for byte. The table is built by replaying the
 // datagrams recorded from the real kernel (test/fixtures/netlink) through the monitor with a
 // fixed clock; families that depend on the process (process_*, nodejs_*, build_info) are
-// filtered out. UPDATE_GOLDEN=1 rewrites the golden files for review.
+// filtered out. The body is taken the way the HTTP server takes it: from MetricsExposition as its
+// MetricsSource (src/server.ts), pieces joined in order, plain and gzip-decoded, so the golden
+// files pin what a scraper receives. UPDATE_GOLDEN=1 rewrites the golden files for review.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import pino from 'pino';
+import zlib from 'node:zlib';
 import { LinkTable } from '../../src/links/table.js';
+import { createLogger } from '../../src/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
-import { MetricsExposition } from '../../src/metrics/exposition.js';
+import { MetricsExposition, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../../src/metrics/exposition.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
 import { LinkMonitor } from '../../src/monitor.js';
+import type { MetricsSource } from '../../src/server.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/netlink/', import.meta.url));
@@ -45,7 +49,7 @@ function replay(filter: (f: Fixture) => boolean) {
     openSocket: () => new FakeSocket(),
     table,
     metrics,
-    logger: pino({ level: 'silent' }),
+    logger: createLogger({ level: 'error', format: 'logfmt', destination: { write: () => undefined } }),
     now: () => now,
   });
   const socket = monitor.start() as FakeSocket;
@@ -54,7 +58,20 @@ function replay(filter: (f: Fixture) => boolean) {
     socket.deliver({ kind: 'datagram', data: f.data, senderPid: f.senderPid, truncated: false });
   }
   now += 60_000;
-  return { table, exposition: new MetricsExposition(renderer, metrics, () => now) };
+  const source: MetricsSource = new MetricsExposition(renderer, metrics, () => now);
+  return { table, source };
+}
+
+/**
+ * The body the server sends for these request flags, as text: checked to be plain or one gzip
+ * member as announced, with the content type the format asks for.
+ */
+async function scrape(source: MetricsSource, openMetrics: boolean, gzip: boolean): Promise<string> {
+  const e = await source.expose({ openMetrics, gzip });
+  assert.equal(e.contentType, openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE);
+  assert.equal(e.contentEncoding, gzip ? 'gzip' : undefined);
+  const body = Buffer.concat(Buffer.isBuffer(e.body) ? [e.body] : e.body);
+  return (gzip ? zlib.gunzipSync(body) : body).toString('utf8');
 }
 
 const UNSTABLE = /^(# (HELP|TYPE) )?(process_|nodejs_|linkstate_exporter_build_info)/;
@@ -72,23 +89,26 @@ function compare(actual: string, file: string): void {
 }
 
 describe('golden /metrics', () => {
-  it('Prometheus text format matches test/golden/metrics.prom byte for byte', async () => {
-    const { exposition } = replay((f) => f.step !== 'delete');
-    compare(stable(await exposition.render(false)), 'metrics.prom');
-  });
+  for (const gzip of [false, true]) {
+    const as = gzip ? ', gzip-decoded' : '';
+    it(`Prometheus text format matches test/golden/metrics.prom byte for byte${as}`, async () => {
+      const { source } = replay((f) => f.step !== 'delete');
+      compare(stable(await scrape(source, false, gzip)), 'metrics.prom');
+    });
 
-  it('OpenMetrics format matches test/golden/metrics.openmetrics byte for byte', async () => {
-    const { exposition } = replay((f) => f.step !== 'delete');
-    const text = stable(await exposition.render(true));
-    assert.ok(text.endsWith('# EOF\n'));
-    compare(text, 'metrics.openmetrics');
-  });
+    it(`OpenMetrics format matches test/golden/metrics.openmetrics byte for byte${as}`, async () => {
+      const { source } = replay((f) => f.step !== 'delete');
+      const text = stable(await scrape(source, true, gzip));
+      assert.ok(text.endsWith('# EOF\n'));
+      compare(text, 'metrics.openmetrics');
+    });
+  }
 
   it('passes promtool check metrics (the whole exposition, process metrics included)', async (t) => {
-    const { exposition } = replay((f) => f.step !== 'delete');
+    const { source } = replay((f) => f.step !== 'delete');
     let out: string;
     try {
-      out = execFileSync('promtool', ['check', 'metrics'], { input: await exposition.render(false), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+      out = execFileSync('promtool', ['check', 'metrics'], { input: await scrape(source, false, false), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (error) {
       const e = error as { code?: string; stdout?: string; stderr?: string };
       if (e.code === 'ENOENT') {
