@@ -10,6 +10,9 @@
 
 import zlib from 'node:zlib';
 
+// zlib.crc32 is Node >= 20.15 (package.json "engines"); say so at start rather than at a scrape.
+if (typeof zlib.crc32 !== 'function') throw new Error(`linkstate-exporter needs Node.js >= 20.15 (zlib.crc32); this is ${process.version}`);
+
 export interface DeflatedSegment {
   /** raw deflate blocks, the last one a sync flush; never a final block */
   readonly raw: Buffer;
@@ -45,7 +48,7 @@ export function deflateSegment(data: Buffer): DeflatedSegment {
     // A copy of exactly its size: zlib's result is a view into a 16 KiB output chunk, and a
     // cached piece of a few hundred bytes would keep all of it alive.
     raw: Buffer.from(zlib.deflateRawSync(data, DEFLATE_OPTIONS)),
-    crc: crc32(data),
+    crc: zlib.crc32(data),
     length: data.length,
   };
 }
@@ -68,28 +71,9 @@ export function gzipSegments(segments: readonly DeflatedSegment[]): Buffer[] {
   return out;
 }
 
-// ---- CRC-32 (the gzip polynomial, reflected) --------------------------------------------------
+// ---- CRC-32 combination (the gzip polynomial, reflected; the CRC itself is zlib.crc32) ---------
 
 const POLY = 0xedb88320;
-
-const TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 of data: zlib's (Node >= 20.15) or a table-driven fallback. */
-export function crc32(data: Buffer): number {
-  const native = (zlib as { crc32?: (d: Buffer) => number }).crc32;
-  if (native !== undefined) return native(data) >>> 0;
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = (TABLE[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** a(x) * b(x) modulo the CRC polynomial (bit-reflected, as zlib's multmodp). */
 function multModP(a: number, b: number): number {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
-import { crc32, crc32Combine, deflateSegment, gzipSegments } from '../../src/metrics/deflate-segments.js';
+import { crc32Combine, deflateSegment, gzipSegments } from '../../src/metrics/deflate-segments.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { MetricsExposition } from '../../src/metrics/exposition.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
@@ -25,21 +25,12 @@ function assertSingleMember(body: Buffer, text: Buffer): void {
 }
 
 describe('deflate segments', () => {
-  it('crc32 agrees with zlib', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 3000 }), (bytes) => {
-        const b = Buffer.from(bytes);
-        assert.equal(crc32(b), zlib.crc32(b) >>> 0);
-      }),
-    );
-  });
-
   it('crc32Combine gives the CRC of the concatenation', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 2000 }), fc.uint8Array({ maxLength: 70_000 }), (a, b) => {
         const A = Buffer.from(a);
         const B = Buffer.from(b);
-        assert.equal(crc32Combine(crc32(A), crc32(B), B.length), crc32(Buffer.concat([A, B])));
+        assert.equal(crc32Combine(zlib.crc32(A), zlib.crc32(B), B.length), zlib.crc32(Buffer.concat([A, B])));
       }),
       { numRuns: 200 },
     );
