@@ -10,7 +10,7 @@
 
 import { NetlinkDecodeError } from '../errors.js';
 import { AttributeReader, rtaAlign } from '../netlink/attributes.js';
-import { NLA_F_NESTED, NLMSG_HDRLEN, NLM_F_REQUEST, RTA_HDRLEN } from '../netlink/constants.js';
+import { NLMSG_HDRLEN, NLM_F_REQUEST, RTA_HDRLEN } from '../netlink/constants.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import {
   CTRL_ATTR_FAMILY_ID,
@@ -43,9 +43,35 @@ function checkU32(what: string, value: number): void {
 }
 
 /**
- * A generic netlink request: nlmsghdr (type `familyId`, NLM_F_REQUEST | `extraFlags`, `seq`,
- * pid 0) + genlmsghdr (`cmd`, `version`) + `attributes` (already aligned attribute bytes).
- * Caller bugs (a seq that is not a u32, a family id outside 16..0xffff) throw RangeError.
+ * Write the nlmsghdr (nlmsg_len = buf.length, type `familyId`, NLM_F_REQUEST | `extraFlags`,
+ * `seq`, pid 0) and genlmsghdr (`cmd`, `version`) of a request into buf[0, 20). Caller bugs (a
+ * seq that is not a u32, a family id outside 16..0xffff) throw RangeError.
+ */
+export function writeGenlRequestHeader(
+  buf: Buffer,
+  familyId: number,
+  cmd: number,
+  version: number,
+  seq: number,
+  extraFlags = 0,
+): void {
+  checkU32('netlink sequence number', seq);
+  if (!Number.isInteger(familyId) || familyId < GENL_ID_CTRL || familyId > 0xffff) {
+    throw new RangeError(`generic netlink family id ${familyId} is not in [16, 65535]`);
+  }
+  buf.writeUInt32LE(buf.length, 0);
+  buf.writeUInt16LE(familyId, 4);
+  buf.writeUInt16LE(NLM_F_REQUEST | extraFlags, 6);
+  buf.writeUInt32LE(seq, 8);
+  buf.writeUInt32LE(0, 12);
+  buf.writeUInt8(cmd, NLMSG_HDRLEN);
+  buf.writeUInt8(version, NLMSG_HDRLEN + 1);
+  buf.writeUInt16LE(0, NLMSG_HDRLEN + 2); // reserved
+}
+
+/**
+ * A generic netlink request: nlmsghdr + genlmsghdr (see writeGenlRequestHeader) + `attributes`
+ * (already aligned attribute bytes).
  */
 export function encodeGenlRequest(
   familyId: number,
@@ -55,20 +81,8 @@ export function encodeGenlRequest(
   attributes: Buffer,
   extraFlags = 0,
 ): Buffer {
-  checkU32('netlink sequence number', seq);
-  if (!Number.isInteger(familyId) || familyId < GENL_ID_CTRL || familyId > 0xffff) {
-    throw new RangeError(`generic netlink family id ${familyId} is not in [16, 65535]`);
-  }
-  const len = NLMSG_HDRLEN + GENL_HDRLEN + attributes.length;
-  const buf = Buffer.alloc(len);
-  buf.writeUInt32LE(len, 0);
-  buf.writeUInt16LE(familyId, 4);
-  buf.writeUInt16LE(NLM_F_REQUEST | extraFlags, 6);
-  buf.writeUInt32LE(seq, 8);
-  buf.writeUInt32LE(0, 12);
-  buf.writeUInt8(cmd, NLMSG_HDRLEN);
-  buf.writeUInt8(version, NLMSG_HDRLEN + 1);
-  // reserved u16 stays 0
+  const buf = Buffer.alloc(NLMSG_HDRLEN + GENL_HDRLEN + attributes.length);
+  writeGenlRequestHeader(buf, familyId, cmd, version, seq, extraFlags);
   attributes.copy(buf, NLMSG_HDRLEN + GENL_HDRLEN);
   return buf;
 }
@@ -81,19 +95,6 @@ export function encodeAttribute(type: number, payload: Buffer): Buffer {
   buf.writeUInt16LE(type, 2);
   payload.copy(buf, RTA_HDRLEN);
   return buf;
-}
-
-/** A u32 attribute. */
-export function encodeU32Attribute(type: number, value: number): Buffer {
-  checkU32('attribute value', value);
-  const payload = Buffer.alloc(4);
-  payload.writeUInt32LE(value, 0);
-  return encodeAttribute(type, payload);
-}
-
-/** A nested attribute (NLA_F_NESTED set, as the kernel's strict policies expect). */
-export function encodeNestedAttribute(type: number, children: readonly Buffer[]): Buffer {
-  return encodeAttribute(type | NLA_F_NESTED, Buffer.concat(children));
 }
 
 /**

@@ -5,12 +5,14 @@
 
 import { NetlinkDecodeError } from '../errors.js';
 import { AttributeReader } from '../netlink/attributes.js';
-import { encodeGenlRequest, encodeNestedAttribute, encodeU32Attribute } from './genl.js';
+import { NLA_F_NESTED, NLMSG_HDRLEN, RTA_HDRLEN } from '../netlink/constants.js';
+import { writeGenlRequestHeader } from './genl.js';
 import {
   ETHTOOL_A_HEADER_DEV_INDEX,
   ETHTOOL_A_HEADER_DEV_NAME,
   ETHTOOL_A_HEADER_FLAGS,
   ETHTOOL_GENL_VERSION,
+  GENL_HDRLEN,
 } from './constants.js';
 
 /** The device a reply or notification is about. */
@@ -48,8 +50,9 @@ export function requireIfindex(out: DeviceHeader, offset: number, what: string):
 
 /**
  * An ethtool GET request for one device: genl `cmd` to `familyId`, with the header nest
- * (attribute type `headerType`) holding DEV_INDEX `ifindex` and, when non-zero, FLAGS `flags`.
- * `ifindex` must be a positive s32 (RangeError otherwise: a caller bug).
+ * (attribute type `headerType`, NLA_F_NESTED) holding DEV_INDEX `ifindex` and, when non-zero,
+ * FLAGS `flags`. One allocation, every byte written (the exporter sends one per link per change).
+ * `ifindex` must be a positive s32 and `flags` a u32 (RangeError otherwise: a caller bug).
  */
 export function encodeDeviceGetRequest(
   familyId: number,
@@ -62,7 +65,23 @@ export function encodeDeviceGetRequest(
   if (!Number.isInteger(ifindex) || ifindex < 1 || ifindex > 0x7fffffff) {
     throw new RangeError(`ifindex ${ifindex} is not a positive s32`);
   }
-  const children = [encodeU32Attribute(ETHTOOL_A_HEADER_DEV_INDEX, ifindex)];
-  if (flags !== 0) children.push(encodeU32Attribute(ETHTOOL_A_HEADER_FLAGS, flags));
-  return encodeGenlRequest(familyId, cmd, ETHTOOL_GENL_VERSION, seq, encodeNestedAttribute(headerType, children));
+  if (!Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
+    throw new RangeError(`ethtool header flags ${flags} are not a u32`);
+  }
+  // nlmsghdr (16) + genlmsghdr (4) + nlattr header (4) + DEV_INDEX (8) [+ FLAGS (8)]
+  const nest = NLMSG_HDRLEN + GENL_HDRLEN;
+  const nestLength = RTA_HDRLEN + 8 + (flags === 0 ? 0 : 8);
+  const buf = Buffer.allocUnsafe(nest + nestLength);
+  writeGenlRequestHeader(buf, familyId, cmd, ETHTOOL_GENL_VERSION, seq);
+  buf.writeUInt16LE(nestLength, nest);
+  buf.writeUInt16LE(headerType | NLA_F_NESTED, nest + 2);
+  buf.writeUInt16LE(8, nest + 4);
+  buf.writeUInt16LE(ETHTOOL_A_HEADER_DEV_INDEX, nest + 6);
+  buf.writeUInt32LE(ifindex, nest + 8);
+  if (flags !== 0) {
+    buf.writeUInt16LE(8, nest + 12);
+    buf.writeUInt16LE(ETHTOOL_A_HEADER_FLAGS, nest + 14);
+    buf.writeUInt32LE(flags, nest + 16);
+  }
+  return buf;
 }

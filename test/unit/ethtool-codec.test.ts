@@ -134,6 +134,7 @@ describe('ethtool request encoders', () => {
     assert.throws(() => encodeLinkModesRequest(21, 1, 0), RangeError);
     assert.throws(() => encodeLinkStateRequest(21, 1, 2 ** 31), RangeError);
     assert.throws(() => encodeLinkStateRequest(21, 1, 1.5), RangeError);
+    assert.throws(() => encodeLinkStateRequest(21, 1, 1, -1), RangeError);
     assert.throws(() => encodeLinkStateRequest(15, 1, 1), RangeError);
     assert.throws(() => encodeLinkStateRequest(0x10000, 1, 1), RangeError);
     assert.throws(() => encodeGetFamilyRequest(1, ''), RangeError);
