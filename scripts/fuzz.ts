@@ -196,7 +196,7 @@ async function runPipeline(events: readonly ReceiveEvent[]): Promise<void> {
   for (const link of table.links()) {
     if (!expected.newLinks.has(link.ifindex)) throw new Error(`table holds ifindex ${link.ifindex}, never announced by a decodable RTM_NEWLINK`);
   }
-  const text = renderer.render('prometheus', 1_700_000_000_000) + (await metrics.renderPrometheus());
+  const text = Buffer.concat(renderer.pieces('prometheus', 1_700_000_000_000)).toString('utf8') + (await metrics.renderPrometheus());
   const devices = new Set<string>();
   const series = new Set<string>();
   for (const line of text.split('\n')) {
@@ -210,7 +210,7 @@ async function runPipeline(events: readonly ReceiveEvent[]): Promise<void> {
   }
   if (renderer.exportedCount !== table.size) throw new Error(`exported ${renderer.exportedCount} of ${table.size} links`);
   if (devices.size !== new Set([...table.links()].map((l) => l.name)).size) throw new Error(`${devices.size} devices rendered for ${table.size} links`);
-  const om = renderer.render('openmetrics', 1_700_000_000_000) + (await metrics.renderOpenMetrics());
+  const om = Buffer.concat(renderer.pieces('openmetrics', 1_700_000_000_000)).toString('utf8') + (await metrics.renderOpenMetrics());
   if (!om.endsWith('# EOF\n')) throw new Error('OpenMetrics exposition without # EOF');
   await monitor.close();
 }

@@ -4,7 +4,8 @@
 //
 //   node --expose-gc dist/bench/micro/scrape-cost.js [--links 10001] [--runs 400] [--json]
 //
-// Time: `runs` back-to-back expose() calls per variant after a warm-up; median and p90 in ms.
+// Time: `runs` back-to-back expose() calls per variant after a warm-up; median and p90 of wall
+// time and median of the process's CPU time per call, ms.
 // Allocation: before each of 60 further calls a full gc(); the bytes the call added to the V8
 // heap (used_heap_size) and to Buffer memory (process.memoryUsage().arrayBuffers; zlib's own
 // state, freed within the call, is not counted) are what it allocated, since nothing is freed
@@ -117,15 +118,24 @@ const quantile = (xs: number[], q: number): number => {
 };
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-async function timing(v: Variant): Promise<{ median: number; p90: number; bytes: number }> {
+/** CPU time of this process since c0, ms (less disturbed than wall time on a shared machine). */
+const cpuMs = (c0: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+};
+
+async function timing(v: Variant): Promise<{ median: number; p90: number; cpu: number; bytes: number }> {
   let bytes = await scrape(v);
   const samples: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     bytes = await scrape(v);
+    cpu.push(cpuMs(c0));
     samples.push(ms(t0));
   }
-  return { median: quantile(samples, 0.5), p90: quantile(samples, 0.9), bytes };
+  return { median: quantile(samples, 0.5), p90: quantile(samples, 0.9), cpu: quantile(cpu, 0.5), bytes };
 }
 
 async function allocation(v: Variant, before?: (i: number) => void): Promise<{ heap: number; buffers: number; kept: number }> {
@@ -166,16 +176,19 @@ const renameOne = (): void => {
   table.apply({ ...m, ifname: ++flip % 2 === 0 ? m.ifname : 'renamed0' }, now);
 };
 
-async function changedTiming(v: Variant, change: () => void): Promise<{ median: number; p90: number }> {
+async function changedTiming(v: Variant, change: () => void): Promise<{ median: number; p90: number; cpu: number }> {
   await scrape(v);
   const samples: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < Math.min(RUNS, 100); i++) {
     change();
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     await scrape(v);
+    cpu.push(cpuMs(c0));
     samples.push(ms(t0));
   }
-  return { median: quantile(samples, 0.5), p90: quantile(samples, 0.9) };
+  return { median: quantile(samples, 0.5), p90: quantile(samples, 0.9), cpu: quantile(cpu, 0.5) };
 }
 
 const results: Record<string, unknown> = { links: table.size, runs: RUNS, node: process.version };
@@ -197,8 +210,8 @@ if (process.argv.includes('--json')) {
   process.stdout.write(`${table.size} links, ${RUNS} runs, node ${process.version}\n`);
   for (const [name, r] of Object.entries(results)) {
     if (typeof r !== 'object' || r === null) continue;
-    const x = r as { median: number; p90: number; bytes?: number; alloc?: { heap: number; buffers: number; kept: number } };
-    let line = `${name.padEnd(28)} median ${x.median.toFixed(3)} ms  p90 ${x.p90.toFixed(3)} ms`;
+    const x = r as { median: number; p90: number; cpu: number; bytes?: number; alloc?: { heap: number; buffers: number; kept: number } };
+    let line = `${name.padEnd(28)} median ${x.median.toFixed(3)} ms  p90 ${x.p90.toFixed(3)} ms  cpu ${x.cpu.toFixed(3)} ms`;
     if (x.bytes !== undefined) line += `  body ${x.bytes} B`;
     if (x.alloc) line += `  alloc heap ${kib(x.alloc.heap)} KiB + buffers ${kib(x.alloc.buffers)} KiB (n=${x.alloc.kept})`;
     process.stdout.write(line + '\n');

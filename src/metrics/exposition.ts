@@ -3,13 +3,14 @@
 //
 // The link families come as cached pieces (see link-families.ts); a scrape hands them to the
 // server as they are (no copy of a body that is ~9 MB at 10,000 links) and renders only
-// prom-client's part. For gzip, each cached piece is also kept compressed,
+// prom-client's part. For gzip, each cached piece is also kept compressed (gzip-piece-cache.ts),
 // so a scrape compresses only prom-client's few kilobytes and the pieces that changed, and joins
 // the rest into one gzip member (deflate-segments.ts).
 
 import type { ExporterMetrics } from './exporter-metrics.js';
 import type { LinkFamiliesRenderer } from './link-families.js';
 import { deflateSegment, gzipSegments } from './deflate-segments.js';
+import { GzipPieceCache } from './gzip-piece-cache.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -30,30 +31,25 @@ export class MetricsExposition {
   readonly #links: LinkFamiliesRenderer;
   readonly #exporter: ExporterMetrics;
   readonly #now: () => number;
+  readonly #gzipPieces: GzipPieceCache;
 
-  constructor(links: LinkFamiliesRenderer, exporter: ExporterMetrics, now: () => number = Date.now) {
+  constructor(links: LinkFamiliesRenderer, exporter: ExporterMetrics, now: () => number = Date.now, gzipPieces: GzipPieceCache = new GzipPieceCache()) {
     this.#links = links;
     this.#exporter = exporter;
     this.#now = now;
+    this.#gzipPieces = gzipPieces;
   }
 
-  /** Text of the whole exposition. Never rejects: a failing collector is reported in its place. */
-  async render(openMetrics: boolean): Promise<string> {
-    const linkText = this.#links.render(openMetrics ? 'openmetrics' : 'prometheus', this.#now());
-    const rest = openMetrics ? await this.#exporter.renderOpenMetrics() : await this.#exporter.renderPrometheus();
-    return linkText + rest;
-  }
-
+  /** The /metrics body as the server sends it. Never rejects: a failing collector is reported in its place. */
   async expose(req: ExposeRequest): Promise<Exposition> {
-    const segments = this.#links.segments(req.openMetrics ? 'openmetrics' : 'prometheus', this.#now());
+    const pieces = this.#links.pieces(req.openMetrics ? 'openmetrics' : 'prometheus', this.#now());
     const rest = Buffer.from(req.openMetrics ? await this.#exporter.renderOpenMetrics() : await this.#exporter.renderPrometheus(), 'utf8');
     const contentType = req.openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
     if (!req.gzip) {
-      const parts = segments.map((s) => s.data);
-      parts.push(rest);
-      return { contentType, body: parts };
+      pieces.push(rest); // a fresh array at every call
+      return { contentType, body: pieces };
     }
-    const deflated = segments.map((s) => s.deflated());
+    const deflated = pieces.map((piece) => this.#gzipPieces.deflated(piece));
     deflated.push(deflateSegment(rest));
     return { contentType, body: gzipSegments(deflated), contentEncoding: 'gzip' };
   }

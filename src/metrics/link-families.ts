@@ -1,84 +1,68 @@
-// Renders the per-link metric families from the link table.
+// The per-link metric families, and the renderer that keeps them as cached bytes.
 //
-// The kernel tells us exactly when a link changes, so nothing is re-rendered between changes:
-// samples are kept as bytes per chunk of links and family (see LinkFamiliesRenderer), and a
-// scrape only hands out the cached pieces. Samples are the same in both exposition formats;
-// only the headers differ.
+// Each family is one entry of LINK_FAMILIES, in output order, carrying its name, help, type and
+// how it writes a link's samples (link-family.ts). The kernel tells us exactly when a link
+// changes, so nothing is re-rendered between changes: samples are kept as bytes per chunk of
+// links and family (see LinkFamiliesRenderer), and a scrape only hands out the cached pieces.
+// Samples are the same in both exposition formats; only the headers differ.
 
 import { OPER_STATE_NAMES } from '../netlink/constants.js';
 import { downSeconds, type LinkState, type LinkTable } from '../links/table.js';
-import { deflateSegment, type DeflatedSegment } from './deflate-segments.js';
+import { ByteScratch } from './byte-scratch.js';
+import { counter, familyHeader, gauge, info, stateSet, escapeLabelValue, type ExpositionFormat, type LinkFamily, type SampleContext } from './link-family.js';
 
-export type ExpositionFormat = 'prometheus' | 'openmetrics';
+export { escapeLabelValue, type ExpositionFormat, type LinkFamily } from './link-family.js';
 
-interface FamilySpec {
-  /** sample name (counters end in _total, info in _info) */
-  readonly sample: string;
-  readonly type: 'gauge' | 'counter' | 'info';
-  readonly help: string;
-}
-
-/** Families in output order. Index constants below must follow this order. */
-export const LINK_FAMILIES: readonly FamilySpec[] = [
-  { sample: 'linkstate_up', type: 'gauge', help: 'Whether the link is administratively up (IFF_UP): 1 up, 0 down.' },
-  { sample: 'linkstate_carrier', type: 'gauge', help: 'Whether the link has carrier (IFLA_CARRIER): 1 carrier present, 0 no carrier.' },
-  {
-    sample: 'linkstate_oper_state',
-    type: 'gauge',
-    help: 'RFC 2863 operational state (IFLA_OPERSTATE): 1 for the current state, 0 for the other six.',
-  },
-  {
-    sample: 'linkstate_carrier_changes_total',
-    type: 'counter',
-    help: "Carrier changes counted by the kernel (IFLA_CARRIER_CHANGES); counted by the exporter only on kernels without it.",
-  },
-  {
-    sample: 'linkstate_carrier_up_changes_total',
-    type: 'counter',
-    help: 'Carrier up transitions counted by the kernel (IFLA_CARRIER_UP_COUNT).',
-  },
-  {
-    sample: 'linkstate_carrier_down_changes_total',
-    type: 'counter',
-    help: 'Carrier down transitions counted by the kernel (IFLA_CARRIER_DOWN_COUNT); each one is a flap.',
-  },
-  {
-    sample: 'linkstate_carrier_last_change_timestamp_seconds',
-    type: 'gauge',
-    help: 'Unix time at which the exporter saw the latest carrier change of the link; absent until it has seen one.',
-  },
-  {
-    sample: 'linkstate_carrier_down_seconds_total',
-    type: 'counter',
-    help: 'Seconds the link spent without carrier while administratively up, since the exporter started.',
-  },
-  { sample: 'linkstate_mtu_bytes', type: 'gauge', help: 'MTU of the link in bytes (IFLA_MTU).' },
-  {
-    sample: 'linkstate_info',
-    type: 'info',
-    help: 'Descriptive labels of the link: ifindex, kind (IFLA_INFO_KIND), address, ifalias and master device; value is always 1.',
-  },
+/** The per-link families, in output order. */
+export const LINK_FAMILIES: readonly LinkFamily[] = [
+  gauge('linkstate_up', 'Whether the link is administratively up (IFF_UP): 1 up, 0 down.', (link) => link.adminUp),
+  gauge('linkstate_carrier', 'Whether the link has carrier (IFLA_CARRIER): 1 carrier present, 0 no carrier.', (link) => link.carrier),
+  stateSet(
+    'linkstate_oper_state',
+    'RFC 2863 operational state (IFLA_OPERSTATE): 1 for the current state, 0 for the other six.',
+    'state',
+    OPER_STATE_NAMES,
+    // Values outside IF_OPER_* are reported as unknown rather than dropped.
+    (link) => (link.operstate >= 0 && link.operstate < OPER_STATE_NAMES.length ? link.operstate : 0),
+  ),
+  counter(
+    'linkstate_carrier_changes_total',
+    'Carrier changes counted by the kernel (IFLA_CARRIER_CHANGES); counted by the exporter only on kernels without it.',
+    (link) => link.carrierChanges,
+  ),
+  counter('linkstate_carrier_up_changes_total', 'Carrier up transitions counted by the kernel (IFLA_CARRIER_UP_COUNT).', (link) => link.carrierUpChanges),
+  counter(
+    'linkstate_carrier_down_changes_total',
+    'Carrier down transitions counted by the kernel (IFLA_CARRIER_DOWN_COUNT); each one is a flap.',
+    (link) => link.carrierDownChanges,
+  ),
+  gauge(
+    'linkstate_carrier_last_change_timestamp_seconds',
+    'Unix time at which the exporter saw the latest carrier change of the link; absent until it has seen one.',
+    (link) => (link.lastChangeMs === undefined ? undefined : link.lastChangeMs / 1000),
+  ),
+  counter(
+    'linkstate_carrier_down_seconds_total',
+    'Seconds the link spent without carrier while administratively up, since the exporter started.',
+    (link, ctx) => downSeconds(link, ctx.nowMs),
+    // the clock runs while the link is down
+    { liveWhile: (link) => link.downSinceMs !== undefined },
+  ),
+  gauge('linkstate_mtu_bytes', 'MTU of the link in bytes (IFLA_MTU).', (link) => link.mtu),
+  info(
+    'linkstate_info',
+    'Descriptive labels of the link: ifindex, kind (IFLA_INFO_KIND), address, ifalias and master device; value is always 1.',
+    ['ifindex', 'kind', 'address', 'ifalias', 'master'],
+    (link, ctx) => [
+      String(link.ifindex),
+      link.kind ?? '',
+      link.address ?? '',
+      link.ifalias ?? '',
+      // the master device's name when it is known, else its ifindex
+      link.master === undefined ? '' : (ctx.linkName(link.master) ?? String(link.master)),
+    ],
+  ),
 ];
-
-const DOWN_SECONDS = 7;
-const FAMILY_COUNT = LINK_FAMILIES.length;
-
-/** Escapes a label value for both text formats: backslash, double quote and line feed. */
-export function escapeLabelValue(value: string): string {
-  if (!/[\\"\n]/.test(value)) return value;
-  return value.replace(/[\\"\n]/g, (c) => (c === '\\' ? '\\\\' : c === '"' ? '\\"' : '\\n'));
-}
-
-function familyHeader(spec: FamilySpec, format: ExpositionFormat): string {
-  if (format === 'prometheus') {
-    const type = spec.type === 'info' ? 'gauge' : spec.type;
-    return `# HELP ${spec.sample} ${spec.help}\n# TYPE ${spec.sample} ${type}\n`;
-  }
-  // OpenMetrics names the family without the _total / _info suffix of its samples.
-  const name =
-    spec.type === 'counter' ? spec.sample.replace(/_total$/, '') : spec.type === 'info' ? spec.sample.replace(/_info$/, '') : spec.sample;
-  return `# HELP ${name} ${spec.help}\n# TYPE ${name} ${spec.type}\n`;
-}
 
 export interface DeviceFilter {
   readonly include?: RegExp | undefined;
@@ -91,115 +75,17 @@ export function deviceSelected(filter: DeviceFilter, name: string): boolean {
   return true;
 }
 
-type MasterName = (ifindex: number) => string | undefined;
-
-function renderInfoLine(link: LinkState, d: string, masterName: MasterName): string {
-  // master: the master device's name when it is known, else its ifindex.
-  const master = link.master === undefined ? '' : (masterName(link.master) ?? String(link.master));
-  return (
-    `linkstate_info{${d},ifindex="${link.ifindex}",kind="${escapeLabelValue(link.kind ?? '')}",` +
-    `address="${escapeLabelValue(link.address ?? '')}",ifalias="${escapeLabelValue(link.ifalias ?? '')}",` +
-    `master="${escapeLabelValue(master)}"} 1\n`
-  );
-}
-
-
-/** The sample line(s) of family f for one link ('' when the link has none in that family). */
-function familyLines(f: number, link: LinkState, d: string, nowMs: number, masterName: MasterName): string {
-  switch (f) {
-    case 0:
-      return `linkstate_up{${d}} ${link.adminUp ? 1 : 0}\n`;
-    case 1:
-      return `linkstate_carrier{${d}} ${link.carrier ? 1 : 0}\n`;
-    case 2: {
-      // Values outside IF_OPER_* are reported as unknown rather than dropped.
-      const oper = link.operstate >= 0 && link.operstate < OPER_STATE_NAMES.length ? link.operstate : 0;
-      let lines = '';
-      for (let i = 0; i < OPER_STATE_NAMES.length; i++) {
-        lines += `linkstate_oper_state{${d},state="${OPER_STATE_NAMES[i]}"} ${oper === i ? 1 : 0}\n`;
-      }
-      return lines;
-    }
-    case 3:
-      return `linkstate_carrier_changes_total{${d}} ${link.carrierChanges}\n`;
-    case 4:
-      return `linkstate_carrier_up_changes_total{${d}} ${link.carrierUpChanges}\n`;
-    case 5:
-      return `linkstate_carrier_down_changes_total{${d}} ${link.carrierDownChanges}\n`;
-    case 6:
-      return link.lastChangeMs === undefined ? '' : `linkstate_carrier_last_change_timestamp_seconds{${d}} ${link.lastChangeMs / 1000}\n`;
-    case DOWN_SECONDS:
-      return renderDownSeconds(link, d, nowMs);
-    case 8:
-      return link.mtu === undefined ? '' : `linkstate_mtu_bytes{${d}} ${link.mtu}\n`;
-    default:
-      return renderInfoLine(link, d, masterName);
-  }
-}
-
-function renderDownSeconds(link: LinkState, deviceLabel: string, nowMs: number): string {
-  return `linkstate_carrier_down_seconds_total{${deviceLabel}} ${downSeconds(link, nowMs)}\n`;
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/**
- * A piece of the exposition: its bytes, and the same bytes compressed on their own (computed on
- * first use, then kept for as long as the piece is).
- */
-export class Segment {
-  readonly data: Buffer;
-  #deflated: DeflatedSegment | undefined;
-
-  constructor(data: Buffer) {
-    this.data = data;
-  }
-
-  deflated(): DeflatedSegment {
-    this.#deflated ??= deflateSegment(this.data);
-    return this.#deflated;
-  }
-}
-
-const EMPTY_SEGMENT = new Segment(EMPTY);
-
-/**
- * Where a piece is written before it gets a buffer of its own: lines go straight into bytes, so
- * rendering leaves only short-lived strings behind (accumulating a piece as a string kept
- * ~100 KB ropes alive across minor GCs, which made V8 grow the young generation to 32 MiB).
- */
-class Scratch {
-  #buf = Buffer.allocUnsafeSlow(16 * 1024);
-  #used = 0;
-
-  write(text: string): void {
-    if (text === '') return;
-    if (this.#buf.length - this.#used < text.length * 3) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(this.#buf.length * 2, this.#used + text.length * 3));
-      this.#buf.copy(bigger, 0, 0, this.#used);
-      this.#buf = bigger;
-    }
-    this.#used += this.#buf.write(text, this.#used);
-  }
-
-  /** The bytes written since the last take, as a segment of their own; the scratch is emptied. */
-  take(): Segment {
-    if (this.#used === 0) return EMPTY_SEGMENT;
-    const segment = new Segment(Buffer.from(this.#buf.subarray(0, this.#used)));
-    this.#used = 0;
-    return segment;
-  }
-}
+const deviceLabel = (link: LinkState): string => `device="${escapeLabelValue(link.name)}"`;
 
 /** Up to CHUNK_LINKS consecutive links (in output order) and their rendered samples per family. */
 interface Chunk {
   readonly links: LinkState[];
   /** link.version of each link when its samples were rendered */
   readonly versions: number[];
-  /** per family: the samples of these links (format-independent) */
-  samples: Segment[];
-  /** true when a link of the chunk is down right now: its down-seconds samples are live */
-  hasDown: boolean;
+  /** per family: the samples of these links as bytes (format-independent; empty when none) */
+  samples: Buffer[];
+  /** per family: true when a link of the chunk is live in it (liveWhile): rendered at every scrape */
+  live: boolean[];
 }
 
 /**
@@ -211,28 +97,31 @@ const CHUNK_LINKS = 256;
 
 /**
  * Holds the render caches for one table. Nothing is rendered between changes: the exported links,
- * sorted by device name, are cut into chunks, each chunk keeps its samples per family as bytes
- * (and, once a gzip scrape asked, compressed), and a table change re-renders only the chunks
- * holding links whose version moved — all of them when links were added, removed or renamed.
- * Only `linkstate_carrier_down_seconds_total` — a clock that runs while a link is down — is
- * rendered at every scrape, and only for chunks that hold a link that is down right now.
+ * sorted by device name, are cut into chunks, each chunk keeps its samples per family as bytes,
+ * and a table change re-renders only the chunks holding links whose version moved — all of them
+ * when links were added, removed or renamed. Only families with a clock (liveWhile) are rendered
+ * at every scrape, and only for chunks that hold a link that is live in them right now.
  */
 export class LinkFamiliesRenderer {
   readonly #table: LinkTable;
   readonly #filter: DeviceFilter;
+  readonly #families: readonly LinkFamily[];
   #chunks: Chunk[] = [];
   #layout = -1;
   #renderedVersion = -1;
   #exportedCount = 0;
-  readonly #scratch = new Scratch();
-  readonly #headers: Record<ExpositionFormat, Segment[]> = {
-    prometheus: LINK_FAMILIES.map((spec) => new Segment(Buffer.from(familyHeader(spec, 'prometheus'), 'utf8'))),
-    openmetrics: LINK_FAMILIES.map((spec) => new Segment(Buffer.from(familyHeader(spec, 'openmetrics'), 'utf8'))),
-  };
+  readonly #scratch = new ByteScratch();
+  readonly #headers: Record<ExpositionFormat, Buffer[]>;
 
-  constructor(table: LinkTable, filter: DeviceFilter = {}) {
+  /** `families`: the families to render, in output order (LINK_FAMILIES unless a test says). */
+  constructor(table: LinkTable, filter: DeviceFilter = {}, families: readonly LinkFamily[] = LINK_FAMILIES) {
     this.#table = table;
     this.#filter = filter;
+    this.#families = families;
+    this.#headers = {
+      prometheus: families.map((f) => Buffer.from(familyHeader(f, 'prometheus'), 'utf8')),
+      openmetrics: families.map((f) => Buffer.from(familyHeader(f, 'openmetrics'), 'utf8')),
+    };
   }
 
   /** Number of links exported (after the device filters) at the latest render. */
@@ -241,45 +130,45 @@ export class LinkFamiliesRenderer {
     return this.#exportedCount;
   }
 
-  /** Renders every link family in the given format. */
-  render(format: ExpositionFormat, nowMs: number): string {
-    return Buffer.concat(this.segments(format, nowMs).map((s) => s.data)).toString('utf8');
-  }
-
   /**
-   * Every link family in the given format, as pieces to be sent in order. The pieces are shared
-   * with later scrapes: callers must not modify them.
+   * Every link family in the given format, as pieces to be sent in order, none empty. A piece is
+   * the same Buffer from one scrape to the next until its samples change (gzip-piece-cache.ts
+   * relies on that): callers must not modify them.
    */
-  segments(format: ExpositionFormat, nowMs: number): Segment[] {
+  pieces(format: ExpositionFormat, nowMs: number): Buffer[] {
     this.#refresh(nowMs);
     const chunks = this.#chunks;
     const headers = this.#headers[format];
-    const out: Segment[] = [];
-    for (let f = 0; f < FAMILY_COUNT; f++) {
+    const families = this.#families;
+    const out: Buffer[] = [];
+    for (let f = 0; f < families.length; f++) {
       const first = out.length;
-      out.push(headers[f] as Segment);
-      let empty = true;
+      out.push(headers[f] as Buffer);
       for (const chunk of chunks) {
-        const segment = f === DOWN_SECONDS && chunk.hasDown ? this.#liveDownSeconds(chunk, nowMs) : (chunk.samples[f] as Segment);
-        if (segment.data.length === 0) continue;
-        out.push(segment);
-        empty = false;
+        const piece = chunk.live[f] ? this.#renderLive(families[f] as LinkFamily, chunk, nowMs) : (chunk.samples[f] as Buffer);
+        if (piece.length !== 0) out.push(piece);
       }
-      if (empty) out.length = first; // a family without samples is left out, header and all
+      if (out.length === first + 1) out.length = first; // a family without samples is left out, header and all
     }
     return out;
   }
 
-  #liveDownSeconds(chunk: Chunk, nowMs: number): Segment {
+  #context(nowMs: number): SampleContext {
+    const table = this.#table;
+    return { nowMs, linkName: (ifindex) => table.get(ifindex)?.name };
+  }
+
+  #renderLive(family: LinkFamily, chunk: Chunk, nowMs: number): Buffer {
     const scratch = this.#scratch;
-    for (const link of chunk.links) scratch.write(renderDownSeconds(link, `device="${escapeLabelValue(link.name)}"`, nowMs));
+    const ctx = this.#context(nowMs);
+    for (const link of chunk.links) scratch.write(family.samples(link, deviceLabel(link), ctx));
     return scratch.take();
   }
 
   #refresh(nowMs: number): void {
     const table = this.#table;
     if (table.version === this.#renderedVersion) return;
-    const masterName: MasterName = (ifindex) => table.get(ifindex)?.name;
+    const ctx = this.#context(nowMs);
 
     if (table.layoutVersion !== this.#layout) {
       // Links were added, removed or renamed: new order, new chunks, everything re-rendered
@@ -290,8 +179,8 @@ export class LinkFamiliesRenderer {
       const chunks: Chunk[] = [];
       for (let i = 0; i < ordered.length; i += CHUNK_LINKS) {
         const links = ordered.slice(i, i + CHUNK_LINKS);
-        const chunk: Chunk = { links, versions: links.map((l) => l.version), samples: [], hasDown: false };
-        renderChunk(chunk, nowMs, masterName, this.#scratch);
+        const chunk: Chunk = { links, versions: links.map((l) => l.version), samples: [], live: [] };
+        this.#renderChunk(chunk, ctx);
         chunks.push(chunk);
       }
       this.#chunks = chunks;
@@ -308,21 +197,25 @@ export class LinkFamiliesRenderer {
             dirty = true;
           }
         }
-        if (dirty) renderChunk(chunk, nowMs, masterName, this.#scratch);
+        if (dirty) this.#renderChunk(chunk, ctx);
       }
     }
     this.#renderedVersion = table.version;
   }
-}
 
-function renderChunk(chunk: Chunk, nowMs: number, masterName: MasterName, scratch: Scratch): void {
-  const links = chunk.links;
-  const labels = links.map((link) => `device="${escapeLabelValue(link.name)}"`);
-  const samples: Segment[] = [];
-  for (let f = 0; f < FAMILY_COUNT; f++) {
-    for (let i = 0; i < links.length; i++) scratch.write(familyLines(f, links[i] as LinkState, labels[i] as string, nowMs, masterName));
-    samples.push(scratch.take());
+  #renderChunk(chunk: Chunk, ctx: SampleContext): void {
+    const links = chunk.links;
+    const labels = links.map(deviceLabel);
+    const scratch = this.#scratch;
+    const samples: Buffer[] = [];
+    const live: boolean[] = [];
+    for (const family of this.#families) {
+      for (let i = 0; i < links.length; i++) scratch.write(family.samples(links[i] as LinkState, labels[i] as string, ctx));
+      samples.push(scratch.take());
+      const liveWhile = family.liveWhile;
+      live.push(liveWhile !== undefined && links.some(liveWhile));
+    }
+    chunk.samples = samples;
+    chunk.live = live;
   }
-  chunk.samples = samples;
-  chunk.hasDown = links.some((link) => link.downSinceMs !== undefined);
 }

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { crc32Combine, deflateSegment, gzipSegments } from '../../src/metrics/deflate-segments.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { MetricsExposition } from '../../src/metrics/exposition.js';
+import { GzipPieceCache } from '../../src/metrics/gzip-piece-cache.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
 import { LinkTable } from '../../src/links/table.js';
 import { IFF_UP } from '../../src/netlink/constants.js';
@@ -53,6 +54,18 @@ describe('deflate segments', () => {
   it('an empty list is a valid empty member', () => {
     assertSingleMember(Buffer.concat(gzipSegments([])), Buffer.alloc(0));
   });
+
+  it('the piece cache compresses a piece once, and a new piece (even of equal bytes) anew', () => {
+    const cache = new GzipPieceCache();
+    const a = Buffer.from('linkstate_up{device="eth0"} 1\n');
+    const first = cache.deflated(a);
+    assert.equal(cache.deflated(a), first);
+    assert.equal(cache.compressions, 1);
+    const b = Buffer.from(a);
+    assert.notEqual(cache.deflated(b), first);
+    assert.equal(cache.compressions, 2);
+    assert.deepEqual(zlib.gunzipSync(Buffer.concat(gzipSegments([first]))), a);
+  });
 });
 
 const link = vethLink;
@@ -79,7 +92,7 @@ describe('cached /metrics body', () => {
       const gzipBody = Buffer.concat(gzip.body);
       const unzipped = zlib.gunzipSync(gzipBody).toString('utf8');
       assert.equal(linkPart(unzipped), linkPart(text));
-      assert.equal(linkPart(text), renderer.render(openMetrics ? 'openmetrics' : 'prometheus', now));
+      assert.equal(linkPart(text), Buffer.concat(renderer.pieces(openMetrics ? 'openmetrics' : 'prometheus', now)).toString('utf8'));
       assert.ok(unzipped.includes('# HELP linkstate_exporter_links'));
       assertSingleMember(gzipBody, zlib.gunzipSync(gzipBody));
       return text;
@@ -101,5 +114,32 @@ describe('cached /metrics body', () => {
     assert.doesNotMatch(after, /device="veth999"/);
     now += 1000;
     assert.match(await check(true), /^linkstate_carrier_down_seconds_total\{device="veth500"\} 3\.5$/m);
+  });
+
+  it('a gzip scrape compresses only the pieces that are new since the previous one', async () => {
+    let now = 1_790_000_000_000;
+    const table = new LinkTable();
+    for (let i = 1; i <= 1000; i++) table.apply(link(i), now);
+    const renderer = new LinkFamiliesRenderer(table);
+    const metrics = new ExporterMetrics({ version: '0', revision: 'test' }, () => renderer.exportedCount);
+    const cache = new GzipPieceCache();
+    const exposition = new MetricsExposition(renderer, metrics, () => now, cache);
+    const scrape = async (): Promise<number> => {
+      const before = cache.compressions;
+      const e = await exposition.expose({ openMetrics: true, gzip: true });
+      zlib.gunzipSync(Buffer.concat(e.body));
+      return cache.compressions - before;
+    };
+    const pieces = renderer.pieces('openmetrics', now).length;
+    assert.ok(pieces > 20, `pieces: ${pieces}`);
+    assert.equal(await scrape(), pieces, 'first scrape: every piece');
+    assert.equal(await scrape(), 0, 'nothing changed: nothing compressed');
+    table.apply(link(7, { mtu: 9000 }), now);
+    const changed = renderer.pieces('openmetrics', now).filter((p) => p.includes('device="veth7"')).length;
+    assert.equal(await scrape(), changed, 'one link changed: the pieces of its chunk');
+    table.apply(link(500, { carrier: 0, flags: IFF_UP, operstate: 2, carrierChanges: 3, carrierDownCount: 2 }), now);
+    await scrape();
+    now += 1000;
+    assert.equal(await scrape(), 1, 'a link is down: only its chunk of the down-time clock');
   });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LinkTable } from '../../src/links/table.js';
-import { LinkFamiliesRenderer, escapeLabelValue } from '../../src/metrics/link-families.js';
+import { LINK_FAMILIES, LinkFamiliesRenderer, escapeLabelValue, type ExpositionFormat, type LinkFamily } from '../../src/metrics/link-families.js';
+import { counter, gauge, info, labelled, stateSet } from '../../src/metrics/link-family.js';
 import { IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { fullLink } from '../helpers/netlink-bytes.js';
@@ -22,6 +23,25 @@ const link = (ifindex: number, over: Partial<LinkMessage> = {}): LinkMessage =>
     ...over,
   });
 
+/** LINK_FAMILIES, each counting what it renders: key "family device", value times rendered. */
+function countingFamilies(): { families: LinkFamily[]; renders: Map<string, number> } {
+  const renders = new Map<string, number>();
+  const families = LINK_FAMILIES.map(
+    (f): LinkFamily => ({
+      ...f,
+      samples: (l, device, ctx) => {
+        const key = `${f.name} ${l.name}`;
+        renders.set(key, (renders.get(key) ?? 0) + 1);
+        return f.samples(l, device, ctx);
+      },
+    }),
+  );
+  return { families, renders };
+}
+
+/** The link families' text as a scrape sends it: the pieces, in order. */
+const render = (r: LinkFamiliesRenderer, format: ExpositionFormat, nowMs: number): string => Buffer.concat(r.pieces(format, nowMs)).toString('utf8');
+
 const samples = (text: string, name: string): string[] =>
   text.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '));
 
@@ -29,7 +49,7 @@ describe('link families', () => {
   it('renders every family for a link with HELP and TYPE, in the Prometheus text format', () => {
     const t = new LinkTable();
     t.apply(link(1), 0);
-    const text = new LinkFamiliesRenderer(t).render('prometheus', 0);
+    const text = render(new LinkFamiliesRenderer(t), 'prometheus', 0);
     for (const [name, type] of [
       ['linkstate_up', 'gauge'],
       ['linkstate_carrier', 'gauge'],
@@ -62,12 +82,12 @@ describe('link families', () => {
     const t = new LinkTable();
     t.apply(link(1), 0);
     const r = new LinkFamiliesRenderer(t);
-    const om = r.render('openmetrics', 0);
+    const om = render(r, 'openmetrics', 0);
     assert.match(om, /^# TYPE linkstate_carrier_changes counter$/m);
     assert.match(om, /^# TYPE linkstate info$/m);
     assert.match(om, /^linkstate_info\{device="eth1",ifindex="1",kind="veth",address="02:00:00:00:00:01",ifalias="",master=""\} 1$/m);
     const strip = (s: string) => s.split('\n').filter((l) => !l.startsWith('#'));
-    assert.deepEqual(strip(om), strip(r.render('prometheus', 0)));
+    assert.deepEqual(strip(om), strip(render(r, 'prometheus', 0)));
   });
 
   it('stamps the last change and renders the down-time clock live, without a table change', () => {
@@ -75,12 +95,12 @@ describe('link families', () => {
     t.apply(link(1), 0);
     const r = new LinkFamiliesRenderer(t);
     t.apply(link(1, { carrier: 0, flags: IFF_UP, operstate: 2, carrierChanges: 5, carrierDownCount: 3 }), 1_700_000_000_500);
-    const a = r.render('prometheus', 1_700_000_010_500);
+    const a = render(r, 'prometheus', 1_700_000_010_500);
     assert.deepEqual(samples(a, 'linkstate_carrier_last_change_timestamp_seconds'), [
       'linkstate_carrier_last_change_timestamp_seconds{device="eth1"} 1700000000.5',
     ]);
     assert.deepEqual(samples(a, 'linkstate_carrier_down_seconds_total'), ['linkstate_carrier_down_seconds_total{device="eth1"} 10']);
-    const b = r.render('prometheus', 1_700_000_020_500);
+    const b = render(r, 'prometheus', 1_700_000_020_500);
     assert.deepEqual(samples(b, 'linkstate_carrier_down_seconds_total'), ['linkstate_carrier_down_seconds_total{device="eth1"} 20']);
   });
 
@@ -89,14 +109,14 @@ describe('link families', () => {
     t.apply(link(1), 0);
     t.apply(link(2), 0);
     const r = new LinkFamiliesRenderer(t);
-    r.render('prometheus', 0);
+    render(r, 'prometheus', 0);
     t.apply(link(1, { ifname: 'uplink' }), 1);
-    const renamed = r.render('prometheus', 1);
+    const renamed = render(r, 'prometheus', 1);
     assert.equal(renamed.includes('device="eth1"'), false);
     assert.equal(samples(renamed, 'linkstate_carrier').length, 2);
     assert.ok(renamed.includes('linkstate_carrier{device="uplink"} 1'));
     t.apply({ ...link(2), kind: 'del' }, 2);
-    const deleted = r.render('prometheus', 2);
+    const deleted = render(r, 'prometheus', 2);
     assert.equal(deleted.includes('device="eth2"'), false);
     assert.equal(r.exportedCount, 1);
   });
@@ -106,7 +126,7 @@ describe('link families', () => {
     t.apply(link(3, { ifname: 'b' }), 0);
     t.apply(link(1, { ifname: 'c' }), 0);
     t.apply(link(2, { ifname: 'a' }), 0);
-    const text = new LinkFamiliesRenderer(t).render('prometheus', 0);
+    const text = render(new LinkFamiliesRenderer(t), 'prometheus', 0);
     assert.deepEqual(samples(text, 'linkstate_up').map((l) => l.slice(0, 24)), [
       'linkstate_up{device="a"}',
       'linkstate_up{device="b"}',
@@ -119,14 +139,14 @@ describe('link families', () => {
     t.apply(link(1, { ifname: 'veth0' }), 0);
     t.apply(link(2, { ifname: 'eth0' }), 0);
     const r = new LinkFamiliesRenderer(t, { exclude: /^(?:veth.*)$/ });
-    let text = r.render('prometheus', 0);
+    let text = render(r, 'prometheus', 0);
     assert.equal(samples(text, 'linkstate_up').length, 1);
     assert.ok(text.includes('device="eth0"'));
     t.apply(link(1, { ifname: 'lan0' }), 1);
-    text = r.render('prometheus', 1);
+    text = render(r, 'prometheus', 1);
     assert.equal(samples(text, 'linkstate_up').length, 2);
     const inc = new LinkFamiliesRenderer(t, { include: /^(?:eth0)$/ });
-    assert.equal(samples(inc.render('prometheus', 1), 'linkstate_up').length, 1);
+    assert.equal(samples(render(inc, 'prometheus', 1), 'linkstate_up').length, 1);
   });
 
   it('renders master as the master device name and follows its rename', () => {
@@ -134,28 +154,133 @@ describe('link families', () => {
     t.apply(link(10, { ifname: 'br0', infoKind: 'bridge' }), 0);
     t.apply(link(11, { master: 10 }), 0);
     const r = new LinkFamiliesRenderer(t);
-    assert.ok(r.render('prometheus', 0).includes('linkstate_info{device="eth11",ifindex="11",kind="veth",address="02:00:00:00:00:011",ifalias="",master="br0"} 1'));
+    assert.ok(render(r, 'prometheus', 0).includes('linkstate_info{device="eth11",ifindex="11",kind="veth",address="02:00:00:00:00:011",ifalias="",master="br0"} 1'));
     t.apply(link(10, { ifname: 'br-lan', infoKind: 'bridge' }), 1);
-    assert.ok(r.render('prometheus', 1).includes('master="br-lan"'));
+    assert.ok(render(r, 'prometheus', 1).includes('master="br-lan"'));
   });
 
   it('escapes label values', () => {
     assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
     const t = new LinkTable();
     t.apply(link(1, { ifalias: 'to "core"\\1' }), 0);
-    assert.ok(new LinkFamiliesRenderer(t).render('prometheus', 0).includes('ifalias="to \\"core\\"\\\\1"'));
+    assert.ok(render(new LinkFamiliesRenderer(t), 'prometheus', 0).includes('ifalias="to \\"core\\"\\\\1"'));
   });
 
-  it('re-renders only what changed (cached text is reused as is)', () => {
+  it('renders again only the chunk of a link that changed: other chunks are neither re-rendered nor copied', () => {
+    // 1,000 links are several chunks; eth0600 sits in one of the middle ones.
     const t = new LinkTable();
-    for (let i = 1; i <= 50; i++) t.apply(link(i), 0);
-    const r = new LinkFamiliesRenderer(t);
-    const a = r.render('prometheus', 0);
-    const b = r.render('prometheus', 0);
-    assert.equal(a, b);
-    t.apply(link(7, { mtu: 9000 }), 1);
-    const c = r.render('prometheus', 1);
-    assert.ok(c.includes('linkstate_mtu_bytes{device="eth7"} 9000'));
-    assert.equal(c.replace('linkstate_mtu_bytes{device="eth7"} 9000', 'linkstate_mtu_bytes{device="eth7"} 1500'), a);
+    const name = (i: number) => `eth${String(i).padStart(4, '0')}`;
+    for (let i = 1; i <= 1000; i++) t.apply(link(i, { ifname: name(i) }), 0);
+    const { families, renders } = countingFamilies();
+    const r = new LinkFamiliesRenderer(t, {}, families);
+
+    const first = r.pieces('prometheus', 0);
+    assert.equal(renders.size, 1000 * LINK_FAMILIES.length, 'every link rendered once per family');
+    assert.ok([...renders.values()].every((n) => n === 1));
+    const upPieces = first.filter((p) => p.toString('utf8').startsWith('linkstate_up{'));
+    assert.ok(upPieces.length >= 4, `several chunks (got ${upPieces.length})`);
+
+    renders.clear();
+    const again = r.pieces('prometheus', 0);
+    assert.equal(renders.size, 0, 'nothing rendered without a change');
+    assert.equal(again.length, first.length);
+    again.forEach((p, i) => assert.equal(p, first[i], `piece ${i} is the cached buffer`));
+
+    const before = render(r, 'prometheus', 0);
+    t.apply(link(600, { ifname: name(600), mtu: 9000 }), 1);
+    renders.clear();
+    const after = r.pieces('prometheus', 1);
+    // Only the links of eth0600's chunk were rendered again, each once per family.
+    const rerendered = new Set([...renders.keys()].map((k) => k.split(' ')[1]));
+    assert.ok(rerendered.has(name(600)));
+    assert.ok(rerendered.size < 1000 / 2, `only one chunk re-rendered (got ${rerendered.size} links)`);
+    assert.equal(renders.size, rerendered.size * LINK_FAMILIES.length);
+    const chunkOf600 = upPieces.find((p) => p.includes(`device="${name(600)}"`))!;
+    assert.equal(rerendered.size, chunkOf600.toString('utf8').split('\n').length - 1, 'exactly the links of its chunk');
+    // Pieces holding eth0600 are new buffers; every other piece is the very same buffer as before.
+    assert.equal(after.length, first.length);
+    let replaced = 0;
+    after.forEach((p, i) => {
+      if (first[i]!.includes(`device="${name(600)}"`)) {
+        assert.notEqual(p, first[i], `piece ${i} holds eth0600`);
+        replaced++;
+      } else assert.equal(p, first[i], `piece ${i} untouched`);
+    });
+    assert.equal(replaced, LINK_FAMILIES.length - 1, 'one piece per family eth0600 has samples in');
+    const text = Buffer.concat(after).toString('utf8');
+    assert.equal(text, before.replace(`linkstate_mtu_bytes{device="${name(600)}"} 1500`, `linkstate_mtu_bytes{device="${name(600)}"} 9000`));
+  });
+
+  it('renders the down-time clock at each scrape only for the chunk of a link that is down', () => {
+    const t = new LinkTable();
+    const name = (i: number) => `eth${String(i).padStart(4, '0')}`;
+    for (let i = 1; i <= 1000; i++) t.apply(link(i, { ifname: name(i) }), 0);
+    const { families, renders } = countingFamilies();
+    const r = new LinkFamiliesRenderer(t, {}, families);
+    t.apply(link(100, { ifname: name(100), carrier: 0, flags: IFF_UP, operstate: 2, carrierChanges: 5, carrierDownCount: 3 }), 10_000);
+    const first = r.pieces('prometheus', 20_000);
+    renders.clear();
+    const second = r.pieces('prometheus', 30_000);
+    const families100 = new Set([...renders.keys()].map((k) => k.split(' ')[0]));
+    assert.deepEqual([...families100], ['linkstate_carrier_down_seconds_total'], 'only the clock family');
+    assert.ok(renders.has(`linkstate_carrier_down_seconds_total ${name(100)}`));
+    assert.ok(renders.size < 1000 / 2, `one chunk (got ${renders.size} links)`);
+    const changed = second.filter((p, i) => p !== first[i]);
+    assert.equal(changed.length, 1);
+    assert.match(changed[0]!.toString('utf8'), new RegExp(`^linkstate_carrier_down_seconds_total\\{device="${name(100)}"\\} 20$`, 'm'));
+  });
+
+  it('takes families of every shape: values absent when unknown, state sets, info and reason labels, clocks', () => {
+    const t = new LinkTable();
+    t.apply(link(1), 0);
+    t.apply(link(2, { mtu: 9000, ifalias: 'up"link' }), 0);
+    t.apply(link(3, { carrier: 0, flags: IFF_UP, operstate: 2 }), 0);
+    // Families as later ones will look (speed, duplex, bridge port state), fed from what a link
+    // has today so that some links know a value and some don't.
+    const families: LinkFamily[] = [
+      gauge('test_speed_bytes', 'Speed, absent when unknown.', (l) => (l.mtu === 9000 ? 1_250_000_000 : undefined)),
+      stateSet('test_duplex', 'Duplex, absent when unknown.', 'duplex', ['full', 'half', 'unknown'], (l) => (l.ifindex === 1 ? 0 : l.ifindex === 3 ? 2 : undefined)),
+      stateSet('test_never', 'No link has a state: the family is left out.', 'state', ['a'], () => undefined),
+      info('test_port_info', 'Labels, absent for link 3.', ['alias'], (l) => (l.ifindex === 3 ? undefined : [l.ifalias ?? ''])),
+      labelled('test_down_reason', 'While carrier is down: why.', ['reason', 'detail'], (l) => (l.carrier ? undefined : ['no_cable', ''])),
+      counter('test_clock_seconds_total', 'A clock while carrier is down.', (l, ctx) => (l.carrier ? 0 : ctx.nowMs / 1000), { liveWhile: (l) => !l.carrier }),
+    ];
+    const r = new LinkFamiliesRenderer(t, {}, families);
+    const text = render(r, 'prometheus', 5000);
+    assert.equal(
+      text,
+      [
+        '# HELP test_speed_bytes Speed, absent when unknown.',
+        '# TYPE test_speed_bytes gauge',
+        'test_speed_bytes{device="eth2"} 1250000000',
+        '# HELP test_duplex Duplex, absent when unknown.',
+        '# TYPE test_duplex gauge',
+        'test_duplex{device="eth1",duplex="full"} 1',
+        'test_duplex{device="eth1",duplex="half"} 0',
+        'test_duplex{device="eth1",duplex="unknown"} 0',
+        'test_duplex{device="eth3",duplex="full"} 0',
+        'test_duplex{device="eth3",duplex="half"} 0',
+        'test_duplex{device="eth3",duplex="unknown"} 1',
+        '# HELP test_port_info Labels, absent for link 3.',
+        '# TYPE test_port_info gauge',
+        'test_port_info{device="eth1",alias=""} 1',
+        'test_port_info{device="eth2",alias="up\\"link"} 1',
+        '# HELP test_down_reason While carrier is down: why.',
+        '# TYPE test_down_reason gauge',
+        'test_down_reason{device="eth3",reason="no_cable",detail=""} 1',
+        '# HELP test_clock_seconds_total A clock while carrier is down.',
+        '# TYPE test_clock_seconds_total counter',
+        'test_clock_seconds_total{device="eth1"} 0',
+        'test_clock_seconds_total{device="eth2"} 0',
+        'test_clock_seconds_total{device="eth3"} 5',
+        '',
+      ].join('\n'),
+    );
+    const om = render(r, 'openmetrics', 7000);
+    assert.match(om, /^# TYPE test_port info$/m);
+    assert.match(om, /^# TYPE test_clock_seconds counter$/m);
+    assert.match(om, /^test_clock_seconds_total\{device="eth3"\} 7$/m);
+    assert.throws(() => counter('test_bad', 'x', () => 1), /must end in _total/);
+    assert.throws(() => info('test_bad', 'x', [], () => []), /must end in _info/);
   });
 });
