@@ -1,24 +1,20 @@
 // HTTP side: createApp builds the express app (telemetry path, landing page, health and
 // readiness) and never listens; startServer listens and gives back a prompt close().
+// Only what every configuration needs is imported here: --web.config.file (YAML, bcrypt,
+// TLS, reloads) lives in web/web-config-server.ts, imported when the flag is given.
 
 import http from 'node:http';
-import https from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import type https from 'node:https';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { PROGRAM_NAME, type ListenAddress } from './config.js';
-import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
+import { defaultHeaders } from './web/default-headers.js';
 import { renderLandingPage } from './web/landing-page.js';
 import { listen } from './web/listener.js';
 import { acceptsGzip, negotiateOpenMetrics } from './web/negotiate.js';
-import { clientCertificateProblem, handshakeOptions } from './web/tls-policy.js';
-import { WebConfigError, type TlsServerConfig } from './web/web-config.js';
-import { loadWebConfig, type LoadedWebConfig } from './web/web-config-loader.js';
-import { WebConfigReloader, type ReloadOutcome } from './web/web-config-reloader.js';
-import { WebLayer } from './web/web-layer.js';
-
 import { NODE_CHECK_INTERVAL_OFF, guardSlowClients } from './web/slow-client-guard.js';
+import type { ReloadOutcome } from './web/web-config-reloader.js';
 
 export { formatBoundAddress, listenErrorMessage } from './web/listener.js';
 export type { ReloadOutcome } from './web/web-config-reloader.js';
@@ -213,15 +209,6 @@ function silentLogger(): Logger {
   return createLogger({ level: 'error', format: 'json', destination: { write: () => undefined } });
 }
 
-async function loadAtStart(path: string): Promise<LoadedWebConfig> {
-  try {
-    return await loadWebConfig(path);
-  } catch (err) {
-    if (err instanceof WebConfigError) throw new ConfigError(`--web.config.file ${path}: ${err.message}`, { cause: err });
-    throw err;
-  }
-}
-
 export async function startServer(
   app: express.Application,
   address: ListenAddress,
@@ -229,44 +216,23 @@ export async function startServer(
 ): Promise<RunningServer> {
   const logger = opts.logger ?? silentLogger();
   const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
-  const loaded = opts.webConfigFile !== undefined ? await loadAtStart(opts.webConfigFile) : undefined;
-  for (const warning of loaded?.config.warnings ?? []) logger.warn({ file: loaded?.path }, warning);
-
-  let policy: TlsServerConfig | undefined = loaded?.config.tls;
-  const isTls = policy !== undefined;
-  const layer = new WebLayer(isTls, loaded?.config);
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    layer.handle(req, res, () => {
-      app(req, res);
-    });
-  };
+  // Resolved before anything listens: a bad web config is a start-up error (ConfigError).
+  const web =
+    opts.webConfigFile === undefined
+      ? undefined
+      : await (await import('./web/web-config-server.js')).prepareWebConfig(opts.webConfigFile, logger, timeouts);
 
   let server: http.Server | https.Server;
-  if (policy !== undefined && loaded?.secureContext !== undefined) {
-    const tlsServer = https.createServer(
-      {
-        ...loaded.secureContext,
-        ...handshakeOptions(policy.clientAuthType),
-        handshakeTimeout: timeouts.handshakeTimeoutMs,
-        connectionsCheckingInterval: timeouts.checkIntervalMs,
-      },
-      handler,
-    );
-    tlsServer.on('secureConnection', (socket: TLSSocket) => {
-      if (policy === undefined) return;
-      const problem = clientCertificateProblem(socket, policy);
-      if (problem !== undefined) {
-        logger.debug({ remote: socket.remoteAddress, reason: problem }, 'TLS client refused');
-        socket.destroy();
-      }
-    });
-    tlsServer.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-      logger.debug({ remote: socket.remoteAddress, err: err.message }, 'TLS handshake failed');
-    });
-    server = tlsServer;
+  if (web !== undefined) {
+    server = web.createServer(app);
   } else {
-    server = http.createServer({ connectionsCheckingInterval: timeouts.checkIntervalMs }, handler);
+    const headers = [...defaultHeaders(false)];
+    server = http.createServer({ connectionsCheckingInterval: timeouts.checkIntervalMs }, (req, res) => {
+      for (const [name, value] of headers) res.setHeader(name, value);
+      app(req, res);
+    });
   }
+  const isTls = web?.tls ?? false;
   server.headersTimeout = timeouts.headersTimeoutMs;
   server.requestTimeout = timeouts.requestTimeoutMs;
   server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
@@ -276,34 +242,7 @@ export async function startServer(
   // After start-up (e.g. EMFILE on accept): log, never crash the exporter.
   server.on('error', (err: Error) => logger.error({ err: err.message }, 'HTTP server error'));
 
-  let reloader: WebConfigReloader | undefined;
-  if (loaded !== undefined) {
-    reloader = new WebConfigReloader(loaded, {
-      logger,
-      ...(opts.reload?.debounceMs !== undefined ? { debounceMs: opts.reload.debounceMs } : {}),
-      ...(opts.reload?.pollMs !== undefined ? { pollMs: opts.reload.pollMs } : {}),
-      apply: (next) => {
-        if ((next.config.tls !== undefined) !== isTls) {
-          return `switching between HTTP and HTTPS needs a restart (now ${isTls ? 'HTTPS' : 'HTTP'})`;
-        }
-        if (next.config.tls !== undefined && next.secureContext !== undefined) {
-          const tlsServer = server as https.Server;
-          try {
-            tlsServer.setSecureContext(next.secureContext);
-          } catch (err) {
-            return `TLS settings refused: ${err instanceof Error ? err.message : String(err)}`;
-          }
-          const { requestCert, rejectUnauthorized } = handshakeOptions(next.config.tls.clientAuthType);
-          // Read by Node for every new connection.
-          Object.assign(tlsServer, { requestCert, rejectUnauthorized });
-          policy = next.config.tls;
-        }
-        layer.update(next.config);
-        return undefined;
-      },
-    });
-    reloader.start();
-  }
+  const reloader = web?.startReloading(opts.reload);
 
   return {
     server,

@@ -1,22 +1,15 @@
 // What runs before the express app on every request: response headers (security defaults
 // and the web config's http_server_config.headers) and basic authentication. Swapped
-// atomically when the web config is reloaded.
+// atomically when the web config is reloaded. Loaded only with --web.config.file (see
+// web-config-server.ts).
 
 import type http from 'node:http';
 import { PROGRAM_NAME } from '../config.js';
 import { AuthCache, BasicAuthenticator, parseBasicAuthorization } from './basic-auth.js';
+import { defaultHeaders } from './default-headers.js';
 import type { WebConfig } from './web-config.js';
 
-/** Default headers on every response; the web config can override them (empty = remove). */
-export function defaultHeaders(tls: boolean): Map<string, string> {
-  const headers = new Map<string, string>([
-    ['X-Content-Type-Options', 'nosniff'],
-    ['X-Frame-Options', 'DENY'],
-  ]);
-  // Only meaningful over HTTPS (browsers ignore it over HTTP). No includeSubDomains.
-  if (tls) headers.set('Strict-Transport-Security', 'max-age=31536000');
-  return headers;
-}
+export { defaultHeaders } from './default-headers.js';
 
 function send(res: http.ServerResponse, status: number, text: string): void {
   const body = Buffer.from(`${text}\n`, 'utf8');

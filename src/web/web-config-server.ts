@@ -1,0 +1,117 @@
+// Everything --web.config.file adds to the HTTP server: the YAML parser, basic auth (bcrypt),
+// TLS and the reloader. server.ts imports this module only when a web config is given, so an
+// exporter started without one never loads yaml, bcryptjs, node:https or this code
+// (test/integration/lazy-modules.test.ts checks it).
+
+import http from 'node:http';
+import type https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { clientCertificateProblem, handshakeOptions } from './tls-policy.js';
+import { WebConfigError, type TlsServerConfig } from './web-config.js';
+import { loadWebConfig, type LoadedWebConfig } from './web-config-loader.js';
+import { WebConfigReloader, type ReloadOutcome } from './web-config-reloader.js';
+import { WebLayer } from './web-layer.js';
+
+export interface ConfiguredTimeouts {
+  handshakeTimeoutMs: number;
+  checkIntervalMs: number;
+}
+
+export interface ConfiguredWeb {
+  /** true when serving HTTPS. */
+  readonly tls: boolean;
+  /** Creates the HTTP or HTTPS server whose requests pass through the web layer first. */
+  createServer(app: http.RequestListener): http.Server | https.Server;
+  /** Starts watching the files; the returned reloader is closed with the server. */
+  startReloading(reload?: { debounceMs?: number; pollMs?: number }): {
+    reload(): Promise<ReloadOutcome>;
+    close(): void;
+  };
+}
+
+async function loadAtStart(path: string): Promise<LoadedWebConfig> {
+  try {
+    return await loadWebConfig(path);
+  } catch (err) {
+    if (err instanceof WebConfigError) throw new ConfigError(`--web.config.file ${path}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** Reads and validates the web config; bad files throw a one-line ConfigError. */
+export async function prepareWebConfig(path: string, logger: Logger, timeouts: ConfiguredTimeouts): Promise<ConfiguredWeb> {
+  const loaded = await loadAtStart(path);
+  for (const warning of loaded.config.warnings) logger.warn({ file: loaded.path }, warning);
+
+  let policy: TlsServerConfig | undefined = loaded.config.tls;
+  const isTls = policy !== undefined;
+  const layer = new WebLayer(isTls, loaded.config);
+  // node:https (and with it node:tls) only for HTTPS.
+  const httpsModule = isTls ? (await import('node:https')).default : undefined;
+  let server: http.Server | https.Server | undefined;
+
+  return {
+    tls: isTls,
+    createServer(app) {
+      const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+        layer.handle(req, res, () => app(req, res));
+      };
+      if (httpsModule !== undefined && policy !== undefined && loaded.secureContext !== undefined) {
+        const tlsServer = httpsModule.createServer(
+          {
+            ...loaded.secureContext,
+            ...handshakeOptions(policy.clientAuthType),
+            handshakeTimeout: timeouts.handshakeTimeoutMs,
+            connectionsCheckingInterval: timeouts.checkIntervalMs,
+          },
+          handler,
+        );
+        tlsServer.on('secureConnection', (socket: TLSSocket) => {
+          if (policy === undefined) return;
+          const problem = clientCertificateProblem(socket, policy);
+          if (problem !== undefined) {
+            logger.debug({ remote: socket.remoteAddress, reason: problem }, 'TLS client refused');
+            socket.destroy();
+          }
+        });
+        tlsServer.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+          logger.debug({ remote: socket.remoteAddress, err: err.message }, 'TLS handshake failed');
+        });
+        server = tlsServer;
+      } else {
+        server = http.createServer({ connectionsCheckingInterval: timeouts.checkIntervalMs }, handler);
+      }
+      return server;
+    },
+    startReloading(reload) {
+      const reloader = new WebConfigReloader(loaded, {
+        logger,
+        ...(reload?.debounceMs !== undefined ? { debounceMs: reload.debounceMs } : {}),
+        ...(reload?.pollMs !== undefined ? { pollMs: reload.pollMs } : {}),
+        apply: (next) => {
+          if ((next.config.tls !== undefined) !== isTls) {
+            return `switching between HTTP and HTTPS needs a restart (now ${isTls ? 'HTTPS' : 'HTTP'})`;
+          }
+          if (next.config.tls !== undefined && next.secureContext !== undefined) {
+            const tlsServer = server as https.Server;
+            try {
+              tlsServer.setSecureContext(next.secureContext);
+            } catch (err) {
+              return `TLS settings refused: ${err instanceof Error ? err.message : String(err)}`;
+            }
+            const { requestCert, rejectUnauthorized } = handshakeOptions(next.config.tls.clientAuthType);
+            // Read by Node for every new connection.
+            Object.assign(tlsServer, { requestCert, rejectUnauthorized });
+            policy = next.config.tls;
+          }
+          layer.update(next.config);
+          return undefined;
+        },
+      });
+      reloader.start();
+      return reloader;
+    },
+  };
+}
