@@ -2,11 +2,19 @@
 // Registry — prom-client stays the authority for these families and for both text formats.
 
 import { createRequire } from 'node:module';
-import client from 'prom-client';
+import type client from 'prom-client';
 import { DUMP_FAILURES } from '../dump-session.js';
 import { NETLINK_DECODE_REASONS } from '../errors.js';
 
 const require = createRequire(import.meta.url);
+
+// prom-client's own classes, required one by one: its index also loads Histogram, Summary,
+// Pushgateway (node:https, node:tls), the cluster aggregator and, through the CPU collector,
+// @opentelemetry/api, none of which this exporter uses (about 9 MB of RSS at rest; see
+// BENCHMARKS.md). The paths are prom-client 15's files; the package has no "exports" map.
+const Registry = require('prom-client/lib/registry.js') as typeof client.Registry;
+const Counter = require('prom-client/lib/counter.js') as typeof client.Counter;
+const Gauge = require('prom-client/lib/gauge.js') as typeof client.Gauge;
 
 /** Netlink message types counted by linkstate_exporter_netlink_messages_total. */
 export const MESSAGE_TYPES = ['newlink', 'dellink', 'done', 'error', 'other'] as const;
@@ -15,13 +23,12 @@ export type MessageType = (typeof MESSAGE_TYPES)[number];
 /** Reasons of linkstate_exporter_netlink_dropped_total, all pre-initialised at 0. */
 export const DROP_REASONS: readonly string[] = ['foreign_sender', 'truncated', ...NETLINK_DECODE_REASONS];
 
-// prom-client's default collectors, minus three:
+// prom-client's default collectors, minus three (processCpuTotal is processCpuCollector below):
 // - eventLoopLag: its perf_hooks histogram runs a libuv timer every 10 ms forever, and this
 //   exporter promises no wake-ups while nothing changes;
 // - processHandles, processRequests, processResources: they export gauges named *_total
 //   (nodejs_active_handles_total, ...), which `promtool check metrics` rejects.
 const DEFAULT_COLLECTORS = [
-  'processCpuTotal',
   'processStartTime',
   'osMemoryHeap',
   'processOpenFileDescriptors',
@@ -33,6 +40,32 @@ const DEFAULT_COLLECTORS = [
 ] as const;
 
 type Collector = (registry: client.Registry, config: object) => void;
+
+/**
+ * prom-client's processCpuTotal (same three counters, names, help and values) without its
+ * exemplar support, which requires @opentelemetry/api (~7 MB of RSS) even when unused.
+ */
+function processCpuCollector(registry: client.Registry): void {
+  const registers = [registry];
+  let last = process.cpuUsage();
+  const user = new Counter({
+    name: 'process_cpu_user_seconds_total',
+    help: 'Total user CPU time spent in seconds.',
+    registers,
+    // This one metric's collect sets all three, as prom-client does.
+    collect() {
+      const now = process.cpuUsage();
+      const userMicros = now.user - last.user;
+      const systemMicros = now.system - last.system;
+      last = now;
+      user.inc(userMicros / 1e6);
+      system.inc(systemMicros / 1e6);
+      total.inc((userMicros + systemMicros) / 1e6);
+    },
+  });
+  const system = new Counter({ name: 'process_cpu_system_seconds_total', help: 'Total system CPU time spent in seconds.', registers });
+  const total = new Counter({ name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.', registers });
+}
 
 export interface BuildInfo {
   readonly version: string;
@@ -52,51 +85,51 @@ export class ExporterMetrics {
   readonly receiveBuffer: client.Gauge;
 
   constructor(build: BuildInfo, linksExported: () => number) {
-    const registry = new client.Registry();
+    const registry = new Registry();
     this.registry = registry;
     const registers = [registry];
-    this.messages = new client.Counter({
+    this.messages = new Counter({
       name: 'linkstate_exporter_netlink_messages_total',
       help: 'Netlink messages received from the kernel, by type (newlink, dellink, done, error, other).',
       labelNames: ['type'],
       registers,
     });
     for (const type of MESSAGE_TYPES) this.messages.inc({ type }, 0);
-    this.overruns = new client.Counter({
+    this.overruns = new Counter({
       name: 'linkstate_exporter_netlink_overruns_total',
       help: 'Times the netlink socket overflowed (ENOBUFS) and notifications were lost; each one triggers a resync.',
       registers,
     });
-    this.resyncs = new client.Counter({
+    this.resyncs = new Counter({
       name: 'linkstate_exporter_netlink_resyncs_total',
       help: 'Link dumps run after the initial one to reconcile the table with the kernel (after an overrun, an interrupted dump or a socket reopen).',
       registers,
     });
-    this.dumpsInterrupted = new client.Counter({
+    this.dumpsInterrupted = new Counter({
       name: 'linkstate_exporter_netlink_dumps_interrupted_total',
       help: 'Link dumps the kernel marked NLM_F_DUMP_INTR (the table changed mid-dump); each is repeated.',
       registers,
     });
-    this.dumpFailures = new client.Counter({
+    this.dumpFailures = new Counter({
       name: 'linkstate_exporter_netlink_dump_failures_total',
       help: 'Link dumps that ended without pruning and were asked for again, by reason: done_error (NLMSG_DONE with an error), refused (NLMSG_ERROR), truncated or undecodable (a reply datagram dropped), socket_error.',
       labelNames: ['reason'],
       registers,
     });
     for (const reason of DUMP_FAILURES) this.dumpFailures.inc({ reason }, 0);
-    this.dropped = new client.Counter({
+    this.dropped = new Counter({
       name: 'linkstate_exporter_netlink_dropped_total',
       help: 'Netlink datagrams or messages dropped, by reason: foreign_sender (not from the kernel), truncated (MSG_TRUNC), or the decoder error.',
       labelNames: ['reason'],
       registers,
     });
     for (const reason of DROP_REASONS) this.dropped.inc({ reason }, 0);
-    this.socketReopens = new client.Counter({
+    this.socketReopens = new Counter({
       name: 'linkstate_exporter_netlink_socket_reopens_total',
       help: 'Times the netlink socket failed after start-up and was reopened.',
       registers,
     });
-    this.links = new client.Gauge({
+    this.links = new Gauge({
       name: 'linkstate_exporter_links',
       help: 'Links currently exported (after the device filters).',
       registers,
@@ -104,12 +137,12 @@ export class ExporterMetrics {
         this.set(linksExported());
       },
     });
-    this.receiveBuffer = new client.Gauge({
+    this.receiveBuffer = new Gauge({
       name: 'linkstate_exporter_netlink_receive_buffer_bytes',
       help: 'Receive buffer of the netlink socket as granted by the kernel.',
       registers,
     });
-    const buildInfo = new client.Gauge({
+    const buildInfo = new Gauge({
       name: 'linkstate_exporter_build_info',
       help: 'A metric with a constant 1 value labeled by version, revision and Node.js version of linkstate-exporter.',
       labelNames: ['version', 'revision', 'nodejs'],
@@ -117,6 +150,7 @@ export class ExporterMetrics {
     });
     buildInfo.set({ version: build.version, revision: build.revision, nodejs: process.version }, 1);
 
+    processCpuCollector(registry);
     for (const name of DEFAULT_COLLECTORS) {
       const collector = require(`prom-client/lib/metrics/${name}.js`) as Collector;
       collector(registry, {});
@@ -135,8 +169,8 @@ export class ExporterMetrics {
    * registered twice.
    */
   async renderOpenMetrics(): Promise<string> {
-    const om = new client.Registry<client.OpenMetricsContentType>();
-    om.setContentType(client.Registry.OPENMETRICS_CONTENT_TYPE);
+    const om = new Registry<client.OpenMetricsContentType>();
+    om.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     for (const metric of this.registry.getMetricsAsArray()) {
       const m = metric as unknown as { name: string; help: string; type: string; aggregator: string; get(): Promise<{ name: string }> };
       const counter = m.type === 'counter';
