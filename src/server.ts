@@ -3,9 +3,11 @@
 // Only what every configuration needs is imported here: --web.config.file (YAML, bcrypt,
 // TLS, reloads) lives in web/web-config-server.ts, imported when the flag is given.
 
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type https from 'node:https';
-import express from 'express';
+import { createRequire } from 'node:module';
+import type express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { PROGRAM_NAME, type ListenAddress } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -41,6 +43,33 @@ export interface AppOptions {
   maxRequests?: number;
 }
 
+/**
+ * express(), built from express's application, request and response modules as its index
+ * builds it. The index itself also loads body-parser (raw-body, iconv-lite) and serve-static
+ * for express.json()/urlencoded()/static(), which this exporter never uses: about 3 MB of RSS
+ * at rest (BENCHMARKS.md). express 5 has no "exports" map, so these paths are public.
+ */
+function newExpressApp(): express.Application {
+  const require = createRequire(import.meta.url);
+  const application = require('express/lib/application.js') as object;
+  const request = require('express/lib/request.js') as object;
+  const response = require('express/lib/response.js') as object;
+  const app = function (req: http.IncomingMessage, res: http.ServerResponse, next?: NextFunction): void {
+    (app as unknown as { handle(...args: unknown[]): void }).handle(req, res, next);
+  } as unknown as express.Application;
+  // merge-descriptors(app, source, false), as express does.
+  for (const source of [EventEmitter.prototype, application]) {
+    for (const name of Object.getOwnPropertyNames(source)) {
+      if (Object.hasOwn(app, name)) continue;
+      Object.defineProperty(app, name, Object.getOwnPropertyDescriptor(source, name)!);
+    }
+  }
+  const own = { app: { configurable: true, enumerable: true, writable: true, value: app } };
+  Object.assign(app, { request: Object.create(request, own), response: Object.create(response, own) });
+  (app as unknown as { init(): void }).init();
+  return app;
+}
+
 export const NOT_READY_TEXT = 'Not ready: initial link dump not applied yet';
 
 const ALLOWED_METHODS = 'GET, HEAD';
@@ -61,7 +90,7 @@ function onlyGetHead(req: Request, res: Response): boolean {
 }
 
 export function createApp(opts: AppOptions): express.Application {
-  const app = express();
+  const app = newExpressApp();
   app.disable('x-powered-by');
   app.disable('etag');
   const landing = renderLandingPage({ name: PROGRAM_NAME, version: opts.version, telemetryPath: opts.telemetryPath });

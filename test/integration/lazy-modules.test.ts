@@ -1,0 +1,142 @@
+// The built exporter loads only what its configuration uses (issue 8, footprint): without
+// --web.config.file it never loads the YAML parser, bcrypt or the web-config code; and never
+// express's body parsers or prom-client's index (with @opentelemetry/api). Every module the
+// process loads is recorded by test/helpers/module-trace.ts (an ESM resolve hook plus
+// require.cache and the built-in list at exit); the run with a web config shows that the trace
+// does see the modules loaded on demand.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
+import { MAIN, eventually } from '../helpers/exporter.js';
+import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
+
+const TRACER = fileURLToPath(new URL('../helpers/module-trace.js', import.meta.url));
+
+/** Loaded only with --web.config.file. */
+const WEB_CONFIG_ONLY = [
+  '/node_modules/yaml/',
+  '/node_modules/bcryptjs/',
+  '/dist/src/web/web-config-server.js',
+  '/dist/src/web/web-config.js',
+  '/dist/src/web/web-config-loader.js',
+  '/dist/src/web/web-config-reloader.js',
+  '/dist/src/web/web-layer.js',
+  '/dist/src/web/basic-auth.js',
+  '/dist/src/web/tls-policy.js',
+];
+
+/** Never loaded: express's index (body parsers, static files) and prom-client's index. */
+const NEVER = [
+  '/node_modules/express/index.js',
+  '/node_modules/express/lib/express.js',
+  '/node_modules/body-parser/',
+  '/node_modules/raw-body/',
+  '/node_modules/serve-static/',
+  '/node_modules/prom-client/index.js',
+  '/node_modules/prom-client/lib/pushgateway.js',
+  '/node_modules/prom-client/lib/cluster.js',
+  '/node_modules/@opentelemetry/',
+];
+
+/** Always loaded: if these are missing, the trace itself is broken. */
+const ALWAYS = [
+  '/dist/src/main.js',
+  '/dist/src/server.js',
+  '/node_modules/express/lib/application.js',
+  '/node_modules/express/lib/response.js',
+  '/node_modules/prom-client/lib/registry.js',
+  '/node_modules/koffi/',
+];
+
+interface TracedRun {
+  modules: string[];
+  status: Record<string, number>;
+}
+
+let nextPort = 19400;
+
+async function runTraced(ns: Netns, dir: string, name: string, args: string[], headers: Record<string, string> = {}): Promise<TracedRun> {
+  const trace = join(dir, `${name}.trace`);
+  writeFileSync(trace, '');
+  const port = nextPort++;
+  const child = ns.spawn(process.execPath, ['--import', TRACER, MAIN, `--web.listen-address=127.0.0.1:${port}`, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LSE_MODULE_TRACE: trace },
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const base = `http://127.0.0.1:${port}`;
+  const get = async (path: string, extra: Record<string, string> = {}): Promise<number> => {
+    const res = await fetch(base + path, { headers: { connection: 'close', ...headers, ...extra } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  try {
+    await eventually(`${name}: ready (${stderr})`, async () => {
+      if (child.exitCode !== null) throw new Error(`exporter exited with ${child.exitCode}: ${stderr}`);
+      return (await get('/-/ready').catch(() => 0)) === 200;
+    });
+    const status: Record<string, number> = {
+      metrics: await get('/metrics'),
+      gzip: await get('/metrics', { 'accept-encoding': 'gzip' }),
+      openmetrics: await get('/metrics', { accept: 'application/openmetrics-text; version=1.0.0' }),
+      landing: await get('/'),
+      missing: await get('/nowhere'),
+      anonymous: await fetch(`${base}/metrics`, { headers: { connection: 'close' } }).then(async (r) => (await r.arrayBuffer(), r.status)),
+    };
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, `${name}: exit code (${stderr})`);
+    return { modules: readFileSync(trace, 'utf8').split('\n').filter((l) => l !== ''), status };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+const loaded = (modules: readonly string[], part: string): boolean => modules.some((m) => m.includes(part));
+
+describe('modules the built exporter loads', { timeout: 60_000 }, () => {
+  let ns: Netns;
+  let leave: (() => void) | undefined;
+  let dir: string;
+
+  before(async (t) => {
+    if (!requireRoot(t as never)) return;
+    dir = mkdtempSync(join(tmpdir(), 'lsx-lazy-'));
+    ns = await createNetns('lsx-lazy');
+    await ns.ipBatch(['link add lnk0 type veth peer name peer0', 'link set lnk0 up', 'link set peer0 up']);
+    leave = enterNetns(ns.name);
+  });
+
+  after(async () => {
+    leave?.();
+    if (ns) await ns.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('without --web.config.file: no YAML parser, bcrypt or web-config code, and never express/prom-client indexes', async (t) => {
+    if (!requireRoot(t)) return;
+    const run = await runTraced(ns, dir, 'plain', []);
+    assert.deepEqual(run.status, { metrics: 200, gzip: 200, openmetrics: 200, landing: 200, missing: 404, anonymous: 200 });
+    for (const part of ALWAYS) assert.ok(loaded(run.modules, part), `${part} is in the trace (the trace works)`);
+    for (const part of [...WEB_CONFIG_ONLY, ...NEVER]) {
+      assert.ok(!loaded(run.modules, part), `${part} was loaded without --web.config.file:\n${run.modules.filter((m) => m.includes(part)).join('\n')}`);
+    }
+  });
+
+  it('with --web.config.file: loads them on demand, and basic auth works', async (t) => {
+    if (!requireRoot(t)) return;
+    const file = join(dir, 'web.yml');
+    writeFileSync(file, `basic_auth_users:\n  prometheus: ${bcrypt.hashSync('s3cret', 4)}\n`);
+    const run = await runTraced(ns, dir, 'web-config', [`--web.config.file=${file}`], {
+      authorization: `Basic ${Buffer.from('prometheus:s3cret').toString('base64')}`,
+    });
+    assert.deepEqual(run.status, { metrics: 200, gzip: 200, openmetrics: 200, landing: 200, missing: 404, anonymous: 401 });
+    for (const part of [...ALWAYS, ...WEB_CONFIG_ONLY]) assert.ok(loaded(run.modules, part), `${part} is loaded with --web.config.file`);
+    for (const part of NEVER) assert.ok(!loaded(run.modules, part), `${part} was loaded`);
+  });
+});
