@@ -9,6 +9,10 @@ export const SOCK_NONBLOCK = 0o4000;
 export const NETLINK_ROUTE = 0;
 export const SOL_SOCKET = 1;
 export const SOL_NETLINK = 270;
+/** socket(2) protocol of generic netlink (the ethtool family lives there). */
+export const NETLINK_GENERIC = 16;
+/** setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, 4): join a multicast group by number. */
+export const NETLINK_ADD_MEMBERSHIP = 1;
 export const SO_RCVBUF = 8;
 export const SO_RCVBUFFORCE = 33;
 export const NETLINK_NO_ENOBUFS = 5;

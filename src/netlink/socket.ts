@@ -18,9 +18,11 @@ import {
   EPERM,
   MSG_DONTWAIT,
   MSG_TRUNC,
+  NETLINK_ADD_MEMBERSHIP,
   NETLINK_ROUTE,
   SOCK_CLOEXEC,
   SOCK_RAW,
+  SOL_NETLINK,
   SOL_SOCKET,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
@@ -62,6 +64,8 @@ export interface NetlinkSocket {
   readonly receiveBufferMode: 'SO_RCVBUFFORCE' | 'SO_RCVBUF';
   /** sendto the kernel (nl_pid 0); throws NetlinkSocketError. */
   send(bytes: Buffer): void;
+  /** Joins a multicast group by number (NETLINK_ADD_MEMBERSHIP), e.g. a generic netlink family's group id. */
+  addMembership(group: number): void;
   /** Begin receiving; events in kernel order, in bounded batches. Call once. */
   start(onEvents: (events: ReceiveEvent[]) => void): void;
   /** Stop receiving and close the fd; idempotent. */
@@ -71,8 +75,10 @@ export interface NetlinkSocket {
 export interface OpenLinkSocketOptions {
   /** Receive buffer to ask for, in bytes (the kernel grants twice this, within its limits). */
   readonly receiveBufferBytes: number;
-  /** Multicast groups as the legacy nl_groups bitmask, e.g. RTMGRP_LINK. */
+  /** Multicast groups as the legacy nl_groups bitmask, e.g. RTMGRP_LINK (0 for none). */
   readonly groups: number;
+  /** Netlink protocol (default NETLINK_ROUTE; NETLINK_GENERIC for ethtool). */
+  readonly protocol?: number;
   /** Bytes per recvmsg (default 64 KiB; dump datagrams are at most 32 KiB). */
   readonly datagramBytes?: number;
 }
@@ -87,9 +93,9 @@ const DEFAULT_DATAGRAM_BYTES = 64 * 1024;
 const ROUND_DATAGRAMS = 256;
 const ROUND_BYTES = 1024 * 1024;
 
-/** Opens an AF_NETLINK/NETLINK_ROUTE socket bound to `groups`. Throws NetlinkSocketError. */
+/** Opens an AF_NETLINK socket (NETLINK_ROUTE unless told otherwise) bound to `groups`. Throws NetlinkSocketError. */
 export function openLinkSocket(opts: OpenLinkSocketOptions): NetlinkSocket {
-  const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, opts.protocol ?? NETLINK_ROUTE);
   if (fd < 0) throw socketError('socket', lastErrno());
   try {
     const { mode, granted } = setReceiveBuffer(fd, opts.receiveBufferBytes);
@@ -191,6 +197,14 @@ class LinkSocket implements NetlinkSocket {
       if (sent >= 0) return;
       const errno = lastErrno();
       if (errno !== EINTR) throw socketError('sendto', errno);
+    }
+  }
+
+  addMembership(group: number): void {
+    if (this.closing !== undefined) throw socketError('setsockopt', EBADF, 'socket closed');
+    const value = asBuffer(new Uint32Array([group >>> 0]));
+    if (libc.setsockopt(this.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, value, 4) < 0) {
+      throw socketError('setsockopt', lastErrno(), 'NETLINK_ADD_MEMBERSHIP');
     }
   }
 

@@ -17,6 +17,12 @@ export class FakeSocket implements NetlinkSocket {
     this.sent.push(Buffer.from(bytes));
   }
 
+  readonly memberships: number[] = [];
+
+  addMembership(group: number): void {
+    this.memberships.push(group);
+  }
+
   start(onEvents: (events: ReceiveEvent[]) => void): void {
     this.#onEvents = onEvents;
   }

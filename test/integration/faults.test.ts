@@ -94,6 +94,7 @@ async function startInProcess(reopenDelayMs: number): Promise<InProcess> {
         receiveBufferBytes: real.receiveBufferBytes,
         receiveBufferMode: real.receiveBufferMode,
         send: (bytes) => real.send(bytes),
+        addMembership: (group) => real.addMembership(group),
         start: (onEvents) =>
           real.start((events) => {
             onEvents(events);

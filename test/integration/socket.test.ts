@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import {
   AF_NETLINK,
+  NETLINK_GENERIC,
   NETLINK_ROUTE,
   RTMGRP_LINK,
   RTM_DELLINK,
@@ -19,7 +20,8 @@ import { decodeLink } from '../../src/netlink/link.js';
 import { decodeMessages, isDone } from '../../src/netlink/message.js';
 import { encodeLinkDumpRequest } from '../../src/netlink/request.js';
 import { openLinkSocket, type NetlinkSocket, type ReceiveEvent } from '../../src/netlink/socket.js';
-import type { LinkMessage } from '../../src/netlink/types.js';
+import type { LinkMessage, NetlinkMessage } from '../../src/netlink/types.js';
+import { GENL_ID_CTRL, decodeEthtoolMessage, decodeFamily, encodeGetFamilyRequest, multicastGroupId } from '../../src/ethtool/index.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
 
 const SOCKET_MODULE = new URL('../../src/netlink/socket.js', import.meta.url).href;
@@ -243,6 +245,40 @@ test('netlink socket against the real kernel', async (t) => {
       assert.equal(roundsWithoutTurn, 0, 'the event loop ran between rounds');
       await socket.close();
       await netns.ipBatch(['link del lsxe']);
+    });
+
+    await t.test('a generic netlink socket resolves the ethtool family, joins its monitor group and hears a tap change', async () => {
+      const socket = openLinkSocket({ receiveBufferBytes: 1 << 20, groups: 0, protocol: NETLINK_GENERIC });
+      sockets.push(socket);
+      const collector = new Collector();
+      socket.start(collector.onEvents);
+      const messages = (): NetlinkMessage[] =>
+        collector.events.flatMap((e) => (e.kind === 'datagram' ? decodeMessages(e.data) : []));
+      socket.send(encodeGetFamilyRequest(77));
+      const family = await collector.waitFor('the ethtool family', () => {
+        const reply = messages().find((m) => m.seq === 77 && m.type === GENL_ID_CTRL);
+        return reply === undefined ? undefined : decodeFamily(reply);
+      });
+      const monitor = multicastGroupId(family, 'monitor');
+      assert.ok(monitor !== undefined, 'the ethtool family has a monitor group');
+      socket.addMembership(monitor);
+      await netns.run('ip', ['tuntap', 'add', 'lsxtap', 'mode', 'tap']);
+      try {
+        await netns.run('ethtool', ['-s', 'lsxtap', 'speed', '100', 'duplex', 'half', 'autoneg', 'off']);
+        const notified = await collector.waitFor('a LINKMODES notification', () =>
+          messages()
+            .filter((m) => m.type === family.familyId)
+            .map((m) => decodeEthtoolMessage(m, family.familyId))
+            .find((m) => m.kind === 'linkmodes' && m.notification),
+        );
+        assert.ok(notified.kind === 'linkmodes');
+        assert.equal(notified.linkModes.speedMbps, 100);
+        assert.equal(notified.linkModes.duplex, 'half');
+        assert.equal(notified.linkModes.autoneg, false);
+      } finally {
+        await socket.close();
+        await netns.run('ip', ['link', 'del', 'lsxtap']);
+      }
     });
 
     await t.test('a datagram from another user-space socket arrives with its sender port id', async () => {
