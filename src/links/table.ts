@@ -9,6 +9,7 @@
 // the transitions this table observed (which is exact only when no notification was coalesced).
 
 import {
+  AF_BRIDGE,
   AF_UNSPEC,
   IFF_LOWER_UP,
   IFF_UP,
@@ -16,6 +17,25 @@ import {
   OPER_STATE_NAMES,
 } from '../netlink/constants.js';
 import type { LinkMessage } from '../netlink/types.js';
+import type { Duplex } from '../ethtool/types.js';
+
+/** What the ethtool client learnt from ETHTOOL_MSG_LINKMODES_GET (undefined fields: not said). */
+export interface EthtoolLinkModes {
+  readonly speedMbps: number | undefined;
+  readonly duplex: Duplex | undefined;
+  readonly autoneg: boolean | undefined;
+  readonly advertisedSpeedMaxMbps: number | undefined;
+}
+
+/** What the ethtool client learnt from ETHTOOL_MSG_LINKSTATE_GET. */
+export interface EthtoolLinkState {
+  readonly sqi: number | undefined;
+  readonly sqiMax: number | undefined;
+  /** ext_state, lower-case kernel name ('no_cable', ...) */
+  readonly extState: string | undefined;
+  /** ext_substate named within its state */
+  readonly extSubstate: string | undefined;
+}
 
 export interface LinkState {
   readonly ifindex: number;
@@ -43,6 +63,21 @@ export interface LinkState {
   downMsAccumulated: number;
   /** wall-clock ms when the current "admin up, no carrier" interval began, if one is open */
   downSinceMs: number | undefined;
+  /** IFLA_BRPORT_STATE (BR_STATE_*) while the link is a bridge port; undefined otherwise */
+  bridgePortState: number | undefined;
+  // From the ethtool client (undefined until it says, and when the device or driver does not).
+  /** ETHTOOL_A_LINKMODES_SPEED, Mb/s */
+  speedMbps: number | undefined;
+  duplex: Duplex | undefined;
+  autoneg: boolean | undefined;
+  /** fastest advertised link mode, Mb/s */
+  advertisedSpeedMaxMbps: number | undefined;
+  sqi: number | undefined;
+  sqiMax: number | undefined;
+  /** ETHTOOL_A_LINKSTATE_EXT_STATE name: why the link is down, as the driver says */
+  downReason: string | undefined;
+  /** ETHTOOL_A_LINKSTATE_EXT_SUBSTATE name */
+  downReasonDetail: string | undefined;
   /** bumped on every change of anything rendered except the down-time clock; caches key on it */
   version: number;
 }
@@ -132,6 +167,7 @@ export class LinkTable {
   apply(msg: LinkMessage, nowMs: number): ApplyResult {
     // Bridge port state (AF_BRIDGE) rides on RTMGRP_LINK too; its RTM_DELLINK means "left the
     // bridge", not "gone". Only AF_UNSPEC messages describe the link itself.
+    if (msg.family === AF_BRIDGE) return this.#applyBridgePort(msg);
     if (msg.family !== AF_UNSPEC) return { kind: 'ignored' };
     if (msg.kind === 'del') {
       const link = this.#links.get(msg.ifindex);
@@ -153,6 +189,65 @@ export class LinkTable {
       return { kind: 'added', link };
     }
     return this.#update(previous, msg, nowMs);
+  }
+
+  /**
+   * An AF_BRIDGE message: the port state of the link with that ifindex. RTM_DELLINK means the
+   * port left its bridge: the state is cleared, the link stays. A port the table does not know
+   * yet is ignored (its AF_UNSPEC message carries the state too).
+   */
+  #applyBridgePort(msg: LinkMessage): ApplyResult {
+    const link = this.#links.get(msg.ifindex);
+    if (!link) return { kind: 'ignored' };
+    const state = msg.kind === 'del' ? undefined : (msg.bridgePortState ?? link.bridgePortState);
+    if (state === link.bridgePortState) return { kind: 'unchanged', link };
+    link.bridgePortState = state;
+    this.#touch(link);
+    return { kind: 'updated', link };
+  }
+
+  /**
+   * Applies what ETHTOOL_MSG_LINKMODES_GET (or its notification) said about a link; undefined
+   * clears it (the device does not support it). Returns the link, or undefined when unknown.
+   */
+  applyLinkModes(ifindex: number, modes: EthtoolLinkModes | undefined): LinkState | undefined {
+    const link = this.#links.get(ifindex);
+    if (!link) return undefined;
+    const speed = modes?.speedMbps;
+    const duplex = modes?.duplex;
+    const autoneg = modes?.autoneg;
+    const advertised = modes?.advertisedSpeedMaxMbps;
+    if (link.speedMbps !== speed || link.duplex !== duplex || link.autoneg !== autoneg || link.advertisedSpeedMaxMbps !== advertised) {
+      link.speedMbps = speed;
+      link.duplex = duplex;
+      link.autoneg = autoneg;
+      link.advertisedSpeedMaxMbps = advertised;
+      this.#touch(link);
+    }
+    return link;
+  }
+
+  /** Applies what ETHTOOL_MSG_LINKSTATE_GET said about a link; undefined clears it. */
+  applyLinkState(ifindex: number, state: EthtoolLinkState | undefined): LinkState | undefined {
+    const link = this.#links.get(ifindex);
+    if (!link) return undefined;
+    const sqi = state?.sqi;
+    const sqiMax = state?.sqiMax;
+    const reason = state?.extState;
+    const detail = state?.extSubstate;
+    if (link.sqi !== sqi || link.sqiMax !== sqiMax || link.downReason !== reason || link.downReasonDetail !== detail) {
+      link.sqi = sqi;
+      link.sqiMax = sqiMax;
+      link.downReason = reason;
+      link.downReasonDetail = detail;
+      this.#touch(link);
+    }
+    return link;
+  }
+
+  #touch(link: LinkState): void {
+    link.version++;
+    this.#version++;
   }
 
   /** Records link.name as link's, dropping a stale entry that still held it. */
@@ -244,7 +339,8 @@ export class LinkTable {
       (msg.address !== undefined && link.address !== msg.address) ||
       link.ifalias !== msg.ifalias ||
       link.master !== msg.master ||
-      (msg.infoKind !== undefined && link.kind !== msg.infoKind)
+      (msg.infoKind !== undefined && link.kind !== msg.infoKind) ||
+      link.bridgePortState !== msg.bridgePortState
     ) {
       changed = true;
     }
@@ -257,6 +353,9 @@ export class LinkTable {
     link.ifalias = msg.ifalias;
     link.master = msg.master;
     if (msg.infoKind !== undefined) link.kind = msg.infoKind;
+    // The AF_UNSPEC message of a bridge port carries its state (IFLA_INFO_SLAVE_DATA); one
+    // without it is not (or no longer) a bridge port.
+    link.bridgePortState = msg.bridgePortState;
 
     if (!changed) return { kind: 'unchanged', link };
     link.version++;
@@ -316,6 +415,15 @@ function createLink(msg: LinkMessage, nowMs: number): LinkState {
     lastChangeMs: undefined,
     downMsAccumulated: 0,
     downSinceMs: adminUp && !carrier ? nowMs : undefined,
+    bridgePortState: msg.bridgePortState,
+    speedMbps: undefined,
+    duplex: undefined,
+    autoneg: undefined,
+    advertisedSpeedMaxMbps: undefined,
+    sqi: undefined,
+    sqiMax: undefined,
+    downReason: undefined,
+    downReasonDetail: undefined,
     version: 0,
   };
 }

@@ -50,6 +50,8 @@ export const RTM_GETLINK = 18;
 // struct ifinfomsg { u8 family; u8 pad; u16 type; s32 index; u32 flags; u32 change; }
 export const IFINFOMSG_LEN = 16;
 export const AF_UNSPEC = 0;
+/** ifi_family of the bridge port messages (IFLA_PROTINFO) on RTMGRP_LINK. */
+export const AF_BRIDGE = 7;
 
 // struct rtattr { u16 len; u16 type; }
 export const RTA_HDRLEN = 4;
@@ -64,6 +66,7 @@ export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
+export const IFLA_PROTINFO = 12;
 export const IFLA_OPERSTATE = 16;
 export const IFLA_LINKMODE = 17;
 export const IFLA_LINKINFO = 18;
@@ -76,6 +79,21 @@ export const IFLA_CARRIER_DOWN_COUNT = 48;
 
 // IFLA_INFO_* (nested in IFLA_LINKINFO)
 export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+export const IFLA_INFO_SLAVE_KIND = 4;
+export const IFLA_INFO_SLAVE_DATA = 5;
+
+// IFLA_BRPORT_* (nested in AF_BRIDGE IFLA_PROTINFO and in IFLA_INFO_SLAVE_DATA of a bridge port)
+export const IFLA_BRPORT_STATE = 1; // u8, BR_STATE_*
+
+// BR_STATE_* (if_bridge.h): the STP state of a bridge port
+export const BR_STATE_DISABLED = 0;
+export const BR_STATE_LISTENING = 1;
+export const BR_STATE_LEARNING = 2;
+export const BR_STATE_FORWARDING = 3;
+export const BR_STATE_BLOCKING = 4;
+/** Bridge port state names indexed by BR_STATE_* value. */
+export const BRIDGE_PORT_STATE_NAMES = ['disabled', 'listening', 'learning', 'forwarding', 'blocking'] as const;
 
 // ifi_flags (if.h)
 export const IFF_UP = 0x1;

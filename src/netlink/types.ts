@@ -59,6 +59,11 @@ export interface LinkMessage {
   readonly master?: number;
   /** IFLA_LINKINFO / IFLA_INFO_KIND ("veth", "bridge", ...) */
   readonly infoKind?: string;
+  /**
+   * IFLA_BRPORT_STATE (BR_STATE_*) of a bridge port: from IFLA_PROTINFO in an AF_BRIDGE message,
+   * or from IFLA_LINKINFO / IFLA_INFO_SLAVE_DATA (slave kind "bridge") in an AF_UNSPEC one.
+   */
+  readonly bridgePortState?: number;
 }
 
 /** NLMSG_ERROR payload: the negated errno (0 is an ACK) and the header of the request it answers. */

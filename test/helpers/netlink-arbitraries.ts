@@ -14,6 +14,7 @@ import {
   IFLA_IFNAME,
   IFLA_INFO_KIND,
   IFLA_LINKINFO,
+  IFLA_PROTINFO,
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
@@ -37,6 +38,7 @@ export const KNOWN_LINK_ATTRIBUTES: readonly number[] = [
   IFLA_MASTER,
   IFLA_OPERSTATE,
   IFLA_LINKINFO,
+  IFLA_PROTINFO,
   IFLA_IFALIAS,
   IFLA_CARRIER,
   IFLA_CARRIER_CHANGES,
@@ -85,6 +87,7 @@ export const linkMessageArb: fc.Arbitrary<LinkMessage> = fc
   ifalias: optional(text(64)),
   master: optional(u32),
   infoKind: optional(text(16)),
+  bridgePortState: optional(u8),
   family: fc.constantFrom(0, 7),
   })
   .map((link): LinkMessage => ({ ...link }));

@@ -10,8 +10,12 @@ import {
   IFLA_CARRIER_UP_COUNT,
   IFLA_IFALIAS,
   IFLA_IFNAME,
+  IFLA_BRPORT_STATE,
   IFLA_INFO_KIND,
+  IFLA_INFO_SLAVE_DATA,
+  IFLA_INFO_SLAVE_KIND,
   IFLA_LINKINFO,
+  IFLA_PROTINFO,
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
@@ -116,10 +120,22 @@ export function linkAttributes(link: LinkMessage, opts: { nestedFlag?: boolean }
   if (link.mtu !== undefined) parts.push(u32Attr(IFLA_MTU, link.mtu));
   if (link.master !== undefined) parts.push(u32Attr(IFLA_MASTER, link.master));
   if (link.operstate !== undefined) parts.push(u8Attr(IFLA_OPERSTATE, link.operstate));
-  if (link.infoKind !== undefined) {
+  // A bridge port's state: in IFLA_PROTINFO (nested, NLA_F_NESTED as br_fill_ifinfo sends it) for
+  // AF_BRIDGE, in IFLA_LINKINFO's slave data (slave kind "bridge") for AF_UNSPEC; beside it the
+  // other IFLA_BRPORT_* the kernel sends (IFLA_BRPORT_PRIORITY u16, IFLA_BRPORT_COST u32).
+  const brport =
+    link.bridgePortState === undefined
+      ? undefined
+      : [u8Attr(IFLA_BRPORT_STATE, link.bridgePortState), rtattr(2, Buffer.from([0x20, 0])), u32Attr(3, 2)];
+  const slave = brport !== undefined && link.family !== 7;
+  if (link.infoKind !== undefined || slave) {
     const type = IFLA_LINKINFO | (opts.nestedFlag === true ? NLA_F_NESTED : 0);
-    parts.push(nestedAttr(type, [stringAttr(IFLA_INFO_KIND, link.infoKind)]));
+    const info: Buffer[] = [];
+    if (link.infoKind !== undefined) info.push(stringAttr(IFLA_INFO_KIND, link.infoKind));
+    if (slave) info.push(stringAttr(IFLA_INFO_SLAVE_KIND, 'bridge'), nestedAttr(IFLA_INFO_SLAVE_DATA | NLA_F_NESTED, brport));
+    parts.push(nestedAttr(type, info));
   }
+  if (brport !== undefined && link.family === 7) parts.push(nestedAttr(IFLA_PROTINFO | NLA_F_NESTED, brport));
   if (link.ifalias !== undefined) parts.push(stringAttr(IFLA_IFALIAS, link.ifalias));
   if (link.carrier !== undefined) parts.push(u8Attr(IFLA_CARRIER, link.carrier));
   if (link.carrierChanges !== undefined) parts.push(u32Attr(IFLA_CARRIER_CHANGES, link.carrierChanges));
@@ -188,6 +204,7 @@ export function fullLink(fields: Partial<LinkMessage> & Pick<LinkMessage, 'ifind
     ifalias: undefined,
     master: undefined,
     infoKind: undefined,
+    bridgePortState: undefined,
     ...fields,
   };
 }
