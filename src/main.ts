@@ -13,7 +13,7 @@ import { MetricsExposition } from './metrics/exposition.js';
 import { LinkFamiliesRenderer } from './metrics/link-families.js';
 import { LinkMonitor } from './monitor.js';
 import { RTMGRP_LINK } from './netlink/constants.js';
-import { openLinkSocket } from './netlink/socket.js';
+import { configureAllocator, openLinkSocket } from './netlink/socket.js';
 import { createApp, startServer } from './server.js';
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -33,6 +33,7 @@ async function main(argv: readonly string[]): Promise<number> {
     throw error;
   }
 
+  configureAllocator();
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   const table = new LinkTable();
   const renderer = new LinkFamiliesRenderer(table, {

@@ -51,6 +51,45 @@ export const libc = {
   close: lib.func('int close(int fd)') as (fd: number) => number,
 };
 
+// glibc's allocator, told to give memory back. A storm or a 10,000-link dump allocates and frees
+// many large buffers (datagram rounds, rendered chunks, gzip state); with glibc's defaults the
+// mmap threshold rises to the largest freed block, later blocks of that size come from the heap,
+// and what is freed there stays resident (the soak's RSS after GC rose round after round while
+// the JS heap stayed flat). Fixed thresholds keep large blocks mmap'ed (returned on free) and let
+// the heap top be trimmed; two arenas stop V8's and libuv's threads from each keeping one.
+// Not glibc (musl): nothing to tune, and nothing is done.
+const M_TRIM_THRESHOLD = -1;
+const M_MMAP_THRESHOLD = -3;
+const M_ARENA_MAX = -8;
+
+export interface AllocatorSettings {
+  readonly trimThresholdBytes: number;
+  readonly mmapThresholdBytes: number;
+  readonly arenaMax: number;
+}
+
+export const ALLOCATOR_SETTINGS: AllocatorSettings = {
+  trimThresholdBytes: 256 * 1024,
+  mmapThresholdBytes: 128 * 1024,
+  arenaMax: 2,
+};
+
+/** Applies ALLOCATOR_SETTINGS with mallopt(3); false when this libc has no mallopt or refused one. */
+export function configureAllocator(settings: AllocatorSettings = ALLOCATOR_SETTINGS): boolean {
+  let mallopt: (param: number, value: number) => number;
+  try {
+    mallopt = lib.func('int mallopt(int param, int value)') as typeof mallopt;
+  } catch {
+    return false;
+  }
+  // mallopt returns 1 on success, 0 on error.
+  return (
+    mallopt(M_MMAP_THRESHOLD, settings.mmapThresholdBytes) === 1 &&
+    mallopt(M_TRIM_THRESHOLD, settings.trimThresholdBytes) === 1 &&
+    mallopt(M_ARENA_MAX, settings.arenaMax) === 1
+  );
+}
+
 // libuv, reached through the symbols the node binary exports (koffi.load(null) opens the running
 // process). A uv_poll_t on the default loop reports readiness of the netlink fd on the main
 // thread, so the kernel's socket buffer is the only queue between the kernel and the table.

@@ -46,6 +46,8 @@ import {
   type NativeBlock,
 } from './libc.js';
 
+export { configureAllocator } from './libc.js';
+
 export type ReceiveEvent =
   /**
    * One datagram. `data` is a view of the socket's receive buffer, valid only until the listener
