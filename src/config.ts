@@ -36,6 +36,8 @@ export interface Config {
     readonly deviceInclude?: RegExp;
     /** Anchored: a device is not exported when its whole name matches. */
     readonly deviceExclude?: RegExp;
+    /** Ask ethtool netlink for speed, duplex, autonegotiation, SQI and down reasons (--no-collector.ethtool: off). */
+    readonly ethtool: boolean;
   };
   readonly log: {
     readonly level: LogLevel;
@@ -106,6 +108,7 @@ export function parseConfig(argv: readonly string[]): ConfigResult {
     collector: Object.freeze({
       ...(include !== undefined ? { deviceInclude: include } : {}),
       ...(exclude !== undefined ? { deviceExclude: exclude } : {}),
+      ethtool: o['collector.ethtool'] !== false,
     }),
     log: Object.freeze({ level: o['log.level'] as LogLevel, format: o['log.format'] as LogFormat }),
   };
@@ -196,6 +199,13 @@ function buildProgram(writeOut: (text: string) => void): Command {
     )
       .default(undefined, 'none')
       .argParser(argParser(parseDeviceRegex)),
+  );
+  program.addOption(
+    new Option(
+      '--no-collector.ethtool',
+      'Do not ask ethtool netlink for speed, duplex, autonegotiation, signal quality and the reason a ' +
+        'link is down (on by default; no ethtool socket is opened when off).',
+    ),
   );
   program.addOption(
     new Option('--log.level <level>', 'Only log messages with the given severity or above.')

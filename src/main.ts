@@ -12,7 +12,8 @@ import { ExporterMetrics } from './metrics/exporter-metrics.js';
 import { MetricsExposition } from './metrics/exposition.js';
 import { LinkFamiliesRenderer } from './metrics/link-families.js';
 import { LinkMonitor } from './monitor.js';
-import { RTMGRP_LINK } from './netlink/constants.js';
+import { EthtoolMonitor } from './ethtool-monitor.js';
+import { NETLINK_GENERIC, RTMGRP_LINK } from './netlink/constants.js';
 import { configureAllocator, openLinkSocket } from './netlink/socket.js';
 import { createApp, startServer } from './server.js';
 
@@ -41,11 +42,21 @@ async function main(argv: readonly string[]): Promise<number> {
     exclude: config.collector.deviceExclude,
   });
   const metrics = new ExporterMetrics({ version: VERSION, revision: buildRevision() }, () => renderer.exportedCount);
+  // With --no-collector.ethtool no ethtool socket is opened and no ethtool family is exported.
+  const ethtool = config.collector.ethtool
+    ? new EthtoolMonitor({
+        openSocket: () => openLinkSocket({ receiveBufferBytes: 1 << 20, groups: 0, protocol: NETLINK_GENERIC }),
+        table,
+        metrics,
+        logger,
+      })
+    : undefined;
   const monitor = new LinkMonitor({
     openSocket: () => openLinkSocket({ receiveBufferBytes: config.netlink.receiveBufferBytes, groups: RTMGRP_LINK }),
     table,
     metrics,
     logger,
+    ...(ethtool === undefined ? {} : { onApply: ethtool.onApply }),
   });
 
   let socket;
@@ -58,6 +69,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     throw error;
   }
+  ethtool?.start();
 
   const app = createApp({
     source: new MetricsExposition(renderer, metrics),
@@ -74,7 +86,7 @@ async function main(argv: readonly string[]): Promise<number> {
       logger,
     });
   } catch (error) {
-    await monitor.close();
+    await Promise.all([monitor.close(), ethtool?.close()]);
     if (error instanceof ConfigError) {
       process.stderr.write(`linkstate-exporter: ${error.message}\n`);
       return 1;
@@ -110,7 +122,7 @@ async function main(argv: readonly string[]): Promise<number> {
       logger.info({ signal }, 'shutting down');
       // Hard deadline: never take more than a second to exit.
       setTimeout(() => resolve(0), 900).unref();
-      void Promise.allSettled([server.close(), monitor.close()]).then(() => resolve(0));
+      void Promise.allSettled([server.close(), monitor.close(), ethtool?.close()]).then(() => resolve(0));
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

@@ -35,6 +35,11 @@ export interface MonitorOptions {
   readonly reopenBackoffMs?: { readonly initial: number; readonly max: number };
   /** Interval of the rate limit on drop warnings. */
   readonly dropLogIntervalMs?: number;
+  /**
+   * Called after each link message is applied to the table (dump replies and notifications
+   * alike), e.g. by the ethtool client to ask about links that appeared or changed carrier.
+   */
+  readonly onApply?: (result: ApplyResult) => void;
 }
 
 export class LinkMonitor {
@@ -197,6 +202,7 @@ export class LinkMonitor {
         const result = this.#table.apply(link, this.#now());
         if (link.family === AF_UNSPEC) this.#dump?.noteLink(msg, link.ifindex, link.kind === 'del');
         this.#logResult(result);
+        this.#opts.onApply?.(result);
         return;
       }
       case NLMSG_DONE:
@@ -232,8 +238,17 @@ export class LinkMonitor {
           logger.info({ device: result.link.name, from: result.renamedFrom, ifindex: result.link.ifindex }, 'link renamed');
         }
         if (result.carrier) {
+          const link = result.link;
+          // The down reason (ethtool ext_state), when the driver has said one for this link.
+          const reason = link.carrier ? undefined : link.downReason;
           logger.info(
-            { device: result.link.name, from: result.carrier.from, to: result.carrier.to, changes: result.carrier.changes },
+            {
+              device: link.name,
+              from: result.carrier.from,
+              to: result.carrier.to,
+              changes: result.carrier.changes,
+              ...(reason === undefined ? {} : { reason, detail: link.downReasonDetail ?? '' }),
+            },
             'carrier changed',
           );
         }

@@ -157,6 +157,23 @@ export class ExporterMetrics {
     }
   }
 
+  /**
+   * linkstate_exporter_ethtool_requests_total, registered only when the ethtool client runs (so
+   * it is absent with --no-collector.ethtool). `sent` reads the client's own count, kept in a
+   * plain number on the hot path.
+   */
+  registerEthtoolRequests(sent: () => number): void {
+    const requests = new Counter({
+      name: 'linkstate_exporter_ethtool_requests_total',
+      help: 'ethtool netlink GET requests sent (LINKMODES_GET and LINKSTATE_GET), coalesced per link.',
+      registers: [this.registry],
+      collect() {
+        requests.reset();
+        requests.inc(sent());
+      },
+    });
+  }
+
   /** Renders the registry in the Prometheus text format (prom-client's formatter). */
   async renderPrometheus(): Promise<string> {
     return this.registry.metrics();

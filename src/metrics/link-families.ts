@@ -6,12 +6,14 @@
 // links and family (see LinkFamiliesRenderer), and a scrape only hands out the cached pieces.
 // Samples are the same in both exposition formats; only the headers differ.
 
-import { OPER_STATE_NAMES } from '../netlink/constants.js';
+import { BRIDGE_PORT_STATE_NAMES, OPER_STATE_NAMES } from '../netlink/constants.js';
 import { downSeconds, type LinkState, type LinkTable } from '../links/table.js';
 import { ByteScratch } from './byte-scratch.js';
-import { counter, familyHeader, gauge, info, stateSet, escapeLabelValue, type ExpositionFormat, type LinkFamily, type SampleContext } from './link-family.js';
+import { counter, familyHeader, gauge, info, labelled, stateSet, escapeLabelValue, type ExpositionFormat, type LinkFamily, type SampleContext } from './link-family.js';
 
 export { escapeLabelValue, type ExpositionFormat, type LinkFamily } from './link-family.js';
+
+const DUPLEX_NAMES: readonly string[] = ['full', 'half', 'unknown'];
 
 /** The per-link families, in output order. */
 export const LINK_FAMILIES: readonly LinkFamily[] = [
@@ -49,6 +51,40 @@ export const LINK_FAMILIES: readonly LinkFamily[] = [
     { liveWhile: (link) => link.downSinceMs !== undefined },
   ),
   gauge('linkstate_mtu_bytes', 'MTU of the link in bytes (IFLA_MTU).', (link) => link.mtu),
+  // From ethtool netlink (LINKMODES_GET / LINKSTATE_GET): absent where the driver does not say.
+  gauge(
+    'linkstate_speed_bytes',
+    'Link speed in bytes per second (ethtool LINKMODES speed in Mb/s x 125000, as node_network_speed_bytes); absent when unknown.',
+    (link) => (link.speedMbps === undefined || link.speedMbps === 0 ? undefined : link.speedMbps * 125_000),
+  ),
+  stateSet(
+    'linkstate_duplex',
+    'Duplex of the link (ethtool LINKMODES duplex): 1 for the current one of full, half, unknown; absent when the driver does not say.',
+    'duplex',
+    DUPLEX_NAMES,
+    (link) => (link.duplex === undefined ? undefined : DUPLEX_NAMES.indexOf(link.duplex)),
+  ),
+  gauge('linkstate_autonegotiation', 'Whether autonegotiation is on (ethtool LINKMODES autoneg): 1 on, 0 off.', (link) => link.autoneg),
+  gauge(
+    'linkstate_advertised_speed_max_bytes',
+    'Speed of the fastest link mode the link advertises, in bytes per second; compare with linkstate_speed_bytes.',
+    (link) => (link.advertisedSpeedMaxMbps === undefined ? undefined : link.advertisedSpeedMaxMbps * 125_000),
+  ),
+  labelled(
+    'linkstate_carrier_down_reason',
+    'Why the link has no carrier, as the driver reports it (ethtool link extended state and substate, kernel names in lower case); 1 while without carrier, absent otherwise.',
+    ['reason', 'detail'],
+    (link) => (link.carrier || link.downReason === undefined ? undefined : [link.downReason, link.downReasonDetail ?? '']),
+  ),
+  gauge('linkstate_sqi', 'Signal quality index reported by the PHY (ethtool LINKSTATE SQI).', (link) => link.sqi),
+  gauge('linkstate_sqi_max', 'Largest signal quality index the PHY can report (ethtool LINKSTATE SQI max).', (link) => link.sqiMax),
+  stateSet(
+    'linkstate_bridge_port_state',
+    'STP state of a bridge port (IFLA_BRPORT_STATE): 1 for the current one of disabled, listening, learning, forwarding, blocking.',
+    'state',
+    BRIDGE_PORT_STATE_NAMES,
+    (link) => (link.bridgePortState !== undefined && link.bridgePortState < BRIDGE_PORT_STATE_NAMES.length ? link.bridgePortState : undefined),
+  ),
   info(
     'linkstate_info',
     'Descriptive labels of the link: ifindex, kind (IFLA_INFO_KIND), address, ifalias and master device; value is always 1.',

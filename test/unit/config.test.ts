@@ -43,6 +43,7 @@ test('defaults', () => {
   assert.equal(c.netlink.receiveBufferBytes, 8388608);
   assert.equal(c.collector.deviceInclude, undefined);
   assert.equal(c.collector.deviceExclude, undefined);
+  assert.equal(c.collector.ethtool, true, 'the ethtool client is on by default');
   assert.equal(c.log.level, 'info');
   assert.equal(c.log.format, 'logfmt');
 });
@@ -167,6 +168,7 @@ test('--help returns the help text with every flag and its default', () => {
     ['--netlink.receive-buffer-bytes', '(default: "8MiB")'],
     ['--collector.device-include', undefined],
     ['--collector.device-exclude', undefined],
+    ['--no-collector.ethtool', '(on by default'],
     ['--log.level', 'default: "info")'],
     ['--log.format', 'default: "logfmt")'],
     ['--help', undefined],
@@ -193,7 +195,16 @@ test('--version returns the package version', () => {
   assert.match(result.output, new RegExp(`^linkstate-exporter version ${pkg.version.replace(/\./g, '\\.')} `));
 });
 
+test('--no-collector.ethtool turns the ethtool client off; it takes no value', () => {
+  assert.equal(run(['--no-collector.ethtool']).collector.ethtool, false);
+  assert.equal(run(['--no-collector.ethtool', '--collector.device-exclude=lo']).collector.ethtool, false);
+  assert.throws(() => parseConfig(['--no-collector.ethtool=yes']), ConfigError);
+  assert.throws(() => parseConfig(['--collector.ethtool']), /unknown option '--collector\.ethtool'/);
+});
+
 test('parsing twice does not leak state between calls', () => {
+  run(['--no-collector.ethtool']);
+  assert.equal(run([]).collector.ethtool, true);
   run(['--web.max-requests=3']);
   assert.equal(run([]).web.maxRequests, 40);
 });

@@ -1,0 +1,497 @@
+// The ethtool client: speed, duplex, autonegotiation, advertised modes, SQI and the reason a
+// link is down, from the ethtool generic netlink family, into the link table. Wiring and policy
+// only: the socket is src/netlink/socket.ts (NETLINK_GENERIC), the codec src/ethtool/.
+//
+// - At start the family id and its "monitor" group are resolved (CTRL_CMD_GETFAMILY; both are per
+//   boot). No such family (old kernel, CONFIG_ETHTOOL_NETLINK off) or no generic netlink socket:
+//   one info line, and the client stays off; nothing else changes.
+// - LINKMODES_GET and LINKSTATE_GET are asked for a link when it appears (in a dump or later),
+//   after every carrier change the rtnetlink monitor applies (the kernel sends no notification
+//   when a NIC renegotiates), and on LINKMODES/LINKINFO notifications of the monitor group.
+// - Coalesced per link: at most one request pair in flight per link; a link asked about again
+//   meanwhile is marked dirty and asked once more when its replies are in, so a storm costs at
+//   most about two pairs per link, never one per message. At most maxInFlightLinks pairs are
+//   out at once (the rest wait in an insertion-ordered set), so replies fit the receive buffer.
+// - Replies are ours when nlmsg_pid is our port id and nlmsg_seq one we sent (notifications carry
+//   the seq and port of whoever made the change). -EOPNOTSUPP: the device does not do it (lo):
+//   its values stay absent and it is not asked again until it reappears. -ENODEV (the device
+//   went meanwhile) and other errors: values absent, no retry.
+// - A reply that does not decode is counted in linkstate_exporter_netlink_dropped_total{reason}
+//   and skipped (its link is considered answered). An overrun (ENOBUFS) may have lost replies:
+//   every link is asked again.
+
+import { NetlinkDecodeError, type NetlinkSocketError } from './errors.js';
+import {
+  ETHTOOL_GENL_NAME,
+  GENL_ID_CTRL,
+  decodeEthtoolMessage,
+  decodeFamily,
+  encodeGetFamilyRequest,
+  encodeLinkModesRequest,
+  encodeLinkStateRequest,
+  multicastGroupId,
+} from './ethtool/index.js';
+import type { LinkModes, LinkState as EthtoolLinkState } from './ethtool/types.js';
+import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
+import type { ApplyResult, LinkTable } from './links/table.js';
+import type { ExporterMetrics } from './metrics/exporter-metrics.js';
+import { NLMSG_ERROR } from './netlink/constants.js';
+import { decodeErrorMessage, decodeMessages } from './netlink/message.js';
+import type { NetlinkSocket, ReceiveEvent } from './netlink/socket.js';
+import type { NetlinkMessage } from './netlink/types.js';
+
+const ENODEV = 19;
+const EOPNOTSUPP = 95;
+
+export interface EthtoolMonitorOptions {
+  /** Opens a NETLINK_GENERIC socket (no groups); called at start and on every reopen. Throws NetlinkSocketError. */
+  readonly openSocket: () => NetlinkSocket;
+  readonly table: LinkTable;
+  readonly metrics: ExporterMetrics;
+  readonly logger: Logger;
+  /** Monotonic-enough clock in ms (tests inject one). */
+  readonly now?: () => number;
+  /** Links with a request pair out at once (default 64). */
+  readonly maxInFlightLinks?: number;
+  /** A pair unanswered this long is taken as lost and may be asked again (default 5 s). */
+  readonly lostAfterMs?: number;
+  /** First and largest delay before reopening a failed socket. */
+  readonly reopenBackoffMs?: { readonly initial: number; readonly max: number };
+}
+
+/** One link's request pair in flight. */
+interface Ask {
+  readonly ifindex: number;
+  readonly sentAtMs: number;
+  /** replies (or errors) still to come: 0, 1 or 2 */
+  outstanding: number;
+  /** asked about again while in flight: ask once more when the replies are in */
+  dirty: boolean;
+}
+
+type Half = 'modes' | 'state';
+const MODES_UNSUPPORTED = 1;
+const STATE_UNSUPPORTED = 2;
+
+export type EthtoolPhase = 'off' | 'resolving' | 'ready' | 'unavailable' | 'closed';
+
+export class EthtoolMonitor {
+  readonly #opts: EthtoolMonitorOptions;
+  readonly #table: LinkTable;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #maxInFlight: number;
+  readonly #lostAfterMs: number;
+  readonly #drops: RateLimitedLog;
+  #socket: NetlinkSocket | undefined;
+  #phase: EthtoolPhase = 'off';
+  #familyId = 0;
+  #familySeq = 0;
+  #seq = 0;
+  /** in flight, by ifindex, in the order sent (the first is the oldest) */
+  readonly #asks = new Map<number, Ask>();
+  /** seq → the link and half it asked for */
+  readonly #bySeq = new Map<number, { readonly ask: Ask; readonly half: Half }>();
+  /** links waiting for a free slot, in the order asked */
+  readonly #waiting = new Set<number>();
+  /** ifindex → MODES_UNSUPPORTED | STATE_UNSUPPORTED, until the link goes */
+  readonly #unsupported = new Map<number, number>();
+  #requestsSent = 0;
+  #reopenTimer: NodeJS.Timeout | undefined;
+  #reopenDelayMs: number;
+
+  constructor(opts: EthtoolMonitorOptions) {
+    this.#opts = opts;
+    this.#table = opts.table;
+    this.#logger = opts.logger;
+    this.#now = opts.now ?? Date.now;
+    this.#maxInFlight = opts.maxInFlightLinks ?? 64;
+    this.#lostAfterMs = opts.lostAfterMs ?? 5000;
+    this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 1000;
+    this.#drops = rateLimited(opts.logger, 10_000, { now: this.#now });
+    opts.metrics.registerEthtoolRequests(() => this.#requestsSent);
+  }
+
+  get phase(): EthtoolPhase {
+    return this.#phase;
+  }
+
+  /** GET requests sent so far (LINKMODES_GET and LINKSTATE_GET). */
+  get requestsSent(): number {
+    return this.#requestsSent;
+  }
+
+  /** Links with a request pair in flight (tests). */
+  get inFlight(): number {
+    return this.#asks.size;
+  }
+
+  get socket(): NetlinkSocket | undefined {
+    return this.#socket;
+  }
+
+  /** Opens the socket and asks for the family. Never throws: without ethtool netlink, it logs one info line and stays off. */
+  start(): void {
+    if (this.#phase === 'closed') return;
+    let socket: NetlinkSocket;
+    try {
+      socket = this.#opts.openSocket();
+    } catch (error) {
+      this.#unavailable({ err: (error as Error).message });
+      return;
+    }
+    this.#socket = socket;
+    this.#phase = 'resolving';
+    socket.start((events) => {
+      if (this.#socket === socket) this.handle(events);
+    });
+    this.#familySeq = this.#nextSeq();
+    try {
+      socket.send(encodeGetFamilyRequest(this.#familySeq));
+    } catch (error) {
+      this.#socketFailed(error as NetlinkSocketError);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#phase = 'closed';
+    if (this.#reopenTimer) clearTimeout(this.#reopenTimer);
+    this.#reset();
+    this.#drops.flush();
+    const socket = this.#socket;
+    this.#socket = undefined;
+    await socket?.close();
+  }
+
+  /** The rtnetlink monitor's hook (MonitorOptions.onApply): ask about links that appeared or changed carrier. */
+  readonly onApply = (result: ApplyResult): void => {
+    switch (result.kind) {
+      case 'added':
+        this.#unsupported.delete(result.link.ifindex);
+        this.want(result.link.ifindex);
+        return;
+      case 'updated':
+        if (result.carrier !== undefined) this.want(result.link.ifindex);
+        return;
+      case 'removed':
+        this.#unsupported.delete(result.link.ifindex);
+        this.#waiting.delete(result.link.ifindex);
+        return;
+      default:
+    }
+  };
+
+  /** Asks LINKMODES_GET and LINKSTATE_GET for a link, coalesced (see the header). */
+  want(ifindex: number): void {
+    if (this.#phase !== 'ready') return; // asked for every link once the family is resolved
+    const ask = this.#asks.get(ifindex);
+    if (ask !== undefined) {
+      if (this.#now() - ask.sentAtMs < this.#lostAfterMs) {
+        ask.dirty = true;
+        return;
+      }
+      this.#forget(ask); // its replies were lost
+    }
+    if (this.#asks.size >= this.#maxInFlight && !this.#expireOldest()) {
+      this.#waiting.add(ifindex);
+      return;
+    }
+    this.#send(ifindex);
+  }
+
+  /** Processes received events in order. Public for tests that play the kernel. */
+  handle(events: readonly ReceiveEvent[]): void {
+    for (const event of events) {
+      if (this.#phase === 'closed' || this.#phase === 'unavailable') return;
+      if (event.kind === 'datagram') this.#handleDatagram(event.data, event.senderPid, event.truncated);
+      else if (event.kind === 'overrun') this.#handleOverrun();
+      else {
+        this.#socketFailed(event.error);
+        return;
+      }
+    }
+    this.#pump();
+  }
+
+  #handleDatagram(data: Buffer, senderPid: number, truncated: boolean): void {
+    if (senderPid !== 0) {
+      this.#drop('foreign_sender', 'dropped an ethtool netlink datagram not sent by the kernel', { sender_pid: senderPid });
+      return;
+    }
+    if (truncated) {
+      this.#drop('truncated', 'dropped a truncated ethtool netlink datagram (MSG_TRUNC)', { bytes: data.length });
+      this.#askAllAgain(); // it may have held replies
+      return;
+    }
+    let messages: NetlinkMessage[];
+    try {
+      messages = decodeMessages(data);
+    } catch (error) {
+      this.#dropDecodeError(error);
+      this.#askAllAgain();
+      return;
+    }
+    for (const msg of messages) this.#handleMessage(msg);
+  }
+
+  #handleMessage(msg: NetlinkMessage): void {
+    const portId = this.#socket?.portId;
+    if (msg.type === NLMSG_ERROR) {
+      let error;
+      try {
+        error = decodeErrorMessage(msg);
+      } catch (e) {
+        this.#dropDecodeError(e);
+        return;
+      }
+      if (error.requestSeq === undefined || msg.pid !== portId) return;
+      if (error.requestSeq === this.#familySeq && this.#phase === 'resolving') {
+        this.#unavailable({ errno: -error.error });
+        return;
+      }
+      const entry = this.#bySeq.get(error.requestSeq);
+      if (entry === undefined || error.error === 0) return;
+      const { ask, half } = entry;
+      if (-error.error === EOPNOTSUPP) {
+        this.#unsupported.set(ask.ifindex, (this.#unsupported.get(ask.ifindex) ?? 0) | (half === 'modes' ? MODES_UNSUPPORTED : STATE_UNSUPPORTED));
+      } else if (-error.error !== ENODEV) {
+        this.#drops.log('ethtool request refused', { ifindex: ask.ifindex, request: half, errno: -error.error });
+      }
+      if (half === 'modes') this.#table.applyLinkModes(ask.ifindex, undefined);
+      else this.#applyLinkState(ask.ifindex, undefined);
+      this.#answered(error.requestSeq);
+      return;
+    }
+    if (msg.type === GENL_ID_CTRL) {
+      if (this.#phase === 'resolving' && msg.seq === this.#familySeq && msg.pid === portId) this.#resolved(msg);
+      return;
+    }
+    if (this.#phase !== 'ready' || msg.type !== this.#familyId) return;
+
+    const ours = msg.pid === portId && this.#bySeq.has(msg.seq);
+    let decoded;
+    try {
+      decoded = decodeEthtoolMessage(msg, this.#familyId);
+    } catch (error) {
+      this.#dropDecodeError(error);
+      if (ours) this.#answered(msg.seq);
+      return;
+    }
+    switch (decoded.kind) {
+      case 'linkmodes': {
+        const modes = decoded.linkModes;
+        const entry = ours ? this.#bySeq.get(msg.seq) : undefined;
+        if (!decoded.notification) {
+          if (entry !== undefined && entry.half === 'modes' && entry.ask.ifindex === modes.ifindex) {
+            this.#table.applyLinkModes(modes.ifindex, linkModesValues(modes));
+            this.#answered(msg.seq);
+          }
+          return;
+        }
+        // A notification carries the whole LINKMODES state: take it, and refresh LINKSTATE too.
+        this.#table.applyLinkModes(modes.ifindex, linkModesValues(modes));
+        if (this.#table.get(modes.ifindex) !== undefined) this.want(modes.ifindex);
+        return;
+      }
+      case 'linkstate': {
+        const state = decoded.linkState;
+        const entry = ours ? this.#bySeq.get(msg.seq) : undefined;
+        if (entry !== undefined && entry.half === 'state' && entry.ask.ifindex === state.ifindex) {
+          this.#applyLinkState(state.ifindex, state);
+          this.#answered(msg.seq);
+        }
+        return;
+      }
+      case 'linkinfo':
+        if (decoded.notification && this.#table.get(decoded.linkInfo.ifindex) !== undefined) this.want(decoded.linkInfo.ifindex);
+        return;
+      default:
+    }
+  }
+
+  #resolved(msg: NetlinkMessage): void {
+    let family;
+    try {
+      family = decodeFamily(msg);
+    } catch (error) {
+      this.#dropDecodeError(error);
+      this.#unavailable({ err: 'undecodable CTRL_CMD_NEWFAMILY reply' });
+      return;
+    }
+    if (family.name !== undefined && family.name !== ETHTOOL_GENL_NAME) return;
+    this.#familyId = family.familyId;
+    const group = multicastGroupId(family, 'monitor');
+    if (group !== undefined) {
+      try {
+        this.#socket?.addMembership(group);
+      } catch (error) {
+        this.#logger.info({ err: (error as Error).message }, 'cannot join the ethtool monitor group: ethtool values refreshed only on carrier changes');
+      }
+    } else {
+      this.#logger.info('ethtool family without a monitor group: ethtool values refreshed only on carrier changes');
+    }
+    this.#phase = 'ready';
+    this.#reopenDelayMs = this.#opts.reopenBackoffMs?.initial ?? 1000;
+    this.#logger.debug({ family_id: family.familyId, monitor_group: group }, 'ethtool netlink family resolved');
+    this.#askAllAgain();
+  }
+
+  #unavailable(fields: Record<string, unknown>): void {
+    this.#phase = 'unavailable';
+    this.#reset();
+    this.#logger.info(fields, 'ethtool netlink not available (no "ethtool" generic netlink family): speed, duplex and down reason not exported');
+    const socket = this.#socket;
+    this.#socket = undefined;
+    void socket?.close();
+  }
+
+  #send(ifindex: number): void {
+    const socket = this.#socket;
+    if (socket === undefined) return;
+    const unsupported = this.#unsupported.get(ifindex) ?? 0;
+    const modes = (unsupported & MODES_UNSUPPORTED) === 0;
+    const state = (unsupported & STATE_UNSUPPORTED) === 0;
+    if (!modes && !state) return;
+    const ask: Ask = { ifindex, sentAtMs: this.#now(), outstanding: 0, dirty: false };
+    this.#asks.set(ifindex, ask);
+    try {
+      if (modes) {
+        const seq = this.#nextSeq();
+        this.#bySeq.set(seq, { ask, half: 'modes' });
+        ask.outstanding++;
+        this.#requestsSent++;
+        socket.send(encodeLinkModesRequest(this.#familyId, seq, ifindex));
+      }
+      if (state) {
+        const seq = this.#nextSeq();
+        this.#bySeq.set(seq, { ask, half: 'state' });
+        ask.outstanding++;
+        this.#requestsSent++;
+        socket.send(encodeLinkStateRequest(this.#familyId, seq, ifindex));
+      }
+    } catch (error) {
+      this.#socketFailed(error as NetlinkSocketError);
+    }
+  }
+
+  /** One half of a pair is answered (reply, error or undecodable). */
+  #answered(seq: number): void {
+    const entry = this.#bySeq.get(seq);
+    if (entry === undefined) return;
+    this.#bySeq.delete(seq);
+    const ask = entry.ask;
+    ask.outstanding--;
+    if (ask.outstanding > 0) return;
+    if (this.#asks.get(ask.ifindex) === ask) this.#asks.delete(ask.ifindex);
+    if (ask.dirty && this.#table.get(ask.ifindex) !== undefined) this.#waiting.add(ask.ifindex);
+  }
+
+  /** Fills free slots from the waiting links. */
+  #pump(): void {
+    if (this.#phase !== 'ready') return;
+    for (const ifindex of this.#waiting) {
+      if (this.#asks.size >= this.#maxInFlight && !this.#expireOldest()) return;
+      this.#waiting.delete(ifindex);
+      if (this.#asks.has(ifindex)) {
+        (this.#asks.get(ifindex) as Ask).dirty = true;
+        continue;
+      }
+      if (this.#table.get(ifindex) !== undefined) this.#send(ifindex);
+    }
+  }
+
+  /** Drops the oldest pair in flight if its replies count as lost; true when a slot was freed. */
+  #expireOldest(): boolean {
+    const oldest = this.#asks.values().next();
+    if (oldest.done === true || this.#now() - oldest.value.sentAtMs < this.#lostAfterMs) return false;
+    this.#forget(oldest.value);
+    if (oldest.value.dirty || this.#table.get(oldest.value.ifindex) !== undefined) this.#waiting.add(oldest.value.ifindex);
+    return true;
+  }
+
+  #forget(ask: Ask): void {
+    this.#asks.delete(ask.ifindex);
+    for (const [seq, entry] of this.#bySeq) if (entry.ask === ask) this.#bySeq.delete(seq);
+  }
+
+  #applyLinkState(ifindex: number, state: EthtoolLinkState | undefined): void {
+    const link = this.#table.get(ifindex);
+    if (link === undefined) return;
+    const before = link.downReason;
+    const beforeDetail = link.downReasonDetail;
+    this.#table.applyLinkState(ifindex, state);
+    if (!link.carrier && link.downReason !== undefined && (link.downReason !== before || link.downReasonDetail !== beforeDetail)) {
+      this.#logger.info({ device: link.name, reason: link.downReason, detail: link.downReasonDetail ?? '' }, 'carrier down reason');
+    }
+  }
+
+  /** Everything in flight may be lost: start over for every link in the table. */
+  #askAllAgain(): void {
+    this.#asks.clear();
+    this.#bySeq.clear();
+    this.#waiting.clear();
+    if (this.#phase !== 'ready') return;
+    for (const link of this.#table.links()) this.#waiting.add(link.ifindex);
+    this.#pump();
+  }
+
+  #handleOverrun(): void {
+    this.#drops.log('ethtool netlink socket overrun (ENOBUFS): replies or notifications lost, asking every link again', {});
+    this.#askAllAgain();
+  }
+
+  #reset(): void {
+    this.#asks.clear();
+    this.#bySeq.clear();
+    this.#waiting.clear();
+  }
+
+  #socketFailed(error: NetlinkSocketError): void {
+    if (this.#phase === 'closed' || this.#phase === 'unavailable') return;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    this.#phase = 'off';
+    this.#reset();
+    const delay = this.#reopenDelayMs;
+    this.#reopenDelayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
+    this.#logger.error({ err: error.message, retry_in_ms: delay }, 'ethtool netlink socket failed, reopening');
+    void socket?.close();
+    this.#reopenTimer = setTimeout(() => {
+      this.#reopenTimer = undefined;
+      if (this.#phase === 'off') this.start();
+    }, delay);
+    this.#reopenTimer.unref();
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq + 1) >>> 0 || 1;
+    return this.#seq;
+  }
+
+  #drop(reason: string, message: string, fields: Record<string, unknown>): void {
+    this.#opts.metrics.dropped.inc({ reason });
+    this.#drops.log(message, { reason, ...fields });
+  }
+
+  #dropDecodeError(error: unknown): void {
+    if (error instanceof NetlinkDecodeError) {
+      this.#drop(error.reason, 'dropped an ethtool netlink message that does not decode', { err: error.message });
+      return;
+    }
+    throw error;
+  }
+}
+
+function linkModesValues(modes: LinkModes): {
+  speedMbps: number | undefined;
+  duplex: LinkModes['duplex'];
+  autoneg: boolean | undefined;
+  advertisedSpeedMaxMbps: number | undefined;
+} {
+  return {
+    speedMbps: modes.speedMbps,
+    duplex: modes.duplex,
+    autoneg: modes.autoneg,
+    advertisedSpeedMaxMbps: modes.advertisedSpeedMaxMbps,
+  };
+}
