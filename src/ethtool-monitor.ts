@@ -10,7 +10,10 @@
 //   when a NIC renegotiates), and on LINKMODES/LINKINFO notifications of the monitor group.
 // - Coalesced per link: at most one request pair in flight per link; a link asked about again
 //   meanwhile is marked dirty and asked once more when its replies are in, so a storm costs at
-//   most about two pairs per link, never one per message. At most maxInFlightLinks pairs are
+//   most about two pairs per link, never one per message. A link is asked at most once per
+//   minIntervalMs (a change within that time of the last pair is asked when it is over), so in
+//   a storm of any length the requests per link are bounded by its duration / minIntervalMs, and
+//   the first change after a quiet spell is asked at once. At most maxInFlightLinks pairs are
 //   out at once (the rest wait in an insertion-ordered set), so replies fit the receive buffer.
 // - Replies are ours when nlmsg_pid is our port id and nlmsg_seq one we sent (notifications carry
 //   the seq and port of whoever made the change). -EOPNOTSUPP: the device does not do it (lo):
@@ -55,6 +58,8 @@ export interface EthtoolMonitorOptions {
   readonly maxInFlightLinks?: number;
   /** A pair unanswered this long is taken as lost and may be asked again (default 5 s). */
   readonly lostAfterMs?: number;
+  /** Least time between two pairs for one link (default 500 ms; 0: none). */
+  readonly minIntervalMs?: number;
   /** First and largest delay before reopening a failed socket. */
   readonly reopenBackoffMs?: { readonly initial: number; readonly max: number };
 }
@@ -82,6 +87,7 @@ export class EthtoolMonitor {
   readonly #now: () => number;
   readonly #maxInFlight: number;
   readonly #lostAfterMs: number;
+  readonly #minIntervalMs: number;
   readonly #drops: RateLimitedLog;
   #socket: NetlinkSocket | undefined;
   #phase: EthtoolPhase = 'off';
@@ -96,6 +102,12 @@ export class EthtoolMonitor {
   readonly #waiting = new Set<number>();
   /** ifindex → MODES_UNSUPPORTED | STATE_UNSUPPORTED, until the link goes */
   readonly #unsupported = new Map<number, number>();
+  /** ifindex → when its latest pair was sent (for minIntervalMs); forgotten when the link goes */
+  readonly #lastSentMs = new Map<number, number>();
+  /** links to ask once minIntervalMs since their latest pair is over: ifindex → due time */
+  readonly #delayed = new Map<number, number>();
+  #delayTimer: NodeJS.Timeout | undefined;
+  #delayDueMs = Infinity;
   #requestsSent = 0;
   #reopenTimer: NodeJS.Timeout | undefined;
   #reopenDelayMs: number;
@@ -107,6 +119,7 @@ export class EthtoolMonitor {
     this.#now = opts.now ?? Date.now;
     this.#maxInFlight = opts.maxInFlightLinks ?? 64;
     this.#lostAfterMs = opts.lostAfterMs ?? 5000;
+    this.#minIntervalMs = opts.minIntervalMs ?? 500;
     this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 1000;
     this.#drops = rateLimited(opts.logger, 10_000, { now: this.#now });
     opts.metrics.registerEthtoolRequests(() => this.#requestsSent);
@@ -176,6 +189,8 @@ export class EthtoolMonitor {
       case 'removed':
         this.#unsupported.delete(result.link.ifindex);
         this.#waiting.delete(result.link.ifindex);
+        this.#lastSentMs.delete(result.link.ifindex);
+        this.#delayed.delete(result.link.ifindex);
         return;
       default:
     }
@@ -192,12 +207,47 @@ export class EthtoolMonitor {
       }
       this.#forget(ask); // its replies were lost
     }
+    if (this.#holdDown(ifindex)) return;
     if (this.#asks.size >= this.#maxInFlight && !this.#expireOldest()) {
       this.#waiting.add(ifindex);
       return;
     }
     this.#send(ifindex);
   }
+
+  /** True when the link's latest pair is too recent: it is asked when minIntervalMs is over. */
+  #holdDown(ifindex: number): boolean {
+    const last = this.#lastSentMs.get(ifindex);
+    if (last === undefined) return false;
+    const due = last + this.#minIntervalMs;
+    if (this.#now() >= due) return false;
+    if (!this.#delayed.has(ifindex)) this.#delayed.set(ifindex, due);
+    if (due < this.#delayDueMs) this.#armDelay(due);
+    return true;
+  }
+
+  #armDelay(due: number): void {
+    if (this.#delayTimer !== undefined) clearTimeout(this.#delayTimer);
+    this.#delayDueMs = due;
+    this.#delayTimer = setTimeout(this.#delayOver, Math.max(0, due - this.#now()));
+    this.#delayTimer.unref();
+  }
+
+  readonly #delayOver = (): void => {
+    this.#delayTimer = undefined;
+    this.#delayDueMs = Infinity;
+    if (this.#phase !== 'ready') return;
+    const now = this.#now();
+    let next = Infinity;
+    for (const [ifindex, due] of this.#delayed) {
+      if (due <= now) {
+        this.#delayed.delete(ifindex);
+        if (this.#table.get(ifindex) !== undefined) this.want(ifindex);
+      } else if (due < next) next = due;
+    }
+    if (next !== Infinity && next < this.#delayDueMs) this.#armDelay(next);
+    this.#pump();
+  };
 
   /** Processes received events in order. Public for tests that play the kernel. */
   handle(events: readonly ReceiveEvent[]): void {
@@ -354,6 +404,7 @@ export class EthtoolMonitor {
     if (!modes && !state) return;
     const ask: Ask = { ifindex, sentAtMs: this.#now(), outstanding: 0, dirty: false };
     this.#asks.set(ifindex, ask);
+    if (this.#minIntervalMs > 0) this.#lastSentMs.set(ifindex, ask.sentAtMs);
     try {
       if (modes) {
         const seq = this.#nextSeq();
@@ -383,7 +434,7 @@ export class EthtoolMonitor {
     ask.outstanding--;
     if (ask.outstanding > 0) return;
     if (this.#asks.get(ask.ifindex) === ask) this.#asks.delete(ask.ifindex);
-    if (ask.dirty && this.#table.get(ask.ifindex) !== undefined) this.#waiting.add(ask.ifindex);
+    if (ask.dirty && this.#table.get(ask.ifindex) !== undefined && !this.#holdDown(ask.ifindex)) this.#waiting.add(ask.ifindex);
   }
 
   /** Fills free slots from the waiting links. */
@@ -427,9 +478,7 @@ export class EthtoolMonitor {
 
   /** Everything in flight may be lost: start over for every link in the table. */
   #askAllAgain(): void {
-    this.#asks.clear();
-    this.#bySeq.clear();
-    this.#waiting.clear();
+    this.#reset();
     if (this.#phase !== 'ready') return;
     for (const link of this.#table.links()) this.#waiting.add(link.ifindex);
     this.#pump();
@@ -444,6 +493,10 @@ export class EthtoolMonitor {
     this.#asks.clear();
     this.#bySeq.clear();
     this.#waiting.clear();
+    this.#delayed.clear();
+    if (this.#delayTimer !== undefined) clearTimeout(this.#delayTimer);
+    this.#delayTimer = undefined;
+    this.#delayDueMs = Infinity;
   }
 
   #socketFailed(error: NetlinkSocketError): void {
