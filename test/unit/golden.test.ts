@@ -18,6 +18,8 @@ import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
 import { LinkMonitor } from '../../src/monitor.js';
 import type { MetricsSource } from '../../src/server.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
+import { decodeEthtoolMessage, type EthtoolMessage } from '../../src/ethtool/index.js';
+import { decodeMessages } from '../../src/netlink/message.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/netlink/', import.meta.url));
 const GOLDEN = fileURLToPath(new URL('../../../test/golden/', import.meta.url));
@@ -57,9 +59,34 @@ function replay(filter: (f: Fixture) => boolean) {
     now += 1000;
     socket.deliver({ kind: 'datagram', data: f.data, senderPid: f.senderPid, truncated: false });
   }
+  applyEthtoolFixtures(table);
   now += 60_000;
   const source: MetricsSource = new MetricsExposition(renderer, metrics, () => now);
   return { table, source };
+}
+
+const ETHTOOL_FIXTURES = fileURLToPath(new URL('../../../test/fixtures/ethtool/', import.meta.url));
+
+/** The one ethtool message of a uapi-built fixture, decoded. */
+function ethtoolFixture(name: string): EthtoolMessage {
+  const { familyId } = JSON.parse(readFileSync(`${ETHTOOL_FIXTURES}${name}.json`, 'utf8')) as { familyId: number };
+  const [msg] = decodeMessages(readFileSync(`${ETHTOOL_FIXTURES}${name}.bin`));
+  assert.ok(msg);
+  return decodeEthtoolMessage(msg, familyId);
+}
+
+/**
+ * What the ethtool client applies to the table, from uapi-built replies (veth has no advertised
+ * modes or SQI): uplink0 (ifindex 3) came back at 1000 Mb/s of the 10000 it advertises, and
+ * vethb (ifindex 2) has a PHY that reports SQI 5 of 7.
+ */
+function applyEthtoolFixtures(table: LinkTable): void {
+  const modes = ethtoolFixture('uapi-built-linkmodes-verbose-renegotiated-slower');
+  assert.ok(modes.kind === 'linkmodes' && modes.linkModes.ifindex === 3);
+  table.applyLinkModes(3, modes.linkModes);
+  const sqi = ethtoolFixture('uapi-built-linkstate-sqi');
+  assert.ok(sqi.kind === 'linkstate');
+  table.applyLinkState(2, sqi.linkState);
 }
 
 /**
