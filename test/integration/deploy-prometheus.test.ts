@@ -26,7 +26,15 @@ interface RuleTestFile {
   tests: { alert_rule_test?: { alertname: string; eval_time: string; exp_alerts?: unknown[] }[] }[];
 }
 
-const REQUIRED_ALERTS = ['LinkCarrierDown', 'LinkFlapping', 'LinkStateExporterDown', 'LinkStateNetlinkOverruns'];
+const REQUIRED_ALERTS = [
+  'LinkCarrierDown',
+  'LinkFlapping',
+  'LinkSpeedDegraded',
+  'LinkHalfDuplex',
+  'BridgePortBlocking',
+  'LinkStateExporterDown',
+  'LinkStateNetlinkOverruns',
+];
 
 function alertRules(): Rule[] {
   const file = parse(readRepoFile('deploy/prometheus/alerts.yml')) as RuleFile;
@@ -102,7 +110,7 @@ test('alerts.yml has every required alert with a severity, a summary, a descript
     const description = rule.annotations?.['description'] ?? '';
     assert.ok(summary.length > 0 && description.length > 0, `${name}: summary and description`);
     assert.match(description, /\{\{ \$labels\.instance \}\}/, `${name}: description names the instance`);
-    if (name.startsWith('Link') && !name.startsWith('LinkState')) {
+    if ((name.startsWith('Link') && !name.startsWith('LinkState')) || name.startsWith('Bridge')) {
       assert.match(description, /\{\{ \$labels\.device \}\}/, `${name}: description names the device`);
     }
     const anchor = name.toLowerCase();
@@ -209,9 +217,39 @@ const MUTANTS: { name: string; from: string; to: string }[] = [
     to: 'expr: changes(linkstate_carrier_down_changes_total[10m]) >= 4',
   },
   {
+    name: 'LinkCarrierDown without its down reason lookup',
+    from: '{{ with first . }} The driver reports why:',
+    to: '{{ with first . }}{{ end }}{{ with false }} The driver reports why:',
+  },
+  {
+    name: 'LinkSpeedDegraded without the carrier guard (a link down at a low reported speed would alert)',
+    from: 'linkstate_speed_bytes < linkstate_advertised_speed_max_bytes\n          and on(instance, job, device) linkstate_carrier == 1',
+    to: 'linkstate_speed_bytes < linkstate_advertised_speed_max_bytes',
+  },
+  {
+    name: 'LinkSpeedDegraded at or below the advertised speed (a link at full speed would alert)',
+    from: 'linkstate_speed_bytes < linkstate_advertised_speed_max_bytes',
+    to: 'linkstate_speed_bytes <= linkstate_advertised_speed_max_bytes',
+  },
+  {
+    name: 'LinkHalfDuplex without the carrier guard',
+    from: 'linkstate_duplex{duplex="half"} == 1\n          and on(instance, job, device) linkstate_carrier == 1',
+    to: 'linkstate_duplex{duplex="half"} == 1',
+  },
+  {
+    name: 'BridgePortBlocking on a moment of blocking while STP converges',
+    from: 'expr: linkstate_bridge_port_state{state="blocking"} == 1\n        for: 5m',
+    to: 'expr: linkstate_bridge_port_state{state="blocking"} == 1\n        for: 1m',
+  },
+  {
+    name: 'BridgePortBlocking as a warning (blocking is normal in a redundant topology)',
+    from: 'severity: info',
+    to: 'severity: warning',
+  },
+  {
     name: 'LinkStateExporterDown without its 5 minutes',
-    from: 'for: 5m',
-    to: 'for: 0m',
+    from: `expr: up{${SELECTOR}} == 0\n        for: 5m`,
+    to: `expr: up{${SELECTOR}} == 0\n        for: 0m`,
   },
   {
     name: 'LinkStateNetlinkOverruns on a single overrun',
