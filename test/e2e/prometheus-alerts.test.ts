@@ -133,7 +133,15 @@ test('a real Prometheus with the shipped rules and dashboard, scraping the expor
     const rules = await fetch(`${p.base}/api/v1/rules`).then((r) => r.json() as Promise<{ data: { groups: { rules: { name: string }[] }[] } }>);
     assert.deepEqual(
       rules.data.groups.flatMap((g) => g.rules.map((r) => r.name)).sort(),
-      ['LinkCarrierDown', 'LinkFlapping', 'LinkStateExporterDown', 'LinkStateNetlinkOverruns'],
+      [
+        'BridgePortBlocking',
+        'LinkCarrierDown',
+        'LinkFlapping',
+        'LinkHalfDuplex',
+        'LinkSpeedDegraded',
+        'LinkStateExporterDown',
+        'LinkStateNetlinkOverruns',
+      ],
       'Prometheus loaded the shipped rules',
     );
 
