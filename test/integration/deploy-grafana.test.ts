@@ -160,6 +160,9 @@ test('the dashboard shows what the issue asks for', () => {
   find('netlink overruns', (_p, e) => /linkstate_exporter_netlink_overruns_total/.test(e));
   find('resyncs', (_p, e) => /linkstate_exporter_netlink_resyncs_total/.test(e));
   find('scrape duration', (_p, e) => /\bscrape_duration_seconds\{/.test(e));
+  find('speed, duplex and down reason in one per-link table', (p, e) =>
+    p.type === 'table' && /\blinkstate_speed_bytes\{/.test(e) && /\blinkstate_duplex\{/.test(e) && /\blinkstate_carrier_down_reason\{/.test(e));
+  find('bridge port states over time (state timeline)', (p, e) => p.type === 'state-timeline' && /\blinkstate_bridge_port_state\{/.test(e));
 });
 
 test('every expression uses only defined variables', () => {
