@@ -33,6 +33,7 @@ describe('command line', () => {
       '--netlink.receive-buffer-bytes',
       '--collector.device-include',
       '--collector.device-exclude',
+      '--no-collector.ethtool',
       '--log.level',
       '--log.format',
       '--version',
