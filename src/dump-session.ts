@@ -9,16 +9,18 @@
 //   so links may have been skipped). Dump again at once;
 // - failed: DONE with a negative status (e.g. -EMSGSIZE after a partial reply), NLMSG_ERROR for
 //   the request (e.g. -EBUSY), a datagram that may have been one of its replies dropped as
-//   truncated (MSG_TRUNC) or undecodable, or a socket error. Dump again after a backoff.
+//   truncated (MSG_TRUNC) or undecodable, a socket error, or no reply at all for a while (the
+//   kernel's answer to the request can be lost: when the request meets a full receive buffer, the
+//   error it answers with is dropped like any other message). Dump again after a backoff.
 // Nothing but `complete` prunes: a partial dump must never delete the links it did not reach.
 
 import { NLM_F_DUMP_INTR } from './netlink/constants.js';
 import type { NetlinkMessage } from './netlink/types.js';
 
-export type DumpFailure = 'done_error' | 'refused' | 'truncated' | 'undecodable' | 'socket_error';
+export type DumpFailure = 'done_error' | 'refused' | 'truncated' | 'undecodable' | 'socket_error' | 'stalled';
 
 /** Every DumpFailure, for pre-initialising labelled counters at zero. */
-export const DUMP_FAILURES: readonly DumpFailure[] = ['done_error', 'refused', 'truncated', 'undecodable', 'socket_error'];
+export const DUMP_FAILURES: readonly DumpFailure[] = ['done_error', 'refused', 'truncated', 'undecodable', 'socket_error', 'stalled'];
 
 export type DumpEnd =
   | {
@@ -35,6 +37,7 @@ export class DumpSession {
   readonly #seen = new Set<number>();
   #interrupted = false;
   #again = false;
+  #replies = 0;
   #end: DumpEnd | undefined;
 
   /**
@@ -64,7 +67,10 @@ export class DumpSession {
    */
   noteLink(msg: NetlinkMessage, ifindex: number, deleted: boolean): void {
     if (this.#end !== undefined) return;
-    if (this.isReply(msg) && (msg.flags & NLM_F_DUMP_INTR) !== 0) this.#interrupted = true;
+    if (this.isReply(msg)) {
+      this.#replies++;
+      if ((msg.flags & NLM_F_DUMP_INTR) !== 0) this.#interrupted = true;
+    }
     if (deleted) this.#seen.delete(ifindex);
     else this.#seen.add(ifindex);
   }
@@ -93,6 +99,16 @@ export class DumpSession {
    */
   spoiled(reason: 'truncated' | 'undecodable'): DumpEnd {
     return this.#finish({ kind: 'failed', reason, again: this.#again });
+  }
+
+  /** Replies received so far: a watchdog that sees this number stand still knows the dump stalled. */
+  get replies(): number {
+    return this.#replies;
+  }
+
+  /** No reply came for a whole watchdog interval: the request or its answer was lost. */
+  stalled(): DumpEnd {
+    return this.#finish({ kind: 'failed', reason: 'stalled', again: this.#again });
   }
 
   /** The socket failed while the dump ran. */

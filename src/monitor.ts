@@ -33,6 +33,11 @@ export interface MonitorOptions {
   readonly now?: () => number;
   /** First and largest delay before reopening a failed socket, and before repeating a failed dump. */
   readonly reopenBackoffMs?: { readonly initial: number; readonly max: number };
+  /**
+   * A dump that receives no reply for this long is given up (without pruning) and asked for
+   * again: the kernel's answer to a request that met a full receive buffer is lost.
+   */
+  readonly dumpStallMs?: number;
   /** Interval of the rate limit on drop warnings. */
   readonly dropLogIntervalMs?: number;
   /**
@@ -55,6 +60,7 @@ export class LinkMonitor {
   /** A resync was asked for while no dump could start (one in flight, or a retry waiting). */
   #resyncPending = false;
   #dumpRetryTimer: NodeJS.Timeout | undefined;
+  #dumpWatchdog: NodeJS.Timeout | undefined;
   #dumpRetryDelayMs: number;
   #ready = false;
   #everReady = false;
@@ -94,6 +100,7 @@ export class LinkMonitor {
     this.#closed = true;
     if (this.#reopenTimer) clearTimeout(this.#reopenTimer);
     if (this.#dumpRetryTimer) clearTimeout(this.#dumpRetryTimer);
+    if (this.#dumpWatchdog) clearTimeout(this.#dumpWatchdog);
     const socket = this.#socket;
     this.#socket = undefined;
     this.#drops.flush();
@@ -281,12 +288,31 @@ export class LinkMonitor {
     } catch (error) {
       this.#dump = undefined;
       this.#handleSocketError(error as NetlinkSocketError);
+      return;
     }
+    this.#watchDump(dump, 0);
+  }
+
+  /** Gives the dump up when a whole interval passes without a reply (only while one runs). */
+  #watchDump(dump: DumpSession, repliesBefore: number): void {
+    if (this.#dumpWatchdog) clearTimeout(this.#dumpWatchdog);
+    this.#dumpWatchdog = setTimeout(() => {
+      this.#dumpWatchdog = undefined;
+      if (this.#dump !== dump || dump.ended !== undefined) return;
+      if (dump.replies > repliesBefore) {
+        this.#watchDump(dump, dump.replies);
+        return;
+      }
+      this.#endDump(dump.stalled());
+    }, this.#opts.dumpStallMs ?? 5_000);
+    this.#dumpWatchdog.unref();
   }
 
   /** Applies how a dump ended; asks for the next one when it must. */
   #endDump(end: DumpEnd): void {
     this.#dump = undefined;
+    if (this.#dumpWatchdog) clearTimeout(this.#dumpWatchdog);
+    this.#dumpWatchdog = undefined;
     switch (end.kind) {
       case 'complete': {
         // Pruned only when nothing was lost while it ran; else the dump asked for next prunes.

@@ -51,6 +51,7 @@ function harness(opts: { failOpen?: number } = {}): Harness {
     logger,
     now: () => 1_000_000,
     reopenBackoffMs: { initial: 5, max: 20 },
+    dumpStallMs: 150,
   });
   return { monitor, table, metrics, sockets, logs, socket: () => sockets[sockets.length - 1] as FakeSocket };
 }
@@ -319,6 +320,24 @@ describe('LinkMonitor', () => {
       assert.equal(s.sent.length, 3);
       const seq2 = s.sentSeq(2);
       s.kernel(dumpLink(s, seq2, veth(2)), dumpDone(s, seq2));
+      assert.deepEqual(links(h), [2]);
+      await h.monitor.close();
+    });
+
+    it('a dump whose answer never comes (lost in a full buffer) is given up without pruning and asked again', async () => {
+      const { h, s, seq } = resyncInFlight();
+      s.kernel(dumpLink(s, seq, veth(1)));
+      await new Promise((r) => setTimeout(r, 100));
+      s.kernel(dumpLink(s, seq, veth(2))); // still making progress: not stalled
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(s.sent.length, 2, 'a dump that makes progress is left alone');
+      await new Promise((r) => setTimeout(r, 200)); // a whole interval without a reply, then the backoff
+      // (each new request that gets no answer either is given up in turn)
+      assert.ok((await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'stalled' })) >= 1);
+      assert.deepEqual(links(h), [1, 2, 3]);
+      assert.ok(s.sent.length >= 3, 'asked again');
+      const latest = s.sentSeq(s.sent.length - 1);
+      s.kernel(dumpLink(s, latest, veth(2)), dumpDone(s, latest));
       assert.deepEqual(links(h), [2]);
       await h.monitor.close();
     });
