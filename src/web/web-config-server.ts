@@ -1,7 +1,7 @@
 // Everything --web.config.file adds to the HTTP server: the YAML parser, basic auth (bcrypt),
 // TLS and the reloader. server.ts imports this module only when a web config is given, so an
 // exporter started without one never loads yaml, bcryptjs, node:https or this code
-// (test/integration/lazy-modules.test.ts checks it).
+// (test/integration/footprint.test.ts checks it).
 
 import http from 'node:http';
 import type https from 'node:https';

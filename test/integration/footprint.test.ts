@@ -3,7 +3,7 @@
 // express's body parsers or prom-client's index (with @opentelemetry/api). Every module the
 // process loads is recorded by test/helpers/module-trace.ts (an ESM resolve hook plus
 // require.cache and the built-in list at exit); the run with a web config shows that the trace
-// does see the modules loaded on demand.
+// does see the modules loaded on demand. And the V8 settings of src/v8-flags.ts are in effect.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,11 +55,20 @@ const ALWAYS = [
 interface TracedRun {
   modules: string[];
   status: Record<string, number>;
+  /** The last /metrics body. */
+  metrics: string;
 }
 
 let nextPort = 19400;
 
-async function runTraced(ns: Netns, dir: string, name: string, args: string[], headers: Record<string, string> = {}): Promise<TracedRun> {
+async function runTraced(
+  ns: Netns,
+  dir: string,
+  name: string,
+  args: string[],
+  headers: Record<string, string> = {},
+  scrapes = 0,
+): Promise<TracedRun> {
   const trace = join(dir, `${name}.trace`);
   writeFileSync(trace, '');
   const port = nextPort++;
@@ -89,9 +98,13 @@ async function runTraced(ns: Netns, dir: string, name: string, args: string[], h
       missing: await get('/nowhere'),
       anonymous: await fetch(`${base}/metrics`, { headers: { connection: 'close' } }).then(async (r) => (await r.arrayBuffer(), r.status)),
     };
+    let metrics = '';
+    for (let i = 0; i <= scrapes; i++) {
+      metrics = await (await fetch(`${base}/metrics`, { headers: { connection: 'close', ...headers } })).text();
+    }
     child.kill('SIGTERM');
     assert.equal(await exited, 0, `${name}: exit code (${stderr})`);
-    return { modules: readFileSync(trace, 'utf8').split('\n').filter((l) => l !== ''), status };
+    return { modules: readFileSync(trace, 'utf8').split('\n').filter((l) => l !== ''), status, metrics };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
@@ -99,7 +112,7 @@ async function runTraced(ns: Netns, dir: string, name: string, args: string[], h
 
 const loaded = (modules: readonly string[], part: string): boolean => modules.some((m) => m.includes(part));
 
-describe('modules the built exporter loads', { timeout: 60_000 }, () => {
+describe('footprint of the built exporter: modules it loads, V8 settings', { timeout: 60_000 }, () => {
   let ns: Netns;
   let leave: (() => void) | undefined;
   let dir: string;
@@ -108,7 +121,7 @@ describe('modules the built exporter loads', { timeout: 60_000 }, () => {
     if (!requireRoot(t as never)) return;
     dir = mkdtempSync(join(tmpdir(), 'lsx-lazy-'));
     ns = await createNetns('lsx-lazy');
-    await ns.ipBatch(['link add lnk0 type veth peer name peer0', 'link set lnk0 up', 'link set peer0 up']);
+    await ns.ipBatch(Array.from({ length: 50 }, (_, i) => [`link add lnk${i} type veth peer name peer${i}`, `link set lnk${i} up`, `link set peer${i} up`]).flat());
     leave = enterNetns(ns.name);
   });
 
@@ -126,6 +139,17 @@ describe('modules the built exporter loads', { timeout: 60_000 }, () => {
     for (const part of [...WEB_CONFIG_ONLY, ...NEVER]) {
       assert.ok(!loaded(run.modules, part), `${part} was loaded without --web.config.file:\n${run.modules.filter((m) => m.includes(part)).join('\n')}`);
     }
+  });
+
+  it('the V8 settings of v8-flags.ts hold: the young generation stops growing (200 scrapes)', async (t) => {
+    if (!requireRoot(t)) return;
+    // Without --semi-space-growth-factor=1 V8 doubles the new space (1 MiB semi-spaces at
+    // start) as scrapes allocate: 8-16 MiB after a few dozen. It may grow once while Node
+    // loads the modules, before v8-flags.ts runs; never after.
+    const run = await runTraced(ns, dir, 'young-generation', [], {}, 200);
+    const m = /^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(run.metrics);
+    assert.ok(m, 'nodejs_heap_space_size_total_bytes{space="new"} is exported');
+    assert.ok(Number(m[1]) <= 4 * 1024 * 1024, `new space ${Number(m[1]) / 1048576} MiB after 200 scrapes`);
   });
 
   it('with --web.config.file: loads them on demand, and basic auth works', async (t) => {
