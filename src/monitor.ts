@@ -45,6 +45,11 @@ export interface MonitorOptions {
    * alike), e.g. by the ethtool client to ask about links that appeared or changed carrier.
    */
   readonly onApply?: (result: ApplyResult) => void;
+  /**
+   * Called after a message is applied that changed a known link's carrier, admin or oper state,
+   * with the admin and oper state just before it (the table updates links in place).
+   */
+  readonly onTransition?: (result: ApplyResult, before: { readonly adminUp: boolean; readonly operstate: number }) => void;
 }
 
 export class LinkMonitor {
@@ -206,10 +211,15 @@ export class LinkMonitor {
           if (this.#dump?.isReply(msg)) this.#endDump(this.#dump.spoiled('undecodable'));
           return;
         }
+        const known = this.#opts.onTransition === undefined ? undefined : this.#table.get(link.ifindex);
+        const before = known && { adminUp: known.adminUp, operstate: known.operstate };
         const result = this.#table.apply(link, this.#now());
         if (link.family === AF_UNSPEC) this.#dump?.noteLink(msg, link.ifindex, link.kind === 'del');
         this.#logResult(result);
         this.#opts.onApply?.(result);
+        if (before !== undefined && result.kind === 'updated' && (result.carrier !== undefined || before.adminUp !== result.link.adminUp || before.operstate !== result.link.operstate)) {
+          this.#opts.onTransition?.(result, before);
+        }
         return;
       }
       case NLMSG_DONE:
