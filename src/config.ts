@@ -27,6 +27,10 @@ export interface Config {
     readonly configFile?: string;
     /** Maximum parallel scrapes of the telemetry path; 0 = no limit. */
     readonly maxRequests: number;
+    /** Link events kept for the event stream's replay (down transitions longest); 0 = none. */
+    readonly eventsHistory: number;
+    /** Maximum open event streams (GET /api/v1/events); at least 1. */
+    readonly eventsMaxClients: number;
   };
   readonly netlink: {
     readonly receiveBufferBytes: number;
@@ -58,6 +62,10 @@ export const VERSION: string = typeof packageJson.version === 'string' ? package
 export const DEFAULT_LISTEN_ADDRESS = ':10071';
 export const DEFAULT_TELEMETRY_PATH = '/metrics';
 export const DEFAULT_MAX_REQUESTS = 40;
+export const DEFAULT_EVENTS_HISTORY = 1000;
+export const MAX_EVENTS_HISTORY = 100_000;
+export const DEFAULT_EVENTS_MAX_CLIENTS = 16;
+export const MAX_EVENTS_MAX_CLIENTS = 1000;
 export const DEFAULT_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
 export const MIN_RECEIVE_BUFFER_BYTES = 4096;
 export const MAX_RECEIVE_BUFFER_BYTES = 1024 * 1024 * 1024;
@@ -103,6 +111,8 @@ export function parseConfig(argv: readonly string[]): ConfigResult {
       telemetryPath: o['web.telemetryPath'] as string,
       ...(configFile !== undefined ? { configFile } : {}),
       maxRequests: o['web.maxRequests'] as number,
+      eventsHistory: o['web.events.history'] as number,
+      eventsMaxClients: o['web.events.maxClients'] as number,
     }),
     netlink: Object.freeze({ receiveBufferBytes: o['netlink.receiveBufferBytes'] as number }),
     collector: Object.freeze({
@@ -172,6 +182,23 @@ function buildProgram(writeOut: (text: string) => void): Command {
     )
       .default(DEFAULT_MAX_REQUESTS, String(DEFAULT_MAX_REQUESTS))
       .argParser(argParser(parseMaxRequests)),
+  );
+  program.addOption(
+    new Option(
+      '--web.events.history <count>',
+      'Link events kept for replay to new event streams (GET /api/v1/events); down transitions ' +
+        `are kept longest; 0 keeps none (max ${MAX_EVENTS_HISTORY}).`,
+    )
+      .default(DEFAULT_EVENTS_HISTORY, String(DEFAULT_EVENTS_HISTORY))
+      .argParser(argParser((v) => parseBoundedCount(v, 0, MAX_EVENTS_HISTORY))),
+  );
+  program.addOption(
+    new Option(
+      '--web.events.max-clients <count>',
+      `Maximum number of open event streams; one more is answered 503 (1-${MAX_EVENTS_MAX_CLIENTS}).`,
+    )
+      .default(DEFAULT_EVENTS_MAX_CLIENTS, String(DEFAULT_EVENTS_MAX_CLIENTS))
+      .argParser(argParser((v) => parseBoundedCount(v, 1, MAX_EVENTS_MAX_CLIENTS))),
   );
   program.addOption(
     new Option(
@@ -290,6 +317,13 @@ function parseMaxRequests(value: string): number {
   if (!/^\d+$/.test(value)) throw new ConfigError(`expected a non-negative integer, got ${JSON.stringify(value)}`);
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new ConfigError(`${value} is too large`);
+  return n;
+}
+
+function parseBoundedCount(value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value)) throw new ConfigError(`expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(`${value} is out of range ${min}-${max}`);
   return n;
 }
 

@@ -134,6 +134,11 @@ const BAD: Array<[string, string[], RegExp]> = [
   ['empty web config path', ['--web.config.file='], /--web\.config\.file.*must not be empty/],
   ['negative max requests', ['--web.max-requests=-1'], /--web\.max-requests.*non-negative integer/],
   ['fractional max requests', ['--web.max-requests=1.5'], /non-negative integer/],
+  ['events history not a number', ['--web.events.history=many'], /--web\.events\.history.*integer from 0 to 100000, got "many"/],
+  ['events history negative', ['--web.events.history=-1'], /--web\.events\.history.*integer from 0 to 100000/],
+  ['events history too large', ['--web.events.history=100001'], /100001 is out of range 0-100000/],
+  ['events max clients zero', ['--web.events.max-clients=0'], /--web\.events\.max-clients.*0 is out of range 1-1000/],
+  ['events max clients fractional', ['--web.events.max-clients=2.5'], /integer from 1 to 1000/],
   ['buffer below minimum', ['--netlink.receive-buffer-bytes=4095'], /less than the minimum of 4096/],
   ['buffer above maximum', ['--netlink.receive-buffer-bytes=2GiB'], /more than the maximum/],
   ['buffer with unknown unit', ['--netlink.receive-buffer-bytes=8MB'], /--netlink\.receive-buffer-bytes.*8MiB/],
@@ -165,6 +170,8 @@ test('--help returns the help text with every flag and its default', () => {
     ['--web.telemetry-path', '(default: "/metrics")'],
     ['--web.config.file', undefined],
     ['--web.max-requests', '(default: 40)'],
+    ['--web.events.history', '(default: 1000)'],
+    ['--web.events.max-clients', '(default: 16)'],
     ['--netlink.receive-buffer-bytes', '(default: "8MiB")'],
     ['--collector.device-include', undefined],
     ['--collector.device-exclude', undefined],
@@ -200,6 +207,19 @@ test('--no-collector.ethtool turns the ethtool client off; it takes no value', (
   assert.equal(run(['--no-collector.ethtool', '--collector.device-exclude=lo']).collector.ethtool, false);
   assert.throws(() => parseConfig(['--no-collector.ethtool=yes']), ConfigError);
   assert.throws(() => parseConfig(['--collector.ethtool']), /unknown option '--collector\.ethtool'/);
+});
+
+test('--web.events.history and --web.events.max-clients: defaults, values, bounds', () => {
+  assert.equal(run([]).web.eventsHistory, 1000);
+  assert.equal(run([]).web.eventsMaxClients, 16);
+  const c = run(['--web.events.history=0', '--web.events.max-clients', '1']);
+  assert.equal(c.web.eventsHistory, 0);
+  assert.equal(c.web.eventsMaxClients, 1);
+  assert.equal(run(['--web.events.history', '100000', '--web.events.max-clients=1000']).web.eventsHistory, 100000);
+  for (const argv of [['--web.events.history=1e3'], ['--web.events.max-clients=1001'], ['--web.events.history=']]) {
+    const err = configError(argv);
+    assert.ok(!err.message.includes('\n'), 'one line');
+  }
 });
 
 test('parsing twice does not leak state between calls', () => {
