@@ -5,9 +5,16 @@
 // its own deadline instead, armed only while that connection exists:
 // - from accept (or the end of the TLS handshake) to the first request: headersTimeoutMs;
 // - after each response, for the next request on a keep-alive connection:
-//   keepAliveTimeoutMs + headersTimeoutMs (the idle wait itself is Node's keep-alive timeout).
+//   keepAliveTimeoutMs + headersTimeoutMs (the idle wait itself is Node's keep-alive timeout);
+// - from a request's headers until its response: requestTimeoutMs from the connection's
+//   deadline start; when it fires, a request the client has not finished sending (req.complete
+//   false: a trickled body) is cut, and one that arrived whole (a long response such as an
+//   event stream) is left alone, as Node's requestTimeout covers receiving the request only.
 // A client that misses its deadline is answered 408 and cut off, as Node would.
-import type { Server as HttpServer } from 'node:http';
+// Why not Node's own check: its connectionsCheckingInterval is a setInterval that runs for as
+// long as the server listens (test/unit/slow-client-guard.test.ts shows it), a wake-up every
+// interval on an idle exporter.
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 
@@ -19,27 +26,39 @@ const REQUEST_TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: cl
 export function guardSlowClients(
   server: HttpServer | HttpsServer,
   tls: boolean,
-  timeouts: { headersTimeoutMs: number; keepAliveTimeoutMs: number },
+  timeouts: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number },
 ): void {
   const deadlines = new WeakMap<Socket, NodeJS.Timeout>();
-  const arm = (socket: Socket, ms: number): void => {
+  const started = new WeakMap<Socket, number>();
+  const arm = (socket: Socket, ms: number, req?: IncomingMessage): NodeJS.Timeout | undefined => {
     clearTimeout(deadlines.get(socket));
-    if (ms <= 0 || socket.destroyed) return;
+    if (ms <= 0 || socket.destroyed) return undefined;
     const timer = setTimeout(() => {
-      if (socket.destroyed) return;
+      if (socket.destroyed || req?.complete === true) return;
       socket.end(REQUEST_TIMEOUT_RESPONSE);
       socket.destroySoon();
     }, ms);
     timer.unref();
     deadlines.set(socket, timer);
+    return timer;
   };
   server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    // The first request's time counts from here; later ones on the connection from their headers.
+    started.set(socket, Date.now());
     arm(socket, timeouts.headersTimeoutMs);
     socket.once('close', () => clearTimeout(deadlines.get(socket)));
   });
-  server.on('request', (req, res) => {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     clearTimeout(deadlines.get(socket));
+    const since = started.get(socket) ?? Date.now();
+    started.delete(socket);
+    if (timeouts.requestTimeoutMs > 0 && !req.complete) {
+      const timer = arm(socket, Math.max(1, timeouts.requestTimeoutMs - (Date.now() - since)), req);
+      res.once('close', () => {
+        if (deadlines.get(socket) === timer) clearTimeout(timer);
+      });
+    }
     res.once('finish', () => arm(socket, timeouts.keepAliveTimeoutMs + timeouts.headersTimeoutMs));
   });
 }

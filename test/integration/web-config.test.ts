@@ -16,7 +16,7 @@ import { TestPki, type CertFiles } from '../helpers/test-certs.js';
 
 const source: MetricsSource = {
   async expose(): Promise<Exposition> {
-    return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: Buffer.from('up 1\n') };
+    return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: [Buffer.from('up 1\n')] };
   },
 };
 

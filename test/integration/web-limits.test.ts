@@ -17,7 +17,7 @@ class BlockingSource implements MetricsSource {
   expose(): Promise<Exposition> {
     this.started += 1;
     return new Promise((resolve) => {
-      this.#waiters.push(() => resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: Buffer.from('up 1\n') }));
+      this.#waiters.push(() => resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: [Buffer.from('up 1\n')] }));
     });
   }
   release(): void {

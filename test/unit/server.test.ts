@@ -19,8 +19,8 @@ class FakeSource implements MetricsSource {
     if (this.fail) throw new Error('secret internal detail at /srv/app.js:12');
     const text = req.openMetrics ? 'om_metric 1\n# EOF\n' : 'text_metric 1\n';
     const raw = Buffer.from(text);
-    if (req.gzip) return { contentType: req.openMetrics ? OM : TEXT, body: gzipSync(raw), contentEncoding: 'gzip' };
-    return { contentType: req.openMetrics ? OM : TEXT, body: raw };
+    if (req.gzip) return { contentType: req.openMetrics ? OM : TEXT, body: [gzipSync(raw)], contentEncoding: 'gzip' };
+    return { contentType: req.openMetrics ? OM : TEXT, body: [raw] };
   }
 }
 

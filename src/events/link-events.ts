@@ -1,0 +1,157 @@
+// The link event log: one event per carrier, admin or oper-state transition the monitor
+// observes, kept in a bounded history for the event stream's replay (GET /api/v1/events).
+//
+// Retention (after blackbox_exporter's prober/history.go, which keeps failed probes longer):
+// at most `capacity` events in all; when full, the oldest event that is not a down transition
+// goes first, and only a history of nothing but down transitions loses its oldest down.
+// Each event is kept as its ready-made SSE frame (one string), so replaying it to any number
+// of clients serializes nothing. Nothing is allocated before the first event.
+
+import type { ApplyResult, LinkState } from '../links/table.js';
+import { operStateName } from '../links/table.js';
+
+export type TransitionType = 'carrier' | 'admin' | 'oper';
+
+/** What the stream sends (JSON, one per SSE "link" event). */
+export interface LinkEvent {
+  readonly time: string;
+  readonly type: TransitionType;
+  readonly device: string;
+  readonly netns?: string;
+  readonly ifindex: number;
+  readonly from: string;
+  readonly to: string;
+  readonly carrier_changes: number;
+}
+
+/** The state the monitor read just before it applied a message (the table mutates in place). */
+export interface StateBefore {
+  readonly adminUp: boolean;
+  readonly operstate: number;
+}
+
+interface Stored {
+  readonly seq: number;
+  readonly frame: string;
+}
+
+export type Listener = (frame: string) => void;
+
+/** Oper states that mean "down" for retention (RFC 2863 names as the kernel uses them). */
+const DOWN_OPER = new Set(['down', 'lowerlayerdown', 'notpresent']);
+
+export const DEFAULT_EVENT_HISTORY = 1000;
+
+export function isDownTransition(type: TransitionType, to: string): boolean {
+  return type === 'oper' ? DOWN_OPER.has(to) : to === 'down';
+}
+
+/** The transitions one applied message made, given the state before it. */
+export function transitionsOf(result: ApplyResult, before: StateBefore, nowMs: number): LinkEvent[] {
+  if (result.kind !== 'updated') return [];
+  const link: LinkState = result.link;
+  const base = { time: new Date(nowMs).toISOString(), device: link.name, ifindex: link.ifindex, carrier_changes: link.carrierChanges };
+  const events: LinkEvent[] = [];
+  if (before.adminUp !== link.adminUp) {
+    events.push({ ...order(base, 'admin'), from: before.adminUp ? 'up' : 'down', to: link.adminUp ? 'up' : 'down' });
+  }
+  if (result.carrier !== undefined) {
+    events.push({ ...order(base, 'carrier'), from: result.carrier.from, to: result.carrier.to });
+  }
+  if (before.operstate !== link.operstate) {
+    events.push({ ...order(base, 'oper'), from: operStateName(before.operstate), to: operStateName(link.operstate) });
+  }
+  return events;
+}
+
+function order(base: { time: string; device: string; ifindex: number; carrier_changes: number }, type: TransitionType) {
+  // Field order as documented: time, type, device, ifindex, from, to, carrier_changes.
+  return { time: base.time, type, device: base.device, ifindex: base.ifindex, carrier_changes: base.carrier_changes };
+}
+
+export class LinkEventLog {
+  readonly #capacity: number;
+  /** Both in seq order; together at most #capacity. */
+  #others: Stored[] = [];
+  #downs: Stored[] = [];
+  #seq = 0;
+  readonly #listeners = new Set<Listener>();
+  /** Distinguishes this process's event ids from an earlier run's (Last-Event-ID after a restart). */
+  readonly #epoch: string;
+
+  constructor(capacity: number = DEFAULT_EVENT_HISTORY, epochMs: number = Date.now()) {
+    if (!Number.isSafeInteger(capacity) || capacity < 0) throw new RangeError(`bad history capacity ${capacity}`);
+    this.#capacity = capacity;
+    this.#epoch = epochMs.toString(36);
+  }
+
+  get size(): number {
+    return this.#others.length + this.#downs.length;
+  }
+
+  /** Events published since start (the last event id's sequence number). */
+  get published(): number {
+    return this.#seq;
+  }
+
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  /** The SSE id of sequence number seq: "<epoch>-<seq>". */
+  idOf(seq: number): string {
+    return `${this.#epoch}-${seq}`;
+  }
+
+  /** Sequence number a Last-Event-ID names in this process, or 0 (replay everything kept). */
+  seqOf(lastEventId: string | undefined): number {
+    if (lastEventId === undefined) return 0;
+    const m = /^([0-9a-z]+)-(\d{1,15})$/.exec(lastEventId.trim());
+    if (m === null || m[1] !== this.#epoch) return 0;
+    const seq = Number(m[2]);
+    return seq <= this.#seq ? seq : 0;
+  }
+
+  publish(event: LinkEvent): void {
+    this.#seq += 1;
+    const seq = this.#seq;
+    const frame = `id: ${this.idOf(seq)}\nevent: link\ndata: ${JSON.stringify(event)}\n\n`;
+    if (this.#capacity > 0) {
+      const down = isDownTransition(event.type, event.to);
+      (down ? this.#downs : this.#others).push({ seq, frame });
+      if (this.size > this.#capacity) (this.#others.length > 0 ? this.#others : this.#downs).shift();
+    }
+    for (const listener of this.#listeners) listener(frame);
+  }
+
+  /** The kept frames after sequence number afterSeq, oldest first. */
+  replay(afterSeq = 0): string[] {
+    const a = this.#others;
+    const b = this.#downs;
+    const out: string[] = [];
+    let i = lowerBound(a, afterSeq);
+    let j = lowerBound(b, afterSeq);
+    while (i < a.length || j < b.length) {
+      if (j >= b.length || (i < a.length && a[i]!.seq < b[j]!.seq)) out.push(a[i++]!.frame);
+      else out.push(b[j++]!.frame);
+    }
+    return out;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
+
+/** First index whose seq is greater than seq. */
+function lowerBound(items: readonly Stored[], seq: number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (items[mid]!.seq <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

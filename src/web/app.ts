@@ -1,0 +1,226 @@
+// The routes: telemetry path, status page ("/"), its script, /api/v1/links, the event stream
+// /api/v1/events, health and readiness. Builds the express app and never listens (server.ts
+// does: listen, TLS, web config reloads).
+
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import type express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { PROGRAM_NAME } from '../config.js';
+import type { LinkEventLog } from '../events/link-events.js';
+import type { Logger } from '../logger.js';
+import type { Exposition } from '../metrics/exposition.js';
+import { DEFAULT_MAX_EVENT_CLIENTS, EventStreams } from './event-stream.js';
+import { acceptsGzip, negotiateOpenMetrics } from './negotiate.js';
+import { SCRIPT_PATH, STATUS_PAGE_CSP, renderLinksJson, renderStatusPage, type StatusSource } from './status-page.js';
+
+export type { Exposition } from '../metrics/exposition.js';
+export type { StatusSource } from './status-page.js';
+
+export interface MetricsSource {
+  /** Never rejects. */
+  expose(req: { openMetrics: boolean; gzip: boolean }): Promise<Exposition>;
+}
+
+export interface AppOptions {
+  source: MetricsSource;
+  telemetryPath: string;
+  isReady(): boolean;
+  version: string;
+  logger: Logger;
+  /** Parallel scrapes of the telemetry path allowed at once; 0 or undefined = no limit. */
+  maxRequests?: number;
+  /** The links shown on the status page and in /api/v1/links; none when absent. */
+  status?: StatusSource;
+  /** The link event log behind /api/v1/events; the endpoint is 404 when absent. */
+  events?: LinkEventLog;
+  /** --web.events.max-clients (default 16) and the keep-alive interval (tests shorten it). */
+  eventStreams?: { maxClients?: number; keepAliveMs?: number; slowReaderBytes?: number };
+  /** Wall clock for the page's "ago" times and down seconds. */
+  now?: () => number;
+}
+
+/** The express app and the event streams it serves (closed with the server). */
+export type App = express.Application & { readonly eventStreams?: EventStreams };
+
+/**
+ * express(), built from express's application, request and response modules as its index
+ * builds it. The index itself also loads body-parser (raw-body, iconv-lite) and serve-static
+ * for express.json()/urlencoded()/static(), which this exporter never uses: about 3 MB of RSS
+ * at rest (BENCHMARKS.md). express 5 has no "exports" map, so these paths are public.
+ */
+function newExpressApp(): express.Application {
+  const require = createRequire(import.meta.url);
+  const application = require('express/lib/application.js') as object;
+  const request = require('express/lib/request.js') as object;
+  const response = require('express/lib/response.js') as object;
+  const app = function (req: http.IncomingMessage, res: http.ServerResponse, next?: NextFunction): void {
+    (app as unknown as { handle(...args: unknown[]): void }).handle(req, res, next);
+  } as unknown as express.Application;
+  // merge-descriptors(app, source, false), as express does.
+  for (const source of [EventEmitter.prototype, application]) {
+    for (const name of Object.getOwnPropertyNames(source)) {
+      if (Object.hasOwn(app, name)) continue;
+      Object.defineProperty(app, name, Object.getOwnPropertyDescriptor(source, name)!);
+    }
+  }
+  const own = { app: { configurable: true, enumerable: true, writable: true, value: app } };
+  Object.assign(app, { request: Object.create(request, own), response: Object.create(response, own) });
+  (app as unknown as { init(): void }).init();
+  return app;
+}
+
+export const NOT_READY_TEXT = 'Not ready: initial link dump not applied yet';
+
+const ALLOWED_METHODS = 'GET, HEAD';
+
+function sendText(res: Response, status: number, text: string): void {
+  const body = Buffer.from(text.endsWith('\n') ? text : `${text}\n`, 'utf8');
+  res.status(status);
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
+}
+
+/** A complete body with its length; every HTML page and script gets the page's policy. */
+function sendBody(res: Response, contentType: string, text: string, head: boolean): void {
+  const body = Buffer.from(text, 'utf8');
+  res.status(200);
+  res.setHeader('Content-Type', contentType);
+  // A Content-Security-Policy from the web config (set before the app runs) wins.
+  if (!res.hasHeader('Content-Security-Policy')) res.setHeader('Content-Security-Policy', STATUS_PAGE_CSP);
+  res.setHeader('Content-Length', body.length);
+  if (head) res.end();
+  else res.end(body);
+}
+
+function onlyGetHead(req: Request, res: Response): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return true;
+  res.setHeader('Allow', ALLOWED_METHODS);
+  sendText(res, 405, 'Method Not Allowed');
+  return false;
+}
+
+export function createApp(opts: AppOptions): App {
+  const app = newExpressApp();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  const now = opts.now ?? Date.now;
+  const info = { name: PROGRAM_NAME, version: opts.version, telemetryPath: opts.telemetryPath };
+  const status: StatusSource = opts.status ?? { links: () => [] };
+  const streams =
+    opts.events === undefined
+      ? undefined
+      : new EventStreams({
+          log: opts.events,
+          maxClients: opts.eventStreams?.maxClients ?? DEFAULT_MAX_EVENT_CLIENTS,
+          ...(opts.eventStreams?.keepAliveMs === undefined ? {} : { keepAliveMs: opts.eventStreams.keepAliveMs }),
+          ...(opts.eventStreams?.slowReaderBytes === undefined ? {} : { slowReaderBytes: opts.eventStreams.slowReaderBytes }),
+        });
+  if (streams !== undefined) Object.defineProperty(app, 'eventStreams', { value: streams });
+  const maxRequests = opts.maxRequests ?? 0;
+  let inFlight = 0;
+
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
+    if (req.path !== opts.telemetryPath) {
+      next();
+      return;
+    }
+    if (!onlyGetHead(req, res)) return;
+    if (maxRequests > 0 && inFlight >= maxRequests) {
+      sendText(res, 503, 'Too many requests');
+      return;
+    }
+    inFlight += 1;
+    try {
+      const exposition = await opts.source.expose({
+        openMetrics: negotiateOpenMetrics(req.get('accept')),
+        gzip: acceptsGzip(req.get('accept-encoding')),
+      });
+      res.status(200);
+      res.setHeader('Content-Type', exposition.contentType);
+      if (exposition.contentEncoding === 'gzip') res.setHeader('Content-Encoding', 'gzip');
+      res.setHeader('Vary', 'Accept-Encoding, Accept');
+      const pieces = exposition.body;
+      let length = 0;
+      for (const piece of pieces) length += piece.length;
+      res.setHeader('Content-Length', length);
+      if (req.method !== 'HEAD') {
+        res.cork(); // one writev for all pieces; end() uncorks
+        for (const piece of pieces) res.write(piece);
+      }
+      res.end();
+    } finally {
+      inFlight -= 1;
+    }
+  });
+
+  app.all('/', (req: Request, res: Response) => {
+    if (!onlyGetHead(req, res)) return;
+    sendBody(res, 'text/html; charset=utf-8', renderStatusPage(info, status, now()), req.method === 'HEAD');
+  });
+
+  let script: Promise<string> | undefined;
+  app.all(SCRIPT_PATH, (req: Request, res: Response, next: NextFunction) => {
+    if (!onlyGetHead(req, res)) return;
+    // Loaded on the first request only: an exporter nobody looks at never holds it.
+    script ??= import('./status-script.js').then((m) => m.STATUS_SCRIPT);
+    script.then((text) => {
+      res.setHeader('Cache-Control', 'no-cache');
+      sendBody(res, 'text/javascript; charset=utf-8', text, req.method === 'HEAD');
+    }, next);
+  });
+
+  app.all('/api/v1/links', (req: Request, res: Response) => {
+    if (!onlyGetHead(req, res)) return;
+    res.setHeader('Cache-Control', 'no-store');
+    sendBody(res, 'application/json; charset=utf-8', renderLinksJson(status, now()), req.method === 'HEAD');
+  });
+
+  if (streams !== undefined) {
+    app.all('/api/v1/events', (req: Request, res: Response) => {
+      if (!onlyGetHead(req, res)) return;
+      streams.handle(req, res);
+    });
+  }
+
+  app.all('/-/healthy', (req: Request, res: Response) => {
+    if (!onlyGetHead(req, res)) return;
+    sendText(res, 200, 'OK');
+  });
+
+  app.all('/-/ready', (req: Request, res: Response) => {
+    if (!onlyGetHead(req, res)) return;
+    if (opts.isReady()) sendText(res, 200, 'OK');
+    else sendText(res, 503, NOT_READY_TEXT);
+  });
+
+  app.use((_req: Request, res: Response) => {
+    sendText(res, 404, 'Not Found');
+  });
+
+  // Never a stack trace or an internal message in a response.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = clientErrorStatus(err);
+    if (status === undefined) opts.logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const code = status ?? 500;
+    sendText(res, code, http.STATUS_CODES[code] ?? 'Error');
+  });
+
+  return app;
+}
+
+/** 4xx status of errors raised by express/http-errors for bad requests (e.g. a malformed URL). */
+function clientErrorStatus(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { status?: unknown; statusCode?: unknown };
+  const status = typeof e.status === 'number' ? e.status : e.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
+

@@ -1,0 +1,162 @@
+// The status page at "/" and GET /api/v1/links. The page is rendered on the server with the
+// links as they are at the request (so without JavaScript the table is all there); the small
+// script /static/status.js (status-script.ts, loaded only when asked for) then keeps it live
+// from the event stream. Device names and aliases are untrusted (anyone with CAP_NET_ADMIN
+// sets them): HTML-escaped here, JSON-encoded in the API, written with textContent by the
+// script, and the Content-Security-Policy allows no inline script at all.
+
+import { createHash } from 'node:crypto';
+import { downSeconds, operStateName, type LinkState } from '../links/table.js';
+
+export interface StatusSource {
+  /** The exported links (after --collector.device-include/exclude). */
+  links(): Iterable<LinkState>;
+}
+
+export interface PageInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly telemetryPath: string;
+}
+
+export const SCRIPT_PATH = '/static/status.js';
+
+const STYLE =
+  'body{font-family:system-ui,sans-serif;margin:1.5em;line-height:1.4;color:#222}' +
+  'code{background:#eee;padding:0 .2em}table{border-collapse:collapse;margin:.5em 0}' +
+  'th,td{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}' +
+  'th{background:#f4f4f4}.up{color:#11632b}.down{color:#a4161a;font-weight:bold}' +
+  'tr.down td{background:#fde8e8}.muted{color:#777}#filter{padding:.2em;min-width:16em}' +
+  '#events{font-family:monospace;padding-left:1.2em;max-height:22em;overflow:auto}' +
+  '#events li.down{color:#a4161a}header p{margin:.2em 0}';
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
+
+/** No inline script: scripts only from this origin, the stream from this origin, the one style by hash. */
+export const STATUS_PAGE_CSP =
+  `default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'sha256-${STYLE_HASH}'; ` +
+  `img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+
+/** The JSON shape of one link in /api/v1/links. */
+export interface LinkJson {
+  device: string;
+  alias?: string;
+  ifindex: number;
+  kind?: string;
+  admin_up: boolean;
+  carrier: boolean;
+  oper_state: string;
+  speed_mbps?: number;
+  duplex?: string;
+  carrier_changes: number;
+  carrier_up_changes: number;
+  carrier_down_changes: number;
+  /** RFC 3339 with milliseconds, null until the exporter has seen a carrier change. */
+  last_change: string | null;
+  down_seconds: number;
+}
+
+export function linkJson(link: LinkState, nowMs: number): LinkJson {
+  const json: LinkJson = {
+    device: link.name,
+    ...(link.ifalias === undefined || link.ifalias === '' ? {} : { alias: link.ifalias }),
+    ifindex: link.ifindex,
+    ...(link.kind === undefined ? {} : { kind: link.kind }),
+    admin_up: link.adminUp,
+    carrier: link.carrier,
+    oper_state: operStateName(link.operstate),
+    ...(link.speedMbps === undefined ? {} : { speed_mbps: link.speedMbps }),
+    ...(link.duplex === undefined ? {} : { duplex: link.duplex }),
+    carrier_changes: link.carrierChanges,
+    carrier_up_changes: link.carrierUpChanges,
+    carrier_down_changes: link.carrierDownChanges,
+    last_change: link.lastChangeMs === undefined ? null : new Date(link.lastChangeMs).toISOString(),
+    down_seconds: downSeconds(link, nowMs),
+  };
+  return json;
+}
+
+export function sortedLinks(source: StatusSource): LinkState[] {
+  return [...source.links()].sort((a, b) => a.ifindex - b.ifindex);
+}
+
+export function renderLinksJson(source: StatusSource, nowMs: number): string {
+  return `${JSON.stringify({ links: sortedLinks(source).map((link) => linkJson(link, nowMs)) })}\n`;
+}
+
+/** "3 min ago" for the server-rendered page (the script keeps it current). */
+export function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+function stateWord(link: LinkState): 'up' | 'down' {
+  return link.adminUp && link.carrier ? 'up' : 'down';
+}
+
+function row(link: LinkState, nowMs: number): string {
+  const state = stateWord(link);
+  const name = escapeHtml(link.name);
+  const alias = link.ifalias === undefined || link.ifalias === '' ? '' : escapeHtml(link.ifalias);
+  const last =
+    link.lastChangeMs === undefined
+      ? '<td class="last muted">not since start</td>'
+      : `<td class="last" data-time="${new Date(link.lastChangeMs).toISOString()}" title="${new Date(link.lastChangeMs).toISOString()}">${ago(nowMs - link.lastChangeMs)}</td>`;
+  const speed = link.speedMbps === undefined ? '' : `${link.speedMbps} Mb/s${link.duplex === undefined ? '' : ` ${escapeHtml(link.duplex)}`}`;
+  return (
+    `<tr class="${state}" data-ifindex="${link.ifindex}" data-device="${name}">` +
+    `<td class="device">${name}</td><td class="alias">${alias}</td>` +
+    `<td class="state ${state}">${state}</td>` +
+    `<td class="admin">${link.adminUp ? 'up' : 'down'}</td>` +
+    `<td class="carrier">${link.carrier ? 'up' : 'down'}</td>` +
+    `<td class="oper">${escapeHtml(operStateName(link.operstate))}</td>` +
+    last +
+    `<td class="flaps">${link.carrierDownChanges}</td>` +
+    `<td class="speed">${speed}</td></tr>\n`
+  );
+}
+
+export function renderStatusPage(info: PageInfo, source: StatusSource, nowMs: number): string {
+  const name = escapeHtml(info.name);
+  const path = escapeHtml(info.telemetryPath);
+  const links = sortedLinks(source);
+  let down = 0;
+  let rows = '';
+  for (const link of links) {
+    if (stateWord(link) === 'down') down += 1;
+    rows += row(link, nowMs);
+  }
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${name}</title>
+<style>${STYLE}</style>
+<script src="${SCRIPT_PATH}" defer></script>
+</head>
+<body>
+<header>
+<h1>${name}</h1>
+<p>Version <code>${escapeHtml(info.version)}</code> · <a href="${path}">Metrics</a> (<code>${path}</code>) · <a href="/api/v1/links">Links as JSON</a> · <a href="/-/healthy">Health</a> · <a href="/-/ready">Readiness</a></p>
+<p id="summary">${links.length} links, ${down} down, as of <time datetime="${new Date(nowMs).toISOString()}">${new Date(nowMs).toISOString()}</time></p>
+</header>
+<h2>Links</h2>
+<p><label>Filter <input id="filter" type="search" placeholder="device, alias or state" autocomplete="off"></label> <span id="stream" class="muted"></span></p>
+<table id="links">
+<thead><tr><th>Device</th><th>Alias</th><th>State</th><th>Admin</th><th>Carrier</th><th>Oper state</th><th>Last change</th><th title="carrier down transitions the kernel counted (IFLA_CARRIER_DOWN_COUNT)">Flaps</th><th>Speed</th></tr></thead>
+<tbody>
+${rows}</tbody>
+</table>
+<h2>Recent events</h2>
+<ol id="events" reversed><li class="muted" id="no-events">Live events appear here (JavaScript needed); <code>GET /api/v1/events</code> streams them.</li></ol>
+</body>
+</html>
+`;
+}
