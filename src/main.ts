@@ -8,6 +8,7 @@ import { parseConfig, VERSION, formatListenAddress, type Config } from './config
 import { buildRevision } from './build-info.js';
 import { ConfigError, NetlinkSocketError } from './errors.js';
 import { createLogger } from './logger.js';
+import { LinkEventLog, transitionsOf } from './events/link-events.js';
 import { LinkTable } from './links/table.js';
 import { ExporterMetrics } from './metrics/exporter-metrics.js';
 import { MetricsExposition } from './metrics/exposition.js';
@@ -52,12 +53,22 @@ async function main(argv: readonly string[]): Promise<number> {
         logger,
       })
     : undefined;
+  // The status page, /api/v1/links and the event log show the exported links only.
+  const { deviceInclude: include, deviceExclude: exclude } = config.collector;
+  const exported = (name: string): boolean =>
+    (include === undefined || include.test(name)) && (exclude === undefined || !exclude.test(name));
+  const events = new LinkEventLog(config.web.eventsHistory);
   const monitor = new LinkMonitor({
     openSocket: () => openLinkSocket({ receiveBufferBytes: config.netlink.receiveBufferBytes, groups: RTMGRP_LINK }),
     table,
     metrics,
     logger,
     ...(ethtool === undefined ? {} : { onApply: ethtool.onApply }),
+    onTransition: (result, before) => {
+      if (result.kind !== 'ignored' && exported(result.link.name)) {
+        for (const event of transitionsOf(result, before, Date.now())) events.publish(event);
+      }
+    },
   });
 
   let socket;
@@ -79,6 +90,13 @@ async function main(argv: readonly string[]): Promise<number> {
     version: VERSION,
     logger,
     maxRequests: config.web.maxRequests,
+    status: {
+      *links() {
+        for (const link of table.links()) if (exported(link.name)) yield link;
+      },
+    },
+    events,
+    eventStreams: { maxClients: config.web.eventsMaxClients },
   });
   let server;
   try {
