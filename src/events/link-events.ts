@@ -3,7 +3,8 @@
 //
 // Retention (after blackbox_exporter's prober/history.go, which keeps failed probes longer):
 // at most `capacity` events in all; when full, the oldest event that is not a down transition
-// goes first, and only a history of nothing but down transitions loses its oldest down.
+// goes first, and only a history of nothing but down transitions loses its oldest down. The
+// newest event is always kept.
 // Each event is kept as its ready-made SSE frame (one string), so replaying it to any number
 // of clients serializes nothing. Nothing is allocated before the first event.
 
@@ -117,9 +118,9 @@ export class LinkEventLog {
     const seq = this.#seq;
     const frame = `id: ${this.idOf(seq)}\nevent: link\ndata: ${JSON.stringify(event)}\n\n`;
     if (this.#capacity > 0) {
-      const down = isDownTransition(event.type, event.to);
-      (down ? this.#downs : this.#others).push({ seq, frame });
-      if (this.size > this.#capacity) (this.#others.length > 0 ? this.#others : this.#downs).shift();
+      // Make room first: the event just published is always kept.
+      if (this.size >= this.#capacity) (this.#others.length > 0 ? this.#others : this.#downs).shift();
+      (isDownTransition(event.type, event.to) ? this.#downs : this.#others).push({ seq, frame });
     }
     for (const listener of this.#listeners) listener(frame);
   }
