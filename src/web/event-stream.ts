@@ -77,10 +77,7 @@ export class EventStreams {
     client.limit = res.writableLength + (this.#opts.slowReaderBytes ?? DEFAULT_SLOW_READER_BYTES);
     this.#clients.add(client);
     if (this.#clients.size === 1) this.#start();
-    res.once('close', () => {
-      this.#clients.delete(client);
-      if (this.#clients.size === 0) this.#stop();
-    });
+    res.once('close', () => this.#remove(client));
   }
 
   /** Ends every stream (server shutdown). */
@@ -93,6 +90,7 @@ export class EventStreams {
       const res = client.res;
       if (res.writableLength > client.limit) {
         this.dropped += 1;
+        this.#remove(client);
         res.destroy();
         continue;
       }
@@ -100,7 +98,12 @@ export class EventStreams {
     }
   }
 
+  #remove(client: Client): void {
+    if (this.#clients.delete(client) && this.#clients.size === 0) this.#stop();
+  }
+
   #start(): void {
+    if (this.#timer !== undefined) return;
     this.#unsubscribe = this.#opts.log.subscribe((frame) => this.#send(frame));
     this.#timer = setInterval(() => this.#send(': keep-alive\n\n'), this.#opts.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS);
     this.#timer.unref();
