@@ -27,7 +27,7 @@ const STYLE =
   'th,td{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}' +
   'th{background:#f4f4f4}.up{color:#11632b}.down{color:#a4161a;font-weight:bold}' +
   'tr.down td{background:#fde8e8}.muted{color:#777}#filter{padding:.2em;min-width:16em}' +
-  '#events{font-family:monospace;padding-left:1.2em;max-height:22em;overflow:auto}' +
+  '#events{font-family:monospace;padding-left:1.2em;max-height:22em;overflow:auto;list-style:square}' +
   '#events li.down{color:#a4161a}header p{margin:.2em 0}';
 
 export function escapeHtml(text: string): string {
@@ -145,7 +145,7 @@ export function renderStatusPage(info: PageInfo, source: StatusSource, nowMs: nu
 <header>
 <h1>${name}</h1>
 <p>Version <code>${escapeHtml(info.version)}</code> · <a href="${path}">Metrics</a> (<code>${path}</code>) · <a href="/api/v1/links">Links as JSON</a> · <a href="/-/healthy">Health</a> · <a href="/-/ready">Readiness</a></p>
-<p id="summary">${links.length} links, ${down} down, as of <time datetime="${new Date(nowMs).toISOString()}">${new Date(nowMs).toISOString()}</time></p>
+<p id="summary"><span id="counts">${links.length} links, ${down} down</span>, as of <time datetime="${new Date(nowMs).toISOString()}">${new Date(nowMs).toISOString()}</time></p>
 </header>
 <h2>Links</h2>
 <p><label>Filter <input id="filter" type="search" placeholder="device, alias or state" autocomplete="off"></label> <span id="stream" class="muted"></span></p>
@@ -155,7 +155,7 @@ export function renderStatusPage(info: PageInfo, source: StatusSource, nowMs: nu
 ${rows}</tbody>
 </table>
 <h2>Recent events</h2>
-<ol id="events" reversed><li class="muted" id="no-events">Live events appear here (JavaScript needed); <code>GET /api/v1/events</code> streams them.</li></ol>
+<ul id="events"><li class="muted" id="no-events">Live events appear here (JavaScript needed); <code>GET /api/v1/events</code> streams them.</li></ul>
 </body>
 </html>
 `;

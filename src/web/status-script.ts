@@ -41,10 +41,15 @@ export const STATUS_SCRIPT = `'use strict';
     var cells = document.querySelectorAll('td[data-time]');
     for (var i = 0; i < cells.length; i++) cells[i].textContent = ago(Date.now() - Date.parse(cells[i].getAttribute('data-time')));
   }
+  function counts() {
+    var el = document.getElementById('counts');
+    if (el) el.textContent = tbody.rows.length + ' links, ' + tbody.querySelectorAll('tr.down').length + ' down';
+  }
   function applyFilter() {
     var q = filter.value.trim().toLowerCase();
     var rows = tbody.rows;
     for (var i = 0; i < rows.length; i++) rows[i].hidden = q !== '' && rows[i].textContent.toLowerCase().indexOf(q) < 0;
+    counts();
   }
   function makeRow(l) {
     var tr = document.createElement('tr');
