@@ -108,6 +108,8 @@ export class EthtoolMonitor {
   readonly #delayed = new Map<number, number>();
   #delayTimer: NodeJS.Timeout | undefined;
   #delayDueMs = Infinity;
+  /** while pairs are in flight: expires those unanswered for lostAfterMs (replies dropped on a congested socket) */
+  #lostTimer: NodeJS.Timeout | undefined;
   #requestsSent = 0;
   #reopenTimer: NodeJS.Timeout | undefined;
   #reopenDelayMs: number;
@@ -404,6 +406,7 @@ export class EthtoolMonitor {
     if (!modes && !state) return;
     const ask: Ask = { ifindex, sentAtMs: this.#now(), outstanding: 0, dirty: false };
     this.#asks.set(ifindex, ask);
+    if (this.#lostTimer === undefined) this.#armLostTimer();
     if (this.#minIntervalMs > 0) this.#lastSentMs.set(ifindex, ask.sentAtMs);
     try {
       if (modes) {
@@ -451,6 +454,22 @@ export class EthtoolMonitor {
     }
   }
 
+  #armLostTimer(): void {
+    this.#lostTimer = setTimeout(this.#lostCheck, this.#lostAfterMs);
+    this.#lostTimer.unref();
+  }
+
+  /** A kernel whose reply found our receive queue full drops it silently: ask those links again. */
+  readonly #lostCheck = (): void => {
+    this.#lostTimer = undefined;
+    if (this.#phase !== 'ready') return;
+    while (this.#expireOldest()) {
+      // expired and queued again
+    }
+    this.#pump();
+    if (this.#asks.size > 0 && this.#lostTimer === undefined) this.#armLostTimer();
+  };
+
   /** Drops the oldest pair in flight if its replies count as lost; true when a slot was freed. */
   #expireOldest(): boolean {
     const oldest = this.#asks.values().next();
@@ -497,6 +516,8 @@ export class EthtoolMonitor {
     if (this.#delayTimer !== undefined) clearTimeout(this.#delayTimer);
     this.#delayTimer = undefined;
     this.#delayDueMs = Infinity;
+    if (this.#lostTimer !== undefined) clearTimeout(this.#lostTimer);
+    this.#lostTimer = undefined;
   }
 
   #socketFailed(error: NetlinkSocketError): void {

@@ -90,7 +90,7 @@ function parseRequest(bytes: Buffer): Request {
   return { bytes, seq: bytes.readUInt32LE(8), cmd, ifindex: bytes.readUInt32LE(28) };
 }
 
-function setup(opts: { links?: number; maxInFlightLinks?: number; minIntervalMs?: number; open?: () => FakeSocket } = {}) {
+function setup(opts: { links?: number; maxInFlightLinks?: number; minIntervalMs?: number; lostAfterMs?: number; open?: () => FakeSocket } = {}) {
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', format: 'logfmt', destination: { write: (line: string) => lines.push(line) } });
   const table = new LinkTable();
@@ -104,6 +104,7 @@ function setup(opts: { links?: number; maxInFlightLinks?: number; minIntervalMs?
     logger,
     now: () => now,
     minIntervalMs: opts.minIntervalMs ?? 0,
+    ...(opts.lostAfterMs === undefined ? {} : { lostAfterMs: opts.lostAfterMs }),
     ...(opts.maxInFlightLinks === undefined ? {} : { maxInFlightLinks: opts.maxInFlightLinks }),
   });
   const links = opts.links ?? 0;
@@ -381,6 +382,22 @@ describe('ethtool client', () => {
     k.advance(6000);
     k.carrier(2, true, 4);
     assert.equal(k.take().length, 2);
+  });
+
+  it('replies that never come (dropped on a congested socket) are asked again after lostAfterMs, with no event needed', async () => {
+    const k = setup({ links: 2, lostAfterMs: 30 });
+    k.resolve();
+    const first = k.take();
+    assert.equal(first.length, 4);
+    k.answer(first.filter((r) => r.ifindex === 3)); // ifindex 2's replies are lost
+    k.advance(100);
+    await new Promise((r) => setTimeout(r, 80));
+    const again = k.take();
+    assert.deepEqual(again.map((r) => r.ifindex), [2, 2]);
+    k.answer(again);
+    assert.equal(k.client.inFlight, 0);
+    assert.equal(k.table.get(2)?.speedMbps, 10000);
+    await k.client.close();
   });
 
   it('counts requests in linkstate_exporter_ethtool_requests_total', async () => {
