@@ -11,9 +11,9 @@ import { PROGRAM_NAME } from '../config.js';
 import type { LinkEventLog } from '../events/link-events.js';
 import type { Logger } from '../logger.js';
 import type { Exposition } from '../metrics/exposition.js';
-import { DEFAULT_MAX_EVENT_CLIENTS, EventStreams } from './event-stream.js';
+import type { EventStreams } from './event-stream.js';
 import { acceptsGzip, negotiateOpenMetrics } from './negotiate.js';
-import { SCRIPT_PATH, STATUS_PAGE_CSP, renderLinksJson, renderStatusPage, type StatusSource } from './status-page.js';
+import type { StatusSource } from './status-page.js';
 
 export type { Exposition } from '../metrics/exposition.js';
 export type { StatusSource } from './status-page.js';
@@ -84,12 +84,12 @@ function sendText(res: Response, status: number, text: string): void {
 }
 
 /** A complete body with its length; every HTML page and script gets the page's policy. */
-function sendBody(res: Response, contentType: string, text: string, head: boolean): void {
+function sendBody(res: Response, contentType: string, text: string, head: boolean, csp: string): void {
   const body = Buffer.from(text, 'utf8');
   res.status(200);
   res.setHeader('Content-Type', contentType);
   // A Content-Security-Policy from the web config (set before the app runs) wins.
-  if (!res.hasHeader('Content-Security-Policy')) res.setHeader('Content-Security-Policy', STATUS_PAGE_CSP);
+  if (!res.hasHeader('Content-Security-Policy')) res.setHeader('Content-Security-Policy', csp);
   res.setHeader('Content-Length', body.length);
   if (head) res.end();
   else res.end(body);
@@ -109,16 +109,23 @@ export function createApp(opts: AppOptions): App {
   const now = opts.now ?? Date.now;
   const info = { name: PROGRAM_NAME, version: opts.version, telemetryPath: opts.telemetryPath };
   const status: StatusSource = opts.status ?? { links: () => [] };
-  const streams =
-    opts.events === undefined
-      ? undefined
-      : new EventStreams({
-          log: opts.events,
-          maxClients: opts.eventStreams?.maxClients ?? DEFAULT_MAX_EVENT_CLIENTS,
-          ...(opts.eventStreams?.keepAliveMs === undefined ? {} : { keepAliveMs: opts.eventStreams.keepAliveMs }),
-          ...(opts.eventStreams?.slowReaderBytes === undefined ? {} : { slowReaderBytes: opts.eventStreams.slowReaderBytes }),
-        });
-  if (streams !== undefined) Object.defineProperty(app, 'eventStreams', { value: streams });
+  // The page, the API and the streams are loaded on their first request: an exporter nobody
+  // looks at holds none of their code (status-page.ts, status-script.ts, event-stream.ts).
+  let page: Promise<typeof import('./status-page.js')> | undefined;
+  const pageModule = (): Promise<typeof import('./status-page.js')> => (page ??= import('./status-page.js'));
+  let streams: EventStreams | undefined;
+  let streamsLoading: Promise<EventStreams> | undefined;
+  const eventStreams = (log: LinkEventLog): Promise<EventStreams> =>
+    (streamsLoading ??= import('./event-stream.js').then((m) => {
+      streams = new m.EventStreams({
+        log,
+        ...(opts.eventStreams?.maxClients === undefined ? {} : { maxClients: opts.eventStreams.maxClients }),
+        ...(opts.eventStreams?.keepAliveMs === undefined ? {} : { keepAliveMs: opts.eventStreams.keepAliveMs }),
+        ...(opts.eventStreams?.slowReaderBytes === undefined ? {} : { slowReaderBytes: opts.eventStreams.slowReaderBytes }),
+      });
+      return streams;
+    }));
+  Object.defineProperty(app, 'eventStreams', { get: () => streams });
   const maxRequests = opts.maxRequests ?? 0;
   let inFlight = 0;
 
@@ -156,32 +163,37 @@ export function createApp(opts: AppOptions): App {
     }
   });
 
-  app.all('/', (req: Request, res: Response) => {
+  app.all('/', (req: Request, res: Response, next: NextFunction) => {
     if (!onlyGetHead(req, res)) return;
-    sendBody(res, 'text/html; charset=utf-8', renderStatusPage(info, status, now()), req.method === 'HEAD');
-  });
-
-  let script: Promise<string> | undefined;
-  app.all(SCRIPT_PATH, (req: Request, res: Response, next: NextFunction) => {
-    if (!onlyGetHead(req, res)) return;
-    // Loaded on the first request only: an exporter nobody looks at never holds it.
-    script ??= import('./status-script.js').then((m) => m.STATUS_SCRIPT);
-    script.then((text) => {
-      res.setHeader('Cache-Control', 'no-cache');
-      sendBody(res, 'text/javascript; charset=utf-8', text, req.method === 'HEAD');
+    void pageModule().then((m) => {
+      sendBody(res, 'text/html; charset=utf-8', m.renderStatusPage(info, status, now()), req.method === 'HEAD', m.STATUS_PAGE_CSP);
     }, next);
   });
 
-  app.all('/api/v1/links', (req: Request, res: Response) => {
+  let script: Promise<string> | undefined;
+  app.all('/static/status.js', (req: Request, res: Response, next: NextFunction) => {
     if (!onlyGetHead(req, res)) return;
-    res.setHeader('Cache-Control', 'no-store');
-    sendBody(res, 'application/json; charset=utf-8', renderLinksJson(status, now()), req.method === 'HEAD');
+    // Loaded on the first request only: an exporter nobody looks at never holds it.
+    script ??= import('./status-script.js').then((m) => m.STATUS_SCRIPT);
+    void Promise.all([script, pageModule()]).then(([text, m]) => {
+      res.setHeader('Cache-Control', 'no-cache');
+      sendBody(res, 'text/javascript; charset=utf-8', text, req.method === 'HEAD', m.STATUS_PAGE_CSP);
+    }, next);
   });
 
-  if (streams !== undefined) {
-    app.all('/api/v1/events', (req: Request, res: Response) => {
+  app.all('/api/v1/links', (req: Request, res: Response, next: NextFunction) => {
+    if (!onlyGetHead(req, res)) return;
+    void pageModule().then((m) => {
+      res.setHeader('Cache-Control', 'no-store');
+      sendBody(res, 'application/json; charset=utf-8', m.renderLinksJson(status, now()), req.method === 'HEAD', m.STATUS_PAGE_CSP);
+    }, next);
+  });
+
+  const log = opts.events;
+  if (log !== undefined) {
+    app.all('/api/v1/events', (req: Request, res: Response, next: NextFunction) => {
       if (!onlyGetHead(req, res)) return;
-      streams.handle(req, res);
+      void eventStreams(log).then((s) => s.handle(req, res), next);
     });
   }
 

@@ -10,7 +10,8 @@ import type { LinkEventLog } from '../events/link-events.js';
 
 export interface EventStreamOptions {
   readonly log: LinkEventLog;
-  readonly maxClients: number;
+  /** Default 16 (--web.events.max-clients). */
+  readonly maxClients?: number;
   /** Interval of the ": keep-alive" comment. */
   readonly keepAliveMs?: number;
   /** Unsent bytes (beyond the replay) after which a live event drops the reader. */
@@ -46,7 +47,7 @@ export class EventStreams {
   }
 
   handle(req: Request, res: Response): void {
-    if (this.#clients.size >= this.#opts.maxClients) {
+    if (this.#clients.size >= (this.#opts.maxClients ?? DEFAULT_MAX_EVENT_CLIENTS)) {
       const body = 'Too many event streams\n';
       res.status(503);
       res.setHeader('Retry-After', '5');
