@@ -3,7 +3,11 @@
 // - a datagram not from the kernel (nl_pid != 0), truncated, or that does not decode is counted
 //   by reason, logged (rate-limited) and dropped;
 // - ENOBUFS (overrun) is counted and answered by a fresh dump that reconciles the table; the
-//   kernel's carrier counters make the reconciled counts exact;
+//   kernel's carrier counters make the reconciled counts exact. The dump is asked for only once
+//   the socket has been read empty: after an overflow the kernel reports no further loss (it sets
+//   NETLINK_S_CONGESTED and stays silent) until its receive queue has been emptied, so a dump
+//   started earlier could miss changes dropped after it passed their link, with no new ENOBUFS
+//   to say so;
 // - each dump is one DumpSession (dump-session.ts); only a complete one prunes. An interrupted
 //   one (NLM_F_DUMP_INTR) is repeated at once; a failed one (DONE with an error, NLMSG_ERROR, a
 //   reply datagram dropped as truncated or undecodable) is repeated after a backoff;
@@ -66,6 +70,10 @@ export class LinkMonitor {
   #resyncPending = false;
   #dumpRetryTimer: NodeJS.Timeout | undefined;
   #dumpWatchdog: NodeJS.Timeout | undefined;
+  /** An overrun was seen and the socket has not been read empty since: losses go unreported. */
+  #congested = false;
+  /** A resync is owed as soon as the socket is not congested. */
+  #resyncOwed = false;
   #dumpRetryDelayMs: number;
   #ready = false;
   #everReady = false;
@@ -117,19 +125,29 @@ export class LinkMonitor {
     this.#metrics.receiveBuffer.set(socket.receiveBufferBytes);
     this.#dump = undefined;
     this.#resyncPending = false;
-    socket.start((events) => {
-      if (this.#socket === socket) this.handle(events);
+    this.#congested = false;
+    this.#resyncOwed = false;
+    socket.start((events, drained) => {
+      if (this.#socket === socket) this.handle(events, drained);
     });
     this.#requestDump(this.#everReady);
   }
 
-  /** Processes received events in order. Public for tests that replay recorded datagrams. */
-  handle(events: readonly ReceiveEvent[]): void {
+  /**
+   * Processes received events in order; `drained` says the socket was read empty after them.
+   * Public for tests that replay recorded datagrams.
+   */
+  handle(events: readonly ReceiveEvent[], drained = true): void {
     try {
       for (const event of events) {
         if (event.kind === 'datagram') this.#handleDatagram(event.data, event.senderPid, event.truncated);
         else if (event.kind === 'overrun') this.#handleOverrun();
         else this.#handleSocketError(event.error);
+      }
+      if (drained) this.#congested = false;
+      if (this.#resyncOwed && !this.#congested) {
+        this.#resyncOwed = false;
+        this.#requestDump(true);
       }
     } finally {
       this.#flushMessageCounts();
@@ -159,7 +177,8 @@ export class LinkMonitor {
     });
     // Lost notifications may include ones the dump in flight has already passed.
     this.#dump?.requestAnother();
-    this.#requestDump(true);
+    this.#congested = true;
+    this.#resyncOwed = true;
   }
 
   #handleDatagram(data: Buffer, senderPid: number, truncated: boolean): void {
@@ -286,6 +305,11 @@ export class LinkMonitor {
     if (this.#dump !== undefined || this.#dumpRetryTimer !== undefined) {
       // Never two dumps at once: the kernel would refuse the second (EBUSY). Run it afterwards.
       this.#resyncPending = true;
+      return;
+    }
+    if (this.#congested) {
+      // Not before the socket has been read empty (see the header): handle() asks for it then.
+      this.#resyncOwed = true;
       return;
     }
     this.#resyncPending = false;

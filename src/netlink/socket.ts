@@ -68,8 +68,12 @@ export interface NetlinkSocket {
   send(bytes: Buffer): void;
   /** Joins a multicast group by number (NETLINK_ADD_MEMBERSHIP), e.g. a generic netlink family's group id. */
   addMembership(group: number): void;
-  /** Begin receiving; events in kernel order, in bounded batches. Call once. */
-  start(onEvents: (events: ReceiveEvent[]) => void): void;
+  /**
+   * Begin receiving; events in kernel order, in bounded batches. `drained` is true when the batch
+   * ended because the socket had nothing more (recvmsg said EAGAIN): only then is the kernel's
+   * overflow state known to be clear (see NetlinkSocket.start's caller in monitor.ts). Call once.
+   */
+  start(onEvents: (events: ReceiveEvent[], drained: boolean) => void): void;
   /** Stop receiving and close the fd; idempotent. */
   close(): Promise<void>;
 }
@@ -175,7 +179,7 @@ function uvCallbacks(): { poll: unknown; close: unknown } {
 
 class LinkSocket implements NetlinkSocket {
   private readonly kernelAddress = encodeSockaddrNl(0, 0);
-  private onEvents: ((events: ReceiveEvent[]) => void) | undefined;
+  private onEvents: ((events: ReceiveEvent[], drained: boolean) => void) | undefined;
   private handle: NativeBlock | undefined;
   private receiver: Receiver | undefined;
   private closing: Promise<void> | undefined;
@@ -210,7 +214,7 @@ class LinkSocket implements NetlinkSocket {
     }
   }
 
-  start(onEvents: (events: ReceiveEvent[]) => void): void {
+  start(onEvents: (events: ReceiveEvent[], drained: boolean) => void): void {
     if (this.closing !== undefined) throw socketError('poll', EBADF, 'socket closed');
     if (this.onEvents !== undefined) throw new Error('NetlinkSocket.start() called twice');
     const { poll } = uvCallbacks();
@@ -264,7 +268,7 @@ class LinkSocket implements NetlinkSocket {
       if (restarted < 0) events.push({ kind: 'error', error: socketError('poll', -restarted, 'uv_poll_start') });
       else this.polling = true;
     }
-    if (events.length > 0) onEvents(events);
+    if (events.length > 0 || receiver.drained) onEvents(events, receiver.drained);
   };
 
   close(): Promise<void> {
@@ -308,6 +312,8 @@ class LinkSocket implements NetlinkSocket {
  */
 class Receiver {
   failed = false;
+  /** The last round ended at EAGAIN: the receive queue was empty. */
+  drained = false;
   failedErrno = 0;
   private readonly staging: NativeBlock;
   private readonly sender: NativeBlock;
@@ -344,13 +350,17 @@ class Receiver {
     const namelenIndex = MSGHDR_OFFSETS.namelen >> 2;
     const flagsIndex = MSGHDR_OFFSETS.flags >> 2;
     let used = 0;
+    this.drained = false;
     while (events.length < ROUND_DATAGRAMS && this.roundBytes - used >= datagramBytes) {
       this.setBase(used);
       msgWords[namelenIndex] = SOCKADDR_NL_SIZE;
       const n = libc.recvmsg(fd, this.msg.pointer, MSG_DONTWAIT);
       if (n < 0) {
         const errno = lastErrno();
-        if (errno === EAGAIN) break;
+        if (errno === EAGAIN) {
+          this.drained = true;
+          break;
+        }
         if (errno === EINTR) continue;
         if (errno === ENOBUFS) {
           events.push({ kind: 'overrun' });

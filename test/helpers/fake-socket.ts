@@ -7,7 +7,7 @@ export class FakeSocket implements NetlinkSocket {
   readonly receiveBufferMode = 'SO_RCVBUFFORCE' as const;
   readonly sent: Buffer[] = [];
   closed = false;
-  #onEvents: ((events: ReceiveEvent[]) => void) | undefined;
+  #onEvents: ((events: ReceiveEvent[], drained: boolean) => void) | undefined;
 
   constructor(portId = 4242) {
     this.portId = portId;
@@ -23,7 +23,7 @@ export class FakeSocket implements NetlinkSocket {
     this.memberships.push(group);
   }
 
-  start(onEvents: (events: ReceiveEvent[]) => void): void {
+  start(onEvents: (events: ReceiveEvent[], drained: boolean) => void): void {
     this.#onEvents = onEvents;
   }
 
@@ -31,10 +31,15 @@ export class FakeSocket implements NetlinkSocket {
     this.closed = true;
   }
 
-  /** Delivers events as the receive worker would. */
+  /** Delivers events as the socket would, after which it found itself empty (EAGAIN). */
   deliver(...events: ReceiveEvent[]): void {
+    this.deliverBatch(events, true);
+  }
+
+  /** Delivers events; `drained` false as when the round filled up before the socket was empty. */
+  deliverBatch(events: ReceiveEvent[], drained: boolean): void {
     if (!this.#onEvents) throw new Error('FakeSocket: start() was not called');
-    this.#onEvents(events);
+    this.#onEvents(events, drained);
   }
 
   /** A datagram from the kernel (sender pid 0) made of the given messages. */

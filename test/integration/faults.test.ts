@@ -96,8 +96,8 @@ async function startInProcess(reopenDelayMs: number): Promise<InProcess> {
         send: (bytes) => real.send(bytes),
         addMembership: (group) => real.addMembership(group),
         start: (onEvents) =>
-          real.start((events) => {
-            onEvents(events);
+          real.start((events, drained) => {
+            onEvents(events, drained);
             for (const event of events) if (event.kind === 'error') failures.push({ error: event.error, readyAfter: monitor.ready });
           }),
         close: () => {

@@ -121,18 +121,20 @@ describe('LinkMonitor', () => {
     const seq0 = s.sentSeq(0);
     s.kernel(dumpLink(s, seq0, veth(1)), dumpLink(s, seq0, veth(2)), dumpDone(s, seq0));
     s.deliver({ kind: 'overrun' }, { kind: 'overrun' });
-    assert.equal(s.sent.length, 2, 'one dump in flight at a time');
+    assert.equal(s.sent.length, 2, 'two overruns before the dump starts: one dump');
     const seq1 = s.sentSeq(1);
     assert.notEqual(seq1, seq0);
     s.kernel(dumpLink(s, seq1, veth(1, { carrier: 0, flags: IFF_UP, carrierChanges: 9, carrierDownCount: 5, carrierUpCount: 4 })));
+    s.deliver({ kind: 'overrun' });
+    assert.equal(s.sent.length, 2, 'one dump in flight at a time');
     s.kernel(dumpDone(s, seq1));
-    // the second overrun arrived while the first resync was in flight: one more dump follows
+    // the third overrun arrived while the resync was in flight: one more dump follows
     assert.equal(s.sent.length, 3);
     s.kernel(dumpLink(s, s.sentSeq(2), veth(1, { carrier: 0, flags: IFF_UP, carrierChanges: 9, carrierDownCount: 5, carrierUpCount: 4 })), dumpDone(s, s.sentSeq(2)));
     assert.equal(s.sent.length, 3);
     assert.equal(h.table.get(2), undefined, 'link 2 vanished while we were deaf');
     assert.equal(h.table.get(1)!.carrierChanges, 9);
-    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_overruns_total'), 2);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_overruns_total'), 3);
     assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_resyncs_total'), 2);
   });
 
@@ -339,6 +341,23 @@ describe('LinkMonitor', () => {
       const latest = s.sentSeq(s.sent.length - 1);
       s.kernel(dumpLink(s, latest, veth(2)), dumpDone(s, latest));
       assert.deepEqual(links(h), [2]);
+      await h.monitor.close();
+    });
+
+    it('after an overrun the resync waits until the socket has been read empty (the kernel reports no loss before that)', async () => {
+      const h = harness();
+      h.monitor.start();
+      const s = h.socket();
+      const seq0 = s.sentSeq(0);
+      s.kernel(dumpLink(s, seq0, veth(1)), dumpDone(s, seq0));
+      // an overrun, then a round that filled up before the socket was empty
+      s.deliverBatch([{ kind: 'overrun' }, { kind: 'datagram', data: linkMessageBytes(veth(1)), senderPid: 0, truncated: false }], false);
+      assert.equal(s.sent.length, 1, 'no dump while the kernel may still be dropping silently');
+      s.deliverBatch([{ kind: 'datagram', data: linkMessageBytes(veth(1)), senderPid: 0, truncated: false }], false);
+      assert.equal(s.sent.length, 1);
+      s.deliverBatch([], true); // read empty: from now on every loss is reported
+      assert.equal(s.sent.length, 2, 'the resync is asked for once the socket was drained');
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_resyncs_total'), 1);
       await h.monitor.close();
     });
 
