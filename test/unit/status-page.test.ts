@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { LinkTable } from '../../src/links/table.js';
+import { createLogger } from '../../src/logger.js';
+import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP, IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../../src/netlink/constants.js';
+import type { LinkMessage } from '../../src/netlink/types.js';
+import { createApp, startServer, type MetricsSource } from '../../src/server.js';
+import { ago, escapeHtml, renderLinksJson, renderStatusPage } from '../../src/web/status-page.js';
+import { request } from '../helpers/http-request.js';
+
+const EVIL_NAME = `e"v'il<b>&`;
+const EVIL_ALIAS = '<img src=x onerror=alert(1)>"\'&';
+
+function message(ifindex: number, ifname: string, up: boolean, extra: Partial<LinkMessage> = {}): LinkMessage {
+  return {
+    kind: 'new', family: AF_UNSPEC, ifindex, ifname, flags: IFF_UP | (up ? IFF_LOWER_UP : 0), carrier: up ? 1 : 0,
+    operstate: up ? IF_OPER_UP : IF_OPER_LOWERLAYERDOWN, carrierChanges: up ? 2 : 3, carrierUpCount: 1, carrierDownCount: up ? 1 : 2,
+    ...extra,
+  } as unknown as LinkMessage;
+}
+
+function lab(): LinkTable {
+  const table = new LinkTable();
+  table.apply(message(2, 'eth0', true), 1_000);
+  table.apply(message(3, EVIL_NAME, true, { ifalias: EVIL_ALIAS, infoKind: 'veth' } as Partial<LinkMessage>), 1_000);
+  table.apply(message(3, EVIL_NAME, false, { ifalias: EVIL_ALIAS, infoKind: 'veth' } as Partial<LinkMessage>), 5_000);
+  return table;
+}
+
+test('the page: one row per link in ifindex order, state in words, untrusted text escaped everywhere', () => {
+  const table = lab();
+  const html = renderStatusPage({ name: 'linkstate-exporter', version: '1<2>', telemetryPath: '/metrics' }, table, 65_000);
+  const rows = html.match(/<tr class="(up|down)" data-ifindex="\d+"/g) ?? [];
+  assert.deepEqual(rows, ['<tr class="up" data-ifindex="2"', '<tr class="down" data-ifindex="3"']);
+  assert.ok(!html.includes('<img'), 'alias not markup');
+  assert.ok(!html.includes('<b>'), 'name not markup');
+  assert.ok(html.includes(`data-device="${escapeHtml(EVIL_NAME)}"`), 'attribute value escaped (quotes too)');
+  assert.ok(html.includes(`<td class="alias">${escapeHtml(EVIL_ALIAS)}</td>`));
+  assert.ok(html.includes('1&#60;2&#62;'), 'version escaped');
+  assert.match(html, /<td class="state down">down<\/td>/);
+  assert.match(html, /<td class="oper">lowerlayerdown<\/td>/);
+  assert.match(html, /title="1970-01-01T00:00:05\.000Z">1 min ago<\/td>/, 'last change: ago, exact time on hover');
+  assert.match(html, /<span id="counts">2 links, 1 down<\/span>/);
+  assert.match(html, /<script src="\/static\/status.js" defer><\/script>/);
+  assert.equal((html.match(/<script/g) ?? []).length, 1, 'no inline script');
+  for (const href of ['/metrics', '/api/v1/links', '/-/healthy', '/-/ready']) assert.ok(html.includes(`href="${href}"`), href);
+});
+
+test('/api/v1/links JSON: fields, RFC 3339 last change, down seconds; names and aliases exact', () => {
+  const body = JSON.parse(renderLinksJson(lab(), 65_000)) as { links: Array<Record<string, unknown>> };
+  assert.equal(body.links.length, 2);
+  const evil = body.links[1]!;
+  assert.equal(evil['device'], EVIL_NAME);
+  assert.equal(evil['alias'], EVIL_ALIAS);
+  assert.deepEqual(
+    { ...evil, device: undefined, alias: undefined },
+    {
+      device: undefined, alias: undefined, ifindex: 3, kind: 'veth', admin_up: true, carrier: false, oper_state: 'lowerlayerdown',
+      carrier_changes: 3, carrier_up_changes: 1, carrier_down_changes: 2, last_change: '1970-01-01T00:00:05.000Z', down_seconds: 60,
+    },
+  );
+  assert.equal(body.links[0]!['last_change'], null);
+  assert.equal('alias' in body.links[0]!, false);
+});
+
+test('ago', () => {
+  assert.equal(ago(4_400), '4 s ago');
+  assert.equal(ago(180_000), '3 min ago');
+  assert.equal(ago(7_200_000), '2 h ago');
+  assert.equal(ago(3 * 86_400_000), '3 d ago');
+  assert.equal(ago(-5), '0 s ago');
+});
+
+const source: MetricsSource = { expose: async () => ({ contentType: 'text/plain', body: [Buffer.from('x 1\n')] }) };
+
+test('served: page, script and API with the CSP (no inline script, style by hash); methods; no event route without a log', async () => {
+  const logger = createLogger({ level: 'error', format: 'json', destination: { write: () => undefined } });
+  const app = createApp({ source, telemetryPath: '/metrics', isReady: () => true, version: 't', logger, status: lab(), now: () => 65_000 });
+  const running = await startServer(app, { host: '127.0.0.1', port: 0 });
+  const base = `http://${running.address}`;
+  try {
+    const page = await request(base, '/');
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:/);
+    const style = /<style>(.*)<\/style>/.exec(page.body.toString())![1]!;
+    assert.ok(csp.includes(`'sha256-${createHash('sha256').update(style).digest('base64')}'`), 'the inline style allowed by its hash');
+    const script = await request(base, '/static/status.js');
+    assert.equal(script.status, 200);
+    assert.equal(script.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.ok(script.body.length < 8 * 1024, `script is small (${script.body.length} bytes)`);
+    assert.doesNotMatch(script.body.toString(), /innerHTML|eval\(|https?:\/\//, 'untrusted text only via textContent; nothing external');
+    const links = await request(base, '/api/v1/links');
+    assert.equal(links.headers['content-type'], 'application/json; charset=utf-8');
+    assert.equal((JSON.parse(links.body.toString()) as { links: unknown[] }).links.length, 2);
+    const head = await request(base, '/api/v1/links', { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+    const post = await request(base, '/api/v1/links', { method: 'POST' });
+    assert.equal(post.status, 405);
+    assert.equal((await request(base, '/api/v1/events')).status, 404, 'no event log given: no stream');
+  } finally {
+    await running.close();
+  }
+});
