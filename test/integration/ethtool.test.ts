@@ -183,12 +183,12 @@ describe('ethtool and bridge port state against the real kernel', { timeout: 180
     await ns.ipBatch(storm);
     const stormMs = Date.now() - t0;
     const samples = await expectExact(ns, () => scrape(exporter));
-    await new Promise((r) => setTimeout(r, 700)); // let a held-down last ask go out
+    await new Promise((r) => setTimeout(r, 2200)); // let a held-down last ask go out
     const after = sampleValue(await scrape(exporter), 'linkstate_exporter_ethtool_requests_total') ?? 0;
     const requests = after - before;
     const carrierEvents = 500 * pairs * 2 * 2; // each flap changes both ends of the pair, twice
-    // Per link at most one pair per 500 ms of storm, plus the first and the last.
-    const factor = 2 * (Math.ceil(stormMs / 500) + 2);
+    // Per link at most one pair per 2 s of storm, plus the first and the last.
+    const factor = 2 * (Math.ceil(stormMs / 2000) + 2);
     t.diagnostic(`storm: ${carrierEvents} carrier events over ${stormMs} ms, ${links} links, ${requests} ethtool requests`);
     assert.ok(requests <= links * factor, `${requests} requests for ${links} links over a ${stormMs} ms storm (bound ${links * factor})`);
     assert.ok(requests < carrierEvents / 10, `${requests} requests for ${carrierEvents} carrier events: never one per message`);
