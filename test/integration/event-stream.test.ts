@@ -141,7 +141,7 @@ async function serve(
   return { app, running, base: `${running.tls ? 'https' : 'http'}://${running.address}` };
 }
 
-describe('event stream in-process', () => {
+describe('event stream in-process', { timeout: 60_000 }, () => {
   it('TLS and basic auth apply to the stream as to everything', async () => {
     const pki = new TestPki();
     try {
@@ -214,7 +214,7 @@ describe('event stream in-process', () => {
     }
   });
 
-  it('the request timeout cuts a client that trickles its request; an idle event stream stays', async () => {
+  it('the request timeout cuts a client that trickles its request; an idle event stream stays', { timeout: 20_000 }, async () => {
     const events = new LinkEventLog(10);
     const { running, base } = await serve(events, { keepAliveMs: 200 }, { timeouts: { headersTimeoutMs: 400, requestTimeoutMs: 800 } });
     const port = Number(new URL(base).port);
