@@ -1,0 +1,166 @@
+// The exporter, loaded by main.ts once the V8 settings are in place. Wiring only: flags → logger → netlink monitor → metrics → HTTP server, signals and exit codes.
+// Exit codes: 0 after SIGINT/SIGTERM or --help/--version, 1 for bad flags/config or a start-up
+// failure (socket, address in use), 2 for an unexpected internal error.
+
+import { parseConfig, VERSION, formatListenAddress, type Config } from './config.js';
+import { buildRevision } from './build-info.js';
+import { ConfigError, NetlinkSocketError } from './errors.js';
+import { createLogger } from './logger.js';
+import { LinkEventLog, transitionsOf } from './events/link-events.js';
+import { LinkTable } from './links/table.js';
+import { ExporterMetrics } from './metrics/exporter-metrics.js';
+import { MetricsExposition } from './metrics/exposition.js';
+import { LinkFamiliesRenderer } from './metrics/link-families.js';
+import { LinkMonitor } from './monitor.js';
+import { EthtoolMonitor } from './ethtool-monitor.js';
+import { NETLINK_GENERIC, RTMGRP_LINK } from './netlink/constants.js';
+import { configureAllocator, openLinkSocket } from './netlink/socket.js';
+import { createApp, startServer } from './server.js';
+
+async function main(argv: readonly string[]): Promise<number> {
+  let config: Config;
+  try {
+    const result = parseConfig(argv);
+    if (result.kind === 'exit') {
+      process.stdout.write(result.output);
+      return 0;
+    }
+    config = result.config;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`linkstate-exporter: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+
+  configureAllocator();
+  const logger = createLogger({ level: config.log.level, format: config.log.format });
+  const table = new LinkTable();
+  const renderer = new LinkFamiliesRenderer(table, {
+    include: config.collector.deviceInclude,
+    exclude: config.collector.deviceExclude,
+  });
+  const metrics = new ExporterMetrics({ version: VERSION, revision: buildRevision() }, () => renderer.exportedCount);
+  // With --no-collector.ethtool no ethtool socket is opened and no ethtool family is exported.
+  const ethtool = config.collector.ethtool
+    ? new EthtoolMonitor({
+        openSocket: () => openLinkSocket({ receiveBufferBytes: 1 << 20, groups: 0, protocol: NETLINK_GENERIC }),
+        table,
+        metrics,
+        logger,
+      })
+    : undefined;
+  // The status page, /api/v1/links and the event log show the exported links only.
+  const { deviceInclude: include, deviceExclude: exclude } = config.collector;
+  const exported = (name: string): boolean =>
+    (include === undefined || include.test(name)) && (exclude === undefined || !exclude.test(name));
+  const events = new LinkEventLog(config.web.eventsHistory);
+  const monitor = new LinkMonitor({
+    openSocket: () => openLinkSocket({ receiveBufferBytes: config.netlink.receiveBufferBytes, groups: RTMGRP_LINK }),
+    table,
+    metrics,
+    logger,
+    ...(ethtool === undefined ? {} : { onApply: ethtool.onApply }),
+    onTransition: (result, before) => {
+      if (result.kind !== 'ignored' && exported(result.link.name)) {
+        for (const event of transitionsOf(result, before, Date.now())) events.publish(event);
+      }
+    },
+  });
+
+  let socket;
+  try {
+    socket = monitor.start();
+  } catch (error) {
+    if (error instanceof NetlinkSocketError) {
+      process.stderr.write(`linkstate-exporter: cannot open the rtnetlink socket: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  ethtool?.start();
+
+  const app = createApp({
+    source: new MetricsExposition(renderer, metrics),
+    telemetryPath: config.web.telemetryPath,
+    isReady: () => monitor.ready,
+    version: VERSION,
+    logger,
+    maxRequests: config.web.maxRequests,
+    status: {
+      *links() {
+        for (const link of table.links()) if (exported(link.name)) yield link;
+      },
+    },
+    events,
+    eventStreams: { maxClients: config.web.eventsMaxClients },
+  });
+  let server;
+  try {
+    server = await startServer(app, config.web.listenAddress, {
+      ...(config.web.configFile === undefined ? {} : { webConfigFile: config.web.configFile }),
+      logger,
+    });
+  } catch (error) {
+    await Promise.all([monitor.close(), ethtool?.close()]);
+    if (error instanceof ConfigError) {
+      process.stderr.write(`linkstate-exporter: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+
+  logger.info(
+    {
+      version: VERSION,
+      revision: buildRevision(),
+      address: server.address,
+      tls: server.tls,
+      telemetry_path: config.web.telemetryPath,
+      receive_buffer_bytes: socket.receiveBufferBytes,
+      receive_buffer_mode: socket.receiveBufferMode,
+      requested_receive_buffer_bytes: config.netlink.receiveBufferBytes,
+    },
+    'linkstate-exporter started',
+  );
+  if (socket.receiveBufferMode === 'SO_RCVBUF') {
+    logger.info(
+      { receive_buffer_bytes: socket.receiveBufferBytes },
+      'SO_RCVBUFFORCE not permitted (no CAP_NET_ADMIN); receive buffer capped by net.core.rmem_max',
+    );
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      // Hard deadline: never take more than a second to exit.
+      setTimeout(() => resolve(0), 900).unref();
+      void Promise.allSettled([server.close(), monitor.close(), ethtool?.close()]).then(() => resolve(0));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    // SIGHUP re-reads --web.config.file at once (it is also re-read when it changes).
+    process.on('SIGHUP', () => {
+      void server.reloadWebConfig().then(
+        (outcome) => logger.info({ outcome }, 'web config reload on SIGHUP'),
+        (error: unknown) => logger.error({ err: error instanceof Error ? error.message : String(error) }, 'web config reload failed'),
+      );
+    });
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // The receive worker and the HTTP server are closed; anything left must not hold the exit.
+    process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`linkstate-exporter: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  },
+);
