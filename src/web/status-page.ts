@@ -84,8 +84,22 @@ export function sortedLinks(source: StatusSource): LinkState[] {
   return [...source.links()].sort((a, b) => a.ifindex - b.ifindex);
 }
 
+/** Rows per piece of a streamed page or JSON body: the server yields to the event loop between pieces. */
+export const ROWS_PER_CHUNK = 250;
+
+/** The /api/v1/links body in pieces of ROWS_PER_CHUNK links, each rendered when asked for. */
+export function* linksJsonChunks(source: StatusSource, nowMs: number): Generator<string> {
+  const links = sortedLinks(source);
+  yield '{"links":[';
+  for (let i = 0; i < links.length; i += ROWS_PER_CHUNK) {
+    const part = links.slice(i, i + ROWS_PER_CHUNK).map((link) => JSON.stringify(linkJson(link, nowMs)));
+    yield (i === 0 ? '' : ',') + part.join(',');
+  }
+  yield ']}\n';
+}
+
 export function renderLinksJson(source: StatusSource, nowMs: number): string {
-  return `${JSON.stringify({ links: sortedLinks(source).map((link) => linkJson(link, nowMs)) })}\n`;
+  return [...linksJsonChunks(source, nowMs)].join('');
 }
 
 /** "3 min ago" for the server-rendered page (the script keeps it current). */
@@ -123,17 +137,14 @@ function row(link: LinkState, nowMs: number): string {
   );
 }
 
-export function renderStatusPage(info: PageInfo, source: StatusSource, nowMs: number): string {
+/** The page in pieces (head, ROWS_PER_CHUNK rows at a time, tail), each rendered when asked for. */
+export function* statusPageChunks(info: PageInfo, source: StatusSource, nowMs: number): Generator<string> {
   const name = escapeHtml(info.name);
   const path = escapeHtml(info.telemetryPath);
   const links = sortedLinks(source);
   let down = 0;
-  let rows = '';
-  for (const link of links) {
-    if (stateWord(link) === 'down') down += 1;
-    rows += row(link, nowMs);
-  }
-  return `<!DOCTYPE html>
+  for (const link of links) if (stateWord(link) === 'down') down += 1;
+  yield `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -152,11 +163,21 @@ export function renderStatusPage(info: PageInfo, source: StatusSource, nowMs: nu
 <table id="links">
 <thead><tr><th>Device</th><th>Alias</th><th>State</th><th>Admin</th><th>Carrier</th><th>Oper state</th><th>Last change</th><th title="carrier down transitions the kernel counted (IFLA_CARRIER_DOWN_COUNT)">Flaps</th><th>Speed</th></tr></thead>
 <tbody>
-${rows}</tbody>
+`;
+  for (let i = 0; i < links.length; i += ROWS_PER_CHUNK) {
+    let rows = '';
+    for (const link of links.slice(i, i + ROWS_PER_CHUNK)) rows += row(link, nowMs);
+    yield rows;
+  }
+  yield `</tbody>
 </table>
 <h2>Recent events</h2>
 <ul id="events"><li class="muted" id="no-events">Live events appear here (JavaScript needed); <code>GET /api/v1/events</code> streams them.</li></ul>
 </body>
 </html>
 `;
+}
+
+export function renderStatusPage(info: PageInfo, source: StatusSource, nowMs: number): string {
+  return [...statusPageChunks(info, source, nowMs)].join('');
 }

@@ -104,3 +104,35 @@ test('served: page, script and API with the CSP (no inline script, style by hash
     await running.close();
   }
 });
+
+test('a page of 10,000 links is written in pieces, yielding to the event loop between them; the body is whole', async () => {
+  const table = new LinkTable();
+  for (let i = 1; i <= 10_000; i++) table.apply(message(i, `veth${i}`, i % 7 !== 0), 1_000);
+  const logger = createLogger({ level: 'error', format: 'json', destination: { write: () => undefined } });
+  const app = createApp({ source, telemetryPath: '/metrics', isReady: () => true, version: 't', logger, status: table, now: () => 65_000 });
+  const running = await startServer(app, { host: '127.0.0.1', port: 0 });
+  const base = `http://${running.address}`;
+  try {
+    for (const [path, whole] of [
+      ['/', renderStatusPage({ name: 'linkstate-exporter', version: 't', telemetryPath: '/metrics' }, table, 65_000)],
+      ['/api/v1/links', renderLinksJson(table, 65_000)],
+    ] as const) {
+      let turns = 0;
+      let spinning = true;
+      const spin = (): void => {
+        turns += 1;
+        if (spinning) setImmediate(spin);
+      };
+      setImmediate(spin);
+      const res = await request(base, path);
+      spinning = false;
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), whole, `${path}: the streamed body is the whole body`);
+      assert.ok(turns >= 10_000 / 250, `${path}: the event loop turned ${turns} times while it was written`);
+    }
+    const json = JSON.parse(renderLinksJson(table, 65_000)) as { links: unknown[] };
+    assert.equal(json.links.length, 10_000);
+  } finally {
+    await running.close();
+  }
+});
