@@ -187,8 +187,8 @@ describe('LinkMonitor', () => {
     first.deliver({ kind: 'error', error: new NetlinkSocketError('recvmsg', 9) });
     assert.equal(h.monitor.ready, false);
     assert.equal(first.closed, true);
-    // first reopen attempt fails (failOpen: 1), the second succeeds
-    await new Promise((r) => setTimeout(r, 60));
+    // first reopen attempt fails (failOpen: 1), the second succeeds (5 then 10 ms of backoff)
+    for (let waited = 0; h.sockets.length < 2 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
     assert.equal(h.sockets.length, 2);
     const second = h.socket();
     assert.equal(second.sent.length, 1);
