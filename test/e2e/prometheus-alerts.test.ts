@@ -109,6 +109,10 @@ test('a real Prometheus with the shipped rules and dashboard, scraping the expor
     // carrier away while lnkN stays administratively up.
     await ns.ipBatch([
       ...DEVICES.flatMap((d, i) => [`link add ${d} type veth peer name peer${i + 1}`, `link set ${d} up`, `link set peer${i + 1} up`]),
+      // a bridge port (the bridge itself is not exported), for the bridge port state panel
+      'link add lsebr0 type bridge',
+      `link set ${DEVICES[DEVICES.length - 1]} master lsebr0`,
+      'link set lsebr0 up',
     ]);
     leave = enterNetns(ns.name);
     exporter = await startExporter(ns, ['--collector.device-include=lnk[0-9]+'], { port: EXPORTER_PORT });
@@ -202,7 +206,12 @@ test('a real Prometheus with the shipped rules and dashboard, scraping the expor
     for (const { where, expr } of dashboardExpressions(dashboard)) {
       const filled = fillVariables(expr, values);
       const samples = await p.query(filled);
-      if (samples.length === 0) empty.push(`${where}: ${filled}`);
+      // Only a PHY driver reports advertised link modes and a down reason (ethtool's extended
+      // state); no device a test can build here does, so these two queries may be empty. They
+      // still ran (p.query throws on a bad expression), and their families are covered by the
+      // golden /metrics built from uapi-layout replies.
+      const phyOnly = /^linkstate_(advertised_speed_max_bytes|carrier_down_reason)\{[^}]*\}$/.test(filled.trim());
+      if (samples.length === 0 && !phyOnly) empty.push(`${where}: ${filled}`);
       for (const s of samples) if (s.metric['job'] !== undefined && s.metric['job'] !== JOB) leaked.push(`${where}: ${JSON.stringify(s.metric)}`);
       if (where === 'variable job') continue; // lists the jobs: takes no $job
       const other = fillVariables(expr, noJob);
