@@ -23,7 +23,8 @@
 //   and skipped (its link is considered answered). An overrun (ENOBUFS) may have lost replies:
 //   every link is asked again.
 
-import { NetlinkDecodeError, type NetlinkSocketError } from './errors.js';
+import { DropRecorder } from './drop-recorder.js';
+import type { NetlinkSocketError } from './errors.js';
 import {
   ETHTOOL_GENL_NAME,
   GENL_ID_CTRL,
@@ -94,6 +95,7 @@ export class EthtoolMonitor {
   readonly #lostAfterMs: number;
   readonly #minIntervalMs: number;
   readonly #drops: RateLimitedLog;
+  readonly #dropped: DropRecorder;
   #socket: NetlinkSocket | undefined;
   #phase: EthtoolPhase = 'off';
   #familyId = 0;
@@ -129,6 +131,7 @@ export class EthtoolMonitor {
     this.#minIntervalMs = opts.minIntervalMs ?? 2000;
     this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 1000;
     this.#drops = rateLimited(opts.logger, 10_000, { now: this.#now });
+    this.#dropped = new DropRecorder(this.#opts.metrics.dropped, this.#drops, 'an ethtool netlink');
     opts.metrics.registerEthtoolRequests(() => this.#requestsSent);
   }
 
@@ -272,11 +275,11 @@ export class EthtoolMonitor {
 
   #handleDatagram(data: Buffer, senderPid: number, truncated: boolean): void {
     if (senderPid !== 0) {
-      this.#drop('foreign_sender', 'dropped an ethtool netlink datagram not sent by the kernel', { sender_pid: senderPid });
+      this.#dropped.drop('foreign_sender', 'dropped an ethtool netlink datagram not sent by the kernel', { sender_pid: senderPid });
       return;
     }
     if (truncated) {
-      this.#drop('truncated', 'dropped a truncated ethtool netlink datagram (MSG_TRUNC)', { bytes: data.length });
+      this.#dropped.drop('truncated', 'dropped a truncated ethtool netlink datagram (MSG_TRUNC)', { bytes: data.length });
       this.#askAllAgain(); // it may have held replies
       return;
     }
@@ -284,7 +287,7 @@ export class EthtoolMonitor {
     try {
       messages = decodeMessages(data);
     } catch (error) {
-      this.#dropDecodeError(error);
+      this.#dropped.decodeError(error);
       this.#askAllAgain();
       return;
     }
@@ -298,7 +301,7 @@ export class EthtoolMonitor {
       try {
         error = decodeErrorMessage(msg);
       } catch (e) {
-        this.#dropDecodeError(e);
+        this.#dropped.decodeError(e);
         return;
       }
       if (error.requestSeq === undefined || msg.pid !== portId) return;
@@ -330,7 +333,7 @@ export class EthtoolMonitor {
     try {
       decoded = decodeEthtoolMessage(msg, this.#familyId);
     } catch (error) {
-      this.#dropDecodeError(error);
+      this.#dropped.decodeError(error);
       if (ours) this.#answered(msg.seq);
       return;
     }
@@ -371,7 +374,7 @@ export class EthtoolMonitor {
     try {
       family = decodeFamily(msg);
     } catch (error) {
-      this.#dropDecodeError(error);
+      this.#dropped.decodeError(error);
       this.#unavailable({ err: 'undecodable CTRL_CMD_NEWFAMILY reply' });
       return;
     }
@@ -547,18 +550,6 @@ export class EthtoolMonitor {
     return this.#seq;
   }
 
-  #drop(reason: string, message: string, fields: Record<string, unknown>): void {
-    this.#opts.metrics.dropped.inc({ reason });
-    this.#drops.log(message, { reason, ...fields });
-  }
-
-  #dropDecodeError(error: unknown): void {
-    if (error instanceof NetlinkDecodeError) {
-      this.#drop(error.reason, 'dropped an ethtool netlink message that does not decode', { err: error.message });
-      return;
-    }
-    throw error;
-  }
 }
 
 function linkModesValues(modes: LinkModes): {

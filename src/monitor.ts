@@ -15,8 +15,9 @@
 // - any other socket failure ends the dump without pruning, closes the socket and reopens it
 //   with backoff, /-/ready reporting 503 until the fresh dump is applied.
 
+import { DropRecorder } from './drop-recorder.js';
 import { DumpSession, type DumpEnd } from './dump-session.js';
-import { NetlinkDecodeError, type NetlinkSocketError } from './errors.js';
+import type { NetlinkSocketError } from './errors.js';
 import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
 import { LinkTable, type ApplyResult } from './links/table.js';
 import { MESSAGE_TYPES, type ExporterMetrics, type MessageType } from './metrics/exporter-metrics.js';
@@ -81,6 +82,7 @@ export class LinkMonitor {
   #reopenTimer: NodeJS.Timeout | undefined;
   #reopenDelayMs: number;
   readonly #drops: RateLimitedLog;
+  readonly #dropped: DropRecorder;
 
   constructor(opts: MonitorOptions) {
     this.#opts = opts;
@@ -91,6 +93,7 @@ export class LinkMonitor {
     this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 100;
     this.#dumpRetryDelayMs = opts.reopenBackoffMs?.initial ?? 100;
     this.#drops = rateLimited(opts.logger, opts.dropLogIntervalMs ?? 10_000, { now: this.#now });
+    this.#dropped = new DropRecorder(this.#metrics.dropped, this.#drops, 'a netlink');
   }
 
   /** True once a complete dump has been applied on the current socket. */
@@ -183,11 +186,11 @@ export class LinkMonitor {
 
   #handleDatagram(data: Buffer, senderPid: number, truncated: boolean): void {
     if (senderPid !== 0) {
-      this.#drop('foreign_sender', 'dropped a netlink datagram not sent by the kernel', { sender_pid: senderPid, bytes: data.length });
+      this.#dropped.drop('foreign_sender', 'dropped a netlink datagram not sent by the kernel', { sender_pid: senderPid, bytes: data.length });
       return;
     }
     if (truncated) {
-      this.#drop('truncated', 'dropped a truncated netlink datagram (MSG_TRUNC)', { bytes: data.length });
+      this.#dropped.drop('truncated', 'dropped a truncated netlink datagram (MSG_TRUNC)', { bytes: data.length });
       this.#spoilDumpBy(data, 'truncated');
       return;
     }
@@ -195,7 +198,7 @@ export class LinkMonitor {
     try {
       messages = decodeMessages(data);
     } catch (error) {
-      this.#dropDecodeError(error);
+      this.#dropped.decodeError(error);
       this.#spoilDumpBy(data, 'undecodable');
       return;
     }
@@ -226,7 +229,7 @@ export class LinkMonitor {
         try {
           link = decodeLink(msg);
         } catch (error) {
-          this.#dropDecodeError(error);
+          this.#dropped.decodeError(error);
           if (this.#dump?.isReply(msg)) this.#endDump(this.#dump.spoiled('undecodable'));
           return;
         }
@@ -251,7 +254,7 @@ export class LinkMonitor {
         try {
           error = decodeErrorMessage(msg);
         } catch (e) {
-          this.#dropDecodeError(e);
+          this.#dropped.decodeError(e);
           if (this.#dump?.isReply(msg)) this.#endDump(this.#dump.spoiled('undecodable'));
           return;
         }
@@ -413,16 +416,4 @@ export class LinkMonitor {
     }, delay);
   }
 
-  #drop(reason: string, message: string, fields: Record<string, unknown>): void {
-    this.#metrics.dropped.inc({ reason });
-    this.#drops.log(message, { reason, ...fields });
-  }
-
-  #dropDecodeError(error: unknown): void {
-    if (error instanceof NetlinkDecodeError) {
-      this.#drop(error.reason, 'dropped a netlink message that does not decode', { err: error.message });
-      return;
-    }
-    throw error;
-  }
 }
