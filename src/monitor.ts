@@ -67,14 +67,15 @@ export class LinkMonitor {
   #seq = 0;
   /** The dump in flight, if any. */
   #dump: DumpSession | undefined;
-  /** A resync was asked for while no dump could start (one in flight, or a retry waiting). */
-  #resyncPending = false;
+  /**
+   * A resync was asked for while none could start: a dump in flight, a retry waiting, or the
+   * socket congested. It starts when the dump ends, or when handle() finds the socket drained.
+   */
+  #resyncWanted = false;
   #dumpRetryTimer: NodeJS.Timeout | undefined;
   #dumpWatchdog: NodeJS.Timeout | undefined;
   /** An overrun was seen and the socket has not been read empty since: losses go unreported. */
   #congested = false;
-  /** A resync is owed as soon as the socket is not congested. */
-  #resyncOwed = false;
   #dumpRetryDelayMs: number;
   #ready = false;
   #everReady = false;
@@ -127,9 +128,8 @@ export class LinkMonitor {
     this.#socket = socket;
     this.#metrics.receiveBuffer.set(socket.receiveBufferBytes);
     this.#dump = undefined;
-    this.#resyncPending = false;
+    this.#resyncWanted = false;
     this.#congested = false;
-    this.#resyncOwed = false;
     socket.start((events, drained) => {
       if (this.#socket === socket) this.handle(events, drained);
     });
@@ -148,10 +148,7 @@ export class LinkMonitor {
         else this.#handleSocketError(event.error);
       }
       if (drained) this.#congested = false;
-      if (this.#resyncOwed && !this.#congested) {
-        this.#resyncOwed = false;
-        this.#requestDump(true);
-      }
+      if (this.#resyncWanted && !this.#congested) this.#requestDump(true);
     } finally {
       this.#flushMessageCounts();
     }
@@ -181,7 +178,7 @@ export class LinkMonitor {
     // Lost notifications may include ones the dump in flight has already passed.
     this.#dump?.requestAnother();
     this.#congested = true;
-    this.#resyncOwed = true;
+    this.#resyncWanted = true;
   }
 
   #handleDatagram(data: Buffer, senderPid: number, truncated: boolean): void {
@@ -307,15 +304,15 @@ export class LinkMonitor {
     if (!socket) return;
     if (this.#dump !== undefined || this.#dumpRetryTimer !== undefined) {
       // Never two dumps at once: the kernel would refuse the second (EBUSY). Run it afterwards.
-      this.#resyncPending = true;
+      this.#resyncWanted = true;
       return;
     }
     if (this.#congested) {
       // Not before the socket has been read empty (see the header): handle() asks for it then.
-      this.#resyncOwed = true;
+      this.#resyncWanted = true;
       return;
     }
-    this.#resyncPending = false;
+    this.#resyncWanted = false;
     this.#seq = (this.#seq + 1) >>> 0 || 1;
     const dump = new DumpSession(this.#seq, socket.portId, isResync);
     this.#dump = dump;
@@ -365,7 +362,7 @@ export class LinkMonitor {
           this.#logger.info({ links: this.#table.size, resync: this.#everReady }, 'link dump applied, ready');
           this.#everReady = true;
         }
-        if (end.again || this.#resyncPending) this.#requestDump(true);
+        if (end.again || this.#resyncWanted) this.#requestDump(true);
         return;
       }
       case 'interrupted':
