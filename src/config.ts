@@ -42,6 +42,14 @@ export interface Config {
     readonly deviceExclude?: RegExp;
     /** Ask ethtool netlink for speed, duplex, autonegotiation, SQI and down reasons (--no-collector.ethtool: off). */
     readonly ethtool: boolean;
+    /** Also export the links of every other network namespace (--collector.netns). */
+    readonly netns: boolean;
+    /** Directories whose files name network namespaces (bind mounts), in order of preference. */
+    readonly netnsPaths: readonly string[];
+    /** Anchored, on the netns label: a namespace is exported only when its whole label matches. */
+    readonly netnsInclude?: RegExp;
+    /** Anchored, on the netns label: a namespace is not exported when its whole label matches. */
+    readonly netnsExclude?: RegExp;
   };
   readonly log: {
     readonly level: LogLevel;
@@ -69,6 +77,8 @@ export const MAX_EVENTS_MAX_CLIENTS = 1000;
 export const DEFAULT_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
 export const MIN_RECEIVE_BUFFER_BYTES = 4096;
 export const MAX_RECEIVE_BUFFER_BYTES = 1024 * 1024 * 1024;
+/** Where `ip netns` and containerd/CNI (/run/netns) and Docker (/run/docker/netns) name namespaces. */
+export const DEFAULT_NETNS_PATHS: readonly string[] = ['/run/netns', '/run/docker/netns'];
 
 /**
  * Parses the user's arguments (process.argv.slice(2): without node and the script).
@@ -103,6 +113,22 @@ export function parseConfig(argv: readonly string[]): ConfigResult {
       'flags --collector.device-include and --collector.device-exclude are mutually exclusive',
     );
   }
+  const netnsInclude = o['collector.netns.include'] as RegExp | undefined;
+  const netnsExclude = o['collector.netns.exclude'] as RegExp | undefined;
+  if (netnsInclude !== undefined && netnsExclude !== undefined) {
+    throw new ConfigError('flags --collector.netns.include and --collector.netns.exclude are mutually exclusive');
+  }
+  const netns = o['collector.netns'] === true;
+  const netnsPaths = o['collector.netns.paths'] as readonly string[];
+  if (!netns) {
+    for (const [flag, set] of [
+      ['--collector.netns.include', netnsInclude !== undefined],
+      ['--collector.netns.exclude', netnsExclude !== undefined],
+      ['--collector.netns.paths', netnsPaths !== DEFAULT_NETNS_PATHS],
+    ] as const) {
+      if (set) throw new ConfigError(`flag ${flag} needs --collector.netns`);
+    }
+  }
   const configFile = o['web.config.file'] as string | undefined;
 
   const config: Config = {
@@ -119,6 +145,10 @@ export function parseConfig(argv: readonly string[]): ConfigResult {
       ...(include !== undefined ? { deviceInclude: include } : {}),
       ...(exclude !== undefined ? { deviceExclude: exclude } : {}),
       ethtool: o['collector.ethtool'] !== false,
+      netns,
+      netnsPaths: Object.freeze([...netnsPaths]),
+      ...(netnsInclude !== undefined ? { netnsInclude } : {}),
+      ...(netnsExclude !== undefined ? { netnsExclude } : {}),
     }),
     log: Object.freeze({ level: o['log.level'] as LogLevel, format: o['log.format'] as LogFormat }),
   };
@@ -235,6 +265,38 @@ function buildProgram(writeOut: (text: string) => void): Command {
     ),
   );
   program.addOption(
+    new Option(
+      '--collector.netns',
+      'Also export the links of every other network namespace: those with an nsid in ours and those ' +
+        'named under --collector.netns.paths, each series labelled netns. Needs CAP_NET_ADMIN and ' +
+        'CAP_NET_BROADCAST (off by default).',
+    ),
+  );
+  program.addOption(
+    new Option(
+      '--collector.netns.paths <dirs>',
+      'Comma-separated directories whose files name network namespaces (their names become the netns label).',
+    )
+      .default(DEFAULT_NETNS_PATHS, JSON.stringify(DEFAULT_NETNS_PATHS.join(',')))
+      .argParser(argParser(parsePathList)),
+  );
+  program.addOption(
+    new Option(
+      '--collector.netns.include <regex>',
+      'Regular expression of netns labels to include (anchored). Mutually exclusive with --collector.netns.exclude.',
+    )
+      .default(undefined, 'all namespaces')
+      .argParser(argParser(parseDeviceRegex)),
+  );
+  program.addOption(
+    new Option(
+      '--collector.netns.exclude <regex>',
+      'Regular expression of netns labels to exclude (anchored). Mutually exclusive with --collector.netns.include.',
+    )
+      .default(undefined, 'none')
+      .argParser(argParser(parseDeviceRegex)),
+  );
+  program.addOption(
     new Option('--log.level <level>', 'Only log messages with the given severity or above.')
       .choices(LOG_LEVELS)
       .default('info', '"info"'),
@@ -306,6 +368,16 @@ export function parseTelemetryPath(value: string): string {
     throw new ConfigError(`path ${JSON.stringify(value)} contains characters that are not allowed in a URL path`);
   }
   return value;
+}
+
+/** "/run/netns,/run/docker/netns" → absolute directories, in order, without duplicates. */
+export function parsePathList(value: string): readonly string[] {
+  const dirs = value.split(',').map((dir) => dir.trim());
+  if (dirs.some((dir) => dir === '')) throw new ConfigError(`expected comma-separated directories, got ${JSON.stringify(value)}`);
+  for (const dir of dirs) {
+    if (!dir.startsWith('/')) throw new ConfigError(`${JSON.stringify(dir)} is not an absolute path`);
+  }
+  return [...new Set(dirs.map((dir) => (dir.length > 1 ? dir.replace(/\/+$/, '') : dir)))];
 }
 
 function parseNonEmpty(value: string): string {
