@@ -41,6 +41,22 @@ function alertRules(): Rule[] {
   return file.groups.flatMap((group) => group.rules).filter((rule) => rule.alert !== undefined);
 }
 
+/** The per-link rules (the ones on a device's series): they must keep its `netns` label. */
+function isLinkRule(name: string): boolean {
+  return (name.startsWith('Link') && !name.startsWith('LinkState')) || name.startsWith('Bridge');
+}
+
+/** How a summary or description names a link's network namespace; nothing for a host link. */
+const NETNS_CLAUSE = '{{ with $labels.netns }} in network namespace {{ . }}{{ end }}';
+
+/** The label lists of by/without/on/ignoring/group_left/group_right in a PromQL expression. */
+function labelLists(expr: string): { keyword: string; labels: string[] }[] {
+  return [...expr.matchAll(/\b(by|without|on|ignoring|group_left|group_right)\s*\(([^()]*)\)/g)].map((m) => ({
+    keyword: m[1]!,
+    labels: m[2]!.split(',').map((l) => l.trim()).filter((l) => l !== ''),
+  }));
+}
+
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
 function anchors(markdown: string): Set<string> {
   const out = new Set<string>();
@@ -110,13 +126,46 @@ test('alerts.yml has every required alert with a severity, a summary, a descript
     const description = rule.annotations?.['description'] ?? '';
     assert.ok(summary.length > 0 && description.length > 0, `${name}: summary and description`);
     assert.match(description, /\{\{ \$labels\.instance \}\}/, `${name}: description names the instance`);
-    if ((name.startsWith('Link') && !name.startsWith('LinkState')) || name.startsWith('Bridge')) {
+    if (isLinkRule(name)) {
       assert.match(description, /\{\{ \$labels\.device \}\}/, `${name}: description names the device`);
+      // ...and its network namespace, right after it, when the link has one (--collector.netns).
+      for (const [what, text] of [['summary', summary], ['description', description]] as const) {
+        assert.ok(text.includes(`{{ $labels.device }}${NETNS_CLAUSE}`), `${name}: ${what} names the netns after the device`);
+      }
     }
     const anchor = name.toLowerCase();
     assert.ok(description.includes(`docs/operations.md#${anchor}`), `${name}: description points at its runbook`);
     assert.ok(runbooks.has(anchor), `${name}: docs/operations.md has a "${name}" heading (anchors: ${[...runbooks].join(' ')})`);
   }
+});
+
+test('the link rules keep the netns label: no grouping or join drops it, the down reason lookup selects on it', () => {
+  // The checks can fail: they see what a rule that lost the label would say.
+  assert.deepEqual(labelLists('sum by (instance, device) (x) and on(instance, job, device, netns) y'), [
+    { keyword: 'by', labels: ['instance', 'device'] },
+    { keyword: 'on', labels: ['instance', 'job', 'device', 'netns'] },
+  ]);
+  let links = 0;
+  for (const rule of alertRules()) {
+    if (!isLinkRule(rule.alert!)) continue;
+    links++;
+    for (const list of labelLists(rule.expr)) {
+      // by/on/group_*: keep netns; without/ignoring: must not name it.
+      const keeps = list.keyword === 'without' || list.keyword === 'ignoring' ? !list.labels.includes('netns') : list.labels.includes('netns');
+      assert.ok(keeps, `${rule.alert}: ${list.keyword} (${list.labels.join(', ')}) drops netns`);
+    }
+    assert.doesNotMatch(rule.expr, /\bnetns\s*[=!]/, `${rule.alert}: selects no netns (every namespace alerts)`);
+    // A query in an annotation that looks up the link's own series must name its netns too
+    // (the host's eth0 is not web-1's eth0; `netns=""` selects the host's, which has none).
+    for (const [key, text] of Object.entries(rule.annotations ?? {})) {
+      for (const m of text.matchAll(/printf `[^`]*`((?: \$labels\.\w+)+)/g)) {
+        if (!m[0].includes('device=')) continue;
+        assert.match(m[0], /netns="%s"/, `${rule.alert} ${key}: the lookup selects on netns`);
+        assert.ok(m[1]!.includes('$labels.netns'), `${rule.alert} ${key}: the lookup is given $labels.netns`);
+      }
+    }
+  }
+  assert.equal(links, 5, 'the five link rules');
 });
 
 test('the exporter job selector is declared once, at the top of alerts.yml, and only LinkStateExporterDown uses it', () => {
@@ -223,7 +272,7 @@ const MUTANTS: { name: string; from: string; to: string }[] = [
   },
   {
     name: 'LinkSpeedDegraded without the carrier guard (a link down at a low reported speed would alert)',
-    from: 'linkstate_speed_bytes < linkstate_advertised_speed_max_bytes\n          and on(instance, job, device) linkstate_carrier == 1',
+    from: 'linkstate_speed_bytes < linkstate_advertised_speed_max_bytes\n          and on(instance, job, device, netns) linkstate_carrier == 1',
     to: 'linkstate_speed_bytes < linkstate_advertised_speed_max_bytes',
   },
   {
@@ -233,7 +282,7 @@ const MUTANTS: { name: string; from: string; to: string }[] = [
   },
   {
     name: 'LinkHalfDuplex without the carrier guard',
-    from: 'linkstate_duplex{duplex="half"} == 1\n          and on(instance, job, device) linkstate_carrier == 1',
+    from: 'linkstate_duplex{duplex="half"} == 1\n          and on(instance, job, device, netns) linkstate_carrier == 1',
     to: 'linkstate_duplex{duplex="half"} == 1',
   },
   {
@@ -256,6 +305,47 @@ const MUTANTS: { name: string; from: string; to: string }[] = [
     from: 'expr: increase(linkstate_exporter_netlink_overruns_total[5m]) > 0\n        for: 10m',
     to: 'expr: increase(linkstate_exporter_netlink_overruns_total[5m]) > 0\n        for: 0m',
   },
+  // Network namespaces: eth0 in two namespaces and on the host are three links.
+  {
+    name: 'LinkCarrierDown pairing admin state and carrier of different namespaces',
+    from: 'expr: linkstate_up == 1 and linkstate_carrier == 0',
+    to: 'expr: linkstate_up == 1 and on(instance, job, device) linkstate_carrier == 0',
+  },
+  {
+    name: 'LinkFlapping summed over the namespaces of a device name',
+    from: 'expr: increase(linkstate_carrier_down_changes_total[10m]) >= 4',
+    to: 'expr: sum by (instance, job, device) (increase(linkstate_carrier_down_changes_total[10m])) >= 4',
+  },
+  {
+    name: 'LinkFlapping with netns aggregated away',
+    from: 'expr: increase(linkstate_carrier_down_changes_total[10m]) >= 4',
+    to: 'expr: max without (netns) (increase(linkstate_carrier_down_changes_total[10m])) >= 4',
+  },
+  {
+    name: 'LinkSpeedDegraded joined to the carrier of another namespace',
+    from: 'linkstate_speed_bytes < linkstate_advertised_speed_max_bytes\n          and on(instance, job, device, netns)',
+    to: 'linkstate_speed_bytes < linkstate_advertised_speed_max_bytes\n          and on(instance, job, device)',
+  },
+  {
+    name: 'LinkHalfDuplex joined to the carrier of another namespace',
+    from: 'linkstate_duplex{duplex="half"} == 1\n          and on(instance, job, device, netns)',
+    to: 'linkstate_duplex{duplex="half"} == 1\n          and on(instance, job, device)',
+  },
+  {
+    name: "LinkCarrierDown taking the host's down reason for a namespace's link of the same name",
+    from: 'linkstate_carrier_down_reason{device="%s",netns="%s",instance="%s",job="%s"}` $labels.device $labels.netns',
+    to: 'linkstate_carrier_down_reason{device="%s",instance="%s",job="%s"}` $labels.device',
+  },
+  {
+    name: 'LinkCarrierDown on host links only',
+    from: 'expr: linkstate_up == 1 and linkstate_carrier == 0',
+    to: 'expr: linkstate_up{netns=""} == 1 and linkstate_carrier == 0',
+  },
+  // Every annotation line that names the namespace, each without it.
+  ...readRepoFile('deploy/prometheus/alerts.yml')
+    .split('\n')
+    .filter((line) => line.includes(NETNS_CLAUSE))
+    .map((line) => ({ name: `no netns in: ${line.trim()}`, from: line, to: line.replace(NETNS_CLAUSE, '') })),
 ];
 
 test('promtool test rules rejects broken variants of alerts.yml (the unit tests can fail)', async (t) => {
