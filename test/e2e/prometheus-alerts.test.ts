@@ -6,7 +6,9 @@
 // - the carrier gauges and the three carrier counters equal the kernel's own (sysfs);
 // - the dashboard's job variable lists node-links only, and every expression of the dashboard,
 //   variables filled in as Grafana would (job = All), returns data, none of it from the job
-//   prometheus — and nothing at all for a job that does not exist;
+//   prometheus — and nothing at all for a job that does not exist; the netns variable lists no
+//   namespace (the exporter runs without --collector.netns), its All keeps the host's links, and
+//   a namespace that does not exist empties every per-link query;
 // - a peer held down raises LinkCarrierDown for its device (after the rule's real 1 minute), a
 //   flap storm raises LinkFlapping, and an interface set admin down raises nothing;
 // - stopping the exporter makes LinkStateExporterDown pending for job node-links.
@@ -18,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { dashboardExpressions, fillVariables, grafanaRegexValue, loadDashboard, variableSelector } from '../helpers/dashboard.js';
+import { dashboardExpressions, fillVariables, grafanaRegexValue, isPerLinkMetric, loadDashboard, variableSelector, vectorSelectors } from '../helpers/dashboard.js';
 import { startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
 import { exporterJobSelector, startPrometheus, withExporterJobSelector, type PrometheusServer, type Sample } from '../helpers/prometheus.js';
@@ -191,6 +193,13 @@ test('a real Prometheus with the shipped rules and dashboard, scraping the expor
     const instances = await p.labelValues('instance', fillVariables(variable('instance'), values));
     assert.deepEqual(instances, [INSTANCE], 'the instance variable lists the exporter');
     values['instance'] = grafanaRegexValue(instances);
+    //    The host's links have no netns label: the netns variable lists nothing, and its All (the
+    //    allValue, which Grafana puts in as it is) must still match them.
+    const namespaces = await p.labelValues('netns', fillVariables(variable('netns'), values));
+    assert.deepEqual(namespaces, [], 'the netns variable lists no namespace: the host links have no netns label');
+    const allNetns = dashboard.templating.list.find((x) => x.name === 'netns')?.['allValue'];
+    assert.equal(typeof allNetns, 'string', 'the netns variable has an allValue');
+    values['netns'] = String(allNetns);
     const devices = await p.labelValues('device', fillVariables(variable('device'), values));
     assert.deepEqual(devices, [...DEVICES], 'the device variable lists exactly the exported devices');
     values['device'] = grafanaRegexValue(devices);
@@ -202,7 +211,10 @@ test('a real Prometheus with the shipped rules and dashboard, scraping the expor
     //    query selects on the job it is given, not on a name written into it.
     const empty: string[] = [];
     const leaked: string[] = [];
-    const noJob = { ...values, job: 'no-such-job', instance: '.+', device: '.+' };
+    const noJob = { ...values, job: 'no-such-job', instance: '.+', netns: String(allNetns), device: '.+' };
+    // A namespace that does not exist: no link is in it.
+    const noNetns = { ...values, netns: 'no-such-netns' };
+    let perLink = 0;
     for (const { where, expr } of dashboardExpressions(dashboard)) {
       const filled = fillVariables(expr, values);
       const samples = await p.query(filled);
@@ -217,9 +229,15 @@ test('a real Prometheus with the shipped rules and dashboard, scraping the expor
       const other = fillVariables(expr, noJob);
       const got = await p.query(other);
       if (got.length > 0) leaked.push(`${where}: ${other} → ${JSON.stringify(got.map((x) => x.metric))}`);
+      if (where === 'variable netns' || !vectorSelectors(expr).some((s) => isPerLinkMetric(s.metric))) continue;
+      perLink++;
+      const elsewhere = fillVariables(expr, noNetns);
+      const inNs = await p.query(elsewhere);
+      if (inNs.length > 0) leaked.push(`${where}: ${elsewhere} → ${JSON.stringify(inNs.map((x) => x.metric))}`);
     }
+    assert.ok(perLink >= 15, `${perLink} per-link expressions checked with a namespace that does not exist`);
     assert.deepEqual(empty, [], 'dashboard expressions without data');
-    assert.deepEqual(leaked, [], 'dashboard expressions with data from another job');
+    assert.deepEqual(leaked, [], 'dashboard expressions with data from another job or another network namespace');
 
     // 4. LinkCarrierDown fires for lnk1 once the rule's own `for:` has passed — not before.
     const holdMs = ruleFor('LinkCarrierDown');

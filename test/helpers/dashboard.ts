@@ -254,3 +254,17 @@ export function jsonStrings(value: unknown): string[] {
   if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => [k, ...jsonStrings(v)]);
   return [];
 }
+
+/** The matchers every per-link selector of the dashboard carries: the device and netns variables. */
+export const DEVICE_MATCHER = 'device=~"$device"';
+export const NETNS_MATCHER = 'netns=~"$netns"';
+
+/**
+ * Whether METRIC is a per-link series (one per device, with a netns label for the links of
+ * other network namespaces): linkstate_* but not the exporter's own linkstate_exporter_* nor the
+ * per-namespace linkstate_netns_info; ALERTS too, as the link alerts keep device and netns.
+ */
+export function isPerLinkMetric(metric: string | undefined): boolean {
+  if (metric === 'ALERTS') return true;
+  return metric !== undefined && metric.startsWith('linkstate_') && !metric.startsWith('linkstate_exporter_') && metric !== 'linkstate_netns_info';
+}

@@ -1,6 +1,7 @@
-// grafana/: the dashboard's structure (stable uid, data source, job, instance and device variables,
-// the panels the issue asks for), every PromQL expression in it parsed by promtool and selecting on
-// $job and $instance, no hard-coded job name anywhere under grafana/, plus the provisioning
+// grafana/: the dashboard's structure (stable uid, data source, job, instance, netns and device
+// variables, the panels the issue asks for), every PromQL expression in it parsed by promtool and
+// selecting on $job and $instance (per-link ones on $device and $netns too, their legends and
+// tables showing netns), no hard-coded job name anywhere under grafana/, plus the provisioning
 // examples. Whether each expression returns data is proven in
 // test/e2e/prometheus-alerts.test.ts against a real Prometheus.
 import assert from 'node:assert/strict';
@@ -11,11 +12,14 @@ import { test } from 'node:test';
 import { stringify, parse } from 'yaml';
 import {
   BUILTIN_VARIABLES,
+  DEVICE_MATCHER,
   JOB_MATCHER,
+  NETNS_MATCHER,
   allPanels,
   dashboardExpressions,
   fillVariables,
   hardCodedJobMatchers,
+  isPerLinkMetric,
   jsonStrings,
   loadDashboard,
   variableSelector,
@@ -26,7 +30,7 @@ import { describeResult, readRepoFile, repoPath, requireCommand, runCommand } fr
 
 const DS_UID = '${datasource}';
 
-test('the dashboard has a stable uid and datasource, job, instance and device variables', () => {
+test('the dashboard has a stable uid and datasource, job, instance, netns and device variables', () => {
   const dashboard = loadDashboard();
   assert.equal(dashboard.uid, 'linkstate-exporter');
   assert.ok(dashboard.schemaVersion >= 36);
@@ -36,20 +40,40 @@ test('the dashboard has a stable uid and datasource, job, instance and device va
   assert.equal(ds?.query, 'prometheus');
   assert.deepEqual(
     dashboard.templating.list.map((v) => v.name),
-    ['datasource', 'job', 'instance', 'device'],
+    ['datasource', 'job', 'instance', 'netns', 'device'],
     'each variable after the ones its query uses',
   );
-  for (const name of ['job', 'instance', 'device']) {
+  for (const name of ['job', 'instance', 'netns', 'device']) {
     const variable = variables.get(name);
     assert.equal(variable?.type, 'query', `${name} variable`);
     assert.equal(variable?.datasource?.uid, DS_UID, `${name} queries the selected data source`);
     assert.equal(variable?.multi, true, `${name} is multi-value`);
     assert.equal(variable?.includeAll, true, `${name} has All`);
   }
-  // instance depends on job and device on both, so choosing a job narrows the host list and a
-  // host the device list.
+  // instance depends on job, netns on both and device on all three, so choosing a job narrows the
+  // host list, a host the namespace list and a namespace the device list.
   assert.deepEqual(variablesUsed(JSON.stringify(variables.get('instance')?.query)), ['job']);
-  assert.deepEqual(variablesUsed(JSON.stringify(variables.get('device')?.query)).sort(), ['instance', 'job']);
+  assert.deepEqual(variablesUsed(JSON.stringify(variables.get('netns')?.query)).sort(), ['instance', 'job']);
+  assert.deepEqual(variablesUsed(JSON.stringify(variables.get('device')?.query)).sort(), ['instance', 'job', 'netns']);
+});
+
+test('the netns variable lists the namespaces of the links, and its All keeps the host links (no netns label)', () => {
+  const netns = loadDashboard().templating.list.find((v) => v.name === 'netns');
+  assert.ok(netns);
+  assert.equal(variableSelector(netns), 'linkstate_up{job=~"$job", instance=~"$instance"}', 'lists from a per-link series');
+  assert.equal(netns.definition, 'label_values(linkstate_up{job=~"$job", instance=~"$instance"}, netns)');
+  assert.equal(netns['regex'], '', 'no regex filter on the namespace names');
+  assert.ok(Number(netns['refresh']) >= 1, 'the list is refreshed from Prometheus');
+  assert.deepEqual(netns['current'], { selected: true, text: ['All'], value: ['$__all'] }, 'All by default');
+  assert.deepEqual(netns['options'], [], 'no namespace names stored in the dashboard');
+  // The exporter's own links have no netns label, and label_values() never lists an empty value:
+  // All must be a regex that matches the empty string (Prometheus anchors it), or every host
+  // link vanishes from every panel. Without an allValue, All would be the listed names only.
+  const allValue = netns['allValue'];
+  assert.equal(typeof allValue, 'string', 'an allValue');
+  const matches = (value: string): boolean => new RegExp(`^(?:${String(allValue)})$`).test(value);
+  assert.ok(matches(''), `All (${String(allValue)}) matches a host link (netns absent, i.e. "")`);
+  assert.ok(matches('web-1') && matches('nsid-7') && matches('qrouter-7a1b'), `All (${String(allValue)}) matches every namespace`);
 });
 
 test('the job variable lists the jobs with an exporter and defaults to all of them, without a catch-all', () => {
@@ -91,19 +115,37 @@ test('no file under grafana/ hard-codes a job: every job matcher is job=~"$job"'
   }
 });
 
-test('every vector selector of every panel target and annotation selects on $job and $instance', () => {
+test('every vector selector of every panel target and annotation selects on $job and $instance, per-link ones on $device and $netns', () => {
   const dashboard = loadDashboard();
   const expressions = dashboardExpressions(dashboard);
   let selectors = 0;
+  let perLink = 0;
   for (const { where, expr } of expressions) {
     const found = vectorSelectors(expr);
     assert.ok(found.length > 0, `${where}: no vector selector found in ${expr}`);
-    const wanted = where.startsWith('variable job') ? [] : where.startsWith('variable instance') ? [JOB_MATCHER] : [JOB_MATCHER, 'instance=~"$instance"'];
+    const wanted =
+      where === 'variable job'
+        ? []
+        : where === 'variable instance'
+          ? [JOB_MATCHER]
+          : where === 'variable netns'
+            ? [JOB_MATCHER, 'instance=~"$instance"']
+            : where === 'variable device'
+              ? [JOB_MATCHER, 'instance=~"$instance"', NETNS_MATCHER]
+              : [JOB_MATCHER, 'instance=~"$instance"'];
     for (const selector of found) {
       selectors++;
       assert.ok(selector.metric !== undefined, `${where}: ${selector.text} names its metric`);
       const matchers = selector.matchers.map((m) => `${m.label}${m.op}"${m.value}"`);
       for (const matcher of wanted) assert.ok(matchers.includes(matcher), `${where}: ${selector.text} lacks ${matcher}`);
+      // A per-link series in a panel or annotation: the device and netns variables select it
+      // (two eth0 in two namespaces are two links). The variables list devices and namespaces.
+      if (isPerLinkMetric(selector.metric) && !where.startsWith('variable')) {
+        perLink++;
+        for (const matcher of [DEVICE_MATCHER, NETNS_MATCHER]) assert.ok(matchers.includes(matcher), `${where}: ${selector.text} lacks ${matcher}`);
+      }
+      // netns is only ever the variable (a hard-coded namespace would hide the others).
+      for (const m of selector.matchers.filter((x) => x.label === 'netns')) assert.equal(`${m.label}${m.op}"${m.value}"`, NETNS_MATCHER, `${where}: ${selector.text}`);
       assert.deepEqual(hardCodedJobMatchers(selector.text), [], `${where}: ${selector.text}`);
     }
   }
@@ -112,10 +154,44 @@ test('every vector selector of every panel target and annotation selects on $job
     for (const target of panel.targets ?? []) assert.ok((target.expr ?? '').includes(JOB_MATCHER), `${panel.title} ${target.refId}: $job`);
   }
   assert.ok(selectors >= 30, `${selectors} selectors`);
+  assert.ok(perLink >= 25, `${perLink} per-link selectors`);
+  assert.ok(isPerLinkMetric('linkstate_carrier') && isPerLinkMetric('ALERTS'));
+  assert.ok(!isPerLinkMetric('linkstate_exporter_links') && !isPerLinkMetric('linkstate_netns_info') && !isPerLinkMetric('up'));
 
   // The parser finds what a careless edit would leave: a bare metric, a selector without $job.
   const probe = vectorSelectors('sum by (instance) (rate(a_total{job=~"$job", x="y{"}[5m])) * on (instance) group_left b or topk(3, {__name__="c"}) > 0');
   assert.deepEqual(probe.map((s) => [s.metric, s.matchers.length]), [['a_total', 2], ['b', 0], [undefined, 1]]);
+});
+
+test('legends, annotation texts and tables that show the device show its netns too', () => {
+  const dashboard = loadDashboard();
+  let legends = 0;
+  let tables = 0;
+  for (const panel of allPanels(dashboard)) {
+    for (const target of panel.targets ?? []) {
+      const legend = typeof target['legendFormat'] === 'string' ? target['legendFormat'] : '';
+      if (legend.includes('{{device}}')) {
+        legends++;
+        assert.ok(legend.includes('{{netns}}'), `${panel.title} ${target.refId}: legend ${legend} shows netns`);
+      }
+    }
+    const organize = ((panel['transformations'] ?? []) as { id: string; options: Record<string, Record<string, unknown>> }[]).filter((x) => x.id === 'organize');
+    for (const { options } of organize) {
+      assert.notEqual(options['excludeByName']?.['netns'], true, `${panel.title}: the table hides netns`);
+      const index = options['indexByName'];
+      if (index !== undefined && 'device' in index) {
+        tables++;
+        assert.equal(index['netns'], Number(index['device']) + 1, `${panel.title}: netns is the column after device`);
+      }
+    }
+  }
+  assert.ok(legends >= 8, `${legends} legends with the device`);
+  assert.ok(tables >= 2, `${tables} tables with a device column`);
+  for (const annotation of (dashboard.annotations?.list ?? []) as { name: string; textFormat?: string; tagKeys?: string }[]) {
+    if (!(annotation.textFormat ?? '').includes('{{device}}')) continue;
+    assert.ok(annotation.textFormat!.includes('{{netns}}'), `annotation ${annotation.name}: text shows netns`);
+    assert.ok((annotation.tagKeys ?? '').split(',').includes('netns'), `annotation ${annotation.name}: netns tag`);
+  }
 });
 
 test('every panel and target uses the datasource variable, panel ids are unique, the grid does not overlap', () => {
@@ -181,7 +257,7 @@ test('every expression uses only defined variables', () => {
 test('promtool parses every dashboard expression (variables filled in as Grafana would)', async (t) => {
   if (!requireCommand(t, 'promtool', 'prometheus')) return;
   const expressions = dashboardExpressions(loadDashboard());
-  const values = { job: '(linkstate-exporter|node-links)', instance: '(host1:10071|host2:10071)', device: '.+', __interval: '1m', __rate_interval: '1m', __range: '6h' };
+  const values = { job: '(linkstate-exporter|node-links)', instance: '(host1:10071|host2:10071)', netns: '.*', device: '.+', __interval: '1m', __rate_interval: '1m', __range: '6h' };
   const rules = expressions.map(({ expr }, i) => ({ record: `dashboard:expr_${i}`, expr: fillVariables(expr, values) }));
   const dir = mkdtempSync(join(tmpdir(), 'linkstate-dashboard-'));
   try {
