@@ -44,11 +44,13 @@ export class DumpSession {
    * @param seq nlmsg_seq of the request
    * @param portId our socket's port id: replies to our request carry it as nlmsg_pid
    * @param resync false for the first dump on a socket, true for every later one
+   * @param target the nsid of the namespace dumped (IFLA_TARGET_NETNSID); -1 for our own
    */
   constructor(
     readonly seq: number,
     readonly portId: number,
     readonly resync: boolean,
+    readonly target: number = -1,
   ) {}
 
   get ended(): DumpEnd | undefined {
@@ -73,6 +75,13 @@ export class DumpSession {
     }
     if (deleted) this.#seen.delete(ifindex);
     else this.#seen.add(ifindex);
+  }
+
+  /** A reply that is not applied (its namespace went away meanwhile): counted, not seen. */
+  noteReply(msg: NetlinkMessage): void {
+    if (this.#end !== undefined || !this.isReply(msg)) return;
+    this.#replies++;
+    if ((msg.flags & NLM_F_DUMP_INTR) !== 0) this.#interrupted = true;
   }
 
   /** Notifications were lost while the dump ran: another dump must follow this one. */

@@ -26,6 +26,8 @@ export type NetlinkDecodeReason =
   | 'short_ifinfomsg'
   /** An NLMSG_ERROR payload shorter than its s32 error field. */
   | 'short_error'
+  /** An RTM_NEWNSID/RTM_DELNSID payload shorter than its padded struct rtgenmsg (4 bytes). */
+  | 'short_rtgenmsg'
   /** A message handed to a decoder for a different nlmsg_type (or genl command). */
   | 'unexpected_type'
   /** A generic netlink payload shorter than struct genlmsghdr (4 bytes). */
@@ -46,6 +48,7 @@ export const NETLINK_DECODE_REASONS: readonly NetlinkDecodeReason[] = [
   'bad_string',
   'short_ifinfomsg',
   'short_error',
+  'short_rtgenmsg',
   'unexpected_type',
   'short_genlmsghdr',
   'missing_attribute',

@@ -14,14 +14,33 @@
 // - at most one dump is in flight; a resync asked for meanwhile runs when it ends;
 // - any other socket failure ends the dump without pruning, closes the socket and reopens it
 //   with backoff, /-/ready reporting 503 until the fresh dump is applied.
+//
+// Other namespaces (--collector.netns): the socket listens to every namespace that has an nsid in
+// ours (NETLINK_LISTEN_ALL_NSID), each datagram telling its nsid, and NamespaceSet routes it to
+// that namespace's table. Each namespace is dumped on its own (IFLA_TARGET_NETNSID), one dump at a
+// time on the one socket, by the same rules: a complete dump prunes its own table only, a failed
+// one is retried after a backoff of its own without holding up the others, and an overrun (which
+// may have lost any namespace's messages) dumps them all. A datagram from an nsid nobody has
+// announced is counted and dropped, and the discovery is asked about it (it dumps it when found).
 
 import { DropRecorder } from './drop-recorder.js';
 import { DumpSession, type DumpEnd } from './dump-session.js';
 import type { NetlinkSocketError } from './errors.js';
 import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
 import { LinkTable, type ApplyResult } from './links/table.js';
+import { NamespaceSet, type Namespace } from './netns/namespaces.js';
+import { decodeNsidMessage, type NsidMessage } from './netlink/nsid.js';
 import { MESSAGE_TYPES, type ExporterMetrics, type MessageType } from './metrics/exporter-metrics.js';
-import { AF_UNSPEC, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, RTM_DELLINK, RTM_NEWLINK } from './netlink/constants.js';
+import {
+  AF_UNSPEC,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  RTM_DELLINK,
+  RTM_DELNSID,
+  RTM_NEWLINK,
+  RTM_NEWNSID,
+} from './netlink/constants.js';
 import { decodeLink } from './netlink/link.js';
 import { decodeDoneStatus, decodeErrorMessage, decodeMessages } from './netlink/message.js';
 import { encodeLinkDumpRequest } from './netlink/request.js';
@@ -31,7 +50,16 @@ import type { NetlinkMessage } from './netlink/types.js';
 export interface MonitorOptions {
   /** Opens a socket subscribed to RTMGRP_LINK; called at start and on every reopen. Throws NetlinkSocketError. */
   readonly openSocket: () => NetlinkSocket;
+  /** The exporter's own namespace's table (the same as namespaces.own when both are given). */
   readonly table: LinkTable;
+  /** Other namespaces (--collector.netns); without it only our own namespace is followed. */
+  readonly namespaces?: NamespaceSet;
+  /** An RTM_NEWNSID/RTM_DELNSID of our namespace arrived (RTNLGRP_NSID). */
+  readonly onNsidMessage?: (msg: NsidMessage) => void;
+  /** A datagram came from an nsid no namespace is known by (it was dropped). */
+  readonly onUnknownNsid?: (nsid: number) => void;
+  /** Notifications were lost (overrun, reopen) and every namespace is dumped again. */
+  readonly onResyncAll?: () => void;
   readonly metrics: ExporterMetrics;
   readonly logger: Logger;
   /** Wall clock in ms. */
@@ -59,7 +87,7 @@ export interface MonitorOptions {
 
 export class LinkMonitor {
   readonly #opts: MonitorOptions;
-  readonly #table: LinkTable;
+  readonly #namespaces: NamespaceSet;
   readonly #metrics: ExporterMetrics;
   readonly #logger: Logger;
   readonly #now: () => number;
@@ -68,15 +96,18 @@ export class LinkMonitor {
   /** The dump in flight, if any. */
   #dump: DumpSession | undefined;
   /**
-   * A resync was asked for while none could start: a dump in flight, a retry waiting, or the
-   * socket congested. It starts when the dump ends, or when handle() finds the socket drained.
+   * Namespaces (nsid; -1 our own) waiting for a dump that could not start yet: a dump in flight,
+   * or the socket congested. The next starts when the dump ends, or when handle() finds the
+   * socket drained. In insertion order.
    */
-  #resyncWanted = false;
-  #dumpRetryTimer: NodeJS.Timeout | undefined;
+  readonly #wanted = new Set<number>();
+  /** Namespaces whose failed dump waits for its backoff: a timer and the next delay each. */
+  readonly #retries = new Map<number, { timer: NodeJS.Timeout | undefined; delayMs: number }>();
+  /** Namespaces with a complete dump on the current socket. */
+  readonly #dumped = new Set<number>();
   #dumpWatchdog: NodeJS.Timeout | undefined;
   /** An overrun was seen and the socket has not been read empty since: losses go unreported. */
   #congested = false;
-  #dumpRetryDelayMs: number;
   #ready = false;
   #everReady = false;
   #closed = false;
@@ -87,14 +118,18 @@ export class LinkMonitor {
 
   constructor(opts: MonitorOptions) {
     this.#opts = opts;
-    this.#table = opts.table;
+    this.#namespaces = opts.namespaces ?? new NamespaceSet(opts.table);
+    if (this.#namespaces.own !== opts.table) throw new Error('LinkMonitor: namespaces.own must be the table');
     this.#metrics = opts.metrics;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 100;
-    this.#dumpRetryDelayMs = opts.reopenBackoffMs?.initial ?? 100;
     this.#drops = rateLimited(opts.logger, opts.dropLogIntervalMs ?? 10_000, { now: this.#now });
     this.#dropped = new DropRecorder(this.#metrics.dropped, this.#drops, 'a netlink');
+    this.#namespaces.subscribe({
+      added: (ns) => this.#requestDump(ns.nsid),
+      removed: (ns) => this.#forget(ns),
+    });
   }
 
   /** True once a complete dump has been applied on the current socket. */
@@ -116,7 +151,7 @@ export class LinkMonitor {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#reopenTimer) clearTimeout(this.#reopenTimer);
-    if (this.#dumpRetryTimer) clearTimeout(this.#dumpRetryTimer);
+    this.#clearRetries();
     if (this.#dumpWatchdog) clearTimeout(this.#dumpWatchdog);
     const socket = this.#socket;
     this.#socket = undefined;
@@ -128,12 +163,37 @@ export class LinkMonitor {
     this.#socket = socket;
     this.#metrics.receiveBuffer.set(socket.receiveBufferBytes);
     this.#dump = undefined;
-    this.#resyncWanted = false;
     this.#congested = false;
+    this.#dumped.clear();
+    this.#wanted.clear();
     socket.start((events, drained) => {
       if (this.#socket === socket) this.handle(events, drained);
     });
-    this.#requestDump(this.#everReady);
+    if (this.#everReady) this.#opts.onResyncAll?.();
+    this.#requestAll();
+  }
+
+  /** Every namespace wants a dump, our own first. */
+  #requestAll(): void {
+    this.#wanted.add(-1);
+    for (const ns of this.#namespaces.namespaces()) this.#wanted.add(ns.nsid);
+    this.#pump();
+  }
+
+  /** A namespace went away: nothing of it is waited for any more. */
+  #forget(ns: Namespace): void {
+    this.#wanted.delete(ns.nsid);
+    this.#dumped.delete(ns.nsid);
+    const retry = this.#retries.get(ns.nsid);
+    if (retry?.timer !== undefined) clearTimeout(retry.timer);
+    this.#retries.delete(ns.nsid);
+    // A dump of it in flight ends as it ends; its replies have no table to go to.
+    this.#checkReady();
+  }
+
+  #clearRetries(): void {
+    for (const retry of this.#retries.values()) if (retry.timer !== undefined) clearTimeout(retry.timer);
+    this.#retries.clear();
   }
 
   /**
@@ -143,12 +203,12 @@ export class LinkMonitor {
   handle(events: readonly ReceiveEvent[], drained = true): void {
     try {
       for (const event of events) {
-        if (event.kind === 'datagram') this.#handleDatagram(event.data, event.senderPid, event.truncated);
+        if (event.kind === 'datagram') this.#handleDatagram(event.data, event.senderPid, event.truncated, event.nsid ?? -1);
         else if (event.kind === 'overrun') this.#handleOverrun();
         else this.#handleSocketError(event.error);
       }
       if (drained) this.#congested = false;
-      if (this.#resyncWanted && !this.#congested) this.#requestDump(true);
+      if (this.#wanted.size > 0 && !this.#congested) this.#pump();
     } finally {
       this.#flushMessageCounts();
     }
@@ -175,13 +235,15 @@ export class LinkMonitor {
     this.#drops.log('netlink socket overrun (ENOBUFS): notifications lost, resyncing from a fresh dump', {
       receive_buffer_bytes: this.#socket?.receiveBufferBytes,
     });
-    // Lost notifications may include ones the dump in flight has already passed.
+    // Lost notifications may include ones the dump in flight has already passed, of any namespace.
     this.#dump?.requestAnother();
     this.#congested = true;
-    this.#resyncWanted = true;
+    if (this.#namespaces.size > 0) this.#opts.onResyncAll?.();
+    this.#wanted.add(-1);
+    for (const ns of this.#namespaces.namespaces()) this.#wanted.add(ns.nsid);
   }
 
-  #handleDatagram(data: Buffer, senderPid: number, truncated: boolean): void {
+  #handleDatagram(data: Buffer, senderPid: number, truncated: boolean, nsid: number): void {
     if (senderPid !== 0) {
       this.#dropped.drop('foreign_sender', 'dropped a netlink datagram not sent by the kernel', { sender_pid: senderPid, bytes: data.length });
       return;
@@ -199,7 +261,20 @@ export class LinkMonitor {
       this.#spoilDumpBy(data, 'undecodable');
       return;
     }
-    for (const msg of messages) this.#handleMessage(msg);
+    // Dump replies carry no nsid (they are unicast): they go to the dumped namespace's table.
+    const dump = this.#dump;
+    const route = this.#namespaces.route(nsid);
+    if (route === undefined && !(dump !== undefined && messages.length > 0 && dump.isReply(messages[0] as NetlinkMessage))) {
+      this.#dropped.drop('unknown_nsid', 'dropped a netlink datagram from a namespace whose nsid is not known (yet)', { nsid, bytes: data.length });
+      this.#opts.onUnknownNsid?.(nsid);
+      return;
+    }
+    for (const msg of messages) this.#handleMessage(msg, route);
+  }
+
+  /** The table a dump's replies go to; undefined when its namespace went away meanwhile. */
+  #dumpTable(dump: DumpSession): LinkTable | undefined {
+    return dump.target < 0 ? this.#namespaces.own : this.#namespaces.get(dump.target)?.table;
   }
 
   /**
@@ -215,27 +290,41 @@ export class LinkMonitor {
     this.#endDump(dump.spoiled(reason));
   }
 
-  #handleMessage(msg: NetlinkMessage): void {
+  /**
+   * `route`: where the datagram's nsid says its notifications go. A dump's replies go to the
+   * dumped namespace's table instead.
+   */
+  #handleMessage(msg: NetlinkMessage, route: LinkTable | 'excluded' | undefined): void {
     const counts = this.#messageCounts;
     switch (msg.type) {
       case RTM_NEWLINK:
       case RTM_DELLINK: {
         if (msg.type === RTM_NEWLINK) counts.newlink++;
         else counts.dellink++;
+        const dump = this.#dump;
+        const reply = dump !== undefined && dump.isReply(msg);
+        const table = reply ? this.#dumpTable(dump) : route;
+        if (table === undefined || table === 'excluded') {
+          if (reply) dump.noteReply(msg);
+          return;
+        }
         let link;
         try {
           link = decodeLink(msg);
         } catch (error) {
           this.#dropped.decodeError(error);
-          if (this.#dump?.isReply(msg)) this.#endDump(this.#dump.spoiled('undecodable'));
+          if (reply) this.#endDump(dump.spoiled('undecodable'));
           return;
         }
-        const known = this.#opts.onTransition === undefined ? undefined : this.#table.get(link.ifindex);
+        const known = this.#opts.onTransition === undefined ? undefined : table.get(link.ifindex);
         const before = known && { adminUp: known.adminUp, operstate: known.operstate };
-        const result = this.#table.apply(link, this.#now());
-        if (link.family === AF_UNSPEC) this.#dump?.noteLink(msg, link.ifindex, link.kind === 'del');
+        const result = table.apply(link, this.#now());
+        if (link.family === AF_UNSPEC && dump !== undefined && (reply || this.#dumpTable(dump) === table)) {
+          dump.noteLink(msg, link.ifindex, link.kind === 'del');
+        }
         this.#logResult(result);
-        this.#opts.onApply?.(result);
+        // ethtool speaks for our own namespace only (it has no target namespace).
+        if (table === this.#namespaces.own) this.#opts.onApply?.(result);
         if (before !== undefined && result.kind === 'updated' && (result.carrier !== undefined || before.adminUp !== result.link.adminUp || before.operstate !== result.link.operstate)) {
           this.#opts.onTransition?.(result, before);
         }
@@ -261,6 +350,21 @@ export class LinkMonitor {
         }
         return;
       }
+      case RTM_NEWNSID:
+      case RTM_DELNSID: {
+        counts.other++;
+        // Only our own namespace's nsids matter; other namespaces announce theirs to us too.
+        if (route !== this.#namespaces.own || this.#opts.onNsidMessage === undefined) return;
+        let decoded;
+        try {
+          decoded = decodeNsidMessage(msg);
+        } catch (error) {
+          this.#dropped.decodeError(error);
+          return;
+        }
+        this.#opts.onNsidMessage(decoded);
+        return;
+      }
       default:
         counts.other++;
     }
@@ -271,7 +375,7 @@ export class LinkMonitor {
     switch (result.kind) {
       case 'updated':
         if (result.renamedFrom !== undefined) {
-          logger.info({ device: result.link.name, from: result.renamedFrom, ifindex: result.link.ifindex }, 'link renamed');
+          logger.info({ device: result.link.name, ...netnsField(result.link.netns), from: result.renamedFrom, ifindex: result.link.ifindex }, 'link renamed');
         }
         if (result.carrier) {
           const link = result.link;
@@ -280,6 +384,7 @@ export class LinkMonitor {
           logger.info(
             {
               device: link.name,
+              ...netnsField(link.netns),
               from: result.carrier.from,
               to: result.carrier.to,
               changes: result.carrier.changes,
@@ -290,35 +395,45 @@ export class LinkMonitor {
         }
         return;
       case 'added':
-        logger.debug({ device: result.link.name, ifindex: result.link.ifindex }, 'link added');
+        logger.debug({ device: result.link.name, ...netnsField(result.link.netns), ifindex: result.link.ifindex }, 'link added');
         return;
       case 'removed':
-        logger.debug({ device: result.link.name, ifindex: result.link.ifindex }, 'link removed');
+        logger.debug({ device: result.link.name, ...netnsField(result.link.netns), ifindex: result.link.ifindex }, 'link removed');
         return;
       default:
     }
   }
 
-  #requestDump(isResync: boolean): void {
+  /** Asks for a dump of one namespace (-1: our own); it starts when nothing is in the way. */
+  #requestDump(target: number): void {
+    this.#wanted.add(target);
+    this.#pump();
+  }
+
+  /** Starts the next wanted dump, unless one is in flight or the socket is congested. */
+  #pump(): void {
     const socket = this.#socket;
-    if (!socket) return;
-    if (this.#dump !== undefined || this.#dumpRetryTimer !== undefined) {
-      // Never two dumps at once: the kernel would refuse the second (EBUSY). Run it afterwards.
-      this.#resyncWanted = true;
+    // Never two dumps at once: the kernel would refuse the second (EBUSY). It runs afterwards.
+    if (!socket || this.#dump !== undefined || this.#closed) return;
+    // Not before the socket has been read empty (see the header): handle() pumps then.
+    if (this.#congested) return;
+    for (const target of this.#wanted) {
+      this.#wanted.delete(target);
+      if (target >= 0 && this.#namespaces.get(target) === undefined) continue; // gone meanwhile
+      if (this.#retries.get(target)?.timer !== undefined) continue; // its backoff re-asks
+      this.#startDump(socket, target);
       return;
     }
-    if (this.#congested) {
-      // Not before the socket has been read empty (see the header): handle() asks for it then.
-      this.#resyncWanted = true;
-      return;
-    }
-    this.#resyncWanted = false;
+  }
+
+  #startDump(socket: NetlinkSocket, target: number): void {
     this.#seq = (this.#seq + 1) >>> 0 || 1;
-    const dump = new DumpSession(this.#seq, socket.portId, isResync);
+    const isResync = this.#everReady || this.#dumped.has(target);
+    const dump = new DumpSession(this.#seq, socket.portId, isResync, target);
     this.#dump = dump;
     if (isResync) this.#metrics.resyncs.inc();
     try {
-      socket.send(encodeLinkDumpRequest(dump.seq));
+      socket.send(encodeLinkDumpRequest(dump.seq, target < 0 ? undefined : target));
     } catch (error) {
       this.#dump = undefined;
       this.#handleSocketError(error as NetlinkSocketError);
@@ -344,49 +459,70 @@ export class LinkMonitor {
 
   /** Applies how a dump ended; asks for the next one when it must. */
   #endDump(end: DumpEnd): void {
+    const dump = this.#dump;
     this.#dump = undefined;
     if (this.#dumpWatchdog) clearTimeout(this.#dumpWatchdog);
     this.#dumpWatchdog = undefined;
+    const target = dump?.target ?? -1;
+    const table = dump === undefined ? undefined : this.#dumpTable(dump);
+    const where = target < 0 ? {} : { nsid: target, ...netnsField(table?.netns) };
     switch (end.kind) {
       case 'complete': {
         // Pruned only when nothing was lost while it ran; else the dump asked for next prunes.
-        if (!end.again) {
-          for (const link of this.#table.retainOnly(end.seen)) {
-            this.#logger.debug({ device: link.name, ifindex: link.ifindex }, 'link gone (missed its deletion), removed');
+        if (!end.again && table !== undefined) {
+          for (const link of table.retainOnly(end.seen)) {
+            this.#logger.debug({ device: link.name, ...where, ifindex: link.ifindex }, 'link gone (missed its deletion), removed');
           }
         }
-        this.#dumpRetryDelayMs = this.#opts.reopenBackoffMs?.initial ?? 100;
-        if (!this.#ready) {
-          this.#ready = true;
-          this.#reopenDelayMs = this.#opts.reopenBackoffMs?.initial ?? 100;
-          this.#logger.info({ links: this.#table.size, resync: this.#everReady }, 'link dump applied, ready');
-          this.#everReady = true;
-        }
-        if (end.again || this.#resyncWanted) this.#requestDump(true);
-        return;
+        this.#retries.delete(target);
+        if (table !== undefined) this.#dumped.add(target);
+        if (end.again) this.#wanted.add(target);
+        this.#checkReady();
+        break;
       }
       case 'interrupted':
         this.#metrics.dumpsInterrupted.inc();
-        this.#logger.debug('link dump interrupted by concurrent changes (NLM_F_DUMP_INTR), dumping again');
-        this.#requestDump(true);
-        return;
+        this.#logger.debug(where, 'link dump interrupted by concurrent changes (NLM_F_DUMP_INTR), dumping again');
+        this.#wanted.add(target);
+        break;
       case 'failed': {
         this.#metrics.dumpFailures.inc({ reason: end.reason });
-        if (end.reason === 'socket_error') return; // the reopen asks for a fresh dump
-        const delay = this.#dumpRetryDelayMs;
-        this.#dumpRetryDelayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
+        if (end.reason === 'socket_error') return; // the reopen asks for fresh dumps
+        if (table === undefined) break; // its namespace is gone: nothing to retry
+        const retry = this.#retries.get(target) ?? { timer: undefined, delayMs: this.#opts.reopenBackoffMs?.initial ?? 100 };
+        const delay = retry.delayMs;
+        retry.delayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
         this.#drops.log('link dump failed, nothing pruned; dumping again', {
+          ...where,
           reason: end.reason,
           ...(end.errno === undefined ? {} : { errno: end.errno }),
           retry_in_ms: delay,
         });
-        this.#dumpRetryTimer = setTimeout(() => {
-          this.#dumpRetryTimer = undefined;
-          if (!this.#closed) this.#requestDump(true);
+        retry.timer = setTimeout(() => {
+          retry.timer = undefined;
+          if (!this.#closed) this.#requestDump(target);
         }, delay);
-        return;
+        this.#retries.set(target, retry);
+        if (end.again) this.#wanted.add(target);
+        break;
       }
     }
+    this.#pump();
+  }
+
+  /** Ready once our namespace and every exported namespace have had a complete dump. */
+  #checkReady(): void {
+    if (this.#ready || !this.#dumped.has(-1)) return;
+    for (const ns of this.#namespaces.namespaces()) if (!this.#dumped.has(ns.nsid)) return;
+    this.#ready = true;
+    this.#reopenDelayMs = this.#opts.reopenBackoffMs?.initial ?? 100;
+    let links = this.#namespaces.own.size;
+    for (const ns of this.#namespaces.namespaces()) links += ns.table.size;
+    this.#logger.info(
+      { links, ...(this.#namespaces.size === 0 ? {} : { namespaces: this.#namespaces.size + 1 }), resync: this.#everReady },
+      'link dump applied, ready',
+    );
+    this.#everReady = true;
   }
 
   #handleSocketError(error: NetlinkSocketError): void {
@@ -395,8 +531,7 @@ export class LinkMonitor {
     this.#socket = undefined;
     this.#ready = false;
     if (this.#dump !== undefined) this.#endDump(this.#dump.aborted());
-    if (this.#dumpRetryTimer !== undefined) clearTimeout(this.#dumpRetryTimer);
-    this.#dumpRetryTimer = undefined;
+    this.#clearRetries();
     this.#metrics.socketReopens.inc();
     const delay = this.#reopenDelayMs;
     this.#reopenDelayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
@@ -413,4 +548,8 @@ export class LinkMonitor {
     }, delay);
   }
 
+}
+
+function netnsField(netns: string | undefined): { netns?: string } {
+  return netns === undefined ? {} : { netns };
 }

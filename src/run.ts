@@ -13,8 +13,11 @@ import { MetricsExposition } from './metrics/exposition.js';
 import { LinkFamiliesRenderer } from './metrics/link-families.js';
 import { LinkMonitor } from './monitor.js';
 import { EthtoolMonitor } from './ethtool-monitor.js';
-import { NETLINK_GENERIC, RTMGRP_LINK } from './netlink/constants.js';
-import { configureAllocator, openLinkSocket } from './netlink/socket.js';
+import { NETLINK_GENERIC, RTMGRP_LINK, RTNLGRP_NSID } from './netlink/constants.js';
+import { configureAllocator, openLinkSocket, openRequestSocket } from './netlink/socket.js';
+import { DiscoveryError, NamespaceDiscovery } from './netns/discovery.js';
+import { NamespaceSet } from './netns/namespaces.js';
+import { missingNetnsCapabilities } from './netns/privileges.js';
 import { createApp, startServer } from './server.js';
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -34,14 +37,38 @@ async function main(argv: readonly string[]): Promise<number> {
     throw error;
   }
 
+  const netns = config.collector.netns;
+  if (netns) {
+    const missing = missingNetnsCapabilities();
+    if (missing.length > 0) {
+      process.stderr.write(
+        `linkstate-exporter: --collector.netns needs CAP_NET_ADMIN and CAP_NET_BROADCAST; this process lacks ${missing.join(' and ')}\n`,
+      );
+      return 1;
+    }
+  }
+
   configureAllocator();
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   const table = new LinkTable();
-  const renderer = new LinkFamiliesRenderer(table, {
+  // With --collector.netns, one table per namespace: the exporter's own and every other one.
+  const namespaces = new NamespaceSet(table, { include: config.collector.netnsInclude, exclude: config.collector.netnsExclude });
+  const renderer = new LinkFamiliesRenderer(netns ? namespaces : table, {
     include: config.collector.deviceInclude,
     exclude: config.collector.deviceExclude,
   });
   const metrics = new ExporterMetrics({ version: VERSION, revision: buildRevision() }, () => renderer.exportedCount);
+  const netnsErrors = netns ? metrics.registerNamespaces(namespaces) : undefined;
+  const discovery =
+    netnsErrors === undefined
+      ? undefined
+      : new NamespaceDiscovery({
+          namespaces,
+          paths: config.collector.netnsPaths,
+          openRequestSocket,
+          logger,
+          countError: (reason) => netnsErrors.inc({ reason }),
+        });
   // With --no-collector.ethtool no ethtool socket is opened and no ethtool family is exported.
   const ethtool = config.collector.ethtool
     ? new EthtoolMonitor({
@@ -57,8 +84,22 @@ async function main(argv: readonly string[]): Promise<number> {
     (include === undefined || include.test(name)) && (exclude === undefined || !exclude.test(name));
   const events = new LinkEventLog(config.web.eventsHistory);
   const monitor = new LinkMonitor({
-    openSocket: () => openLinkSocket({ receiveBufferBytes: config.netlink.receiveBufferBytes, groups: RTMGRP_LINK }),
+    openSocket: () => {
+      const socket = openLinkSocket({ receiveBufferBytes: config.netlink.receiveBufferBytes, groups: RTMGRP_LINK, allNamespaces: netns });
+      if (netns) {
+        try {
+          socket.addMembership(RTNLGRP_NSID);
+        } catch (error) {
+          void socket.close();
+          throw error;
+        }
+      }
+      return socket;
+    },
     table,
+    ...(discovery === undefined
+      ? {}
+      : { namespaces, onNsidMessage: discovery.onNsidMessage, onUnknownNsid: discovery.onUnknownNsid, onResyncAll: discovery.onResyncAll }),
     metrics,
     logger,
     ...(ethtool === undefined ? {} : { onApply: ethtool.onApply }),
@@ -79,6 +120,17 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     throw error;
   }
+  try {
+    discovery?.start();
+  } catch (error) {
+    discovery?.close();
+    await monitor.close();
+    if (error instanceof DiscoveryError || error instanceof NetlinkSocketError) {
+      process.stderr.write(`linkstate-exporter: ${error instanceof NetlinkSocketError ? `cannot open the namespace request socket: ${error.message}` : error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
   ethtool?.start();
 
   const app = createApp({
@@ -90,7 +142,7 @@ async function main(argv: readonly string[]): Promise<number> {
     maxRequests: config.web.maxRequests,
     status: {
       *links() {
-        for (const link of table.links()) if (exported(link.name)) yield link;
+        for (const t of netns ? namespaces.tables() : [table]) for (const link of t.links()) if (exported(link.name)) yield link;
       },
     },
     events,
@@ -103,6 +155,7 @@ async function main(argv: readonly string[]): Promise<number> {
       logger,
     });
   } catch (error) {
+    discovery?.close();
     await Promise.all([monitor.close(), ethtool?.close()]);
     if (error instanceof ConfigError) {
       process.stderr.write(`linkstate-exporter: ${error.message}\n`);
@@ -139,6 +192,7 @@ async function main(argv: readonly string[]): Promise<number> {
       logger.info({ signal }, 'shutting down');
       // Hard deadline: never take more than a second to exit.
       setTimeout(() => resolve(0), 900).unref();
+      discovery?.close();
       void Promise.allSettled([server.close(), monitor.close(), ethtool?.close()]).then(() => resolve(0));
     };
     process.on('SIGINT', stop);

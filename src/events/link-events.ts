@@ -58,18 +58,17 @@ export function transitionsOf(result: ApplyResult, before: StateBefore, nowMs: n
   const operChanged = before.operstate !== link.operstate;
   if (!adminChanged && result.carrier === undefined && !operChanged) return NO_EVENTS;
   const time = isoTime(nowMs);
-  const { name: device, ifindex, carrierChanges: carrier_changes } = link;
-  // Key order as the stream sends them: time, type, device, ifindex, carrier_changes, from, to.
+  const { name: device, netns, ifindex, carrierChanges: carrier_changes } = link;
+  // Key order as the stream sends them: time, type, device, netns (links of other namespaces
+  // only), ifindex, carrier_changes, from, to.
   const events: LinkEvent[] = [];
-  if (adminChanged) {
-    events.push({ time, type: 'admin', device, ifindex, carrier_changes, from: before.adminUp ? 'up' : 'down', to: link.adminUp ? 'up' : 'down' });
-  }
-  if (result.carrier !== undefined) {
-    events.push({ time, type: 'carrier', device, ifindex, carrier_changes, from: result.carrier.from, to: result.carrier.to });
-  }
-  if (operChanged) {
-    events.push({ time, type: 'oper', device, ifindex, carrier_changes, from: operStateName(before.operstate), to: operStateName(link.operstate) });
-  }
+  const at = (type: TransitionType, from: string, to: string): LinkEvent =>
+    netns === undefined
+      ? { time, type, device, ifindex, carrier_changes, from, to }
+      : { time, type, device, netns, ifindex, carrier_changes, from, to };
+  if (adminChanged) events.push(at('admin', before.adminUp ? 'up' : 'down', link.adminUp ? 'up' : 'down'));
+  if (result.carrier !== undefined) events.push(at('carrier', result.carrier.from, result.carrier.to));
+  if (operChanged) events.push(at('oper', operStateName(before.operstate), operStateName(link.operstate)));
   return events;
 }
 

@@ -40,6 +40,8 @@ export interface EthtoolLinkState {
 export interface LinkState {
   readonly ifindex: number;
   name: string;
+  /** The netns label of the link's namespace; undefined in the exporter's own namespace. */
+  netns: string | undefined;
   /** IFF_UP */
   adminUp: boolean;
   /** IFLA_CARRIER, or IFF_LOWER_UP when the attribute is absent */
@@ -119,6 +121,26 @@ export class LinkTable {
   #layoutVersion = 0;
   /** bumped on every change to any link's rendered state */
   #version = 0;
+  #netns: string | undefined;
+
+  /** `netns`: the label of the namespace whose links this table holds; none for our own. */
+  constructor(netns?: string) {
+    this.#netns = netns;
+  }
+
+  /** The netns label of this table's links (undefined: the exporter's own namespace). */
+  get netns(): string | undefined {
+    return this.#netns;
+  }
+
+  /** Gives the namespace a new label: every link's series move to it. */
+  relabel(netns: string | undefined): void {
+    if (netns === this.#netns) return;
+    this.#netns = netns;
+    for (const link of this.#links.values()) link.netns = netns;
+    this.#layoutVersion++;
+    this.#version++;
+  }
 
   get size(): number {
     return this.#links.size;
@@ -180,7 +202,7 @@ export class LinkTable {
     }
     const previous = this.#links.get(msg.ifindex);
     if (!previous || isDifferentDevice(previous, msg)) {
-      const link = createLink(msg, nowMs);
+      const link = createLink(msg, nowMs, this.#netns);
       if (previous) this.#releaseName(previous);
       this.#claimName(link);
       this.#links.set(msg.ifindex, link);
@@ -393,13 +415,14 @@ function isDifferentDevice(link: LinkState, msg: LinkMessage): boolean {
   return false;
 }
 
-function createLink(msg: LinkMessage, nowMs: number): LinkState {
+function createLink(msg: LinkMessage, nowMs: number, netns: string | undefined): LinkState {
   const adminUp = (msg.flags & IFF_UP) !== 0;
   const carrier = carrierOf(msg);
   const kernelCounters = msg.carrierChanges !== undefined;
   return {
     ifindex: msg.ifindex,
     name: msg.ifname ?? `if${msg.ifindex}`,
+    netns,
     adminUp,
     carrier,
     operstate: msg.operstate ?? IF_OPER_UNKNOWN,

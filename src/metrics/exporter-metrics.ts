@@ -22,7 +22,11 @@ export const MESSAGE_TYPES = ['newlink', 'dellink', 'done', 'error', 'other'] as
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** Reasons of linkstate_exporter_netlink_dropped_total, all pre-initialised at 0. */
-export const DROP_REASONS: readonly string[] = ['foreign_sender', 'truncated', ...NETLINK_DECODE_REASONS];
+/** Reasons of linkstate_exporter_netns_errors_total, all pre-initialised at 0. */
+export const NETNS_ERRORS = ['unreadable', 'not_a_namespace', 'vanished', 'nsid_failed'] as const;
+export type NetnsError = (typeof NETNS_ERRORS)[number];
+
+export const DROP_REASONS: readonly string[] = ['foreign_sender', 'truncated', 'unknown_nsid', ...NETLINK_DECODE_REASONS];
 
 // prom-client's default collectors, minus three (processCpuTotal is processCpuCollector below):
 // - eventLoopLag: its perf_hooks histogram runs a libuv timer every 10 ms forever, and this
@@ -173,6 +177,45 @@ export class ExporterMetrics {
         requests.inc(sent());
       },
     });
+  }
+
+  /**
+   * The namespace metrics, registered only with --collector.netns: linkstate_netns_info per
+   * exported namespace, linkstate_exporter_namespaces, and the discovery's error counter (returned).
+   */
+  registerNamespaces(namespaces: {
+    readonly size: number;
+    namespaces(): Iterable<{ readonly nsid: number; readonly label: string; readonly inode: number | undefined }>;
+  }): client.Counter<'reason'> {
+    const registers = [this.registry];
+    const info = new Gauge({
+      name: 'linkstate_netns_info',
+      help: 'A network namespace whose links are exported (besides the exporter\'s own): its netns label, nsid in the exporter\'s namespace and inode (as /proc/PID/ns/net shows it; empty when unknown). Value is always 1.',
+      labelNames: ['netns', 'nsid', 'inode'],
+      registers,
+      collect() {
+        info.reset();
+        for (const ns of namespaces.namespaces()) {
+          info.set({ netns: ns.label, nsid: String(ns.nsid), inode: ns.inode === undefined ? '' : String(ns.inode) }, 1);
+        }
+      },
+    });
+    new Gauge({
+      name: 'linkstate_exporter_namespaces',
+      help: 'Network namespaces whose links are exported, the exporter\'s own included.',
+      registers,
+      collect() {
+        this.set(namespaces.size + 1);
+      },
+    });
+    const errors = new Counter({
+      name: 'linkstate_exporter_netns_errors_total',
+      help: 'Namespace discovery problems, by reason: unreadable (a path directory), not_a_namespace (a file under the paths), vanished (gone between discovery and use), nsid_failed (asking or assigning an nsid failed).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of NETNS_ERRORS) errors.inc({ reason }, 0);
+    return errors;
   }
 
   /** Renders the registry in the Prometheus text format (prom-client's formatter). */

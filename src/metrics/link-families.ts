@@ -111,7 +111,18 @@ export function deviceSelected(filter: DeviceFilter, name: string): boolean {
   return true;
 }
 
-const deviceLabel = (link: LinkState): string => `device="${escapeLabelValue(link.name)}"`;
+/** The link's identifying labels: device, and netns for a link of another namespace. */
+const deviceLabel = (link: LinkState): string =>
+  link.netns === undefined ? `device="${escapeLabelValue(link.name)}"` : `device="${escapeLabelValue(link.name)}",netns="${escapeLabelValue(link.netns)}"`;
+
+/**
+ * The tables to render, in output order (the exporter's own first, then one per namespace), and a
+ * version that moves whenever a table is added, removed or reordered.
+ */
+export interface LinkTables {
+  readonly version: number;
+  tables(): Iterable<LinkTable>;
+}
 
 /** Up to CHUNK_LINKS consecutive links (in output order) and their rendered samples per family. */
 interface Chunk {
@@ -131,27 +142,38 @@ interface Chunk {
  */
 const CHUNK_LINKS = 256;
 
+/** The chunks of one table, and the versions they were cut and rendered at. */
+interface TableView {
+  readonly table: LinkTable;
+  chunks: Chunk[];
+  layout: number;
+  renderedVersion: number;
+  exportedCount: number;
+}
+
 /**
- * Holds the render caches for one table. Nothing is rendered between changes: the exported links,
+ * Holds the render caches. Nothing is rendered between changes: the exported links of each table,
  * sorted by device name, are cut into chunks, each chunk keeps its samples per family as bytes,
- * and a table change re-renders only the chunks holding links whose version moved — all of them
- * when links were added, removed or renamed. Only families with a clock (liveWhile) are rendered
- * at every scrape, and only for chunks that hold a link that is live in them right now.
+ * and a table change re-renders only the chunks holding links whose version moved — all of that
+ * table's chunks when links were added, removed or renamed, and no other table's. Only families
+ * with a clock (liveWhile) are rendered at every scrape, and only for chunks that hold a link that
+ * is live in them right now.
  */
 export class LinkFamiliesRenderer {
-  readonly #table: LinkTable;
+  readonly #tables: LinkTables;
   readonly #filter: DeviceFilter;
   readonly #families: readonly LinkFamily[];
-  #chunks: Chunk[] = [];
-  #layout = -1;
-  #renderedVersion = -1;
-  #exportedCount = 0;
+  #views: TableView[] = [];
+  #tablesVersion = -1;
   readonly #scratch = new ByteScratch();
   readonly #headers: Record<ExpositionFormat, Buffer[]>;
 
-  /** `families`: the families to render, in output order (LINK_FAMILIES unless a test says). */
-  constructor(table: LinkTable, filter: DeviceFilter = {}, families: readonly LinkFamily[] = LINK_FAMILIES) {
-    this.#table = table;
+  /**
+   * `tables`: one table, or the tables of every namespace; `families`: the families to render, in
+   * output order (LINK_FAMILIES unless a test says).
+   */
+  constructor(tables: LinkTable | LinkTables, filter: DeviceFilter = {}, families: readonly LinkFamily[] = LINK_FAMILIES) {
+    this.#tables = isLinkTables(tables) ? tables : { version: 0, tables: () => [tables] };
     this.#filter = filter;
     this.#families = families;
     this.#headers = {
@@ -163,7 +185,9 @@ export class LinkFamiliesRenderer {
   /** Number of links exported (after the device filters) at the latest render. */
   get exportedCount(): number {
     this.#refresh(Date.now());
-    return this.#exportedCount;
+    let count = 0;
+    for (const view of this.#views) count += view.exportedCount;
+    return count;
   }
 
   /**
@@ -173,40 +197,53 @@ export class LinkFamiliesRenderer {
    */
   pieces(format: ExpositionFormat, nowMs: number): Buffer[] {
     this.#refresh(nowMs);
-    const chunks = this.#chunks;
+    const views = this.#views;
     const headers = this.#headers[format];
     const families = this.#families;
     const out: Buffer[] = [];
     for (let f = 0; f < families.length; f++) {
       const first = out.length;
       out.push(headers[f] as Buffer);
-      for (const chunk of chunks) {
-        const piece = chunk.live[f] ? this.#renderLive(families[f] as LinkFamily, chunk, nowMs) : (chunk.samples[f] as Buffer);
-        if (piece.length !== 0) out.push(piece);
+      for (const view of views) {
+        for (const chunk of view.chunks) {
+          const piece = chunk.live[f] ? this.#renderLive(families[f] as LinkFamily, chunk, view.table, nowMs) : (chunk.samples[f] as Buffer);
+          if (piece.length !== 0) out.push(piece);
+        }
       }
       if (out.length === first + 1) out.length = first; // a family without samples is left out, header and all
     }
     return out;
   }
 
-  #context(nowMs: number): SampleContext {
-    const table = this.#table;
+  #context(table: LinkTable, nowMs: number): SampleContext {
     return { nowMs, linkName: (ifindex) => table.get(ifindex)?.name };
   }
 
-  #renderLive(family: LinkFamily, chunk: Chunk, nowMs: number): Buffer {
+  #renderLive(family: LinkFamily, chunk: Chunk, table: LinkTable, nowMs: number): Buffer {
     const scratch = this.#scratch;
-    const ctx = this.#context(nowMs);
+    const ctx = this.#context(table, nowMs);
     for (const link of chunk.links) scratch.write(family.samples(link, deviceLabel(link), ctx));
     return scratch.take();
   }
 
   #refresh(nowMs: number): void {
-    const table = this.#table;
-    if (table.version === this.#renderedVersion) return;
-    const ctx = this.#context(nowMs);
+    const tables = this.#tables;
+    if (tables.version !== this.#tablesVersion) {
+      const previous = new Map(this.#views.map((view) => [view.table, view]));
+      this.#views = [...tables.tables()].map(
+        (table) => previous.get(table) ?? { table, chunks: [], layout: -1, renderedVersion: -1, exportedCount: 0 },
+      );
+      this.#tablesVersion = tables.version;
+    }
+    for (const view of this.#views) this.#refreshView(view, nowMs);
+  }
 
-    if (table.layoutVersion !== this.#layout) {
+  #refreshView(view: TableView, nowMs: number): void {
+    const table = view.table;
+    if (table.version === view.renderedVersion) return;
+    const ctx = this.#context(table, nowMs);
+
+    if (table.layoutVersion !== view.layout) {
       // Links were added, removed or renamed: new order, new chunks, everything re-rendered
       // (a rename or delete may also change the master name other links' info lines show).
       const ordered: LinkState[] = [];
@@ -219,11 +256,11 @@ export class LinkFamiliesRenderer {
         this.#renderChunk(chunk, ctx);
         chunks.push(chunk);
       }
-      this.#chunks = chunks;
-      this.#exportedCount = ordered.length;
-      this.#layout = table.layoutVersion;
+      view.chunks = chunks;
+      view.exportedCount = ordered.length;
+      view.layout = table.layoutVersion;
     } else {
-      for (const chunk of this.#chunks) {
+      for (const chunk of view.chunks) {
         const { links, versions } = chunk;
         let dirty = false;
         for (let i = 0; i < links.length; i++) {
@@ -236,7 +273,7 @@ export class LinkFamiliesRenderer {
         if (dirty) this.#renderChunk(chunk, ctx);
       }
     }
-    this.#renderedVersion = table.version;
+    view.renderedVersion = table.version;
   }
 
   #renderChunk(chunk: Chunk, ctx: SampleContext): void {
@@ -254,4 +291,8 @@ export class LinkFamiliesRenderer {
     chunk.samples = samples;
     chunk.live = live;
   }
+}
+
+function isLinkTables(value: LinkTable | LinkTables): value is LinkTables {
+  return typeof (value as Partial<LinkTables>).tables === 'function';
 }

@@ -16,12 +16,20 @@ export const NETLINK_ADD_MEMBERSHIP = 1;
 export const SO_RCVBUF = 8;
 export const SO_RCVBUFFORCE = 33;
 export const NETLINK_NO_ENOBUFS = 5;
+/**
+ * setsockopt(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &1, 4): also receive the multicast messages of
+ * every namespace that has an nsid in ours (CAP_NET_BROADCAST); recvmsg then carries a control
+ * message of this level and type whose int is that nsid.
+ */
+export const NETLINK_LISTEN_ALL_NSID = 8;
 export const MSG_PEEK = 0x2;
 export const MSG_TRUNC = 0x20;
 export const MSG_DONTWAIT = 0x40;
 
 // multicast groups (legacy bitmask form for nl_groups)
 export const RTMGRP_LINK = 0x1;
+/** RTNLGRP_NSID (group number, for NETLINK_ADD_MEMBERSHIP): RTM_NEWNSID/RTM_DELNSID of our namespace. */
+export const RTNLGRP_NSID = 28;
 
 // netlink message header: struct nlmsghdr { u32 len; u16 type; u16 flags; u32 seq; u32 pid; }
 export const NLMSG_HDRLEN = 16;
@@ -46,6 +54,17 @@ export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
+export const RTM_NEWNSID = 88;
+export const RTM_DELNSID = 89;
+export const RTM_GETNSID = 90;
+
+// NSID messages: struct rtgenmsg { u8 family; } padded to 4, then NETNSA_* attributes.
+export const RTGENMSG_LEN = 4;
+export const NETNSA_NSID = 1; // s32
+export const NETNSA_PID = 2; // u32
+export const NETNSA_FD = 3; // u32
+/** An nsid of -1: none assigned (in a NEWNSID request: "pick one"). */
+export const NETNSA_NSID_NOT_ASSIGNED = -1;
 
 // struct ifinfomsg { u8 family; u8 pad; u16 type; s32 index; u32 flags; u32 change; }
 export const IFINFOMSG_LEN = 16;
@@ -74,6 +93,8 @@ export const IFLA_IFALIAS = 20;
 export const IFLA_GROUP = 27;
 export const IFLA_CARRIER = 33;
 export const IFLA_CARRIER_CHANGES = 35;
+/** IFLA_TARGET_NETNSID (was IFLA_IF_NETNSID): s32, the namespace a request is about. */
+export const IFLA_TARGET_NETNSID = 46;
 export const IFLA_CARRIER_UP_COUNT = 47;
 export const IFLA_CARRIER_DOWN_COUNT = 48;
 

@@ -1,7 +1,8 @@
 // The libc and libuv calls the netlink socket needs, bound once through koffi.
-// Only src/netlink/socket.ts imports this file; nothing else in src/ touches koffi. Every
-// function is declared once at load time: calls construct no koffi types.
-import koffi from 'koffi';
+// Only src/netlink/socket.ts imports this file; nothing else in src/ touches koffi (but
+// koffi-native.ts, which loads its prebuilt binary without the install-time code of koffi's
+// index). Every function is declared once at load time: calls construct no koffi types.
+import { koffi } from './koffi-native.js';
 
 const lib = koffi.load('libc.so.6');
 
@@ -181,6 +182,8 @@ export const MSGHDR_OFFSETS = {
   namelen: koffi.offsetof(msghdr, 'msg_namelen'),
   iov: koffi.offsetof(msghdr, 'msg_iov'),
   iovlen: koffi.offsetof(msghdr, 'msg_iovlen'),
+  control: koffi.offsetof(msghdr, 'msg_control'),
+  controllen: koffi.offsetof(msghdr, 'msg_controllen'),
   flags: koffi.offsetof(msghdr, 'msg_flags'),
 } as const;
 export const IOVEC_OFFSETS = {

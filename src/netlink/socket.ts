@@ -19,7 +19,11 @@ import {
   MSG_DONTWAIT,
   MSG_TRUNC,
   NETLINK_ADD_MEMBERSHIP,
+  NETLINK_LISTEN_ALL_NSID,
   NETLINK_ROUTE,
+  NETNSA_NSID_NOT_ASSIGNED,
+  NLMSG_DONE,
+  NLMSG_ERROR,
   SOCK_CLOEXEC,
   SOCK_RAW,
   SOL_NETLINK,
@@ -46,6 +50,9 @@ import {
   type NativeBlock,
 } from './libc.js';
 
+import { decodeMessages } from './message.js';
+import type { NetlinkMessage } from './types.js';
+
 export { configureAllocator } from './libc.js';
 
 export type ReceiveEvent =
@@ -53,7 +60,18 @@ export type ReceiveEvent =
    * One datagram. `data` is a view of the socket's receive buffer, valid only until the listener
    * returns: decode it then, and copy whatever must outlive the call.
    */
-  | { kind: 'datagram'; data: Buffer; senderPid: number; truncated: boolean }
+  | {
+      kind: 'datagram';
+      data: Buffer;
+      senderPid: number;
+      truncated: boolean;
+      /**
+       * The nsid (in ours) of the namespace the datagram comes from, from the
+       * NETLINK_LISTEN_ALL_NSID control message; NETNSA_NSID_NOT_ASSIGNED (-1) when it carried
+       * none: our own namespace, and every unicast reply. Absent: the same as -1.
+       */
+      nsid?: number;
+    }
   /** recvmsg failed with ENOBUFS: messages were lost. */
   | { kind: 'overrun' }
   /** Any other failure; the socket delivers nothing more. */
@@ -87,6 +105,11 @@ export interface OpenLinkSocketOptions {
   readonly protocol?: number;
   /** Bytes per recvmsg (default 64 KiB; dump datagrams are at most 32 KiB). */
   readonly datagramBytes?: number;
+  /**
+   * NETLINK_LISTEN_ALL_NSID: also receive the groups' messages from every namespace that has an
+   * nsid in ours, each datagram telling its nsid (needs CAP_NET_BROADCAST).
+   */
+  readonly allNamespaces?: boolean;
 }
 
 /** recvmsg buffer: kernel dump datagrams are capped at 32 KiB; twice that leaves room. */
@@ -105,10 +128,11 @@ export function openLinkSocket(opts: OpenLinkSocketOptions): NetlinkSocket {
   if (fd < 0) throw socketError('socket', lastErrno());
   try {
     const { mode, granted } = setReceiveBuffer(fd, opts.receiveBufferBytes);
+    if (opts.allNamespaces === true) setIntOption(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, 1, 'NETLINK_LISTEN_ALL_NSID');
     const address = encodeSockaddrNl(0, opts.groups);
     if (libc.bind(fd, address, SOCKADDR_NL_SIZE) < 0) throw socketError('bind', lastErrno());
     const portId = readPortId(fd);
-    return new LinkSocket(fd, portId, granted, mode, opts.datagramBytes ?? DEFAULT_DATAGRAM_BYTES);
+    return new LinkSocket(fd, portId, granted, mode, opts.datagramBytes ?? DEFAULT_DATAGRAM_BYTES, opts.allNamespaces === true);
   } catch (error) {
     libc.close(fd);
     throw error;
@@ -117,6 +141,10 @@ export function openLinkSocket(opts: OpenLinkSocketOptions): NetlinkSocket {
 
 function socketError(operation: NetlinkSocketOperation, errno: number, detail?: string): NetlinkSocketError {
   return new NetlinkSocketError(operation, errno, detail === undefined ? {} : { detail });
+}
+
+function setIntOption(fd: number, level: number, name: number, value: number, label: string): void {
+  if (libc.setsockopt(fd, level, name, asBuffer(new Int32Array([value])), 4) < 0) throw socketError('setsockopt', lastErrno(), label);
 }
 
 function setReceiveBuffer(fd: number, bytes: number): { mode: 'SO_RCVBUFFORCE' | 'SO_RCVBUF'; granted: number } {
@@ -194,6 +222,7 @@ class LinkSocket implements NetlinkSocket {
     readonly receiveBufferBytes: number,
     readonly receiveBufferMode: 'SO_RCVBUFFORCE' | 'SO_RCVBUF',
     private readonly datagramBytes: number,
+    private readonly allNamespaces: boolean,
   ) {}
 
   send(bytes: Buffer): void {
@@ -226,7 +255,7 @@ class LinkSocket implements NetlinkSocket {
     }
     this.onEvents = onEvents;
     this.handle = handle;
-    this.receiver = new Receiver(this.fd, this.datagramBytes);
+    this.receiver = new Receiver(this.fd, this.datagramBytes, this.allNamespaces);
     polled.set(handle.address, this);
     uv.unref(handle.pointer); // an idle exporter may exit
     const started = uv.pollStart(handle.pointer, UV_READABLE, poll);
@@ -323,10 +352,15 @@ class Receiver {
   private readonly senderPid: Uint32Array;
   private readonly setBase: (offset: number) => void;
   private readonly roundBytes: number;
+  /** Room for the NETLINK_LISTEN_ALL_NSID control message, when the socket asked for it. */
+  private readonly control: NativeBlock | undefined;
+  private readonly setControlLength: (() => void) | undefined;
+  private readonly controlLength: () => number;
 
   constructor(
     private readonly fd: number,
     private readonly datagramBytes: number,
+    allNamespaces: boolean,
   ) {
     this.roundBytes = Math.max(ROUND_BYTES, datagramBytes);
     this.staging = allocNative(this.roundBytes);
@@ -341,6 +375,25 @@ class Receiver {
     writeWord(this.msg.view, MSGHDR_OFFSETS.iovlen, 1n);
     this.msgWords = new Int32Array(this.msg.view.buffer, this.msg.view.byteOffset, MSGHDR_SIZE >> 2);
     this.senderPid = new Uint32Array(this.sender.view.buffer, this.sender.view.byteOffset + 4, 1);
+    // msg_controllen is a size_t: its low 32 bits (little-endian) are all a 64-byte buffer needs.
+    const controllenIndex = MSGHDR_OFFSETS.controllen >> 2;
+    const msgWords = this.msgWords;
+    this.controlLength = () => msgWords[controllenIndex] ?? 0;
+    if (allNamespaces) {
+      const control = allocNative(CONTROL_BYTES);
+      this.control = control;
+      writeWord(this.msg.view, MSGHDR_OFFSETS.control, control.address);
+      this.setControlLength = () => {
+        msgWords[controllenIndex] = CONTROL_BYTES;
+      };
+    }
+  }
+
+  /** The nsid of the NETLINK_LISTEN_ALL_NSID control message of the last recvmsg, or -1. */
+  private nsidOfLast(): number {
+    const control = this.control;
+    if (control === undefined) return NETNSA_NSID_NOT_ASSIGNED;
+    return nsidFromControl(control.view, Math.min(this.controlLength(), CONTROL_BYTES));
   }
 
   /** Receives until EAGAIN or the round is full. */
@@ -354,6 +407,7 @@ class Receiver {
     while (events.length < ROUND_DATAGRAMS && this.roundBytes - used >= datagramBytes) {
       this.setBase(used);
       msgWords[namelenIndex] = SOCKADDR_NL_SIZE;
+      this.setControlLength?.();
       const n = libc.recvmsg(fd, this.msg.pointer, MSG_DONTWAIT);
       if (n < 0) {
         const errno = lastErrno();
@@ -373,7 +427,13 @@ class Receiver {
       }
       const length = Math.min(n, datagramBytes);
       const truncated = ((msgWords[flagsIndex] ?? 0) & MSG_TRUNC) !== 0;
-      events.push({ kind: 'datagram', data: staging.view.subarray(used, used + length), senderPid: this.senderPid[0] ?? 0, truncated });
+      events.push({
+        kind: 'datagram',
+        data: staging.view.subarray(used, used + length),
+        senderPid: this.senderPid[0] ?? 0,
+        truncated,
+        nsid: this.nsidOfLast(),
+      });
       used += length + ((8 - (length & 7)) & 7); // keep each datagram 8-byte aligned
     }
     return events;
@@ -381,7 +441,29 @@ class Receiver {
 
   free(): void {
     for (const block of [this.staging, this.sender, this.iov, this.msg]) freeNative(block);
+    if (this.control !== undefined) freeNative(this.control);
   }
+}
+
+/** Control buffer: one cmsghdr (16 bytes on 64-bit) and its int, with room to spare. */
+const CONTROL_BYTES = 64;
+
+/**
+ * Walks the control messages (struct cmsghdr { size_t len; int level; int type; } + data, each
+ * aligned to a size_t) and returns the int of the NETLINK_LISTEN_ALL_NSID one, or -1.
+ */
+export function nsidFromControl(control: Buffer, length: number): number {
+  const header = POINTER_SIZE + 8;
+  let offset = 0;
+  while (offset + header <= length) {
+    const len = POINTER_SIZE === 8 ? Number(control.readBigUInt64LE(offset)) : control.readUInt32LE(offset);
+    if (len < header || offset + len > length) break;
+    const level = control.readInt32LE(offset + POINTER_SIZE);
+    const type = control.readInt32LE(offset + POINTER_SIZE + 4);
+    if (level === SOL_NETLINK && type === NETLINK_LISTEN_ALL_NSID && len >= header + 4) return control.readInt32LE(offset + header);
+    offset += len + ((POINTER_SIZE - (len % POINTER_SIZE)) % POINTER_SIZE);
+  }
+  return NETNSA_NSID_NOT_ASSIGNED;
 }
 
 /** Returns a function that points iov_base at base + offset (host order, pointer sized). */
@@ -397,5 +479,73 @@ function baseSetter(iov: Buffer, base: bigint): (offset: number) => void {
   const low = Number(base);
   return (offset) => {
     word[0] = low + offset;
+  };
+}
+
+// ---- requests answered at once: a socket of its own, no poll handle ----
+
+export interface RequestSocket {
+  /**
+   * Sends one request (its nlmsg_seq must be `seq`) and returns every message that answers it, in
+   * order, up to and including the NLMSG_DONE of a dump or the NLMSG_ERROR (error or ACK) that
+   * ends any other request (send those with NLM_F_ACK). The kernel answers a rtnetlink request
+   * while sendto runs and fills in a dump's next part while recvmsg runs, so nothing here waits:
+   * an answer that is not there when asked for is a failure (NetlinkSocketError 'recvmsg').
+   */
+  request(bytes: Buffer, seq: number): NetlinkMessage[];
+  close(): void;
+}
+
+/** The longest answer request() collects: a guard against a kernel that never says DONE. */
+const MAX_REQUEST_DATAGRAMS = 4096;
+
+/** Opens a NETLINK_ROUTE socket bound to no group, for request(). Throws NetlinkSocketError. */
+export function openRequestSocket(): RequestSocket {
+  const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) throw socketError('socket', lastErrno());
+  let receiver: Receiver | undefined;
+  try {
+    if (libc.bind(fd, encodeSockaddrNl(0, 0), SOCKADDR_NL_SIZE) < 0) throw socketError('bind', lastErrno());
+    receiver = new Receiver(fd, DEFAULT_DATAGRAM_BYTES, false);
+  } catch (error) {
+    libc.close(fd);
+    throw error;
+  }
+  const kernel = encodeSockaddrNl(0, 0);
+  let open = true;
+  const rx = receiver;
+  return {
+    request(bytes, seq) {
+      if (!open) throw socketError('sendto', EBADF, 'socket closed');
+      for (;;) {
+        if (libc.sendto(fd, bytes, bytes.length, 0, kernel, SOCKADDR_NL_SIZE) >= 0) break;
+        const errno = lastErrno();
+        if (errno !== EINTR) throw socketError('sendto', errno);
+      }
+      const answer: NetlinkMessage[] = [];
+      for (let datagrams = 0; datagrams < MAX_REQUEST_DATAGRAMS; ) {
+        const events = rx.round();
+        for (const event of events) {
+          if (event.kind === 'overrun') continue;
+          if (event.kind === 'error') throw event.error;
+          datagrams++;
+          if (event.senderPid !== 0 || event.truncated) continue;
+          // Copied: the receiver's buffer is reused by its next round.
+          for (const msg of decodeMessages(Buffer.from(event.data))) {
+            if (msg.seq !== seq) continue;
+            answer.push(msg);
+            if (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR) return answer;
+          }
+        }
+        if (rx.drained) throw socketError('recvmsg', EAGAIN, 'no answer to the request');
+      }
+      throw socketError('recvmsg', EAGAIN, 'answer without an end');
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      rx.free();
+      libc.close(fd);
+    },
   };
 }

@@ -1,0 +1,453 @@
+// Discovery of the other network namespaces (--collector.netns): which exist, by what nsid our
+// namespace knows each, and what to call it. It tells the NamespaceSet; the monitor dumps what is
+// added and drops what is removed.
+//
+// Sources, each answered at once on a request socket of our own (socket.ts, openRequestSocket):
+// - RTM_GETNSID dump: every namespace that has an nsid in ours (at start, after any overrun or
+//   reopen, and every RESCAN_MS as a safety net);
+// - RTNLGRP_NSID notifications, from the monitor's socket: RTM_NEWNSID / RTM_DELNSID;
+// - the files under the paths (/run/netns: `ip netns`, containerd/CNI; /run/docker/netns):
+//   bind mounts of namespaces, watched with inotify (fs.watch). Their names become the netns
+//   label, their inode is the namespace's identity. A named namespace without an nsid is given one
+//   (RTM_NEWNSID, NETNSA_FD, nsid -1), or its link events would never reach us.
+// - /proc/PID/ns/net, only for the inode of an nsid that has no name (GETNSID by NETNSA_PID).
+// A namespace fd is held only for the one request that needs it: open, ask, close. A namespace
+// lives while anything holds it, so an fd kept open would keep deleted namespaces, and their
+// devices, alive.
+
+import { closeSync, openSync, readdirSync, readlinkSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import type { Logger, RateLimitedLog } from '../logger.js';
+import { rateLimited } from '../logger.js';
+import type { NetnsError } from '../metrics/exporter-metrics.js';
+import { NETNSA_NSID_NOT_ASSIGNED, NLMSG_ERROR, RTM_NEWNSID } from '../netlink/constants.js';
+import {
+  decodeNsidMessage,
+  encodeAssignNsidRequest,
+  encodeNsidDumpRequest,
+  encodeNsidOfFdRequest,
+  encodeNsidOfPidRequest,
+  type NsidMessage,
+} from '../netlink/nsid.js';
+import type { RequestSocket } from '../netlink/socket.js';
+import type { NetlinkMessage } from '../netlink/types.js';
+import type { NamespaceSet } from './namespaces.js';
+
+export interface DiscoveryOptions {
+  readonly namespaces: NamespaceSet;
+  /** Directories whose files name namespaces, in order of preference. */
+  readonly paths: readonly string[];
+  readonly openRequestSocket: () => RequestSocket;
+  readonly logger: Logger;
+  /** Counts a discovery problem (linkstate_exporter_netns_errors_total). */
+  readonly countError: (reason: NetnsError) => void;
+  /** Full reconciliation interval (ms). */
+  readonly rescanMs?: number;
+  /** Interval of the rate limit on warnings. */
+  readonly logIntervalMs?: number;
+}
+
+/** A startup problem the exporter cannot run with (an unreadable path directory, say). */
+export class DiscoveryError extends Error {}
+
+const RESCAN_MS = 30_000;
+/** A new file under a path is often not yet a mount of a namespace: `ip netns add` creates it, then mounts. */
+const NOT_YET_RETRIES_MS = [20, 50, 100, 200, 400];
+const WATCH_DEBOUNCE_MS = 10;
+
+interface NamedFile {
+  readonly label: string;
+  readonly path: string;
+}
+
+export class NamespaceDiscovery {
+  readonly #opts: DiscoveryOptions;
+  readonly #set: NamespaceSet;
+  readonly #log: RateLimitedLog;
+  #socket: RequestSocket | undefined;
+  #seq = 0;
+  /** device number of nsfs (from our own /proc/self/ns/net): a file with it is a namespace */
+  #nsfsDev = -1;
+  #ownInode = -1;
+  /** inode → nsid, for named namespaces and those found under /proc */
+  readonly #nsidOfInode = new Map<number, number>();
+  readonly #watchers = new Map<string, FSWatcher>();
+  #rescanTimer: NodeJS.Timeout | undefined;
+  #watchTimer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryStep = 0;
+  /** Files under the paths that were not (yet) a namespace at the last scan, by path. */
+  readonly #notYet = new Map<string, number>();
+  /** Reported once each as not_a_namespace, until they change. */
+  readonly #reported = new Set<string>();
+  #closed = false;
+  #syncing = false;
+  #syncAgain = false;
+
+  constructor(opts: DiscoveryOptions) {
+    this.#opts = opts;
+    this.#set = opts.namespaces;
+    this.#log = rateLimited(opts.logger, opts.logIntervalMs ?? 10_000);
+  }
+
+  /**
+   * Finds every namespace now (synchronously: the monitor dumps each before it is ready) and
+   * starts watching. Throws DiscoveryError for an unreadable path directory, NetlinkSocketError
+   * when the request socket cannot be opened.
+   */
+  start(): void {
+    const own = statSync('/proc/self/ns/net');
+    this.#nsfsDev = own.dev;
+    this.#ownInode = own.ino;
+    this.#socket = this.#opts.openRequestSocket();
+    for (const dir of this.#opts.paths) {
+      try {
+        readdirSync(dir);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new DiscoveryError(`cannot read --collector.netns.paths directory ${dir}: ${code ?? String(error)}`);
+      }
+    }
+    this.#sync();
+    this.#watchPaths();
+    this.#scheduleRescan();
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const watcher of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
+    for (const timer of [this.#rescanTimer, this.#watchTimer, this.#retryTimer]) if (timer !== undefined) clearTimeout(timer);
+    this.#socket?.close();
+    this.#socket = undefined;
+    this.#log.flush();
+  }
+
+  /** RTM_NEWNSID / RTM_DELNSID of our namespace (from the monitor's socket). */
+  readonly onNsidMessage = (msg: NsidMessage): void => {
+    if (this.#closed || msg.nsid < 0) return;
+    if (msg.kind === 'del') {
+      this.#set.remove(msg.nsid);
+      for (const [inode, nsid] of this.#nsidOfInode) if (nsid === msg.nsid) this.#nsidOfInode.delete(inode);
+      return;
+    }
+    // Named now, so that its first link events find it (they follow this message on the socket).
+    if (this.#set.route(msg.nsid) === undefined) this.#sync([msg.nsid]);
+  };
+
+  /** A datagram came from an nsid we do not know: its RTM_NEWNSID was lost; look again. */
+  readonly onUnknownNsid = (nsid: number): void => {
+    if (this.#closed || this.#set.route(nsid) !== undefined) return;
+    this.#sync();
+  };
+
+  /** Messages were lost (an overrun, a reopen): RTM_NEWNSID/RTM_DELNSID may be among them. */
+  readonly onResyncAll = (): void => {
+    if (!this.#closed) this.#sync();
+  };
+
+  /**
+   * Reconciles the set with the kernel: with `added` only those nsids are new (no dump of the
+   * nsid list); without, the list of nsids is dumped and what is gone is removed.
+   */
+  #sync(added?: readonly number[]): void {
+    if (this.#closed) return;
+    if (this.#syncing) {
+      // A sync from inside a sync (a listener): once more afterwards.
+      this.#syncAgain = true;
+      return;
+    }
+    this.#syncing = true;
+    try {
+      this.#syncOnce(added);
+      while (this.#syncAgain && !this.#closed) {
+        this.#syncAgain = false;
+        this.#syncOnce();
+      }
+    } finally {
+      this.#syncing = false;
+    }
+  }
+
+  #syncOnce(added?: readonly number[]): void {
+    const selfNsid = this.#ask(encodeNsidOfPidRequest(this.#nextSeq(), process.pid));
+    if (selfNsid !== undefined) this.#set.selfNsid = selfNsid;
+    let nsids: Set<number>;
+    if (added === undefined) {
+      const listed = this.#listNsids();
+      if (listed === undefined) return; // counted; the next trigger tries again
+      nsids = listed;
+    } else {
+      nsids = new Set([...this.#set.knownNsids(), ...added]);
+    }
+    const named = this.#scanPaths(nsids);
+    // Labels: the file's name, unless another namespace has it already (the same name in two
+    // paths); else nsid-N.
+    const taken = new Set<string>();
+    const labels = new Map<number, string>();
+    for (const [nsid, file] of named) {
+      if (!taken.has(file.label)) {
+        taken.add(file.label);
+        labels.set(nsid, file.label);
+      }
+    }
+    const inodeOf = new Map<number, number>();
+    for (const [inode, nsid] of this.#nsidOfInode) inodeOf.set(nsid, inode);
+    const self = this.#set.selfNsid;
+    let unnamedWithoutInode = false;
+    for (const nsid of nsids) {
+      if (nsid === self) continue;
+      const label = labels.get(nsid) ?? `nsid-${nsid}`;
+      const inode = inodeOf.get(nsid);
+      if (inode === undefined) unnamedWithoutInode = true;
+      this.#set.upsert(nsid, label, inode);
+    }
+    if (added === undefined) {
+      for (const nsid of this.#set.knownNsids()) if (!nsids.has(nsid)) this.#set.remove(nsid);
+      for (const [inode, nsid] of this.#nsidOfInode) if (!nsids.has(nsid)) this.#nsidOfInode.delete(inode);
+    }
+    if (unnamedWithoutInode) this.#findInodesUnderProc(nsids);
+  }
+
+  /** Every nsid our namespace has given (RTM_GETNSID dump), without our own self-id. */
+  #listNsids(): Set<number> | undefined {
+    const seq = this.#nextSeq();
+    const answer = this.#request(encodeNsidDumpRequest(seq), seq);
+    if (answer === undefined) return undefined;
+    const nsids = new Set<number>();
+    for (const msg of answer) {
+      if (msg.type !== RTM_NEWNSID) continue;
+      try {
+        const { nsid } = decodeNsidMessage(msg);
+        if (nsid >= 0 && nsid !== this.#set.selfNsid) nsids.add(nsid);
+      } catch (error) {
+        this.#log.log('undecodable RTM_NEWNSID in the nsid dump, skipped', { err: (error as Error).message });
+      }
+    }
+    return nsids;
+  }
+
+  /**
+   * Reads the paths: nsid → name for every namespace named there. A named namespace without an
+   * nsid is given one and added to `nsids`. Files that are not (yet) namespaces are retried.
+   */
+  #scanPaths(nsids: Set<number>): Map<number, NamedFile> {
+    const named = new Map<number, NamedFile>();
+    const seenInodes = new Set<number>();
+    const seenPaths = new Set<string>();
+    let notYet = false;
+    for (const dir of this.#opts.paths) {
+      let entries: string[];
+      try {
+        entries = readdirSync(dir);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+          this.#opts.countError('unreadable');
+          this.#log.log('cannot read a --collector.netns.paths directory', { path: dir, err: code ?? String(error) });
+        }
+        continue;
+      }
+      for (const name of entries) {
+        const path = `${dir}/${name}`;
+        seenPaths.add(path);
+        let stats: Stats;
+        try {
+          stats = statSync(path);
+        } catch {
+          continue; // gone already
+        }
+        if (stats.dev !== this.#nsfsDev || !stats.isFile()) {
+          // `ip netns add` creates the file, then mounts the namespace on it: look again soon,
+          // and only then call it not a namespace.
+          notYet = true;
+          const tries = (this.#notYet.get(path) ?? 0) + 1;
+          this.#notYet.set(path, tries);
+          if (tries > NOT_YET_RETRIES_MS.length && !this.#reported.has(path)) {
+            this.#reported.add(path);
+            this.#opts.countError('not_a_namespace');
+            this.#log.log('a file under --collector.netns.paths is not a network namespace, skipped', { path });
+          }
+          continue;
+        }
+        this.#notYet.delete(path);
+        this.#reported.delete(path);
+        const inode = stats.ino;
+        if (inode === this.#ownInode || seenInodes.has(inode)) continue; // ours, or named twice
+        seenInodes.add(inode);
+        let nsid = this.#nsidOfInode.get(inode);
+        if (nsid === undefined || !nsids.has(nsid)) {
+          nsid = this.#nsidOfFile(path);
+          if (nsid === undefined) continue;
+          this.#nsidOfInode.set(inode, nsid);
+          nsids.add(nsid);
+        }
+        if (nsid === this.#set.selfNsid) continue;
+        named.set(nsid, { label: name, path });
+      }
+    }
+    // Forget files that are gone.
+    for (const path of this.#notYet.keys()) if (!seenPaths.has(path)) this.#notYet.delete(path);
+    for (const path of this.#reported) if (!seenPaths.has(path)) this.#reported.delete(path);
+    if (notYet) this.#retrySoon();
+    else this.#retryStep = 0;
+    return named;
+  }
+
+  /** The nsid of the namespace mounted at `path`, given one if it has none; undefined on failure (counted). */
+  #nsidOfFile(path: string): number | undefined {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (error) {
+      this.#opts.countError('vanished');
+      this.#log.log('a namespace under --collector.netns.paths went away before it could be asked', { path, err: (error as NodeJS.ErrnoException).code });
+      return undefined;
+    }
+    try {
+      let nsid = this.#ask(encodeNsidOfFdRequest(this.#nextSeq(), fd), path);
+      if (nsid === NETNSA_NSID_NOT_ASSIGNED) {
+        const seq = this.#nextSeq();
+        const answer = this.#request(encodeAssignNsidRequest(seq, fd), seq);
+        const error = answer === undefined ? undefined : ackError(answer);
+        // EEXIST: somebody gave it one meanwhile.
+        if (error !== undefined && error !== 0 && error !== -17) {
+          this.#opts.countError('nsid_failed');
+          this.#log.log('could not give a named namespace an nsid (RTM_NEWNSID), skipped', { path, errno: -error });
+          return undefined;
+        }
+        nsid = this.#ask(encodeNsidOfFdRequest(this.#nextSeq(), fd), path);
+      }
+      return nsid === undefined || nsid < 0 ? undefined : nsid;
+    } finally {
+      closeSync(fd); // never hold a namespace
+    }
+  }
+
+  /** Inodes of nsids without a name, from the processes in them (GETNSID by pid; no fd opened). */
+  #findInodesUnderProc(nsids: ReadonlySet<number>): void {
+    const wanted = new Set<number>();
+    const known = new Set(this.#nsidOfInode.values());
+    for (const nsid of nsids) if (!known.has(nsid) && nsid !== this.#set.selfNsid) wanted.add(nsid);
+    if (wanted.size === 0) return;
+    const tried = new Set<number>([this.#ownInode, ...this.#nsidOfInode.keys()]);
+    let pids: string[];
+    try {
+      pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+    } catch {
+      return;
+    }
+    for (const pid of pids) {
+      let link: string;
+      try {
+        link = readlinkSync(`/proc/${pid}/ns/net`);
+      } catch {
+        continue; // gone, or not ours to read
+      }
+      const inode = Number(/^net:\[(\d+)\]$/.exec(link)?.[1]);
+      if (!Number.isSafeInteger(inode) || tried.has(inode)) continue;
+      tried.add(inode);
+      const nsid = this.#ask(encodeNsidOfPidRequest(this.#nextSeq(), Number(pid)));
+      if (nsid === undefined || !wanted.has(nsid)) continue;
+      this.#nsidOfInode.set(inode, nsid);
+      wanted.delete(nsid);
+      const ns = this.#set.get(nsid);
+      if (ns !== undefined) this.#set.upsert(nsid, ns.label, inode);
+      if (wanted.size === 0) return;
+    }
+  }
+
+  /** GETNSID: the NETNSA_NSID of the answer (-1: none assigned), or undefined when it failed. */
+  #ask(request: Buffer, path?: string): number | undefined {
+    const seq = request.readUInt32LE(8);
+    const answer = this.#request(request, seq);
+    if (answer === undefined) return undefined;
+    for (const msg of answer) {
+      if (msg.type === RTM_NEWNSID) {
+        try {
+          return decodeNsidMessage(msg).nsid;
+        } catch {
+          break;
+        }
+      }
+    }
+    const error = ackError(answer);
+    if (path !== undefined) {
+      this.#opts.countError(error === -2 || error === -22 ? 'vanished' : 'nsid_failed');
+      this.#log.log('RTM_GETNSID for a named namespace failed, skipped', { path, errno: error === undefined ? undefined : -error });
+    }
+    return undefined;
+  }
+
+  #request(request: Buffer, seq: number): NetlinkMessage[] | undefined {
+    const socket = this.#socket;
+    if (socket === undefined) return undefined;
+    try {
+      return socket.request(request, seq);
+    } catch (error) {
+      this.#opts.countError('nsid_failed');
+      this.#log.log('a namespace id request failed', { err: (error as Error).message });
+      return undefined;
+    }
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq + 1) >>> 0 || 1;
+    return this.#seq;
+  }
+
+  /** inotify on each path directory that exists; the periodic rescan starts watches for new ones. */
+  #watchPaths(): void {
+    for (const dir of this.#opts.paths) {
+      if (this.#watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, { persistent: false }, () => this.#onPathEvent());
+        watcher.on('error', () => {
+          watcher.close();
+          this.#watchers.delete(dir);
+          this.#onPathEvent();
+        });
+        this.#watchers.set(dir, watcher);
+      } catch {
+        // absent for now: the rescan looks again
+      }
+    }
+  }
+
+  #onPathEvent(): void {
+    if (this.#closed || this.#watchTimer !== undefined) return;
+    this.#watchTimer = setTimeout(() => {
+      this.#watchTimer = undefined;
+      this.#retryStep = 0;
+      this.#sync();
+    }, WATCH_DEBOUNCE_MS);
+    this.#watchTimer.unref();
+  }
+
+  #retrySoon(): void {
+    if (this.#closed || this.#retryTimer !== undefined || this.#retryStep >= NOT_YET_RETRIES_MS.length) return;
+    const delay = NOT_YET_RETRIES_MS[this.#retryStep++] as number;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#sync();
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
+  #scheduleRescan(): void {
+    this.#rescanTimer = setTimeout(() => {
+      this.#rescanTimer = undefined;
+      if (this.#closed) return;
+      this.#watchPaths();
+      this.#sync();
+      this.#scheduleRescan();
+    }, this.#opts.rescanMs ?? RESCAN_MS);
+    this.#rescanTimer.unref();
+  }
+}
+
+/** The error of the NLMSG_ERROR that ends an answer (0: an ACK), if there is one. */
+function ackError(answer: readonly NetlinkMessage[]): number | undefined {
+  const last = answer[answer.length - 1];
+  if (last === undefined || last.type !== NLMSG_ERROR || last.payload.length < 4) return undefined;
+  return last.payload.readInt32LE(0);
+}
