@@ -1,6 +1,7 @@
 // The built exporter loads only what its configuration uses (issue 8, footprint): without
 // --web.config.file it never loads the YAML parser, bcrypt or the web-config code; and never
-// express's body parsers or prom-client's index (with @opentelemetry/api). Every module the
+// express's body parsers or prom-client's index (with @opentelemetry/api), nor koffi's index
+// (whose download code loads node:https and node:tls). Every module the
 // process loads is recorded by test/helpers/module-trace.ts (an ESM resolve hook plus
 // require.cache and the built-in list at exit); the run with a web config shows that the trace
 // does see the modules loaded on demand. And the V8 settings of src/v8-flags.ts are in effect.
@@ -40,7 +41,13 @@ const NEVER = [
   '/node_modules/prom-client/lib/pushgateway.js',
   '/node_modules/prom-client/lib/cluster.js',
   '/node_modules/@opentelemetry/',
+  // koffi's index: its install-time download code loads node:https, node:tls, node:zlib and
+  // node:crypto; src/netlink/koffi-native.ts loads koffi's prebuilt binary without it.
+  '/node_modules/koffi/index.js',
 ];
+
+/** Built-in modules never loaded without --web.config.file (exact names, as the trace lists them). */
+const NEVER_BUILTINS_PLAIN = ['node:https', 'node:tls', 'node:_tls_wrap', 'node:_tls_common'];
 
 /** Always loaded: if these are missing, the trace itself is broken. */
 const ALWAYS = [
@@ -49,7 +56,9 @@ const ALWAYS = [
   '/node_modules/express/lib/application.js',
   '/node_modules/express/lib/response.js',
   '/node_modules/prom-client/lib/registry.js',
-  '/node_modules/koffi/',
+  '/node_modules/koffi/build/koffi/',
+  'node:http',
+  'node:zlib',
 ];
 
 interface TracedRun {
@@ -139,6 +148,7 @@ describe('footprint of the built exporter: modules it loads, V8 settings', { tim
     for (const part of [...WEB_CONFIG_ONLY, ...NEVER]) {
       assert.ok(!loaded(run.modules, part), `${part} was loaded without --web.config.file:\n${run.modules.filter((m) => m.includes(part)).join('\n')}`);
     }
+    for (const builtin of NEVER_BUILTINS_PLAIN) assert.ok(!run.modules.includes(builtin), `${builtin} was loaded without --web.config.file`);
   });
 
   it('the V8 settings of v8-flags.ts hold: the young generation stops growing (200 scrapes)', async (t) => {
