@@ -228,3 +228,31 @@ test('parsing twice does not leak state between calls', () => {
   run(['--web.max-requests=3']);
   assert.equal(run([]).web.maxRequests, 40);
 });
+
+test('--collector.netns: off by default, the paths default to /run/netns and /run/docker/netns', () => {
+  const off = run([]);
+  assert.equal(off.collector.netns, false);
+  assert.deepEqual(off.collector.netnsPaths, ['/run/netns', '/run/docker/netns']);
+  const on = run(['--collector.netns', '--collector.netns.paths=/a/,/b,/a', '--collector.netns.exclude=cni-.*']);
+  assert.equal(on.collector.netns, true);
+  assert.deepEqual(on.collector.netnsPaths, ['/a', '/b']);
+  assert.ok(Object.isFrozen(on.collector.netnsPaths));
+  const exclude = on.collector.netnsExclude!;
+  assert.equal(exclude.test('cni-1'), true);
+  assert.equal(exclude.test('x-cni-1'), false, 'anchored');
+  assert.equal(run(['--collector.netns', '--collector.netns.include', 'web|db']).collector.netnsInclude?.test('webx'), false);
+});
+
+test('--collector.netns flags: bad values and combinations are one-line errors', () => {
+  assert.match(configError(['--collector.netns', '--collector.netns.paths=relative']).message, /not an absolute path/);
+  assert.match(configError(['--collector.netns', '--collector.netns.paths=/a,,/b']).message, /comma-separated/);
+  assert.match(configError(['--collector.netns', '--collector.netns.include=(']).message, /invalid regular expression/);
+  assert.match(
+    configError(['--collector.netns', '--collector.netns.include=a', '--collector.netns.exclude=b']).message,
+    /mutually exclusive/,
+  );
+  for (const flag of ['--collector.netns.include=a', '--collector.netns.exclude=a', '--collector.netns.paths=/x']) {
+    assert.match(configError([flag]).message, /needs --collector\.netns/, flag);
+  }
+  assert.match(configError(['--collector.netns=yes']).message, /.+/);
+});

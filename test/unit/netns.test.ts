@@ -1,0 +1,471 @@
+// Namespaces (--collector.netns), the pure parts: the nsid messages (fixtures recorded from the
+// real kernel by scripts/record-netns-fixtures.ts), the NETLINK_LISTEN_ALL_NSID control message
+// (built to the uapi's struct cmsghdr layout: no device can hand us its raw bytes), the namespace
+// set, the per-namespace rendering and the monitor's routing and per-namespace dumps.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { NetlinkDecodeError } from '../../src/errors.js';
+import { LinkTable } from '../../src/links/table.js';
+import { createLogger } from '../../src/logger.js';
+import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
+import { LinkMonitor } from '../../src/monitor.js';
+import {
+  IFLA_TARGET_NETNSID,
+  NETLINK_LISTEN_ALL_NSID,
+  NETNSA_FD,
+  NETNSA_NSID,
+  NETNSA_PID,
+  NLMSG_DONE,
+  NLMSG_HDRLEN,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_MULTI,
+  NLM_F_REQUEST,
+  RTM_DELNSID,
+  RTM_GETLINK,
+  RTM_GETNSID,
+  RTM_NEWNSID,
+  SOL_NETLINK,
+} from '../../src/netlink/constants.js';
+import { decodeMessages } from '../../src/netlink/message.js';
+import {
+  decodeNsidMessage,
+  encodeAssignNsidRequest,
+  encodeNsidDumpRequest,
+  encodeNsidOfFdRequest,
+  encodeNsidOfPidRequest,
+  type NsidMessage,
+} from '../../src/netlink/nsid.js';
+import { encodeLinkDumpRequest } from '../../src/netlink/request.js';
+import { nsidFromControl } from '../../src/netlink/socket.js';
+import type { LinkMessage } from '../../src/netlink/types.js';
+import { NamespaceSet } from '../../src/netns/namespaces.js';
+import { missingNetnsCapabilities } from '../../src/netns/privileges.js';
+import { FakeSocket } from '../helpers/fake-socket.js';
+import { errorMessage, linkMessageBytes, nlmsg, vethLink } from '../helpers/netlink-bytes.js';
+
+const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/netns/', import.meta.url));
+const fixture = (name: string): Buffer => readFileSync(`${FIXTURES}${name}.bin`);
+
+/** The attributes (type → s32) of an RTM_*NSID request. */
+function nsidAttributes(bytes: Buffer): Map<number, number> {
+  const attrs = new Map<number, number>();
+  for (let at = NLMSG_HDRLEN + 4; at + 8 <= bytes.length; at += 8) attrs.set(bytes.readUInt16LE(at + 2), bytes.readInt32LE(at + 4));
+  return attrs;
+}
+
+describe('nsid messages', () => {
+  it('decodes the kernel\'s RTM_GETNSID dump answer: one RTM_NEWNSID per nsid, then NLMSG_DONE', () => {
+    const messages = decodeMessages(fixture('getnsid-dump-answer'));
+    const last = messages.pop();
+    assert.equal(last?.type, NLMSG_DONE);
+    assert.ok(messages.length >= 1);
+    const nsids = messages.map((m) => {
+      assert.equal(m.type, RTM_NEWNSID);
+      assert.equal(m.flags & NLM_F_MULTI, NLM_F_MULTI);
+      return decodeNsidMessage(m);
+    });
+    for (const n of nsids) assert.equal(n.kind, 'new');
+    const ids = nsids.map((n) => n.nsid);
+    assert.ok(ids.every((id) => Number.isInteger(id) && id >= 0), String(ids));
+    assert.equal(new Set(ids).size, ids.length, 'distinct');
+  });
+
+  it('decodes the RTNLGRP_NSID notifications of one namespace given an nsid and deleted', () => {
+    const [created] = decodeMessages(fixture('notify-newnsid'));
+    const [deleted] = decodeMessages(fixture('notify-delnsid'));
+    const a = decodeNsidMessage(created!);
+    const b = decodeNsidMessage(deleted!);
+    assert.equal(a.kind, 'new');
+    assert.equal(b.kind, 'del');
+    assert.equal(a.nsid, b.nsid);
+    assert.ok(a.nsid >= 0);
+  });
+
+  it('rejects a short payload, a missing NETNSA_NSID and another message type with NetlinkDecodeError', () => {
+    const [good] = decodeMessages(fixture('notify-newnsid'));
+    const short = { ...good!, payload: good!.payload.subarray(0, 2) };
+    const noNsid = { ...good!, payload: good!.payload.subarray(0, 4) };
+    const other = { ...good!, type: RTM_GETLINK };
+    for (const [msg, reason] of [
+      [short, 'short_rtgenmsg'],
+      [noNsid, 'missing_attribute'],
+      [other, 'unexpected_type'],
+    ] as const) {
+      assert.throws(() => decodeNsidMessage(msg), (e: unknown) => e instanceof NetlinkDecodeError && e.reason === reason, reason);
+    }
+    // an attribute running past the payload
+    const bad = Buffer.from(good!.payload);
+    bad.writeUInt16LE(200, 4);
+    assert.throws(() => decodeNsidMessage({ ...good!, payload: bad }), NetlinkDecodeError);
+  });
+
+  it('encodes the requests to the uapi layout (nlmsghdr, rtgenmsg padded to 4, NETNSA_* s32)', () => {
+    const dump = encodeNsidDumpRequest(7);
+    assert.equal(dump.readUInt32LE(0), dump.length);
+    assert.equal(dump.length, NLMSG_HDRLEN + 4);
+    assert.equal(dump.readUInt16LE(4), RTM_GETNSID);
+    assert.equal(dump.readUInt16LE(6), NLM_F_REQUEST | NLM_F_DUMP);
+    assert.equal(dump.readUInt32LE(8), 7);
+    const byFd = encodeNsidOfFdRequest(8, 42);
+    assert.equal(byFd.readUInt16LE(6), NLM_F_REQUEST | NLM_F_ACK);
+    assert.deepEqual([...nsidAttributes(byFd)], [[NETNSA_FD, 42]]);
+    assert.deepEqual([...nsidAttributes(encodeNsidOfPidRequest(9, 1234))], [[NETNSA_PID, 1234]]);
+    const assign = encodeAssignNsidRequest(10, 5);
+    assert.equal(assign.readUInt16LE(4), RTM_NEWNSID);
+    assert.deepEqual([...nsidAttributes(assign)], [[NETNSA_FD, 5], [NETNSA_NSID, -1]]);
+  });
+
+  it('a link dump of another namespace carries IFLA_TARGET_NETNSID; one of our own carries nothing', () => {
+    const own = encodeLinkDumpRequest(3);
+    const other = encodeLinkDumpRequest(3, 17);
+    assert.equal(other.length, own.length + 8);
+    assert.equal(other.readUInt32LE(0), other.length);
+    assert.equal(other.readUInt16LE(own.length + 2), IFLA_TARGET_NETNSID);
+    assert.equal(other.readInt32LE(own.length + 4), 17);
+    assert.throws(() => encodeLinkDumpRequest(3, -1), RangeError);
+  });
+});
+
+describe('NETLINK_LISTEN_ALL_NSID control message', () => {
+  /** struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } + data, 64-bit layout. */
+  function cmsg(level: number, type: number, data: Buffer): Buffer {
+    const len = 16 + data.length;
+    const buf = Buffer.alloc(len + ((8 - (len % 8)) % 8));
+    buf.writeBigUInt64LE(BigInt(len), 0);
+    buf.writeInt32LE(level, 8);
+    buf.writeInt32LE(type, 12);
+    data.copy(buf, 16);
+    return buf;
+  }
+  const int = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(n);
+    return b;
+  };
+
+  it('reads the nsid, also after another control message, and -1 when there is none', () => {
+    const one = cmsg(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, int(5));
+    assert.equal(nsidFromControl(one, one.length), 5);
+    const two = Buffer.concat([cmsg(1, 1, int(9)), cmsg(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, int(12))]);
+    assert.equal(nsidFromControl(two, two.length), 12);
+    assert.equal(nsidFromControl(Buffer.alloc(64), 0), -1);
+    assert.equal(nsidFromControl(cmsg(1, 1, int(9)), 24), -1);
+  });
+
+  it('never reads past msg_controllen or trusts a cmsg_len that overruns it', () => {
+    const one = cmsg(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, int(5));
+    assert.equal(nsidFromControl(one, 16), -1);
+    const lying = Buffer.from(one);
+    lying.writeBigUInt64LE(4096n, 0);
+    assert.equal(nsidFromControl(lying, lying.length), -1);
+    const zero = Buffer.from(one);
+    zero.writeBigUInt64LE(0n, 0);
+    assert.equal(nsidFromControl(zero, zero.length), -1);
+  });
+});
+
+describe('NamespaceSet', () => {
+  it('routes our own datagrams (no nsid, or our self-id) to our table and others to theirs', () => {
+    const set = new NamespaceSet();
+    set.upsert(3, 'blue', 100);
+    assert.equal(set.route(-1), set.own);
+    assert.equal(set.route(3), set.get(3)?.table);
+    assert.equal(set.route(4), undefined);
+    set.selfNsid = 9;
+    assert.equal(set.route(9), set.own);
+    set.upsert(9, 'self', 1); // our own namespace is never another one
+    assert.equal(set.size, 1);
+  });
+
+  it('tells listeners of additions and removals, and orders tables: ours first, then by label', () => {
+    const set = new NamespaceSet();
+    const seen: string[] = [];
+    set.subscribe({ added: (ns) => seen.push(`+${ns.label}`), removed: (ns) => seen.push(`-${ns.label}`) });
+    set.upsert(1, 'zeta', undefined);
+    set.upsert(2, 'alpha', undefined);
+    set.upsert(2, 'alpha', undefined); // no change, no event
+    assert.deepEqual(set.tables().map((t) => t.netns), [undefined, 'alpha', 'zeta']);
+    const version = set.version;
+    set.remove(1);
+    set.remove(1);
+    assert.deepEqual(seen, ['+zeta', '+alpha', '-zeta']);
+    assert.ok(set.version > version);
+    assert.deepEqual(set.tables().map((t) => t.netns), [undefined, 'alpha']);
+  });
+
+  it('a relabel moves the table\'s links to the new label', () => {
+    const set = new NamespaceSet();
+    set.upsert(1, 'nsid-1', undefined);
+    const table = set.get(1)!.table;
+    table.apply(vethLink(2), 0);
+    set.upsert(1, 'red', 7);
+    assert.equal(set.get(1)?.table, table);
+    assert.equal(table.get(2)?.netns, 'red');
+    assert.equal(set.get(1)?.inode, 7);
+  });
+
+  it('the include/exclude filters leave a namespace out: not exported, its messages routed to "excluded"', () => {
+    const set = new NamespaceSet(new LinkTable(), { exclude: /^(?:cni-.*)$/ });
+    set.upsert(1, 'cni-1234', undefined);
+    set.upsert(2, 'web', undefined);
+    assert.equal(set.route(1), 'excluded');
+    assert.equal(set.size, 1);
+    assert.deepEqual(set.knownNsids().sort(), [1, 2]);
+    set.remove(1);
+    assert.equal(set.route(1), undefined);
+  });
+});
+
+describe('missingNetnsCapabilities', () => {
+  it('reads CapEff: NET_ADMIN is bit 12, NET_BROADCAST bit 11', () => {
+    assert.deepEqual(missingNetnsCapabilities('Name:\tx\nCapEff:\t000001ffffffffff\n'), []);
+    assert.deepEqual(missingNetnsCapabilities('CapEff:\t0000000000000000\n'), ['CAP_NET_ADMIN', 'CAP_NET_BROADCAST']);
+    assert.deepEqual(missingNetnsCapabilities(`CapEff:\t${(1n << 12n).toString(16).padStart(16, '0')}\n`), ['CAP_NET_BROADCAST']);
+    assert.deepEqual(missingNetnsCapabilities(`CapEff:\t${(1n << 11n).toString(16).padStart(16, '0')}\n`), ['CAP_NET_ADMIN']);
+    assert.deepEqual(missingNetnsCapabilities('no such line'), ['CAP_NET_ADMIN', 'CAP_NET_BROADCAST']);
+  });
+});
+
+describe('rendering several namespaces', () => {
+  const render = (r: LinkFamiliesRenderer): string => Buffer.concat(r.pieces('prometheus', 0)).toString('utf8');
+
+  it('the same device name in two namespaces gives two series; our own links have no netns label', () => {
+    const set = new NamespaceSet();
+    set.own.apply(vethLink(2, { ifname: 'eth0' }), 0);
+    set.upsert(1, 'pod-a', undefined);
+    set.upsert(2, 'pod"b', undefined);
+    set.get(1)!.table.apply(vethLink(2, { ifname: 'eth0', carrierChanges: 7 }), 0);
+    set.get(2)!.table.apply(vethLink(2, { ifname: 'eth0', carrierChanges: 9 }), 0);
+    const text = render(new LinkFamiliesRenderer(set));
+    const lines = text.split('\n').filter((l) => l.startsWith('linkstate_carrier_changes_total{'));
+    assert.deepEqual(lines, [
+      'linkstate_carrier_changes_total{device="eth0"} 2',
+      // namespaces by label ('"' sorts before '-'), the label value escaped
+      'linkstate_carrier_changes_total{device="eth0",netns="pod\\"b"} 9',
+      'linkstate_carrier_changes_total{device="eth0",netns="pod-a"} 7',
+    ]);
+  });
+
+  it('a change in one namespace re-renders its chunk only; a removed namespace takes its series with it', () => {
+    const set = new NamespaceSet();
+    set.upsert(1, 'a', undefined);
+    set.upsert(2, 'b', undefined);
+    set.get(1)!.table.apply(vethLink(2), 0);
+    set.get(2)!.table.apply(vethLink(2), 0);
+    const renderer = new LinkFamiliesRenderer(set);
+    const before = renderer.pieces('prometheus', 0);
+    set.get(2)!.table.apply(vethLink(2, { carrierChanges: 4 }), 0);
+    const after = renderer.pieces('prometheus', 0);
+    const ofA = (pieces: Buffer[]): Buffer[] => pieces.filter((p) => p.includes('netns="a"'));
+    const ofB = (pieces: Buffer[]): Buffer[] => pieces.filter((p) => p.includes('netns="b"'));
+    // namespace a's pieces are the very same buffers (not re-rendered); b's are new
+    assert.ok(ofA(before).length > 0);
+    assert.deepEqual(ofA(after).map((p) => ofA(before).indexOf(p) >= 0), ofA(before).map(() => true));
+    assert.ok(ofB(after).every((p) => !before.includes(p)));
+    assert.match(Buffer.concat(after).toString(), /carrier_changes_total\{device="veth2",netns="b"\} 4/);
+    set.remove(2);
+    assert.doesNotMatch(render(renderer), /netns="b"/);
+    assert.equal(renderer.exportedCount, 1);
+  });
+});
+
+// ---- the monitor with namespaces, against a fake socket playing the kernel ----
+
+interface Harness {
+  monitor: LinkMonitor;
+  set: NamespaceSet;
+  metrics: ExporterMetrics;
+  socket: FakeSocket;
+  unknown: number[];
+  nsidMessages: NsidMessage[];
+  resyncs: number;
+}
+
+function harness(): Harness {
+  const logger = createLogger({ level: 'error', format: 'json', destination: { write: () => undefined } });
+  void Writable;
+  const set = new NamespaceSet();
+  const metrics = new ExporterMetrics({ version: 't', revision: 't' }, () => 0);
+  const sockets: FakeSocket[] = [];
+  const h: Harness = {
+    set,
+    metrics,
+    unknown: [],
+    nsidMessages: [],
+    resyncs: 0,
+    socket: undefined as unknown as FakeSocket,
+    monitor: undefined as unknown as LinkMonitor,
+  };
+  h.monitor = new LinkMonitor({
+    openSocket: () => {
+      const s = new FakeSocket(500 + sockets.length);
+      sockets.push(s);
+      h.socket = s;
+      return s;
+    },
+    table: set.own,
+    namespaces: set,
+    metrics,
+    logger,
+    now: () => 1_000,
+    reopenBackoffMs: { initial: 5, max: 20 },
+    onUnknownNsid: (nsid) => h.unknown.push(nsid),
+    onNsidMessage: (msg) => h.nsidMessages.push(msg),
+    onResyncAll: () => h.resyncs++,
+  });
+  return h;
+}
+
+/** The target nsid of the n-th request (undefined: our own namespace). */
+function targetOf(s: FakeSocket, n: number): number | undefined {
+  const bytes = s.sent[n]!;
+  assert.equal(bytes.readUInt16LE(4), RTM_GETLINK);
+  return bytes.length > NLMSG_HDRLEN + 16 ? bytes.readInt32LE(NLMSG_HDRLEN + 16 + 4) : undefined;
+}
+
+function reply(s: FakeSocket, n: number, ...links: LinkMessage[]): void {
+  const seq = s.sentSeq(n);
+  s.kernel(
+    ...links.map((l) => linkMessageBytes(l, { flags: NLM_F_MULTI, seq, pid: s.portId })),
+    nlmsg({ type: NLMSG_DONE, flags: NLM_F_MULTI, seq, pid: s.portId }, Buffer.alloc(4)),
+  );
+}
+
+function fromNs(s: FakeSocket, nsid: number, link: LinkMessage): void {
+  s.deliver({ kind: 'datagram', data: linkMessageBytes(link), senderPid: 0, truncated: false, nsid });
+}
+
+async function metric(metrics: ExporterMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const data = await metrics.registry.getSingleMetric(name)!.get();
+  return data.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))?.value ?? 0;
+}
+
+describe('LinkMonitor with namespaces', () => {
+  it('dumps our namespace, then each other one with IFLA_TARGET_NETNSID, one at a time; ready after the last', () => {
+    const h = harness();
+    h.set.upsert(4, 'a', undefined);
+    h.set.upsert(6, 'b', undefined);
+    h.monitor.start();
+    const s = h.socket;
+    assert.equal(s.sent.length, 1);
+    assert.equal(targetOf(s, 0), undefined);
+    reply(s, 0, vethLink(2));
+    assert.equal(h.monitor.ready, false);
+    assert.equal(s.sent.length, 2);
+    assert.equal(targetOf(s, 1), 4);
+    reply(s, 1, vethLink(2, { ifname: 'eth0' }));
+    assert.equal(targetOf(s, 2), 6);
+    assert.equal(h.monitor.ready, false);
+    reply(s, 2, vethLink(2, { ifname: 'eth0' }), vethLink(3));
+    assert.equal(h.monitor.ready, true);
+    assert.equal(s.sent.length, 3);
+    assert.equal(h.set.own.size, 1);
+    assert.equal(h.set.get(4)?.table.size, 1);
+    assert.equal(h.set.get(6)?.table.size, 2);
+    assert.equal(h.set.get(6)?.table.get(2)?.netns, 'b');
+  });
+
+  it('routes each notification by its nsid: the same ifindex in three namespaces is three links', () => {
+    const h = harness();
+    h.set.upsert(4, 'a', undefined);
+    h.monitor.start();
+    const s = h.socket;
+    reply(s, 0, vethLink(2));
+    reply(s, 1, vethLink(2));
+    fromNs(s, 4, vethLink(2, { carrierChanges: 11 }));
+    fromNs(s, -1, vethLink(2, { carrierChanges: 5 }));
+    assert.equal(h.set.get(4)?.table.get(2)?.carrierChanges, 11);
+    assert.equal(h.set.own.get(2)?.carrierChanges, 5);
+  });
+
+  it('a datagram from an unknown nsid is counted, dropped and reported; a known excluded one is ignored', async () => {
+    const h = harness();
+    h.monitor.start();
+    reply(h.socket, 0);
+    fromNs(h.socket, 8, vethLink(2));
+    assert.deepEqual(h.unknown, [8]);
+    assert.equal(await metric(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'unknown_nsid' }), 1);
+    assert.equal(h.set.own.size, 0);
+  });
+
+  it('a namespace added later is dumped; one removed mid-dump neither blocks the queue nor gets a table', () => {
+    const h = harness();
+    h.monitor.start();
+    const s = h.socket;
+    reply(s, 0, vethLink(2));
+    assert.equal(h.monitor.ready, true);
+    h.set.upsert(3, 'late', undefined);
+    h.set.upsert(5, 'gone', undefined);
+    assert.equal(targetOf(s, 1), 3);
+    h.set.remove(3);
+    reply(s, 1, vethLink(2)); // its replies find no table
+    assert.equal(targetOf(s, 2), 5);
+    reply(s, 2, vethLink(7));
+    assert.equal(h.set.get(5)?.table.size, 1);
+    assert.equal(h.set.get(3), undefined);
+  });
+
+  it('a failed dump of one namespace is retried after a backoff of its own while the others go on', async () => {
+    const h = harness();
+    h.set.upsert(1, 'bad', undefined);
+    h.set.upsert(2, 'good', undefined);
+    h.monitor.start();
+    const s = h.socket;
+    reply(s, 0);
+    assert.equal(targetOf(s, 1), 1);
+    s.kernel(errorMessage(-22, s.sent[1]!.subarray(0, NLMSG_HDRLEN)));
+    assert.equal(targetOf(s, 2), 2, 'the next namespace is dumped at once');
+    reply(s, 2, vethLink(4));
+    assert.equal(h.monitor.ready, false, 'not ready before every namespace is dumped');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(targetOf(s, 3), 1, 'retried');
+    reply(s, 3, vethLink(4));
+    assert.equal(h.monitor.ready, true);
+    assert.equal(await metric(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'refused' }), 1);
+    await h.monitor.close();
+  });
+
+  it('a complete dump prunes its own namespace\'s table only', () => {
+    const h = harness();
+    h.set.upsert(1, 'a', undefined);
+    h.monitor.start();
+    const s = h.socket;
+    reply(s, 0, vethLink(2), vethLink(3));
+    reply(s, 1, vethLink(2), vethLink(3));
+    // an overrun: everything is dumped again, ours first
+    s.deliver({ kind: 'overrun' });
+    assert.equal(h.resyncs, 1);
+    assert.equal(targetOf(s, 2), undefined);
+    reply(s, 2, vethLink(2), vethLink(3));
+    assert.equal(targetOf(s, 3), 1);
+    reply(s, 3, vethLink(2)); // veth3 of namespace a was deleted while messages were lost
+    assert.equal(h.set.get(1)?.table.size, 1);
+    assert.equal(h.set.own.size, 2);
+  });
+
+  it('hands our own RTM_NEWNSID/RTM_DELNSID to the discovery, and ignores those other namespaces send', () => {
+    const h = harness();
+    h.set.upsert(1, 'a', undefined);
+    h.monitor.start();
+    const s = h.socket;
+    const nsidMsg = (type: number, nsid: number): Buffer => {
+      const payload = Buffer.alloc(12);
+      payload.writeUInt16LE(8, 4);
+      payload.writeUInt16LE(NETNSA_NSID, 6);
+      payload.writeInt32LE(nsid, 8);
+      return nlmsg({ type, flags: 0, seq: 0, pid: 0 }, payload);
+    };
+    s.deliver({ kind: 'datagram', data: nsidMsg(RTM_NEWNSID, 7), senderPid: 0, truncated: false, nsid: -1 });
+    s.deliver({ kind: 'datagram', data: nsidMsg(RTM_DELNSID, 7), senderPid: 0, truncated: false });
+    s.deliver({ kind: 'datagram', data: nsidMsg(RTM_NEWNSID, 3), senderPid: 0, truncated: false, nsid: 1 });
+    assert.deepEqual(h.nsidMessages, [
+      { kind: 'new', nsid: 7 },
+      { kind: 'del', nsid: 7 },
+    ]);
+  });
+});
