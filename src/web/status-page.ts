@@ -44,6 +44,8 @@ export const STATUS_PAGE_CSP =
 /** The JSON shape of one link in /api/v1/links. */
 export interface LinkJson {
   device: string;
+  /** the link's network namespace (--collector.netns); absent for the exporter's own */
+  netns?: string;
   alias?: string;
   ifindex: number;
   kind?: string;
@@ -63,6 +65,7 @@ export interface LinkJson {
 export function linkJson(link: LinkState, nowMs: number): LinkJson {
   const json: LinkJson = {
     device: link.name,
+    ...(link.netns === undefined ? {} : { netns: link.netns }),
     ...(link.ifalias === undefined || link.ifalias === '' ? {} : { alias: link.ifalias }),
     ifindex: link.ifindex,
     ...(link.kind === undefined ? {} : { kind: link.kind }),
@@ -81,7 +84,12 @@ export function linkJson(link: LinkState, nowMs: number): LinkJson {
 }
 
 export function sortedLinks(source: StatusSource): LinkState[] {
-  return [...source.links()].sort((a, b) => a.ifindex - b.ifindex);
+  // The exporter's own namespace first, then by namespace; ifindexes repeat across namespaces.
+  return [...source.links()].sort((a, b) => {
+    const x = a.netns ?? '';
+    const y = b.netns ?? '';
+    return x === y ? a.ifindex - b.ifindex : x < y ? -1 : 1;
+  });
 }
 
 /** Rows per piece of a streamed page or JSON body: the server yields to the event loop between pieces. */
@@ -118,6 +126,7 @@ function stateWord(link: LinkState): 'up' | 'down' {
 function row(link: LinkState, nowMs: number): string {
   const state = stateWord(link);
   const name = escapeHtml(link.name);
+  const netns = link.netns === undefined ? '' : escapeHtml(link.netns);
   const alias = link.ifalias === undefined || link.ifalias === '' ? '' : escapeHtml(link.ifalias);
   const last =
     link.lastChangeMs === undefined
@@ -125,8 +134,8 @@ function row(link: LinkState, nowMs: number): string {
       : `<td class="last" data-time="${new Date(link.lastChangeMs).toISOString()}" title="${new Date(link.lastChangeMs).toISOString()}">${ago(nowMs - link.lastChangeMs)}</td>`;
   const speed = link.speedMbps === undefined ? '' : `${link.speedMbps} Mb/s${link.duplex === undefined ? '' : ` ${escapeHtml(link.duplex)}`}`;
   return (
-    `<tr class="${state}" data-ifindex="${link.ifindex}" data-device="${name}">` +
-    `<td class="device">${name}</td><td class="alias">${alias}</td>` +
+    `<tr class="${state}" data-ifindex="${link.ifindex}" data-device="${name}"${netns === '' ? '' : ` data-netns="${netns}"`}>` +
+    `<td class="device">${name}</td><td class="netns">${netns}</td><td class="alias">${alias}</td>` +
     `<td class="state ${state}">${state}</td>` +
     `<td class="admin">${link.adminUp ? 'up' : 'down'}</td>` +
     `<td class="carrier">${link.carrier ? 'up' : 'down'}</td>` +
@@ -161,7 +170,7 @@ export function* statusPageChunks(info: PageInfo, source: StatusSource, nowMs: n
 <h2>Links</h2>
 <p><label>Filter <input id="filter" type="search" placeholder="device, alias or state" autocomplete="off"></label> <span id="stream" class="muted"></span></p>
 <table id="links">
-<thead><tr><th>Device</th><th>Alias</th><th>State</th><th>Admin</th><th>Carrier</th><th>Oper state</th><th>Last change</th><th title="carrier down transitions the kernel counted (IFLA_CARRIER_DOWN_COUNT)">Flaps</th><th>Speed</th></tr></thead>
+<thead><tr><th>Device</th><th title="network namespace (--collector.netns); empty for the exporter's own">Namespace</th><th>Alias</th><th>State</th><th>Admin</th><th>Carrier</th><th>Oper state</th><th>Last change</th><th title="carrier down transitions the kernel counted (IFLA_CARRIER_DOWN_COUNT)">Flaps</th><th>Speed</th></tr></thead>
 <tbody>
 `;
   for (let i = 0; i < links.length; i += ROWS_PER_CHUNK) {

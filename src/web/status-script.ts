@@ -55,10 +55,12 @@ export const STATUS_SCRIPT = `'use strict';
     var tr = document.createElement('tr');
     tr.setAttribute('data-ifindex', String(l.ifindex));
     tr.setAttribute('data-device', l.device);
-    ['device', 'alias', 'state', 'admin', 'carrier', 'oper', 'last', 'flaps', 'speed'].forEach(function (c) {
+    if (l.netns !== undefined) tr.setAttribute('data-netns', l.netns);
+    ['device', 'netns', 'alias', 'state', 'admin', 'carrier', 'oper', 'last', 'flaps', 'speed'].forEach(function (c) {
       var td = document.createElement('td'); td.className = c; tr.appendChild(td);
     });
     cell(tr, 'device').textContent = l.device;
+    cell(tr, 'netns').textContent = l.netns || '';
     cell(tr, 'alias').textContent = l.alias || '';
     setWord(cell(tr, 'admin'), l.admin_up ? 'up' : 'down');
     setWord(cell(tr, 'carrier'), l.carrier ? 'up' : 'down');
@@ -93,12 +95,17 @@ export const STATUS_SCRIPT = `'use strict';
     time.title = e.time;
     time.textContent = new Date(e.time).toLocaleTimeString();
     li.appendChild(time);
-    li.appendChild(document.createTextNode(' ' + e.device + ' ' + e.type + ' ' + e.from + ' \\u2192 ' + e.to + ' (carrier changes ' + e.carrier_changes + ')'));
+    li.appendChild(document.createTextNode(' ' + e.device + (e.netns !== undefined ? ' (' + e.netns + ')' : '') + ' ' + e.type + ' ' + e.from + ' \\u2192 ' + e.to + ' (carrier changes ' + e.carrier_changes + ')'));
     list.insertBefore(li, list.firstChild);
     while (list.children.length > MAX_EVENTS) list.removeChild(list.lastChild);
   }
   function applyEvent(e) {
-    var tr = tbody.querySelector('tr[data-ifindex="' + Number(e.ifindex) + '"]');
+    // ifindexes repeat across namespaces: the row is the one of this ifindex and namespace.
+    var tr = null;
+    for (var i = 0; i < tbody.rows.length && !tr; i++) {
+      var r = tbody.rows[i];
+      if (r.getAttribute('data-ifindex') === String(Number(e.ifindex)) && (r.getAttribute('data-netns') || '') === (e.netns || '')) tr = r;
+    }
     if (!tr || tr.getAttribute('data-device') !== e.device) { reloadLinks(); return; }
     if (e.type === 'admin') setWord(cell(tr, 'admin'), e.to);
     else if (e.type === 'carrier') { setWord(cell(tr, 'carrier'), e.to); setLast(tr, e.time); }

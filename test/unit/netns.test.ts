@@ -469,3 +469,19 @@ describe('LinkMonitor with namespaces', () => {
     ]);
   });
 });
+
+describe('link events of other namespaces', () => {
+  it('carry netns after device; our own carry no netns key', async () => {
+    const { transitionsOf } = await import('../../src/events/link-events.js');
+    const pod = new LinkTable('pod-a');
+    pod.apply(vethLink(2), 0);
+    const down = pod.apply(vethLink(2, { carrier: 0, flags: 1, carrierChanges: 3, carrierDownCount: 2 }), 1);
+    const [event] = transitionsOf(down, { adminUp: true, operstate: 6 }, 0).filter((e) => e.type === 'carrier');
+    assert.deepEqual(Object.keys(event!).slice(0, 4), ['time', 'type', 'device', 'netns']);
+    assert.equal(event!.netns, 'pod-a');
+    const own = new LinkTable();
+    own.apply(vethLink(2), 0);
+    const ownDown = own.apply(vethLink(2, { carrier: 0, flags: 1, carrierChanges: 3, carrierDownCount: 2 }), 1);
+    for (const e of transitionsOf(ownDown, { adminUp: true, operstate: 6 }, 0)) assert.equal('netns' in e, false);
+  });
+});

@@ -136,3 +136,25 @@ test('a page of 10,000 links is written in pieces, yielding to the event loop be
     await running.close();
   }
 });
+
+test('links of other namespaces: a Namespace cell and data-netns (escaped), netns in the JSON, one row per (namespace, ifindex)', () => {
+  const own = new LinkTable();
+  own.apply(message(2, 'eth0', true), 1_000);
+  const pod = new LinkTable(EVIL_NAME);
+  pod.apply(message(2, 'eth0', false), 1_000);
+  const source = { *links() { yield* own.links(); yield* pod.links(); } };
+  const html = renderStatusPage({ name: 'x', version: '1', telemetryPath: '/metrics' }, source, 5_000);
+  const rows = html.match(/<tr class="(up|down)" data-ifindex="2"[^>]*>/g) ?? [];
+  assert.deepEqual(rows, [
+    '<tr class="up" data-ifindex="2" data-device="eth0">',
+    `<tr class="down" data-ifindex="2" data-device="eth0" data-netns="${escapeHtml(EVIL_NAME)}">`,
+  ]);
+  assert.ok(html.includes(`<td class="netns">${escapeHtml(EVIL_NAME)}</td>`));
+  assert.ok(html.includes('<td class="netns"></td>'), 'empty for our own namespace');
+  const body = JSON.parse(renderLinksJson(source, 5_000)) as { links: Array<{ device: string; netns?: string; carrier: boolean }> };
+  assert.deepEqual(body.links.map((l) => [l.device, l.netns, l.carrier]), [
+    ['eth0', undefined, true],
+    ['eth0', EVIL_NAME, false],
+  ]);
+  assert.equal(Object.keys(body.links[0]!).includes('netns'), false, 'no netns key for our own links');
+});
