@@ -238,7 +238,7 @@ export class LinkMonitor {
     // Lost notifications may include ones the dump in flight has already passed, of any namespace.
     this.#dump?.requestAnother();
     this.#congested = true;
-    if (this.#namespaces.size > 0) this.#opts.onResyncAll?.();
+    this.#opts.onResyncAll?.();
     this.#wanted.add(-1);
     for (const ns of this.#namespaces.namespaces()) this.#wanted.add(ns.nsid);
   }

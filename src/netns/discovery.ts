@@ -134,16 +134,37 @@ export class NamespaceDiscovery {
     if (this.#set.route(msg.nsid) === undefined) this.#sync([msg.nsid]);
   };
 
-  /** A datagram came from an nsid we do not know: its RTM_NEWNSID was lost; look again. */
+  /**
+   * A datagram came from an nsid we do not know: its RTM_NEWNSID was lost, or the namespace died
+   * with datagrams still queued. Look again, at most once a second per nsid (a storm from a dead
+   * namespace must not turn into a storm of scans).
+   */
   readonly onUnknownNsid = (nsid: number): void => {
     if (this.#closed || this.#set.route(nsid) !== undefined) return;
-    this.#sync();
+    const now = Date.now();
+    if (now - (this.#unknownAskedAt.get(nsid) ?? -Infinity) < 1_000) return;
+    this.#unknownAskedAt.set(nsid, now);
+    if (this.#unknownAskedAt.size > 1024) this.#unknownAskedAt.clear();
+    this.#syncSoon();
   };
 
   /** Messages were lost (an overrun, a reopen): RTM_NEWNSID/RTM_DELNSID may be among them. */
   readonly onResyncAll = (): void => {
-    if (!this.#closed) this.#sync();
+    this.#syncSoon();
   };
+
+  readonly #unknownAskedAt = new Map<number, number>();
+  #syncScheduled = false;
+
+  /** One full sync on the next turn of the loop, however many ask for it before then. */
+  #syncSoon(): void {
+    if (this.#closed || this.#syncScheduled) return;
+    this.#syncScheduled = true;
+    setImmediate(() => {
+      this.#syncScheduled = false;
+      this.#sync();
+    });
+  }
 
   /**
    * Reconciles the set with the kernel: with `added` only those nsids are new (no dump of the
