@@ -1,5 +1,7 @@
 // deploy/kubernetes: every object is validated against the Kubernetes (and Prometheus operator)
 // schemas with kubernetes-models, and the properties that matter for this exporter are asserted.
+// The netns component's JSON 6902 patch is applied here to the base DaemonSet (as kustomize
+// applies it) and the result validated and asserted the same way.
 // Note: the schemas accept unknown fields, so the fields we rely on are asserted by name below.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
@@ -9,7 +11,17 @@ import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { Service } from 'kubernetes-models/v1';
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { exporterFlags, flagName, flagValue } from '../helpers/exporter-flags.js';
-import { readRepoFile, repoPath } from '../helpers/repo.js';
+import { requireRoot } from '../helpers/netns.js';
+import {
+  NET_ADMIN_AND_BROADCAST,
+  assertExportsPeer,
+  capabilitySet,
+  missingCapabilitiesLine,
+  runToExit,
+  startPrivileged,
+  withNetnsLab,
+} from '../helpers/netns-privileges.js';
+import { readRepoFile, repoPath, requireCommand } from '../helpers/repo.js';
 
 const DIR = 'deploy/kubernetes';
 
@@ -151,4 +163,167 @@ test('the PrometheusRule is valid and carries exactly the groups of deploy/prome
   assert.doesNotThrow(() => new PrometheusRule(rule).validate());
   const alerts = parse(readRepoFile('deploy/prometheus/alerts.yml')) as Obj;
   assert.deepEqual(rule.spec.groups, alerts.groups);
+});
+
+// ---- The netns component (deploy/kubernetes/components/netns) ----
+
+const COMPONENT = 'components/netns';
+
+type PatchOp = { op: 'add' | 'replace' | 'remove' | 'test'; path: string; value?: unknown };
+
+/** RFC 6901 pointer → tokens. */
+function pointer(path: string): string[] {
+  assert.ok(path.startsWith('/'), `JSON pointer ${path}`);
+  return path
+    .slice(1)
+    .split('/')
+    .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** Applies an RFC 6902 patch (add, replace, remove, test) to a copy of doc, as kustomize does; throws where it would fail. */
+function applyJson6902(doc: Obj, ops: readonly PatchOp[]): Obj {
+  const out = structuredClone(doc);
+  for (const op of ops) {
+    const tokens = pointer(op.path);
+    const last = tokens.pop()!;
+    let parent: Obj = out;
+    for (const token of tokens) {
+      assert.ok(parent !== null && typeof parent === 'object' && token in parent, `${op.op} ${op.path}: ${token} does not exist`);
+      parent = parent[token];
+    }
+    if (Array.isArray(parent)) {
+      const index = last === '-' ? parent.length : Number(last);
+      assert.ok(Number.isInteger(index) && index >= 0 && index <= parent.length, `${op.op} ${op.path}: index`);
+      if (op.op === 'add') parent.splice(index, 0, structuredClone(op.value));
+      else if (op.op === 'replace') (assert.ok(index < parent.length, op.path), (parent[index] = structuredClone(op.value)));
+      else if (op.op === 'remove') parent.splice(index, 1);
+      else assert.deepEqual(parent[index], op.value, `test ${op.path}`);
+    } else {
+      assert.ok(parent !== null && typeof parent === 'object', `${op.op} ${op.path}: no object`);
+      if (op.op === 'add') parent[last] = structuredClone(op.value);
+      else if (op.op === 'replace') (assert.ok(last in parent, `replace ${op.path}: missing`), (parent[last] = structuredClone(op.value)));
+      else if (op.op === 'remove') (assert.ok(last in parent, `remove ${op.path}: missing`), delete parent[last]);
+      else assert.deepEqual(parent[last], op.value, `test ${op.path}`);
+    }
+  }
+  return out;
+}
+
+/** The base DaemonSet with the component's patches applied (after checking they target it). */
+function netnsDaemonSet(): Obj {
+  const component = load<Obj>(`${COMPONENT}/kustomization.yaml`);
+  assert.equal(component.apiVersion, 'kustomize.config.k8s.io/v1alpha1');
+  assert.equal(component.kind, 'Component');
+  const base = daemonSet();
+  const patches = component.patches as Obj[];
+  assert.equal(patches.length, 1, 'one patch');
+  const { path, target } = patches[0];
+  assert.deepEqual(target, { group: 'apps', version: 'v1', kind: 'DaemonSet', name: base.metadata.name }, 'the patch targets the DaemonSet');
+  const ops = load<PatchOp[]>(`${COMPONENT}/${path}`);
+  assert.ok(Array.isArray(ops) && ops.every((op) => ['add', 'replace', 'remove', 'test'].includes(op.op)), 'a JSON 6902 patch');
+  return applyJson6902(base, ops);
+}
+
+test('the patch applier is real: a test op that does not hold and a missing path are refused', () => {
+  const base = daemonSet();
+  assert.throws(() => applyJson6902(base, [{ op: 'test', path: '/spec/template/spec/containers/0/name', value: 'other' }]));
+  assert.throws(() => applyJson6902(base, [{ op: 'add', path: '/spec/nothing/here', value: 1 }]));
+  assert.deepEqual(applyJson6902(base, [{ op: 'add', path: '/spec/template/spec/containers/0/args/-', value: 'x' }]).spec.template.spec.containers[0].args.at(-1), 'x');
+});
+
+test('the netns component gives a valid DaemonSet', () => {
+  assert.doesNotThrow(() => new DaemonSet(netnsDaemonSet()).validate());
+  // The base itself is untouched by it, and the base kustomization does not include it by default.
+  assert.equal(container(daemonSet()).securityContext.capabilities.add, undefined);
+  assert.equal(load<Obj>('kustomization.yaml').components, undefined);
+});
+
+test('the netns component adds --collector.netns and exactly NET_ADMIN and NET_BROADCAST, still dropping ALL', () => {
+  const ds = netnsDaemonSet();
+  const c = container(ds);
+  const args = c.args as string[];
+  assert.deepEqual(args.filter((a) => flagName(a).startsWith('--collector.netns')), ['--collector.netns']);
+  assert.deepEqual(args.slice(0, -1), container(daemonSet()).args, 'the base flags stay');
+  const known = exporterFlags();
+  for (const arg of args) assert.ok(known.has(flagName(arg)), `unknown flag ${arg}`);
+  assert.deepEqual([...c.securityContext.capabilities.add].sort(), ['NET_ADMIN', 'NET_BROADCAST']);
+  assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+  // Root in the container: Kubernetes sets no ambient capabilities, so a non-root process would
+  // lose the added ones at exec (see the patch and the setpriv test below).
+  assert.equal(c.securityContext.runAsUser, 0);
+  assert.equal(c.securityContext.runAsNonRoot, false);
+  assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+  assert.equal(c.securityContext.privileged, false);
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  const pod = ds.spec.template.spec;
+  assert.equal(pod.hostNetwork, true);
+  assert.equal(pod.hostPID ?? false, false);
+  assert.equal(pod.securityContext.seccompProfile?.type, 'RuntimeDefault');
+});
+
+test('the netns component mounts /run/netns and /run/docker/netns read-only with HostToContainer propagation', () => {
+  const ds = netnsDaemonSet();
+  const c = container(ds);
+  const volumes = new Map((ds.spec.template.spec.volumes as Obj[]).map((v) => [v.name, v]));
+  const mounts = c.volumeMounts as Obj[];
+  assert.deepEqual(mounts.map((m) => m.mountPath).sort(), ['/run/docker/netns', '/run/netns']);
+  for (const mount of mounts) {
+    assert.equal(mount.readOnly, true, `${mount.mountPath} readOnly`);
+    assert.equal(mount.mountPropagation, 'HostToContainer', `${mount.mountPath} mountPropagation`);
+    const volume = volumes.get(mount.name);
+    assert.ok(volume, `volume ${mount.name}`);
+    // The same path on the node as in the container, so the default --collector.netns.paths fit.
+    assert.equal(volume.hostPath?.path, mount.mountPath);
+    // DirectoryOrCreate: nodes without Docker (or before their first pod) must still run the pod.
+    assert.equal(volume.hostPath?.type, 'DirectoryOrCreate', `${mount.mountPath} hostPath type`);
+    assert.equal(mount.subPath, undefined);
+  }
+  assert.equal(volumes.size, mounts.length, 'no other volume');
+  const paths = (flagValue(c.args as string[], '--collector.netns.paths') ?? '/run/netns,/run/docker/netns').split(',').sort();
+  assert.deepEqual(paths, mounts.map((m) => m.mountPath).sort(), 'the exporter looks where the mounts are');
+});
+
+/** setpriv arguments for what a container runtime gives this container (no ambient set, as Kubernetes). */
+function setprivLikeKubernetes(c: Obj, pod: Obj): string[] {
+  const uid = c.securityContext.runAsUser ?? pod.securityContext.runAsUser;
+  const gid = c.securityContext.runAsGroup ?? pod.securityContext.runAsGroup;
+  assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+  const add = ((c.securityContext.capabilities.add ?? []) as string[]).map((cap) => `,+${cap.toLowerCase()}`).join('');
+  return [
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    '--clear-groups',
+    ...(c.securityContext.allowPrivilegeEscalation === false ? ['--no-new-privs'] : []),
+    `--inh-caps=-all`,
+    `--bounding-set=-all${add}`,
+  ];
+}
+
+test('as a container runtime runs the netns DaemonSet container, the exporter exports another namespace; as non-root it refuses', async (t) => {
+  if (!requireRoot(t)) return;
+  if (!requireCommand(t, 'setpriv', 'util-linux')) return;
+  const ds = netnsDaemonSet();
+  const c = container(ds);
+  const pod = ds.spec.template.spec;
+  await withNetnsLab('lse-k8snetns', async (lab) => {
+    // The paths are the mounts' in the pod; here a private directory holds the lab's other namespace.
+    const args = [...(c.args as string[]), `--collector.netns.paths=${lab.pathsDir}`];
+    const exporter = await startPrivileged(lab, setprivLikeKubernetes(c, pod), args);
+    try {
+      assertExportsPeer(await exporter.metrics(), lab);
+      const status = exporter.status();
+      assert.equal(capabilitySet(status, 'CapEff'), NET_ADMIN_AND_BROADCAST, status);
+      assert.equal(capabilitySet(status, 'CapBnd'), NET_ADMIN_AND_BROADCAST, status);
+      assert.match(status, /^NoNewPrivs:\s+1$/m, status);
+    } finally {
+      await exporter.stop();
+    }
+    // The same container without runAsUser: 0 (the pod's non-root user): the added capabilities
+    // are only in the bounding set after exec, and the exporter says so.
+    const nonRoot = structuredClone(c);
+    delete nonRoot.securityContext.runAsUser;
+    const result = await runToExit(lab, setprivLikeKubernetes(nonRoot, pod), args);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stderr, `${missingCapabilitiesLine(['CAP_NET_ADMIN', 'CAP_NET_BROADCAST'])}\n`);
+  });
 });

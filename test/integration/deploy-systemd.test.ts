@@ -7,17 +7,28 @@
 // points at an executable shim that runs the built dist/src/main.js, and whose EnvironmentFile is
 // the repository's; everything else in the copy is the shipped unit, line for line.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BUILT_MAIN, exporterFlags, flagName } from '../helpers/exporter-flags.js';
 import { createNetns, enterNetns, requireRoot } from '../helpers/netns.js';
+import {
+  NET_ADMIN_AND_BROADCAST,
+  PEER_LABEL,
+  assertExportsPeer,
+  capabilitySet,
+  missingCapabilitiesLine,
+  runToExit,
+  startPrivileged,
+  withNetnsLab,
+} from '../helpers/netns-privileges.js';
 import { describeResult, readRepoFile, repoPath, requireCommand, runCommand, waitFor } from '../helpers/repo.js';
 
 const UNIT = 'deploy/systemd/linkstate-exporter.service';
 const ENV_FILE = 'deploy/systemd/linkstate-exporter.env';
 const INSTALLED_BINARY = '/usr/local/bin/linkstate-exporter';
+const DROP_IN = 'deploy/systemd/linkstate-exporter.service.d/netns.conf';
 
 /** section → key → values (a key may repeat). Comments and blank lines dropped. */
 function parseUnit(text: string): Map<string, Map<string, string[]>> {
@@ -74,8 +85,12 @@ function one(section: Map<string, string[]>, key: string): string | undefined {
   return values[values.length - 1];
 }
 
-/** A temp dir with an executable shim for the exporter and a copy of the unit pointing at it. */
-function verifiableCopy(): { dir: string; unit: string; shim: string } {
+/**
+ * A temp dir with an executable shim for the exporter and a copy of the unit pointing at it; with
+ * withDropIn, also a copy of the netns drop-in in the unit's .d directory next to it (where
+ * systemd-analyze finds it), its ExecStart pointing at the shim too.
+ */
+function verifiableCopy(withDropIn = false): { dir: string; unit: string; shim: string; dropIn: string } {
   const dir = mkdtempSync(join(tmpdir(), 'linkstate-systemd-'));
   chmodSync(dir, 0o755);
   const shim = join(dir, 'linkstate-exporter');
@@ -89,7 +104,14 @@ function verifiableCopy(): { dir: string; unit: string; shim: string } {
     .replace('EnvironmentFile=-/etc/default/linkstate-exporter\n', `EnvironmentFile=${repoPath(ENV_FILE)}\n`);
   const unit = join(dir, 'linkstate-exporter.service');
   writeFileSync(unit, copy);
-  return { dir, unit, shim };
+  const dropIn = join(dir, 'linkstate-exporter.service.d', 'netns.conf');
+  if (withDropIn) {
+    const text = readRepoFile(DROP_IN);
+    assert.ok(text.includes(`\nExecStart=${INSTALLED_BINARY} `));
+    mkdirSync(join(dir, 'linkstate-exporter.service.d'), { mode: 0o755 });
+    writeFileSync(dropIn, text.replace(`\nExecStart=${INSTALLED_BINARY} `, `\nExecStart=${shim} `));
+  }
+  return { dir, unit, shim, dropIn };
 }
 
 test('the unit runs the package binary unprivileged, hardened, with flags from the environment file', () => {
@@ -312,6 +334,225 @@ test('every system call the exporter makes (start, dump, scrapes, a flap, SIGTER
   } finally {
     leave?.();
     await ns.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- The netns drop-in (deploy/systemd/linkstate-exporter.service.d/netns.conf) ----
+
+function dropInService(): Map<string, string[]> {
+  const dropIn = parseUnit(readRepoFile(DROP_IN));
+  assert.deepEqual([...dropIn.keys()], ['Service'], 'the drop-in has only a [Service] section');
+  return dropIn.get('Service')!;
+}
+
+/**
+ * The unit's [Service] with the drop-in applied as systemd applies it: for these list settings an
+ * empty assignment resets the list and any other one adds to it; for any other key the drop-in's
+ * assignment comes last and wins.
+ */
+function mergedService(): Map<string, string[]> {
+  const merged = new Map([...service()].map(([key, values]) => [key, [...values]]));
+  for (const [key, values] of dropInService()) merged.set(key, [...(merged.get(key) ?? []), ...values]);
+  return merged;
+}
+
+/** A capability setting's final set: '' resets, other assignments are ORed (systemd.exec(5)). */
+function capabilitiesOf(section: Map<string, string[]>, key: string): string[] {
+  let set = new Set<string>();
+  for (const value of section.get(key) ?? []) {
+    assert.ok(!value.startsWith('~'), `${key}=${value}: the drop-in does not invert`);
+    if (value.trim() === '') set = new Set();
+    else for (const cap of value.trim().split(/\s+/)) set.add(cap);
+  }
+  return [...set].sort();
+}
+
+/** ExecStart's final command: '' resets the list; a simple service has exactly one. */
+function execStartOf(section: Map<string, string[]>): string {
+  let commands: string[] = [];
+  for (const value of section.get('ExecStart') ?? []) commands = value === '' ? [] : [...commands, value];
+  assert.equal(commands.length, 1, `one ExecStart after the drop-in: ${commands.join(' | ')}`);
+  return commands[0]!;
+}
+
+/** setpriv arguments for the identity and capabilities systemd would give the merged unit. */
+function setprivLikeSystemd(capabilities: readonly string[]): string[] {
+  const list = capabilities.map((cap) => `+${cap.replace(/^CAP_/, '').toLowerCase()}`).join(',');
+  const plus = list === '' ? '' : `,${list}`;
+  return [
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    '--no-new-privs',
+    `--inh-caps=-all${plus}`,
+    ...(list === '' ? [] : [`--ambient-caps=-all${plus}`]),
+    `--bounding-set=-all${plus}`,
+  ];
+}
+
+test('the netns drop-in grants exactly CAP_NET_ADMIN and CAP_NET_BROADCAST and adds --collector.netns', () => {
+  const dropIn = dropInService();
+  assert.deepEqual(
+    [...dropIn.keys()].sort(),
+    ['AmbientCapabilities', 'CapabilityBoundingSet', 'ExecStart'],
+    'the drop-in changes nothing else of the hardening',
+  );
+  // Each list is reset first, so the set is exact whatever the unit or another drop-in says.
+  for (const key of ['CapabilityBoundingSet', 'AmbientCapabilities', 'ExecStart']) assert.equal(dropIn.get(key)?.[0], '', `${key}= resets first`);
+  const merged = mergedService();
+  assert.deepEqual(capabilitiesOf(merged, 'CapabilityBoundingSet'), ['CAP_NET_ADMIN', 'CAP_NET_BROADCAST']);
+  assert.deepEqual(capabilitiesOf(merged, 'AmbientCapabilities'), ['CAP_NET_ADMIN', 'CAP_NET_BROADCAST']);
+  // Without the drop-in: none at all (the unit's own settings).
+  assert.deepEqual(capabilitiesOf(service(), 'CapabilityBoundingSet'), []);
+  assert.deepEqual(capabilitiesOf(service(), 'AmbientCapabilities'), []);
+  assert.equal(execStartOf(merged), `${INSTALLED_BINARY} $LINKSTATE_EXPORTER_ARGS --collector.netns`);
+  // What the netns mode must keep from the unit: no setns/unshare needed, the host's network.
+  for (const [key, value] of Object.entries({ DynamicUser: 'yes', NoNewPrivileges: 'yes', RestrictNamespaces: 'yes', ProtectSystem: 'strict' })) {
+    assert.equal(one(merged, key), value, key);
+  }
+  assert.equal(merged.get('PrivateNetwork'), undefined);
+  assert.equal(merged.get('PrivateUsers'), undefined, 'capabilities in a user namespace would not count in the host network namespace');
+  const args = execArgs(execStartOf(merged), parseEnvFile(readRepoFile(ENV_FILE)));
+  assert.ok(args.includes('--collector.netns'));
+  const known = exporterFlags();
+  for (const arg of args) assert.ok(known.has(flagName(arg)), `unknown flag ${arg}`);
+});
+
+test('systemd-analyze verify accepts the unit with the netns drop-in applied, and reads the drop-in', async (t) => {
+  if (!requireCommand(t, 'systemd-analyze', 'systemd')) return;
+  const { dir, unit, dropIn } = verifiableCopy(true);
+  try {
+    const result = await runCommand('systemd-analyze', ['verify', unit]);
+    assert.equal(result.code, 0, describeResult('systemd-analyze verify', result));
+    assert.equal(result.stderr + result.stdout, '', describeResult('systemd-analyze verify printed warnings', result));
+    // The drop-in really is read: a typo in it is reported against it.
+    writeFileSync(dropIn, readFileSync(dropIn, 'utf8').replace('AmbientCapabilities=CAP_NET_ADMIN', 'AmbientCapabilitiez=CAP_NET_ADMIN'));
+    const typo = await runCommand('systemd-analyze', ['verify', unit]);
+    assert.match(typo.stderr, /netns\.conf.*Unknown key.*AmbientCapabilitiez/, describeResult('verify with a typo in the drop-in', typo));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('systemd-analyze security: with the drop-in the unit has exactly the two network capabilities and still rates OK', async (t) => {
+  if (!requireCommand(t, 'systemd-analyze', 'systemd')) return;
+  const { dir, unit } = verifiableCopy(true);
+  try {
+    const result = await runCommand('systemd-analyze', ['security', '--offline=yes', '--no-pager', unit]);
+    assert.equal(result.code, 0, describeResult('systemd-analyze security', result));
+    const match = /Overall exposure level for \S+: (\d+\.\d+)/.exec(result.stdout);
+    assert.ok(match, result.stdout);
+    assert.ok(Number(match[1]) <= 2.0, `exposure ${match[1]}:\n${result.stdout}`);
+    // The capability lines systemd flags: the ones for these two (and ambient ones), no other.
+    const flagged = result.stdout
+      .split('\n')
+      .filter((line) => /^\s*✗ (CapabilityBoundingSet|AmbientCapabilities)=/.test(line))
+      .map((line) => /^\s*✗ (\S+)/.exec(line)![1])
+      .sort();
+    const expected = ['AmbientCapabilities=', 'CapabilityBoundingSet=~CAP_NET_ADMIN', 'CapabilityBoundingSet=~CAP_NET_(BIND_SERVICE|BROADCAST|RAW)'];
+    assert.deepEqual(flagged, expected.sort(), result.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('as the unit with the drop-in runs it (nobody, exactly the two capabilities), the exporter exports another namespace', async (t) => {
+  if (!requireRoot(t)) return;
+  if (!requireCommand(t, 'setpriv', 'util-linux')) return;
+  const merged = mergedService();
+  const caps = capabilitiesOf(merged, 'AmbientCapabilities');
+  assert.deepEqual(capabilitiesOf(merged, 'CapabilityBoundingSet'), caps);
+  await withNetnsLab('lse-sdnetns', async (lab) => {
+    const args = [...execArgs(execStartOf(merged), parseEnvFile(readRepoFile(ENV_FILE))), `--collector.netns.paths=${lab.pathsDir}`];
+    const exporter = await startPrivileged(lab, setprivLikeSystemd(caps), args);
+    try {
+      assertExportsPeer(await exporter.metrics(), lab);
+      const status = exporter.status();
+      assert.match(status, /^Uid:\s+65534\s/m, status);
+      assert.equal(capabilitySet(status, 'CapEff'), NET_ADMIN_AND_BROADCAST, status);
+      assert.equal(capabilitySet(status, 'CapBnd'), NET_ADMIN_AND_BROADCAST, status);
+      assert.match(status, /^NoNewPrivs:\s+1$/m, status);
+    } finally {
+      await exporter.stop();
+    }
+  });
+});
+
+test('without the drop-in (or with one capability short) --collector.netns is one line on stderr and exit 1', async (t) => {
+  if (!requireRoot(t)) return;
+  if (!requireCommand(t, 'setpriv', 'util-linux')) return;
+  await withNetnsLab('lse-sdnocap', async (lab) => {
+    const base = [...execArgs(one(service(), 'ExecStart') ?? '', parseEnvFile(readRepoFile(ENV_FILE))), '--collector.netns', `--collector.netns.paths=${lab.pathsDir}`];
+    const cases: Array<[string[], string[]]> = [
+      [capabilitiesOf(service(), 'AmbientCapabilities'), ['CAP_NET_ADMIN', 'CAP_NET_BROADCAST']],
+      [['CAP_NET_ADMIN'], ['CAP_NET_BROADCAST']],
+      [['CAP_NET_BROADCAST'], ['CAP_NET_ADMIN']],
+    ];
+    for (const [caps, missing] of cases) {
+      const result = await runToExit(lab, setprivLikeSystemd(caps), base);
+      assert.equal(result.code, 1, `with ${caps.join(' ') || 'no capabilities'}: ${result.stderr}`);
+      assert.equal(result.stderr, `${missingCapabilitiesLine(missing)}\n`, `with ${caps.join(' ') || 'no capabilities'}`);
+      assert.equal(result.stdout, '');
+    }
+    // Without the flag the unit's own (empty) set is still enough.
+    const plain = await startPrivileged(lab, setprivLikeSystemd([]), base.filter((a) => !a.startsWith('--collector.netns')));
+    try {
+      const metrics = await plain.metrics();
+      assert.doesNotMatch(metrics, new RegExp(`netns="${PEER_LABEL}"`), 'no other namespace without the flag');
+    } finally {
+      await plain.stop();
+    }
+  });
+});
+
+test('every system call of the netns mode passes the unit SystemCallFilter, and it never calls setns or unshare', async (t) => {
+  if (!requireRoot(t)) return;
+  if (!requireCommand(t, 'systemd-analyze', 'systemd')) return;
+  if (!requireCommand(t, 'strace', 'strace')) return;
+  if (!requireCommand(t, 'setpriv', 'util-linux')) return;
+  const groups = parseSyscallGroups((await runCommand('systemd-analyze', ['syscall-filter', '--no-pager'])).stdout);
+  const merged = mergedService();
+  const allowed = allowedSyscalls(merged.get('SystemCallFilter') ?? [], groups);
+  const dir = mkdtempSync(join(tmpdir(), 'linkstate-strace-netns-'));
+  const trace = join(dir, 'trace');
+  try {
+    await withNetnsLab('lse-stnetns', async (lab) => {
+      const args = [...execArgs(execStartOf(merged), parseEnvFile(readRepoFile(ENV_FILE))), `--collector.netns.paths=${lab.pathsDir}`];
+      // strace runs as root and traces setpriv's exec of the exporter with the drop-in's identity.
+      const exporter = await startPrivileged(lab, setprivLikeSystemd(capabilitiesOf(merged, 'AmbientCapabilities')), args, [
+        'strace',
+        '-f',
+        '-qq',
+        '-o',
+        trace,
+      ]);
+      try {
+        assertExportsPeer(await exporter.metrics(), lab);
+        // A flap in the other namespace and a namespace named after the start.
+        await lab.peer.ipBatch(['link set npv1 down', 'link set npv1 up']);
+        await waitFor(
+          'the flap in the other namespace',
+          async () => /^linkstate_carrier_down_changes_total\{device="npv1",netns="lab-peer"\} [1-9]/m.test(await exporter.metrics()),
+          10_000,
+        );
+      } finally {
+        await exporter.stop();
+      }
+    });
+    const text = readFileSync(trace, 'utf8');
+    const used = new Set([...text.matchAll(/^\d+ +([a-z0-9_]+)\(/gm)].map((m) => m[1]!));
+    assert.ok(used.has('recvmsg') && used.has('socket') && used.has('setsockopt'), `the trace is real: ${[...used].join(' ')}`);
+    // setpriv's own calls (setresuid, capset... before its exec of node) are in the trace too: only
+    // what follows the exec is the exporter's (systemd applies the filter at that exec).
+    const exec = text.indexOf(`execve(${JSON.stringify(process.execPath)}, `);
+    assert.ok(exec > 0, 'setpriv execs node');
+    const exporterCalls = new Set([...text.slice(exec).matchAll(/^\d+ +([a-z0-9_]+)\(/gm)].map((m) => m[1]!));
+    assert.ok(exporterCalls.has('recvmsg'), 'the exporter part of the trace');
+    const blocked = [...exporterCalls].filter((name) => !allowed.has(name)).sort();
+    assert.deepEqual(blocked, [], 'system calls the unit would refuse with EPERM');
+    for (const forbidden of ['setns', 'unshare']) assert.ok(!exporterCalls.has(forbidden), `${forbidden}: RestrictNamespaces=yes would refuse it`);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
