@@ -49,6 +49,17 @@ export const libc = {
     msg: NativePointer,
     flags: number,
   ) => number,
+  /**
+   * Up to vlen datagrams in one call: `msgvec` is the address (koffi.address) of an array of
+   * struct mmsghdr in native memory, passed as an integer so that a call can start mid-array.
+   */
+  recvmmsg: lib.func('int recvmmsg(int fd, uintptr_t msgvec, unsigned int vlen, int flags, void *timeout)') as (
+    fd: number,
+    msgvec: bigint,
+    vlen: number,
+    flags: number,
+    timeout: null,
+  ) => number,
   close: lib.func('int close(int fd)') as (fd: number) => number,
 };
 
@@ -175,7 +186,12 @@ const msghdr = koffi.struct('linkstate_msghdr', {
   msg_flags: 'int',
 });
 
+const mmsghdr = koffi.struct('linkstate_mmsghdr', { msg_hdr: msghdr, msg_len: 'unsigned int' });
+
 export const IOVEC_SIZE = koffi.sizeof(iovec);
+export const MMSGHDR_SIZE = koffi.sizeof(mmsghdr);
+/** Offset of msg_len in struct mmsghdr (msg_hdr is at 0). */
+export const MMSGHDR_LEN_OFFSET = koffi.offsetof(mmsghdr, 'msg_len');
 export const MSGHDR_SIZE = koffi.sizeof(msghdr);
 export const MSGHDR_OFFSETS = {
   name: koffi.offsetof(msghdr, 'msg_name'),

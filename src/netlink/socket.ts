@@ -34,8 +34,9 @@ import {
 import {
   IOVEC_OFFSETS,
   IOVEC_SIZE,
+  MMSGHDR_LEN_OFFSET,
+  MMSGHDR_SIZE,
   MSGHDR_OFFSETS,
-  MSGHDR_SIZE,
   POINTER_SIZE,
   SOCKADDR_NL_SIZE,
   UV_POLL,
@@ -115,9 +116,9 @@ export interface OpenLinkSocketOptions {
 /** recvmsg buffer: kernel dump datagrams are capped at 32 KiB; twice that leaves room. */
 const DEFAULT_DATAGRAM_BYTES = 64 * 1024;
 /**
- * One round (one turn of the event loop) receives at most this many datagrams or bytes, then
- * lets the loop serve HTTP before the next round. A round of small link notifications is about
- * 5 ms of work; the bytes are received back to back into one native buffer allocated once.
+ * One round (one turn of the event loop) receives at most about this many datagrams or bytes,
+ * then lets the loop serve HTTP before the next round. A round of small link notifications is
+ * a few ms of work.
  */
 const ROUND_DATAGRAMS = 256;
 const ROUND_BYTES = 1024 * 1024;
@@ -280,24 +281,38 @@ class LinkSocket implements NetlinkSocket {
 
   private roundScheduled = false;
 
-  /** One bounded round of datagrams, then back to the loop. */
+  /**
+   * One bounded round, then back to the loop: receiver rounds (one recvmmsg each, handed to the
+   * listener at once, as their views are of the receiver's reused buffer) until the socket is
+   * empty, or ROUND_DATAGRAMS datagrams or ROUND_BYTES bytes have been received.
+   */
   private readonly runRound = (): void => {
     this.roundScheduled = false;
-    const receiver = this.receiver;
-    const onEvents = this.onEvents;
-    if (receiver === undefined || onEvents === undefined || this.closing !== undefined) return;
-    const events = receiver.round();
-    if (receiver.failed) {
-      const handle = this.handle;
-      if (handle !== undefined && this.polling) uv.pollStop(handle.pointer);
-      this.polling = false;
-      if (receiver.failedErrno === EBADF) this.fdOpen = false; // the number may be someone else's by now
-    } else if (!this.polling && this.handle !== undefined) {
-      const restarted = uv.pollStart(this.handle.pointer, UV_READABLE, uvCallbacks().poll);
-      if (restarted < 0) events.push({ kind: 'error', error: socketError('poll', -restarted, 'uv_poll_start') });
-      else this.polling = true;
+    let datagrams = 0;
+    let bytes = 0;
+    while (datagrams + SLOTS <= ROUND_DATAGRAMS && bytes < ROUND_BYTES) {
+      const receiver = this.receiver;
+      const onEvents = this.onEvents;
+      if (receiver === undefined || onEvents === undefined || this.closing !== undefined) return;
+      const events = receiver.round();
+      if (receiver.failed) {
+        const handle = this.handle;
+        if (handle !== undefined && this.polling) uv.pollStop(handle.pointer);
+        this.polling = false;
+        if (receiver.failedErrno === EBADF) this.fdOpen = false; // the number may be someone else's by now
+      } else if (!this.polling && this.handle !== undefined) {
+        const restarted = uv.pollStart(this.handle.pointer, UV_READABLE, uvCallbacks().poll);
+        if (restarted < 0) events.push({ kind: 'error', error: socketError('poll', -restarted, 'uv_poll_start') });
+        else this.polling = true;
+      }
+      if (events.length > 0 || receiver.drained) onEvents(events, receiver.drained);
+      if (receiver.failed || receiver.drained || events.length === 0) return;
+      for (const event of events) {
+        if (event.kind !== 'datagram') continue;
+        datagrams++;
+        bytes += event.data.length;
+      }
     }
-    if (events.length > 0 || receiver.drained) onEvents(events, receiver.drained);
   };
 
   close(): Promise<void> {
@@ -336,8 +351,11 @@ class LinkSocket implements NetlinkSocket {
 }
 
 /**
- * recvmsg(MSG_DONTWAIT) in rounds into one native buffer, allocated once: the datagrams of a
- * round lie back to back in it, and the events hand out views of it.
+ * recvmmsg(MSG_DONTWAIT) in rounds of up to SLOTS datagrams into one native buffer, allocated
+ * once: slot i of the round receives into bytes [i * datagramBytes, (i + 1) * datagramBytes), and
+ * the events hand out views of it. One call receives many datagrams: a storm's notifications are
+ * one datagram each, and a call through koffi costs microseconds of its own, so one recvmsg per
+ * datagram was most of a storm's receive cost.
  */
 class Receiver {
   failed = false;
@@ -345,70 +363,63 @@ class Receiver {
   drained = false;
   failedErrno = 0;
   private readonly staging: NativeBlock;
-  private readonly sender: NativeBlock;
-  private readonly iov: NativeBlock;
-  private readonly msg: NativeBlock;
-  private readonly msgWords: Int32Array;
-  private readonly senderPid: Uint32Array;
-  private readonly setBase: (offset: number) => void;
-  private readonly roundBytes: number;
-  /** Room for the NETLINK_LISTEN_ALL_NSID control message, when the socket asked for it. */
-  private readonly control: NativeBlock | undefined;
-  private readonly setControlLength: (() => void) | undefined;
-  private readonly controlLength: () => number;
+  private readonly names: NativeBlock;
+  private readonly iovs: NativeBlock;
+  private readonly vec: NativeBlock;
+  private readonly vecWords: Int32Array;
+  private readonly nameWords: Uint32Array;
+  /** Room for the NETLINK_LISTEN_ALL_NSID control message of each slot, when the socket asked for it. */
+  private readonly controls: NativeBlock | undefined;
+  private readonly slots: number;
 
   constructor(
     private readonly fd: number,
     private readonly datagramBytes: number,
     allNamespaces: boolean,
+    slots: number = SLOTS,
   ) {
-    this.roundBytes = Math.max(ROUND_BYTES, datagramBytes);
-    this.staging = allocNative(this.roundBytes);
-    this.sender = allocNative(SOCKADDR_NL_SIZE);
-    this.iov = allocNative(IOVEC_SIZE);
-    this.msg = allocNative(MSGHDR_SIZE);
-    writeWord(this.iov.view, IOVEC_OFFSETS.base, this.staging.address);
-    writeWord(this.iov.view, IOVEC_OFFSETS.len, BigInt(datagramBytes));
-    this.setBase = baseSetter(this.iov.view, this.staging.address);
-    writeWord(this.msg.view, MSGHDR_OFFSETS.name, this.sender.address);
-    writeWord(this.msg.view, MSGHDR_OFFSETS.iov, this.iov.address);
-    writeWord(this.msg.view, MSGHDR_OFFSETS.iovlen, 1n);
-    this.msgWords = new Int32Array(this.msg.view.buffer, this.msg.view.byteOffset, MSGHDR_SIZE >> 2);
-    this.senderPid = new Uint32Array(this.sender.view.buffer, this.sender.view.byteOffset + 4, 1);
-    // msg_controllen is a size_t: its low 32 bits (little-endian) are all a 64-byte buffer needs.
-    const controllenIndex = MSGHDR_OFFSETS.controllen >> 2;
-    const msgWords = this.msgWords;
-    this.controlLength = () => msgWords[controllenIndex] ?? 0;
-    if (allNamespaces) {
-      const control = allocNative(CONTROL_BYTES);
-      this.control = control;
-      writeWord(this.msg.view, MSGHDR_OFFSETS.control, control.address);
-      this.setControlLength = () => {
-        msgWords[controllenIndex] = CONTROL_BYTES;
-      };
+    this.slots = slots;
+    this.staging = allocNative(slots * datagramBytes);
+    this.names = allocNative(slots * NAME_STRIDE);
+    this.iovs = allocNative(slots * IOVEC_SIZE);
+    this.vec = allocNative(slots * MMSGHDR_SIZE);
+    this.controls = allNamespaces ? allocNative(slots * CONTROL_BYTES) : undefined;
+    for (let i = 0; i < slots; i++) {
+      const iov = i * IOVEC_SIZE;
+      writeWord(this.iovs.view, iov + IOVEC_OFFSETS.base, this.staging.address + BigInt(i * datagramBytes));
+      writeWord(this.iovs.view, iov + IOVEC_OFFSETS.len, BigInt(datagramBytes));
+      const msg = i * MMSGHDR_SIZE;
+      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.name, this.names.address + BigInt(i * NAME_STRIDE));
+      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.iov, this.iovs.address + BigInt(iov));
+      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.iovlen, 1n);
+      if (this.controls !== undefined) writeWord(this.vec.view, msg + MSGHDR_OFFSETS.control, this.controls.address + BigInt(i * CONTROL_BYTES));
     }
+    this.vecWords = new Int32Array(this.vec.view.buffer, this.vec.view.byteOffset, (slots * MMSGHDR_SIZE) >> 2);
+    this.nameWords = new Uint32Array(this.names.view.buffer, this.names.view.byteOffset, (slots * NAME_STRIDE) >> 2);
   }
 
-  /** The nsid of the NETLINK_LISTEN_ALL_NSID control message of the last recvmsg, or -1. */
-  private nsidOfLast(): number {
-    const control = this.control;
-    if (control === undefined) return NETNSA_NSID_NOT_ASSIGNED;
-    return nsidFromControl(control.view, Math.min(this.controlLength(), CONTROL_BYTES));
-  }
-
-  /** Receives until EAGAIN or the round is full. */
+  /** Receives until EAGAIN or every slot is full. */
   round(): ReceiveEvent[] {
     const events: ReceiveEvent[] = [];
-    const { fd, datagramBytes, msgWords, staging } = this;
-    const namelenIndex = MSGHDR_OFFSETS.namelen >> 2;
-    const flagsIndex = MSGHDR_OFFSETS.flags >> 2;
+    const { fd, datagramBytes, vecWords, nameWords, slots } = this;
+    const stride = MMSGHDR_SIZE >> 2;
+    const namelen = MSGHDR_OFFSETS.namelen >> 2;
+    const controllen = MSGHDR_OFFSETS.controllen >> 2;
+    const flags = MSGHDR_OFFSETS.flags >> 2;
+    const len = MMSGHDR_LEN_OFFSET >> 2;
+    const controls = this.controls;
     let used = 0;
     this.drained = false;
-    while (events.length < ROUND_DATAGRAMS && this.roundBytes - used >= datagramBytes) {
-      this.setBase(used);
-      msgWords[namelenIndex] = SOCKADDR_NL_SIZE;
-      this.setControlLength?.();
-      const n = libc.recvmsg(fd, this.msg.pointer, MSG_DONTWAIT);
+    while (used < slots) {
+      // What the kernel wrote back last time (lengths, flags) is reset for the slots asked for.
+      for (let i = used; i < slots; i++) {
+        const at = i * stride;
+        vecWords[at + namelen] = SOCKADDR_NL_SIZE;
+        // msg_controllen is a size_t: its low 32 bits (little-endian) hold a 64-byte length.
+        vecWords[at + controllen] = controls === undefined ? 0 : CONTROL_BYTES;
+        vecWords[at + flags] = 0;
+      }
+      const n = libc.recvmmsg(fd, this.vec.address + BigInt(used * MMSGHDR_SIZE), slots - used, MSG_DONTWAIT, null);
       if (n < 0) {
         const errno = lastErrno();
         if (errno === EAGAIN) {
@@ -425,25 +436,36 @@ class Receiver {
         events.push({ kind: 'error', error: socketError('recvmsg', errno) });
         break;
       }
-      const length = Math.min(n, datagramBytes);
-      const truncated = ((msgWords[flagsIndex] ?? 0) & MSG_TRUNC) !== 0;
-      events.push({
-        kind: 'datagram',
-        data: staging.view.subarray(used, used + length),
-        senderPid: this.senderPid[0] ?? 0,
-        truncated,
-        nsid: this.nsidOfLast(),
-      });
-      used += length + ((8 - (length & 7)) & 7); // keep each datagram 8-byte aligned
+      for (let i = used; i < used + n; i++) {
+        const at = i * stride;
+        const length = Math.min(vecWords[at + len] ?? 0, datagramBytes);
+        const start = i * datagramBytes;
+        events.push({
+          kind: 'datagram',
+          data: this.staging.view.subarray(start, start + length),
+          senderPid: nameWords[i * (NAME_STRIDE >> 2) + 1] ?? 0,
+          truncated: ((vecWords[at + flags] ?? 0) & MSG_TRUNC) !== 0,
+          nsid:
+            controls === undefined
+              ? NETNSA_NSID_NOT_ASSIGNED
+              : nsidFromControl(controls.view.subarray(i * CONTROL_BYTES, (i + 1) * CONTROL_BYTES), Math.min(vecWords[at + controllen] ?? 0, CONTROL_BYTES)),
+        });
+      }
+      used += n;
     }
     return events;
   }
 
   free(): void {
-    for (const block of [this.staging, this.sender, this.iov, this.msg]) freeNative(block);
-    if (this.control !== undefined) freeNative(this.control);
+    for (const block of [this.staging, this.names, this.iovs, this.vec]) freeNative(block);
+    if (this.controls !== undefined) freeNative(this.controls);
   }
 }
+
+/** Datagrams per recvmmsg call (and per listener call). */
+const SLOTS = 16;
+/** struct sockaddr_nl (12 bytes) per slot, at a 16-byte stride. */
+const NAME_STRIDE = 16;
 
 /** Control buffer: one cmsghdr (16 bytes on 64-bit) and its int, with room to spare. */
 const CONTROL_BYTES = 64;
@@ -466,22 +488,6 @@ export function nsidFromControl(control: Buffer, length: number): number {
   return NETNSA_NSID_NOT_ASSIGNED;
 }
 
-/** Returns a function that points iov_base at base + offset (host order, pointer sized). */
-function baseSetter(iov: Buffer, base: bigint): (offset: number) => void {
-  const at = iov.byteOffset + IOVEC_OFFSETS.base;
-  if (POINTER_SIZE === 8) {
-    const word = new BigUint64Array(iov.buffer, at, 1);
-    return (offset) => {
-      word[0] = base + BigInt(offset);
-    };
-  }
-  const word = new Uint32Array(iov.buffer, at, 1);
-  const low = Number(base);
-  return (offset) => {
-    word[0] = low + offset;
-  };
-}
-
 // ---- requests answered at once: a socket of its own, no poll handle ----
 
 export interface RequestSocket {
@@ -496,6 +502,9 @@ export interface RequestSocket {
   close(): void;
 }
 
+/** A request's answers are few datagrams: four slots (256 KiB) are enough. */
+const REQUEST_SLOTS = 4;
+
 /** The longest answer request() collects: a guard against a kernel that never says DONE. */
 const MAX_REQUEST_DATAGRAMS = 4096;
 
@@ -506,7 +515,7 @@ export function openRequestSocket(): RequestSocket {
   let receiver: Receiver | undefined;
   try {
     if (libc.bind(fd, encodeSockaddrNl(0, 0), SOCKADDR_NL_SIZE) < 0) throw socketError('bind', lastErrno());
-    receiver = new Receiver(fd, DEFAULT_DATAGRAM_BYTES, false);
+    receiver = new Receiver(fd, DEFAULT_DATAGRAM_BYTES, false, REQUEST_SLOTS);
   } catch (error) {
     libc.close(fd);
     throw error;

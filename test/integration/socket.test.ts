@@ -229,20 +229,27 @@ test('netlink socket against the real kernel', async (t) => {
       const lines = ['link add lsxe type veth peer name lsxf', 'link set lsxe up'];
       for (let i = 0; i < 400; i++) lines.push('link set lsxf up', 'link set lsxf down');
       await netns.ipBatch(lines);
+      // A round is what the listener gets between two turns of the event loop: one or more
+      // calls (one per recvmmsg), at most 256 datagrams in all.
       let immediateRan = true;
-      let roundsWithoutTurn = 0;
+      const rounds: number[] = [];
       const collector = new Collector();
       socket.start((events) => {
-        if (!immediateRan) roundsWithoutTurn += 1;
-        immediateRan = false;
-        setImmediate(() => (immediateRan = true));
+        if (immediateRan) {
+          rounds.push(0);
+          immediateRan = false;
+          setImmediate(() => (immediateRan = true));
+        }
+        rounds[rounds.length - 1]! += events.filter((e) => e.kind === 'datagram').length;
         collector.onEvents(events);
       });
       assert.equal(threadCount(), threadsBefore, 'no thread of its own');
       await collector.waitFor('the burst', () => (collector.links().length >= 600 ? true : undefined));
-      assert.ok(collector.batches.length >= 3, `rounds: ${collector.batches.join(',')}`);
-      assert.ok(Math.max(...collector.batches) <= 256, `largest round ${Math.max(...collector.batches)}`);
-      assert.equal(roundsWithoutTurn, 0, 'the event loop ran between rounds');
+      assert.ok(rounds.length >= 3, `rounds: ${rounds.join(',')}`);
+      assert.ok(Math.max(...rounds) <= 256, `largest round ${Math.max(...rounds)}`);
+      // The burst was queued before start: a round takes as much as it may, so the event loop ran
+      // because the bound was reached, not because the socket happened to be empty.
+      assert.ok(Math.max(...rounds) > 16, `rounds: ${rounds.join(',')}`);
       await socket.close();
       await netns.ipBatch(['link del lsxe']);
     });
