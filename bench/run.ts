@@ -12,6 +12,7 @@ import { buildListener } from './lib/listener.js';
 import { LNK_GROUP } from './lib/lab.js';
 import type { SizeConfig, SizeResult } from './size-run.js';
 import type { MemoryRunConfig, MemoryRunResult, MemoryStep } from './memory-run.js';
+import type { NetnsConfig, NetnsRunResult } from './netns-run.js';
 import { createMemoryCgroup, daemonSetContainer, serviceMonitorScrapeTimeoutMs, type MemoryCgroup } from '../test/helpers/cgroup.js';
 import type { BenchResults, MachineInfo } from './report/results.js';
 import { renderTables, plotSeries } from './report/markdown.js';
@@ -20,8 +21,9 @@ import { renderPlot } from './report/plot.js';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SIZE_RUN = fileURLToPath(new URL('./size-run.js', import.meta.url));
 const MEMORY_RUN = fileURLToPath(new URL('./memory-run.js', import.meta.url));
-/** `--steps` names: the per-size run, and the memory steps (memory-run.ts). */
-const STEPS = ['sizes', 'footprint', 'storm-memory', 'memory-cap'] as const;
+const NETNS_RUN = fileURLToPath(new URL('./netns-run.js', import.meta.url));
+/** `--steps` names: the per-size run, the memory steps (memory-run.ts), the namespaces step (netns-run.ts). */
+const STEPS = ['sizes', 'footprint', 'storm-memory', 'memory-cap', 'netns'] as const;
 type Step = (typeof STEPS)[number];
 /** veth pairs of the footprint lab: 10 veths and lo */
 const FOOTPRINT_PAIRS = 5;
@@ -47,6 +49,12 @@ function stepList(value: string): Step[] {
   return list as Step[];
 }
 
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
 function positive(value: string): number {
   const n = Number(value);
   if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
@@ -67,6 +75,8 @@ interface Options {
   fromResults?: string;
   steps?: Step[];
   exporter?: string;
+  netnsCount?: number;
+  netnsLinks?: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -85,6 +95,8 @@ function parseArgs(argv: readonly string[]): Options {
     .option('--from-results <file>', 'measure nothing: render the report (and with --update-docs, the docs) from an earlier results.json')
     .option('--exporter-node-options <options>', "NODE_OPTIONS for linkstate-exporter (experiments; default: none, as deployed)")
     .option('--steps <list>', `what to run, comma-separated: ${STEPS.join(', ')} (default: all)`, stepList)
+    .option('--netns-count <n>', 'netns step: network namespaces (default 100)', positiveInt)
+    .option('--netns-links <n>', 'netns step: links (veth peers) per namespace (default 4)', positiveInt)
     .option('--exporter <main.js>', "the exporter to measure (another build's dist/src/main.js; default: this checkout's)")
     .parse([...argv], { from: 'user' });
   return program.opts<Options>();
@@ -289,6 +301,23 @@ async function main(argv: readonly string[]): Promise<void> {
     log(`--- ${stormSteps.join(', ')} (${STORM_MEMORY_PAIRS} pairs)`);
     memory.push(await runMemory({ lab: 'storm', pairs: STORM_MEMORY_PAIRS, steps: stormSteps as MemoryStep[], ...memoryCommon }));
   }
+  let netns: NetnsRunResult | undefined;
+  if (steps.has('netns')) {
+    const shape = { namespaces: opts.netnsCount ?? 100, linksPerNamespace: opts.netnsLinks ?? 4 };
+    log(`--- netns (${shape.namespaces} namespaces x ${shape.linksPerNamespace} links)`);
+    const config: NetnsConfig = {
+      ...shape,
+      outDir,
+      // more scrapes than the sizes step: CPU per scrape is read in 10 ms ticks
+      scrapes: quick ? 100 : 300,
+      readyRuns: settings.readyRuns,
+      // min(N, 50) pairs flip per request: the sizes step's storm (50 pairs) at N >= 50
+      stormFlips: Math.max(1, Math.round((settings.stormFlips * 50) / Math.min(shape.namespaces, 50))),
+      exporterNodeOptions: settings.exporterNodeOptions,
+      ...(exporterMain !== undefined ? { exporterMain } : {}),
+    };
+    netns = await runInLab<NetnsRunResult>('netns', NETNS_RUN, config, join(outDir, 'netns.json'));
+  }
   const all: BenchResults = {
     command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
     startedAt,
@@ -297,6 +326,7 @@ async function main(argv: readonly string[]): Promise<void> {
     settings,
     sizes: results,
     memory,
+    ...(netns !== undefined ? { netns } : {}),
   };
   publish(all, outDir, opts.updateDocs === true);
 }

@@ -5,6 +5,7 @@ import type { PlotSeries } from './plot.js';
 import type { MemoryCap, MemoryRunResult, StormCpu } from '../memory-run.js';
 import type { Footprint } from '../steps/footprint.js';
 import type { StormMemory } from '../steps/storm.js';
+import { renderNetns, netnsTargets } from './netns.js';
 
 const ms = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const mb = (bytes: number | undefined): string => (bytes === undefined ? '–' : (bytes / 1e6).toFixed(1));
@@ -105,6 +106,7 @@ export function renderTables(results: BenchResults): string {
   const sizes = results.sizes;
   if (sizes.length > 0) out.push(...renderSizes(results));
   out.push(...renderMemory(results));
+  out.push(...renderNetns(results));
   out.push('', '### Targets', '');
   out.push(...renderTargets(results));
   return out.join('\n') + '\n';
@@ -295,6 +297,7 @@ function renderTargets(results: BenchResults): string[] {
       ? cap.survived && cap.exact && cap.scrapes.failed === 0 && cap.cgroup !== undefined && cap.cgroup.events.limitHits === 0 && cap.cgroup.events.oom === 0 && cap.cgroup.events.oomKills === 0
       : undefined,
   );
+  for (const [target, measured, ok] of netnsTargets(results)) row(target, measured, ok);
   return out;
 }
 

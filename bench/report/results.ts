@@ -1,6 +1,7 @@
 // The shape of a whole bench run, as written to results.json.
 import type { SizeResult } from '../size-run.js';
 import type { MemoryRunResult } from '../memory-run.js';
+import type { NetnsRunResult } from '../netns-run.js';
 
 export interface MachineInfo {
   readonly cpu: string;
@@ -23,4 +24,6 @@ export interface BenchResults {
   readonly sizes: readonly SizeResult[];
   /** the memory steps' labs (footprint; storm-memory and memory-cap); absent in runs before they existed */
   readonly memory?: readonly MemoryRunResult[];
+  /** the netns step (--collector.netns at N namespaces x L links against the same links host-only); absent in runs before it existed */
+  readonly netns?: NetnsRunResult;
 }
