@@ -370,11 +370,14 @@ export class LinkTable {
     link.carrier = carrier;
     link.operstate = operstate;
     if (msg.mtu !== undefined) link.mtu = msg.mtu;
-    if (msg.address !== undefined) link.address = msg.address;
+    // Strings are stored only when they differ: each message decodes fresh (equal) ones, and
+    // storing those in the long-lived link would keep every message's strings alive past the
+    // young generation (a storm's garbage promoted, and the scavenger's remembered set grown).
+    if (msg.address !== undefined && link.address !== msg.address) link.address = msg.address;
     // IFLA_IFALIAS and IFLA_MASTER are sent only when set: absence means cleared.
-    link.ifalias = msg.ifalias;
+    if (link.ifalias !== msg.ifalias) link.ifalias = msg.ifalias;
     link.master = msg.master;
-    if (msg.infoKind !== undefined) link.kind = msg.infoKind;
+    if (msg.infoKind !== undefined && link.kind !== msg.infoKind) link.kind = msg.infoKind;
     // The AF_UNSPEC message of a bridge port carries its state (IFLA_INFO_SLAVE_DATA); one
     // without it is not (or no longer) a bridge port.
     link.bridgePortState = msg.bridgePortState;
