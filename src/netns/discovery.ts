@@ -217,7 +217,13 @@ export class NamespaceDiscovery {
     let unnamedWithoutInode = false;
     for (const nsid of nsids) {
       if (nsid === self) continue;
-      const label = labels.get(nsid) ?? `nsid-${nsid}`;
+      // A namespace whose file is gone keeps its name while it lives (until RTM_DELNSID), unless
+      // a namespace named there now has it: `ip netns del` unlinks the file at once, the kernel
+      // destroys the namespace a moment later, and its series should not be relabelled nsid-N
+      // for that moment.
+      const previous = this.#set.get(nsid)?.label;
+      const sticky = previous !== undefined && previous !== `nsid-${nsid}` && !taken.has(previous) ? previous : undefined;
+      const label = labels.get(nsid) ?? sticky ?? `nsid-${nsid}`;
       const inode = inodeOf.get(nsid);
       if (inode === undefined) unnamedWithoutInode = true;
       this.#set.upsert(nsid, label, inode);
