@@ -190,6 +190,8 @@ async function measurePhase(name: string, config: NetnsConfig, args: readonly st
       log(`${name}: ready in ${ours.readyMs.toFixed(0)} ms, ${dumpPhase[dumpPhase.length - 1]} ms from the started line (${readyLine ?? 'no ready line seen'})`);
     }
     if (ours === undefined) throw new Error('no exporter started');
+    // Settled first: the ethtool queries after ready (own namespace only) re-render what they fill in.
+    await waitQuiet([ours.pid], 500, 20_000);
     const client = new ScrapeClient(ours.base);
     const first = bodyText(await client.get('/metrics', PLAIN_HEADERS, true));
     const up = [...first.matchAll(/^linkstate_up\{([^}]*)\} /gm)];
