@@ -105,6 +105,8 @@ export class LinkMonitor {
   readonly #retries = new Map<number, { timer: NodeJS.Timeout | undefined; delayMs: number }>();
   /** Namespaces with a complete dump on the current socket. */
   readonly #dumped = new Set<number>();
+  /** Namespaces dumped before (on any socket): a dump of one of them is a resync. */
+  readonly #everDumped = new Set<number>();
   #dumpWatchdog: NodeJS.Timeout | undefined;
   /** An overrun was seen and the socket has not been read empty since: losses go unreported. */
   #congested = false;
@@ -184,6 +186,7 @@ export class LinkMonitor {
   #forget(ns: Namespace): void {
     this.#wanted.delete(ns.nsid);
     this.#dumped.delete(ns.nsid);
+    this.#everDumped.delete(ns.nsid);
     const retry = this.#retries.get(ns.nsid);
     if (retry?.timer !== undefined) clearTimeout(retry.timer);
     this.#retries.delete(ns.nsid);
@@ -428,7 +431,8 @@ export class LinkMonitor {
 
   #startDump(socket: NetlinkSocket, target: number): void {
     this.#seq = (this.#seq + 1) >>> 0 || 1;
-    const isResync = this.#everReady || this.#dumped.has(target);
+    // A namespace's first dump is not a resync (nor is our own first, at start).
+    const isResync = this.#everDumped.has(target);
     const dump = new DumpSession(this.#seq, socket.portId, isResync, target);
     this.#dump = dump;
     if (isResync) this.#metrics.resyncs.inc();
@@ -475,7 +479,10 @@ export class LinkMonitor {
           }
         }
         this.#retries.delete(target);
-        if (table !== undefined) this.#dumped.add(target);
+        if (table !== undefined) {
+          this.#dumped.add(target);
+          this.#everDumped.add(target);
+        }
         if (end.again) this.#wanted.add(target);
         this.#checkReady();
         break;

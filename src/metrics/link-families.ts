@@ -127,6 +127,8 @@ export interface LinkTables {
 /** Up to CHUNK_LINKS consecutive links (in output order) and their rendered samples per family. */
 interface Chunk {
   readonly links: LinkState[];
+  /** the table of each link (a chunk may span the tables of several namespaces) */
+  readonly tables: LinkTable[];
   /** link.version of each link when its samples were rendered */
   readonly versions: number[];
   /** per family: the samples of these links as bytes (format-independent; empty when none) */
@@ -142,31 +144,33 @@ interface Chunk {
  */
 const CHUNK_LINKS = 256;
 
-/** The chunks of one table, and the versions they were cut and rendered at. */
-interface TableView {
-  readonly table: LinkTable;
-  chunks: Chunk[];
-  layout: number;
-  renderedVersion: number;
-  exportedCount: number;
-}
-
 /**
- * Holds the render caches. Nothing is rendered between changes: the exported links of each table,
- * sorted by device name, are cut into chunks, each chunk keeps its samples per family as bytes,
- * and a table change re-renders only the chunks holding links whose version moved — all of that
- * table's chunks when links were added, removed or renamed, and no other table's. Only families
- * with a clock (liveWhile) are rendered at every scrape, and only for chunks that hold a link that
- * is live in them right now.
+ * Holds the render caches. Nothing is rendered between changes: the exported links, table by
+ * table (the exporter's own namespace first, then each other one) and by device name within a
+ * table, are cut into chunks that may span tables (a hundred namespaces of four links each are
+ * two chunks, not a hundred pieces per family to send and compress), each chunk keeps its samples
+ * per family as bytes, and a change re-renders only the chunks holding links whose version moved —
+ * all of them when links were added, removed or renamed, or a namespace came or went. Only
+ * families with a clock (liveWhile) are rendered at every scrape, and only for chunks that hold a
+ * link that is live in them right now.
  */
 export class LinkFamiliesRenderer {
   readonly #tables: LinkTables;
   readonly #filter: DeviceFilter;
   readonly #families: readonly LinkFamily[];
-  #views: TableView[] = [];
+  #chunks: Chunk[] = [];
+  #exportedCount = 0;
+  /** the tables rendered, and their layoutVersion and version when they were */
+  #rendered: LinkTable[] = [];
+  #layouts: number[] = [];
+  #versions: number[] = [];
   #tablesVersion = -1;
   readonly #scratch = new ByteScratch();
   readonly #headers: Record<ExpositionFormat, Buffer[]>;
+  /** One context for every render: linkName reads the table of the link being rendered. */
+  #current: LinkTable | undefined;
+  #nowMs = 0;
+  readonly #ctx: SampleContext;
 
   /**
    * `tables`: one table, or the tables of every namespace; `families`: the families to render, in
@@ -180,14 +184,19 @@ export class LinkFamiliesRenderer {
       prometheus: families.map((f) => Buffer.from(familyHeader(f, 'prometheus'), 'utf8')),
       openmetrics: families.map((f) => Buffer.from(familyHeader(f, 'openmetrics'), 'utf8')),
     };
+    const renderer = this;
+    this.#ctx = {
+      get nowMs() {
+        return renderer.#nowMs;
+      },
+      linkName: (ifindex) => this.#current?.get(ifindex)?.name,
+    };
   }
 
   /** Number of links exported (after the device filters) at the latest render. */
   get exportedCount(): number {
     this.#refresh(Date.now());
-    let count = 0;
-    for (const view of this.#views) count += view.exportedCount;
-    return count;
+    return this.#exportedCount;
   }
 
   /**
@@ -197,70 +206,79 @@ export class LinkFamiliesRenderer {
    */
   pieces(format: ExpositionFormat, nowMs: number): Buffer[] {
     this.#refresh(nowMs);
-    const views = this.#views;
+    const chunks = this.#chunks;
     const headers = this.#headers[format];
     const families = this.#families;
     const out: Buffer[] = [];
     for (let f = 0; f < families.length; f++) {
       const first = out.length;
       out.push(headers[f] as Buffer);
-      for (const view of views) {
-        for (const chunk of view.chunks) {
-          const piece = chunk.live[f] ? this.#renderLive(families[f] as LinkFamily, chunk, view.table, nowMs) : (chunk.samples[f] as Buffer);
-          if (piece.length !== 0) out.push(piece);
-        }
+      for (const chunk of chunks) {
+        const piece = chunk.live[f] ? this.#renderLive(families[f] as LinkFamily, chunk, nowMs) : (chunk.samples[f] as Buffer);
+        if (piece.length !== 0) out.push(piece);
       }
       if (out.length === first + 1) out.length = first; // a family without samples is left out, header and all
     }
     return out;
   }
 
-  #context(table: LinkTable, nowMs: number): SampleContext {
-    return { nowMs, linkName: (ifindex) => table.get(ifindex)?.name };
-  }
-
-  #renderLive(family: LinkFamily, chunk: Chunk, table: LinkTable, nowMs: number): Buffer {
+  #renderLive(family: LinkFamily, chunk: Chunk, nowMs: number): Buffer {
     const scratch = this.#scratch;
-    const ctx = this.#context(table, nowMs);
-    for (const link of chunk.links) scratch.write(family.samples(link, deviceLabel(link), ctx));
+    this.#nowMs = nowMs;
+    const { links, tables } = chunk;
+    for (let i = 0; i < links.length; i++) {
+      const link = links[i] as LinkState;
+      this.#current = tables[i];
+      scratch.write(family.samples(link, deviceLabel(link), this.#ctx));
+    }
+    this.#current = undefined;
     return scratch.take();
   }
 
   #refresh(nowMs: number): void {
-    const tables = this.#tables;
-    if (tables.version !== this.#tablesVersion) {
-      const previous = new Map(this.#views.map((view) => [view.table, view]));
-      this.#views = [...tables.tables()].map(
-        (table) => previous.get(table) ?? { table, chunks: [], layout: -1, renderedVersion: -1, exportedCount: 0 },
-      );
-      this.#tablesVersion = tables.version;
+    const source = this.#tables;
+    let tables = this.#rendered;
+    let relayout = false;
+    if (source.version !== this.#tablesVersion) {
+      tables = [...source.tables()];
+      relayout = tables.length !== this.#rendered.length || tables.some((t, i) => t !== this.#rendered[i]);
+      this.#tablesVersion = source.version;
     }
-    for (const view of this.#views) this.#refreshView(view, nowMs);
-  }
+    let changed = relayout;
+    for (let i = 0; i < tables.length && !relayout; i++) {
+      const table = tables[i] as LinkTable;
+      if (table.layoutVersion !== this.#layouts[i]) relayout = true;
+      else if (table.version !== this.#versions[i]) changed = true;
+    }
+    if (!relayout && !changed) return;
+    this.#nowMs = nowMs;
 
-  #refreshView(view: TableView, nowMs: number): void {
-    const table = view.table;
-    if (table.version === view.renderedVersion) return;
-    const ctx = this.#context(table, nowMs);
-
-    if (table.layoutVersion !== view.layout) {
-      // Links were added, removed or renamed: new order, new chunks, everything re-rendered
-      // (a rename or delete may also change the master name other links' info lines show).
+    if (relayout) {
+      // Links were added, removed or renamed, or a namespace came or went: new order, new chunks,
+      // everything re-rendered (a rename or delete may also change the master name other links'
+      // info lines show).
       const ordered: LinkState[] = [];
-      for (const link of table.links()) if (deviceSelected(this.#filter, link.name)) ordered.push(link);
-      ordered.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.ifindex - b.ifindex));
+      const tableOf: LinkTable[] = [];
+      for (const table of tables) {
+        const start = ordered.length;
+        for (const link of table.links()) if (deviceSelected(this.#filter, link.name)) ordered.push(link);
+        const mine = ordered.splice(start).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.ifindex - b.ifindex));
+        for (const link of mine) {
+          ordered.push(link);
+          tableOf.push(table);
+        }
+      }
       const chunks: Chunk[] = [];
       for (let i = 0; i < ordered.length; i += CHUNK_LINKS) {
         const links = ordered.slice(i, i + CHUNK_LINKS);
-        const chunk: Chunk = { links, versions: links.map((l) => l.version), samples: [], live: [] };
-        this.#renderChunk(chunk, ctx);
+        const chunk: Chunk = { links, tables: tableOf.slice(i, i + CHUNK_LINKS), versions: links.map((l) => l.version), samples: [], live: [] };
+        this.#renderChunk(chunk);
         chunks.push(chunk);
       }
-      view.chunks = chunks;
-      view.exportedCount = ordered.length;
-      view.layout = table.layoutVersion;
+      this.#chunks = chunks;
+      this.#exportedCount = ordered.length;
     } else {
-      for (const chunk of view.chunks) {
+      for (const chunk of this.#chunks) {
         const { links, versions } = chunk;
         let dirty = false;
         for (let i = 0; i < links.length; i++) {
@@ -270,24 +288,31 @@ export class LinkFamiliesRenderer {
             dirty = true;
           }
         }
-        if (dirty) this.#renderChunk(chunk, ctx);
+        if (dirty) this.#renderChunk(chunk);
       }
     }
-    view.renderedVersion = table.version;
+    this.#rendered = tables;
+    this.#layouts = tables.map((t) => t.layoutVersion);
+    this.#versions = tables.map((t) => t.version);
   }
 
-  #renderChunk(chunk: Chunk, ctx: SampleContext): void {
-    const links = chunk.links;
+  #renderChunk(chunk: Chunk): void {
+    const { links, tables } = chunk;
     const labels = links.map(deviceLabel);
     const scratch = this.#scratch;
+    const ctx = this.#ctx;
     const samples: Buffer[] = [];
     const live: boolean[] = [];
     for (const family of this.#families) {
-      for (let i = 0; i < links.length; i++) scratch.write(family.samples(links[i] as LinkState, labels[i] as string, ctx));
+      for (let i = 0; i < links.length; i++) {
+        this.#current = tables[i];
+        scratch.write(family.samples(links[i] as LinkState, labels[i] as string, ctx));
+      }
       samples.push(scratch.take());
       const liveWhile = family.liveWhile;
       live.push(liveWhile !== undefined && links.some(liveWhile));
     }
+    this.#current = undefined;
     chunk.samples = samples;
     chunk.live = live;
   }

@@ -448,7 +448,7 @@ class Receiver {
           nsid:
             controls === undefined
               ? NETNSA_NSID_NOT_ASSIGNED
-              : nsidFromControl(controls.view.subarray(i * CONTROL_BYTES, (i + 1) * CONTROL_BYTES), Math.min(vecWords[at + controllen] ?? 0, CONTROL_BYTES)),
+              : nsidFromControl(controls.view, Math.min(vecWords[at + controllen] ?? 0, CONTROL_BYTES), i * CONTROL_BYTES),
         });
       }
       used += n;
@@ -472,17 +472,19 @@ const CONTROL_BYTES = 64;
 
 /**
  * Walks the control messages (struct cmsghdr { size_t len; int level; int type; } + data, each
- * aligned to a size_t) and returns the int of the NETLINK_LISTEN_ALL_NSID one, or -1.
+ * aligned to a size_t) of `length` bytes from `base` and returns the int of the
+ * NETLINK_LISTEN_ALL_NSID one, or -1.
  */
-export function nsidFromControl(control: Buffer, length: number): number {
+export function nsidFromControl(control: Buffer, length: number, base = 0): number {
   const header = POINTER_SIZE + 8;
   let offset = 0;
   while (offset + header <= length) {
-    const len = POINTER_SIZE === 8 ? Number(control.readBigUInt64LE(offset)) : control.readUInt32LE(offset);
+    const at = base + offset;
+    const len = POINTER_SIZE === 8 ? Number(control.readBigUInt64LE(at)) : control.readUInt32LE(at);
     if (len < header || offset + len > length) break;
-    const level = control.readInt32LE(offset + POINTER_SIZE);
-    const type = control.readInt32LE(offset + POINTER_SIZE + 4);
-    if (level === SOL_NETLINK && type === NETLINK_LISTEN_ALL_NSID && len >= header + 4) return control.readInt32LE(offset + header);
+    const level = control.readInt32LE(at + POINTER_SIZE);
+    const type = control.readInt32LE(at + POINTER_SIZE + 4);
+    if (level === SOL_NETLINK && type === NETLINK_LISTEN_ALL_NSID && len >= header + 4) return control.readInt32LE(at + header);
     offset += len + ((POINTER_SIZE - (len % POINTER_SIZE)) % POINTER_SIZE);
   }
   return NETNSA_NSID_NOT_ASSIGNED;

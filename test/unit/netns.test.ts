@@ -251,26 +251,41 @@ describe('rendering several namespaces', () => {
     ]);
   });
 
-  it('a change in one namespace re-renders its chunk only; a removed namespace takes its series with it', () => {
+  it('chunks span namespaces: 100 namespaces of 4 links are 2 pieces per family, not 100', () => {
+    const set = new NamespaceSet();
+    for (let n = 0; n < 100; n++) {
+      set.upsert(n, `ns${String(n).padStart(3, '0')}`, undefined);
+      for (let i = 2; i < 6; i++) set.get(n)!.table.apply(vethLink(i), 0);
+    }
+    const pieces = new LinkFamiliesRenderer(set).pieces('prometheus', 0);
+    const carrier = pieces.findIndex((p) => p.toString().startsWith('# HELP linkstate_carrier '));
+    // header, then the samples of 400 links in two chunks of up to 256
+    assert.ok(pieces[carrier + 1]!.includes('netns="ns000"'));
+    assert.ok(pieces[carrier + 2]!.includes('netns="ns099"'));
+    assert.ok(pieces[carrier + 3]!.toString().startsWith('# HELP'));
+  });
+
+  it('a change re-renders only the chunk of the link that changed; a removed namespace takes its series with it', () => {
     const set = new NamespaceSet();
     set.upsert(1, 'a', undefined);
     set.upsert(2, 'b', undefined);
-    set.get(1)!.table.apply(vethLink(2), 0);
+    for (let i = 2; i < 302; i++) set.get(1)!.table.apply(vethLink(i, { ifname: `v${String(i).padStart(4, '0')}` }), 0);
     set.get(2)!.table.apply(vethLink(2), 0);
     const renderer = new LinkFamiliesRenderer(set);
     const before = renderer.pieces('prometheus', 0);
     set.get(2)!.table.apply(vethLink(2, { carrierChanges: 4 }), 0);
     const after = renderer.pieces('prometheus', 0);
-    const ofA = (pieces: Buffer[]): Buffer[] => pieces.filter((p) => p.includes('netns="a"'));
-    const ofB = (pieces: Buffer[]): Buffer[] => pieces.filter((p) => p.includes('netns="b"'));
-    // namespace a's pieces are the very same buffers (not re-rendered); b's are new
-    assert.ok(ofA(before).length > 0);
-    assert.deepEqual(ofA(after).map((p) => ofA(before).indexOf(p) >= 0), ofA(before).map(() => true));
-    assert.ok(ofB(after).every((p) => !before.includes(p)));
+    // the first chunk (the first 256 links of a) is the very same buffers; the second, which
+    // holds b's link, is new
+    const first = (pieces: Buffer[]): Buffer[] => pieces.filter((p) => p.includes('device="v0002"'));
+    const second = (pieces: Buffer[]): Buffer[] => pieces.filter((p) => p.includes('netns="b"'));
+    assert.ok(first(before).length > 0);
+    assert.deepEqual(first(after).map((p) => before.includes(p)), first(before).map(() => true));
+    assert.ok(second(after).length > 0 && second(after).every((p) => !before.includes(p)));
     assert.match(Buffer.concat(after).toString(), /carrier_changes_total\{device="veth2",netns="b"\} 4/);
     set.remove(2);
     assert.doesNotMatch(render(renderer), /netns="b"/);
-    assert.equal(renderer.exportedCount, 1);
+    assert.equal(renderer.exportedCount, 300);
   });
 });
 
@@ -408,6 +423,20 @@ describe('LinkMonitor with namespaces', () => {
     reply(s, 2, vethLink(7));
     assert.equal(h.set.get(5)?.table.size, 1);
     assert.equal(h.set.get(3), undefined);
+  });
+
+  it('the first dump of a namespace is not a resync; its dump after an overrun is', async () => {
+    const h = harness();
+    h.monitor.start();
+    const s = h.socket;
+    reply(s, 0);
+    h.set.upsert(3, 'late', undefined);
+    reply(s, 1, vethLink(2));
+    assert.equal(await metric(h.metrics, 'linkstate_exporter_netlink_resyncs_total'), 0);
+    s.deliver({ kind: 'overrun' });
+    reply(s, 2);
+    reply(s, 3, vethLink(2));
+    assert.equal(await metric(h.metrics, 'linkstate_exporter_netlink_resyncs_total'), 2);
   });
 
   it('a failed dump of one namespace is retried after a backoff of its own while the others go on', async () => {
