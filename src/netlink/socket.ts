@@ -313,6 +313,14 @@ class LinkSocket implements NetlinkSocket {
         bytes += event.data.length;
       }
     }
+    // The round ended on its bound, not at EAGAIN: go on at the next turn of the loop whether or
+    // not the poll reports the fd readable again. The queue may have run dry exactly now, and
+    // only a round that reads it empty says so (drained), which the monitor waits for after an
+    // overrun before it asks for the resync.
+    if (!this.roundScheduled && this.closing === undefined) {
+      this.roundScheduled = true;
+      setImmediate(this.runRound);
+    }
   };
 
   close(): Promise<void> {

@@ -254,6 +254,36 @@ test('netlink socket against the real kernel', async (t) => {
       await netns.ipBatch(['link del lsxe']);
     });
 
+    await t.test('a round that ends on its bound exactly when the queue runs dry still reports the socket drained', async () => {
+      // 256 datagrams (one whole round) queued before start, none after: the round takes all of
+      // them without meeting EAGAIN, and the poll has nothing more to report. Only another round
+      // finds the queue empty, and after an overrun the monitor waits for that (drained) before
+      // it asks for the resync.
+      const socket = open(8 << 20, 0);
+      const forger = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+      assert.ok(forger >= 0, `socket errno ${lastErrno()}`);
+      try {
+        const to = Buffer.alloc(12);
+        to.writeUInt16LE(AF_NETLINK, 0);
+        to.writeUInt32LE(socket.portId, 4);
+        const bytes = encodeLinkDumpRequest(1);
+        for (let i = 0; i < 256; i++) assert.equal(libc.sendto(forger, bytes, bytes.length, 0, to, 12), bytes.length, `errno ${lastErrno()}`);
+        let received = 0;
+        let drained = false;
+        socket.start((events, isDrained) => {
+          received += events.filter((e) => e.kind === 'datagram').length;
+          if (isDrained) drained = true;
+        });
+        const deadline = Date.now() + 2000;
+        while (!drained && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.equal(received, 256);
+        assert.equal(drained, true, 'the socket was reported drained');
+      } finally {
+        libc.close(forger);
+        await socket.close();
+      }
+    });
+
     await t.test('a generic netlink socket resolves the ethtool family, joins its monitor group and hears a tap change', async () => {
       const socket = openLinkSocket({ receiveBufferBytes: 1 << 20, groups: 0, protocol: NETLINK_GENERIC });
       sockets.push(socket);
