@@ -16,6 +16,7 @@ import { EthtoolMonitor } from './ethtool-monitor.js';
 import { NETLINK_GENERIC, RTMGRP_LINK, RTNLGRP_NSID } from './netlink/constants.js';
 import { configureAllocator, openLinkSocket, openRequestSocket } from './netlink/socket.js';
 import { DiscoveryError, NamespaceDiscovery } from './netns/discovery.js';
+import { NamespaceInfoFamily } from './netns/info-family.js';
 import { NamespaceSet } from './netns/namespaces.js';
 import { missingNetnsCapabilities } from './netns/privileges.js';
 import { createApp, startServer } from './server.js';
@@ -134,7 +135,7 @@ async function main(argv: readonly string[]): Promise<number> {
   ethtool?.start();
 
   const app = createApp({
-    source: new MetricsExposition(renderer, metrics),
+    source: new MetricsExposition(renderer, metrics, Date.now, undefined, netns ? [new NamespaceInfoFamily(namespaces)] : []),
     telemetryPath: config.web.telemetryPath,
     isReady: () => monitor.ready,
     version: VERSION,

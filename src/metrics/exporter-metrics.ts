@@ -180,26 +180,12 @@ export class ExporterMetrics {
   }
 
   /**
-   * The namespace metrics, registered only with --collector.netns: linkstate_netns_info per
-   * exported namespace, linkstate_exporter_namespaces, and the discovery's error counter (returned).
+   * The namespace metrics, registered only with --collector.netns: linkstate_exporter_namespaces
+   * and the discovery's error counter (returned). linkstate_netns_info is cached bytes of its own
+   * (netns/info-family.ts).
    */
-  registerNamespaces(namespaces: {
-    readonly size: number;
-    namespaces(): Iterable<{ readonly nsid: number; readonly label: string; readonly inode: number | undefined }>;
-  }): client.Counter<'reason'> {
+  registerNamespaces(namespaces: { readonly size: number }): client.Counter<'reason'> {
     const registers = [this.registry];
-    const info = new Gauge({
-      name: 'linkstate_netns_info',
-      help: 'A network namespace whose links are exported (besides the exporter\'s own): its netns label, nsid in the exporter\'s namespace and inode (as /proc/PID/ns/net shows it; empty when unknown). Value is always 1.',
-      labelNames: ['netns', 'nsid', 'inode'],
-      registers,
-      collect() {
-        info.reset();
-        for (const ns of namespaces.namespaces()) {
-          info.set({ netns: ns.label, nsid: String(ns.nsid), inode: ns.inode === undefined ? '' : String(ns.inode) }, 1);
-        }
-      },
-    });
     new Gauge({
       name: 'linkstate_exporter_namespaces',
       help: 'Network namespaces whose links are exported, the exporter\'s own included.',

@@ -22,6 +22,11 @@ export interface Exposition {
   readonly contentEncoding?: 'gzip';
 }
 
+/** Families kept as bytes between changes, like the link families (same contract for pieces). */
+export interface CachedFamilies {
+  pieces(format: 'prometheus' | 'openmetrics'): Buffer[];
+}
+
 export interface ExposeRequest {
   readonly openMetrics: boolean;
   readonly gzip: boolean;
@@ -32,17 +37,28 @@ export class MetricsExposition {
   readonly #exporter: ExporterMetrics;
   readonly #now: () => number;
   readonly #gzipPieces: GzipPieceCache;
+  readonly #extras: readonly CachedFamilies[];
 
-  constructor(links: LinkFamiliesRenderer, exporter: ExporterMetrics, now: () => number = Date.now, gzipPieces: GzipPieceCache = new GzipPieceCache()) {
+  /** `extras`: more cached families, sent after the link families (linkstate_netns_info). */
+  constructor(
+    links: LinkFamiliesRenderer,
+    exporter: ExporterMetrics,
+    now: () => number = Date.now,
+    gzipPieces: GzipPieceCache = new GzipPieceCache(),
+    extras: readonly CachedFamilies[] = [],
+  ) {
     this.#links = links;
     this.#exporter = exporter;
     this.#now = now;
     this.#gzipPieces = gzipPieces;
+    this.#extras = extras;
   }
 
   /** The /metrics body as the server sends it. Never rejects: a failing collector is reported in its place. */
   async expose(req: ExposeRequest): Promise<Exposition> {
-    const pieces = this.#links.pieces(req.openMetrics ? 'openmetrics' : 'prometheus', this.#now());
+    const format = req.openMetrics ? 'openmetrics' : 'prometheus';
+    const pieces = this.#links.pieces(format, this.#now());
+    for (const extra of this.#extras) pieces.push(...extra.pieces(format));
     const rest = Buffer.from(req.openMetrics ? await this.#exporter.renderOpenMetrics() : await this.#exporter.renderPrometheus(), 'utf8');
     const contentType = req.openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
     if (!req.gzip) {

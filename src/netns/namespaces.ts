@@ -42,6 +42,7 @@ export class NamespaceSet {
   readonly #listeners: NamespaceListener[] = [];
   #ordered: LinkTable[] | undefined;
   #version = 0;
+  #infoVersion = 0;
   /**
    * The nsid our namespace has in itself, if it was given one (the kernel gives one when a dump
    * of another namespace reports a veth whose peer is ours): datagrams with it are our own.
@@ -56,6 +57,11 @@ export class NamespaceSet {
   /** Moves whenever a namespace is added, removed or relabelled (the renderer re-reads tables()). */
   get version(): number {
     return this.#version;
+  }
+
+  /** Moves whenever anything linkstate_netns_info shows changes (a namespace, label or inode). */
+  get infoVersion(): number {
+    return this.#infoVersion;
   }
 
   /** Exported namespaces other than our own. */
@@ -132,6 +138,7 @@ export class NamespaceSet {
     if (known.label === label && known.inode === inode) return;
     const updated: Namespace = { nsid, label, inode, table: known.table };
     this.#byNsid.set(nsid, updated);
+    this.#infoVersion++;
     if (known.label !== label) {
       known.table.relabel(label);
       this.#changed();
@@ -152,5 +159,6 @@ export class NamespaceSet {
   #changed(): void {
     this.#ordered = undefined;
     this.#version++;
+    this.#infoVersion++;
   }
 }

@@ -514,3 +514,23 @@ describe('link events of other namespaces', () => {
     for (const e of transitionsOf(ownDown, { adminUp: true, operstate: 6 }, 0)) assert.equal('netns' in e, false);
   });
 });
+
+describe('linkstate_netns_info', () => {
+  it('one sample per exported namespace, by label, escaped; cached until a namespace, label or inode changes', async () => {
+    const { NamespaceInfoFamily } = await import('../../src/netns/info-family.js');
+    const set = new NamespaceSet();
+    const family = new NamespaceInfoFamily(set);
+    assert.deepEqual(family.pieces('prometheus'), [], 'no namespace, no family');
+    set.upsert(7, 'web', 4026532177);
+    set.upsert(3, 'a"b', undefined);
+    const [header, samples] = family.pieces('prometheus');
+    assert.equal(header!.toString(), `# HELP linkstate_netns_info ${header!.toString().split('\n')[0]!.slice('# HELP linkstate_netns_info '.length)}\n# TYPE linkstate_netns_info gauge\n`);
+    assert.equal(samples!.toString(), 'linkstate_netns_info{netns="a\\"b",nsid="3",inode=""} 1\nlinkstate_netns_info{netns="web",nsid="7",inode="4026532177"} 1\n');
+    assert.match(family.pieces('openmetrics')[0]!.toString(), /^# TYPE linkstate_netns info$/m);
+    assert.equal(family.pieces('prometheus')[1], samples, 'the same buffer while nothing changed');
+    set.upsert(3, 'a"b', 99);
+    assert.match(family.pieces('prometheus')[1]!.toString(), /nsid="3",inode="99"/);
+    set.remove(7);
+    assert.doesNotMatch(family.pieces('prometheus')[1]!.toString(), /web/);
+  });
+});
