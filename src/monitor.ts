@@ -56,8 +56,12 @@ export interface MonitorOptions {
   readonly namespaces?: NamespaceSet;
   /** An RTM_NEWNSID/RTM_DELNSID of our namespace arrived (RTNLGRP_NSID). */
   readonly onNsidMessage?: (msg: NsidMessage) => void;
-  /** A datagram came from an nsid no namespace is known by (it was dropped). */
-  readonly onUnknownNsid?: (nsid: number) => void;
+  /**
+   * A datagram came from an nsid no namespace is known by. Return true when it is known now
+   * (e.g. it is our own namespace's new self-id): the datagram is then routed again; else it is
+   * dropped.
+   */
+  readonly onUnknownNsid?: (nsid: number) => boolean;
   /** Notifications were lost (overrun, reopen) and every namespace is dumped again. */
   readonly onResyncAll?: () => void;
   readonly metrics: ExporterMetrics;
@@ -107,6 +111,12 @@ export class LinkMonitor {
   readonly #dumped = new Set<number>();
   /** Namespaces dumped before (on any socket): a dump of one of them is a resync. */
   readonly #everDumped = new Set<number>();
+  /**
+   * Other namespaces whose dump on the current socket has ended at least once, complete or
+   * failed: readiness waits for each one's first attempt, not for its success (a namespace whose
+   * dumps keep failing is counted, logged and retried, and must not keep the exporter unready).
+   */
+  readonly #attempted = new Set<number>();
   #dumpWatchdog: NodeJS.Timeout | undefined;
   /** An overrun was seen and the socket has not been read empty since: losses go unreported. */
   #congested = false;
@@ -167,6 +177,7 @@ export class LinkMonitor {
     this.#dump = undefined;
     this.#congested = false;
     this.#dumped.clear();
+    this.#attempted.clear();
     this.#wanted.clear();
     socket.start((events, drained) => {
       if (this.#socket === socket) this.handle(events, drained);
@@ -187,6 +198,7 @@ export class LinkMonitor {
     this.#wanted.delete(ns.nsid);
     this.#dumped.delete(ns.nsid);
     this.#everDumped.delete(ns.nsid);
+    this.#attempted.delete(ns.nsid);
     const retry = this.#retries.get(ns.nsid);
     if (retry?.timer !== undefined) clearTimeout(retry.timer);
     this.#retries.delete(ns.nsid);
@@ -266,18 +278,27 @@ export class LinkMonitor {
     }
     // Dump replies carry no nsid (they are unicast): they go to the dumped namespace's table.
     const dump = this.#dump;
-    const route = this.#namespaces.route(nsid);
+    let route = this.#namespaces.route(nsid);
     if (route === undefined && !(dump !== undefined && messages.length > 0 && dump.isReply(messages[0] as NetlinkMessage))) {
-      this.#dropped.drop('unknown_nsid', 'dropped a netlink datagram from a namespace whose nsid is not known (yet)', { nsid, bytes: data.length });
-      this.#opts.onUnknownNsid?.(nsid);
-      return;
+      if (this.#opts.onUnknownNsid?.(nsid) === true) route = this.#namespaces.route(nsid);
+      if (route === undefined) {
+        this.#dropped.drop('unknown_nsid', 'dropped a netlink datagram from a namespace whose nsid is not known (yet)', { nsid, bytes: data.length });
+        return;
+      }
     }
     for (const msg of messages) this.#handleMessage(msg, route);
   }
 
-  /** The table a dump's replies go to; undefined when its namespace went away meanwhile. */
+  /** The table of the namespace the dump in flight is of, as it was when the dump started. */
+  #dumpStartTable: LinkTable | undefined;
+
+  /**
+   * The table a dump's replies go to; undefined when its namespace went away meanwhile (also
+   * when its nsid now names another namespace: the kernel reuses the lowest free nsid).
+   */
   #dumpTable(dump: DumpSession): LinkTable | undefined {
-    return dump.target < 0 ? this.#namespaces.own : this.#namespaces.get(dump.target)?.table;
+    const now = dump.target < 0 ? this.#namespaces.own : this.#namespaces.get(dump.target)?.table;
+    return now !== undefined && now === this.#dumpStartTable ? now : undefined;
   }
 
   /**
@@ -435,6 +456,7 @@ export class LinkMonitor {
     const isResync = this.#everDumped.has(target);
     const dump = new DumpSession(this.#seq, socket.portId, isResync, target);
     this.#dump = dump;
+    this.#dumpStartTable = target < 0 ? this.#namespaces.own : this.#namespaces.get(target)?.table;
     if (isResync) this.#metrics.resyncs.inc();
     try {
       socket.send(encodeLinkDumpRequest(dump.seq, target < 0 ? undefined : target));
@@ -496,6 +518,10 @@ export class LinkMonitor {
         this.#metrics.dumpFailures.inc({ reason: end.reason });
         if (end.reason === 'socket_error') return; // the reopen asks for fresh dumps
         if (table === undefined) break; // its namespace is gone: nothing to retry
+        if (target >= 0) {
+          this.#attempted.add(target);
+          this.#checkReady();
+        }
         const retry = this.#retries.get(target) ?? { timer: undefined, delayMs: this.#opts.reopenBackoffMs?.initial ?? 100 };
         const delay = retry.delayMs;
         retry.delayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
@@ -517,10 +543,13 @@ export class LinkMonitor {
     this.#pump();
   }
 
-  /** Ready once our namespace and every exported namespace have had a complete dump. */
+  /**
+   * Ready once our namespace has had a complete dump and every exported namespace a complete
+   * or a failed one (see #attempted).
+   */
   #checkReady(): void {
     if (this.#ready || !this.#dumped.has(-1)) return;
-    for (const ns of this.#namespaces.namespaces()) if (!this.#dumped.has(ns.nsid)) return;
+    for (const ns of this.#namespaces.namespaces()) if (!this.#dumped.has(ns.nsid) && !this.#attempted.has(ns.nsid)) return;
     this.#ready = true;
     this.#reopenDelayMs = this.#opts.reopenBackoffMs?.initial ?? 100;
     let links = this.#namespaces.own.size;

@@ -24,6 +24,8 @@ export const NETLINK_NO_ENOBUFS = 5;
 export const NETLINK_LISTEN_ALL_NSID = 8;
 export const MSG_PEEK = 0x2;
 export const MSG_TRUNC = 0x20;
+/** recvmsg: the control data was cut short (msg_controllen too small). */
+export const MSG_CTRUNC = 0x8;
 export const MSG_DONTWAIT = 0x40;
 
 // multicast groups (legacy bitmask form for nl_groups)

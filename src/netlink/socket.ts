@@ -17,6 +17,7 @@ import {
   ENOBUFS,
   EPERM,
   MSG_DONTWAIT,
+  MSG_CTRUNC,
   MSG_TRUNC,
   NETLINK_ADD_MEMBERSHIP,
   NETLINK_LISTEN_ALL_NSID,
@@ -444,6 +445,11 @@ class Receiver {
         events.push({ kind: 'error', error: socketError('recvmsg', errno) });
         break;
       }
+      if (n === 0) {
+        // Not seen from a netlink socket; taken as empty rather than asked again forever.
+        this.drained = true;
+        break;
+      }
       for (let i = used; i < used + n; i++) {
         const at = i * stride;
         const length = Math.min(vecWords[at + len] ?? 0, datagramBytes);
@@ -452,7 +458,8 @@ class Receiver {
           kind: 'datagram',
           data: this.staging.view.subarray(start, start + length),
           senderPid: nameWords[i * (NAME_STRIDE >> 2) + 1] ?? 0,
-          truncated: ((vecWords[at + flags] ?? 0) & MSG_TRUNC) !== 0,
+          // MSG_CTRUNC too: a datagram whose nsid was cut off cannot be told from our own.
+          truncated: ((vecWords[at + flags] ?? 0) & (MSG_TRUNC | MSG_CTRUNC)) !== 0,
           nsid:
             controls === undefined
               ? NETNSA_NSID_NOT_ASSIGNED

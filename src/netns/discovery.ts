@@ -15,11 +15,12 @@
 // lives while anything holds it, so an fd kept open would keep deleted namespaces, and their
 // devices, alive.
 
-import { closeSync, openSync, readdirSync, readlinkSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readlinkSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import type { Logger, RateLimitedLog } from '../logger.js';
 import { rateLimited } from '../logger.js';
 import type { NetnsError } from '../metrics/exporter-metrics.js';
-import { NETNSA_NSID_NOT_ASSIGNED, NLMSG_ERROR, RTM_NEWNSID } from '../netlink/constants.js';
+import { NETNSA_NSID_NOT_ASSIGNED, NLMSG_DONE, NLMSG_ERROR, RTM_NEWNSID } from '../netlink/constants.js';
+import { decodeDoneStatus } from '../netlink/message.js';
 import {
   decodeNsidMessage,
   encodeAssignNsidRequest,
@@ -51,8 +52,12 @@ export class DiscoveryError extends Error {}
 
 const RESCAN_MS = 30_000;
 /** A new file under a path is often not yet a mount of a namespace: `ip netns add` creates it, then mounts. */
-const NOT_YET_RETRIES_MS = [20, 50, 100, 200, 400];
+const NOT_YET_RETRIES_MS = [20, 50, 100, 200, 400, 400];
 const WATCH_DEBOUNCE_MS = 10;
+/** A file that is still not a namespace this long after it was first seen is one (counted once). */
+const NOT_A_NAMESPACE_AFTER_MS = 750;
+/** How often path directories that do not exist (yet), or were replaced, are looked for. */
+const DIRECTORY_CHECK_MS = 1_000;
 
 interface NamedFile {
   readonly label: string;
@@ -70,15 +75,21 @@ export class NamespaceDiscovery {
   #ownInode = -1;
   /** inode → nsid, for named namespaces and those found under /proc */
   readonly #nsidOfInode = new Map<number, number>();
-  readonly #watchers = new Map<string, FSWatcher>();
+  /** inotify on each path directory, and the directory's inode when it was set up */
+  readonly #watchers = new Map<string, { readonly watcher: FSWatcher; readonly ino: number }>();
+  #dirTimer: NodeJS.Timeout | undefined;
   #rescanTimer: NodeJS.Timeout | undefined;
   #watchTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryStep = 0;
-  /** Files under the paths that were not (yet) a namespace at the last scan, by path. */
+  /** Files under the paths that were not (yet) a namespace at the last scan: when first seen so. */
   readonly #notYet = new Map<string, number>();
   /** Reported once each as not_a_namespace, until they change. */
   readonly #reported = new Set<string>();
+  /** nsids /proc was walked for (see #findInodesUnderProc) */
+  readonly #procTried = new Set<number>();
+  /** The periodic rescan is running (it walks /proc again for inodes still unknown). */
+  #rescanning = false;
   #closed = false;
   #syncing = false;
   #syncAgain = false;
@@ -114,9 +125,10 @@ export class NamespaceDiscovery {
 
   close(): void {
     this.#closed = true;
-    for (const watcher of this.#watchers.values()) watcher.close();
+    for (const { watcher } of this.#watchers.values()) watcher.close();
     this.#watchers.clear();
     for (const timer of [this.#rescanTimer, this.#watchTimer, this.#retryTimer]) if (timer !== undefined) clearTimeout(timer);
+    if (this.#dirTimer !== undefined) clearInterval(this.#dirTimer);
     this.#socket?.close();
     this.#socket = undefined;
     this.#log.flush();
@@ -139,13 +151,23 @@ export class NamespaceDiscovery {
    * with datagrams still queued. Look again, at most once a second per nsid (a storm from a dead
    * namespace must not turn into a storm of scans).
    */
-  readonly onUnknownNsid = (nsid: number): void => {
-    if (this.#closed || this.#set.route(nsid) !== undefined) return;
+  readonly onUnknownNsid = (nsid: number): boolean => {
+    if (this.#closed) return false;
+    if (this.#set.route(nsid) !== undefined) return true;
     const now = Date.now();
-    if (now - (this.#unknownAskedAt.get(nsid) ?? -Infinity) < 1_000) return;
+    if (now - (this.#unknownAskedAt.get(nsid) ?? -Infinity) < 1_000) return false;
     this.#unknownAskedAt.set(nsid, now);
     if (this.#unknownAskedAt.size > 1024) this.#unknownAskedAt.clear();
+    // Our own namespace given an id of its own (the kernel does, when a dump of another namespace
+    // reports a veth whose peer is ours): from then on our own events carry it. Asked at once, so
+    // that not one of them is dropped.
+    const selfNsid = this.#ask(encodeNsidOfPidRequest(this.#nextSeq(), process.pid));
+    if (selfNsid !== undefined && selfNsid === nsid) {
+      this.#set.selfNsid = nsid;
+      return true;
+    }
     this.#syncSoon();
+    return false;
   };
 
   /** Messages were lost (an overrun, a reopen): RTM_NEWNSID/RTM_DELNSID may be among them. */
@@ -221,7 +243,7 @@ export class NamespaceDiscovery {
       // a namespace named there now has it: `ip netns del` unlinks the file at once, the kernel
       // destroys the namespace a moment later, and its series should not be relabelled nsid-N
       // for that moment.
-      const previous = this.#set.get(nsid)?.label;
+      const previous = this.#set.labelOf(nsid);
       const sticky = previous !== undefined && previous !== `nsid-${nsid}` && !taken.has(previous) ? previous : undefined;
       const label = labels.get(nsid) ?? sticky ?? `nsid-${nsid}`;
       const inode = inodeOf.get(nsid);
@@ -232,7 +254,8 @@ export class NamespaceDiscovery {
       for (const nsid of this.#set.knownNsids()) if (!nsids.has(nsid)) this.#set.remove(nsid);
       for (const [inode, nsid] of this.#nsidOfInode) if (!nsids.has(nsid)) this.#nsidOfInode.delete(inode);
     }
-    if (unnamedWithoutInode) this.#findInodesUnderProc(nsids);
+    if (unnamedWithoutInode) this.#findInodesUnderProc(nsids, this.#rescanning);
+    for (const nsid of this.#procTried) if (!nsids.has(nsid) && added === undefined) this.#procTried.delete(nsid);
   }
 
   /** Every nsid our namespace has given (RTM_GETNSID dump), without our own self-id. */
@@ -240,6 +263,14 @@ export class NamespaceDiscovery {
     const seq = this.#nextSeq();
     const answer = this.#request(encodeNsidDumpRequest(seq), seq);
     if (answer === undefined) return undefined;
+    const done = answer[answer.length - 1];
+    if (done === undefined || done.type !== NLMSG_DONE || decodeDoneStatus(done) < 0) {
+      // A list that ended with an error (or NLMSG_ERROR) may be partial: removing the namespaces
+      // it lacks would drop live ones. Nothing is decided on it.
+      this.#opts.countError('nsid_failed');
+      this.#log.log('the RTM_GETNSID dump failed, namespaces unchanged', { errno: done === undefined ? undefined : -done.payload.readInt32LE(0) });
+      return undefined;
+    }
     const nsids = new Set<number>();
     for (const msg of answer) {
       if (msg.type !== RTM_NEWNSID) continue;
@@ -263,9 +294,10 @@ export class NamespaceDiscovery {
     const seenPaths = new Set<string>();
     let notYet = false;
     for (const dir of this.#opts.paths) {
-      let entries: string[];
+      let entries: Buffer[];
       try {
-        entries = readdirSync(dir);
+        // As bytes: a name that is not UTF-8 must still be stat-able (the label decodes it).
+        entries = readdirSync(dir, { encoding: 'buffer' });
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') {
@@ -274,12 +306,14 @@ export class NamespaceDiscovery {
         }
         continue;
       }
-      for (const name of entries) {
+      for (const raw of entries) {
+        const name = raw.toString('utf8');
+        const rawPath = Buffer.concat([Buffer.from(`${dir}/`), raw]);
         const path = `${dir}/${name}`;
         seenPaths.add(path);
         let stats: Stats;
         try {
-          stats = statSync(path);
+          stats = statSync(rawPath);
         } catch {
           continue; // gone already
         }
@@ -287,9 +321,9 @@ export class NamespaceDiscovery {
           // `ip netns add` creates the file, then mounts the namespace on it: look again soon,
           // and only then call it not a namespace.
           notYet = true;
-          const tries = (this.#notYet.get(path) ?? 0) + 1;
-          this.#notYet.set(path, tries);
-          if (tries > NOT_YET_RETRIES_MS.length && !this.#reported.has(path)) {
+          const firstSeen = this.#notYet.get(path) ?? Date.now();
+          this.#notYet.set(path, firstSeen);
+          if (Date.now() - firstSeen >= NOT_A_NAMESPACE_AFTER_MS && !this.#reported.has(path)) {
             this.#reported.add(path);
             this.#opts.countError('not_a_namespace');
             this.#log.log('a file under --collector.netns.paths is not a network namespace, skipped', { path });
@@ -303,7 +337,7 @@ export class NamespaceDiscovery {
         seenInodes.add(inode);
         let nsid = this.#nsidOfInode.get(inode);
         if (nsid === undefined || !nsids.has(nsid)) {
-          nsid = this.#nsidOfFile(path);
+          nsid = this.#nsidOfFile(rawPath, stats);
           if (nsid === undefined) continue;
           this.#nsidOfInode.set(inode, nsid);
           nsids.add(nsid);
@@ -321,10 +355,19 @@ export class NamespaceDiscovery {
   }
 
   /** The nsid of the namespace mounted at `path`, given one if it has none; undefined on failure (counted). */
-  #nsidOfFile(path: string): number | undefined {
+  #nsidOfFile(rawPath: string | Buffer, expected: Stats): number | undefined {
+    const path = rawPath.toString();
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      // Non-blocking: the path is opened again after it was checked, and what is there now may
+      // be a FIFO, whose open would block the event loop. It must still be the file checked.
+      // (libuv opens every file O_CLOEXEC.)
+      fd = openSync(rawPath, constants.O_RDONLY | constants.O_NONBLOCK);
+      const now = fstatSync(fd);
+      if (now.dev !== expected.dev || now.ino !== expected.ino) {
+        closeSync(fd);
+        return undefined; // swapped meanwhile: the next scan looks again
+      }
     } catch (error) {
       this.#opts.countError('vanished');
       this.#log.log('a namespace under --collector.netns.paths went away before it could be asked', { path, err: (error as NodeJS.ErrnoException).code });
@@ -351,11 +394,16 @@ export class NamespaceDiscovery {
   }
 
   /** Inodes of nsids without a name, from the processes in them (GETNSID by pid; no fd opened). */
-  #findInodesUnderProc(nsids: ReadonlySet<number>): void {
+  #findInodesUnderProc(nsids: ReadonlySet<number>, full: boolean): void {
     const wanted = new Set<number>();
     const known = new Set(this.#nsidOfInode.values());
     for (const nsid of nsids) if (!known.has(nsid) && nsid !== this.#set.selfNsid) wanted.add(nsid);
     if (wanted.size === 0) return;
+    // /proc is walked for an nsid once when it appears, then only by the periodic rescan: a
+    // namespace no process is in (held by a bind mount elsewhere, say) is not found there, and
+    // must not cost a walk of every process at every sync.
+    if (!full && [...wanted].every((nsid) => this.#procTried.has(nsid))) return;
+    for (const nsid of wanted) this.#procTried.add(nsid);
     const tried = new Set<number>([this.#ownInode, ...this.#nsidOfInode.keys()]);
     let pids: string[];
     try {
@@ -422,22 +470,50 @@ export class NamespaceDiscovery {
     return this.#seq;
   }
 
-  /** inotify on each path directory that exists; the periodic rescan starts watches for new ones. */
-  #watchPaths(): void {
+  /**
+   * inotify on each path directory that exists. /run/netns often appears only with the first
+   * `ip netns add`, /run/docker/netns when Docker starts, and a directory can be replaced: every
+   * DIRECTORY_CHECK_MS the directories are looked at again, and one that is new or not the one
+   * watched is watched (and read) anew. Returns whether a watch was set up.
+   */
+  #watchPaths(): boolean {
+    let added = false;
     for (const dir of this.#opts.paths) {
-      if (this.#watchers.has(dir)) continue;
+      let ino: number;
+      try {
+        const stats = statSync(dir);
+        if (!stats.isDirectory()) throw new Error('not a directory');
+        ino = stats.ino;
+      } catch {
+        const stale = this.#watchers.get(dir);
+        stale?.watcher.close();
+        this.#watchers.delete(dir);
+        continue; // absent for now
+      }
+      const current = this.#watchers.get(dir);
+      if (current !== undefined && current.ino === ino) continue;
+      current?.watcher.close();
+      this.#watchers.delete(dir);
       try {
         const watcher = watch(dir, { persistent: false }, () => this.#onPathEvent());
         watcher.on('error', () => {
           watcher.close();
-          this.#watchers.delete(dir);
+          if (this.#watchers.get(dir)?.watcher === watcher) this.#watchers.delete(dir);
           this.#onPathEvent();
         });
-        this.#watchers.set(dir, watcher);
+        this.#watchers.set(dir, { watcher, ino });
+        added = true;
       } catch {
-        // absent for now: the rescan looks again
+        // gone again: the next check looks once more
       }
     }
+    if (this.#dirTimer === undefined && !this.#closed) {
+      this.#dirTimer = setInterval(() => {
+        if (this.#watchPaths()) this.#onPathEvent();
+      }, DIRECTORY_CHECK_MS);
+      this.#dirTimer.unref();
+    }
+    return added;
   }
 
   #onPathEvent(): void {
@@ -465,7 +541,12 @@ export class NamespaceDiscovery {
       this.#rescanTimer = undefined;
       if (this.#closed) return;
       this.#watchPaths();
-      this.#sync();
+      this.#rescanning = true;
+      try {
+        this.#sync();
+      } finally {
+        this.#rescanning = false;
+      }
       this.#scheduleRescan();
     }, this.#opts.rescanMs ?? RESCAN_MS);
     this.#rescanTimer.unref();

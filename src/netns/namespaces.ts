@@ -82,6 +82,11 @@ export class NamespaceSet {
     return this.#byNsid.values();
   }
 
+  /** The label of a namespace known to exist, exported or excluded. */
+  labelOf(nsid: number): string | undefined {
+    return this.#byNsid.get(nsid)?.label ?? this.#excluded.get(nsid);
+  }
+
   /** nsids known to exist, exported or excluded. */
   knownNsids(): number[] {
     return [...this.#byNsid.keys(), ...this.#excluded.keys()];
@@ -136,6 +141,13 @@ export class NamespaceSet {
       return;
     }
     if (known.label === label && known.inode === inode) return;
+    if (known.inode !== undefined && inode !== undefined && known.inode !== inode) {
+      // Another namespace under a reused nsid (the kernel hands out the lowest free one): not a
+      // rename. The old one's table goes, the new one is dumped afresh.
+      this.remove(nsid);
+      this.upsert(nsid, label, inode);
+      return;
+    }
     const updated: Namespace = { nsid, label, inode, table: known.table };
     this.#byNsid.set(nsid, updated);
     this.#infoVersion++;

@@ -329,7 +329,11 @@ function harness(): Harness {
     logger,
     now: () => 1_000,
     reopenBackoffMs: { initial: 5, max: 20 },
-    onUnknownNsid: (nsid) => h.unknown.push(nsid),
+    onUnknownNsid: (nsid) => {
+      h.unknown.push(nsid);
+      if (nsid === 42) set.selfNsid = 42; // as the discovery does when it is our own self-id
+      return set.route(nsid) !== undefined;
+    },
     onNsidMessage: (msg) => h.nsidMessages.push(msg),
     onResyncAll: () => h.resyncs++,
   });
@@ -406,6 +410,38 @@ describe('LinkMonitor with namespaces', () => {
     assert.deepEqual(h.unknown, [8]);
     assert.equal(await metric(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'unknown_nsid' }), 1);
     assert.equal(h.set.own.size, 0);
+    // our own namespace's new self-id: known at once, the datagram applied to our own table
+    fromNs(h.socket, 42, vethLink(2));
+    assert.equal(h.set.own.size, 1);
+    assert.equal(await metric(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'unknown_nsid' }), 1);
+  });
+
+  it('a namespace whose dumps keep failing does not keep the exporter unready; it is retried', async () => {
+    const h = harness();
+    h.set.upsert(1, 'bad', undefined);
+    h.monitor.start();
+    const s = h.socket;
+    reply(s, 0);
+    s.kernel(errorMessage(-13, s.sent[1]!.subarray(0, NLMSG_HDRLEN)));
+    assert.equal(h.monitor.ready, true);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(targetOf(s, 2), 1, 'retried');
+    await h.monitor.close();
+  });
+
+  it('replies of a dump whose nsid now names another namespace are not applied to the new one', () => {
+    const h = harness();
+    h.set.upsert(5, 'old', 100);
+    h.monitor.start();
+    const s = h.socket;
+    reply(s, 0);
+    assert.equal(targetOf(s, 1), 5);
+    h.set.upsert(5, 'new', 200); // nsid 5 reused: the old namespace's table goes, the new one is dumped
+    reply(s, 1, vethLink(9));
+    assert.equal(h.set.get(5)?.table.get(9), undefined, 'the old dump is not the new namespace\'s');
+    assert.equal(targetOf(s, 2), 5, 'the new namespace is dumped');
+    reply(s, 2, vethLink(3));
+    assert.equal(h.set.get(5)?.table.get(3)?.netns, 'new');
   });
 
   it('a namespace added later is dumped; one removed mid-dump neither blocks the queue nor gets a table', () => {
@@ -450,11 +486,12 @@ describe('LinkMonitor with namespaces', () => {
     s.kernel(errorMessage(-22, s.sent[1]!.subarray(0, NLMSG_HDRLEN)));
     assert.equal(targetOf(s, 2), 2, 'the next namespace is dumped at once');
     reply(s, 2, vethLink(4));
-    assert.equal(h.monitor.ready, false, 'not ready before every namespace is dumped');
+    assert.equal(h.monitor.ready, true, 'ready: every namespace has had its first attempt');
+    assert.equal(h.set.get(1)?.table.size, 0);
     await new Promise((resolve) => setTimeout(resolve, 30));
     assert.equal(targetOf(s, 3), 1, 'retried');
     reply(s, 3, vethLink(4));
-    assert.equal(h.monitor.ready, true);
+    assert.equal(h.set.get(1)?.table.size, 1);
     assert.equal(await metric(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'refused' }), 1);
     await h.monitor.close();
   });
