@@ -130,7 +130,7 @@ export function netlinkSocketFd(portId: number): number {
 
 // Netns.kernelCounters' output, made with shell builtins only: no process per file, so reading
 // thousands of devices takes a fraction of a second instead of seconds.
-const SYSFS_BUILTINS_SCRIPT = [
+export const SYSFS_BUILTINS_SCRIPT = [
   'cd /sys/class/net || exit 1',
   'for n in *; do',
   '  read -r c < "$n/carrier" 2>/dev/null || c=-',

@@ -20,6 +20,7 @@ import {
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import koffi from 'koffi';
 import { NETLINK_ROUTE } from '../../src/netlink/constants.js';
+import { SYSFS_BUILTINS_SCRIPT } from './kernel-match.js';
 import { parseKernelCounters, type Netns } from './netns.js';
 
 const MAX_OUTPUT = 64 * 1024 * 1024;
@@ -75,16 +76,8 @@ const HOLDER_SCRIPT = [
 // Inside the namespace of an unnamed holder: sysfs of that namespace in a throwaway mount namespace.
 const FRESH_SYSFS = 'mount -t sysfs lsx-netns-sys /sys && exec "$@"';
 
-// One line per device, shell builtins only (parseKernelCounters' format).
-const SYSFS_SCRIPT = [
-  'cd /sys/class/net || exit 1',
-  'for n in *; do',
-  '  read -r c < "$n/carrier" 2>/dev/null || c=-',
-  '  read -r ch < "$n/carrier_changes" && read -r u < "$n/carrier_up_count" && read -r d < "$n/carrier_down_count" &&',
-  '    read -r o < "$n/operstate" && read -r f < "$n/flags" || continue',
-  '  printf "%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n" "$n" "$c" "$ch" "$u" "$d" "$o" "$f"',
-  'done',
-].join('\n');
+// One line per device, shell builtins only (parseKernelCounters' format): kernel-match.ts's script.
+const SYSFS_SCRIPT = SYSFS_BUILTINS_SCRIPT;
 
 /** Waits for a line on a child's stdout; rejects if it exits first. */
 function waitForLine(child: ChildProcessWithoutNullStreams, line: string, what: string): Promise<void> {

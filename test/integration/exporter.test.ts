@@ -9,6 +9,7 @@ import { lastErrno, libc } from '../../src/netlink/libc.js';
 import { IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
 import { eventually, startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { byDevice, parseSamples, sampleValue, type Sample } from '../helpers/exposition.js';
+import { expectForgedDropped } from '../helpers/forge.js';
 import { fullLink, linkMessageBytes } from '../helpers/netlink-bytes.js';
 import { expectExact, kernelMismatches } from '../helpers/kernel-match.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
@@ -129,25 +130,7 @@ describe('exporter in a network namespace', { timeout: 240_000 }, () => {
   it('drops and counts a netlink message forged by a user-space process', async (t) => {
     if (!requireRoot(t)) return;
     const portId = netlinkPortId(exporter.child.pid!);
-    const forger = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    assert.ok(forger >= 0, `socket: errno ${lastErrno()}`);
-    try {
-      const forged = linkMessageBytes(
-        fullLink({ ifindex: 4242, ifname: 'forged0', flags: IFF_UP | IFF_LOWER_UP, carrier: 1, carrierChanges: 99 }),
-      );
-      const to = Buffer.alloc(12);
-      to.writeUInt16LE(AF_NETLINK, 0);
-      to.writeUInt32LE(portId, 4);
-      assert.equal(libc.sendto(forger, forged, forged.length, 0, to, 12), forged.length, `sendto: errno ${lastErrno()}`);
-    } finally {
-      libc.close(forger);
-    }
-    const samples = await eventually('the forged message to be counted', async () => {
-      const s = await scrape(exporter);
-      return (sampleValue(s, 'linkstate_exporter_netlink_dropped_total', { reason: 'foreign_sender' }) ?? 0) >= 1 ? s : undefined;
-    });
-    assert.equal(sampleValue(samples, 'linkstate_exporter_netlink_dropped_total', { reason: 'foreign_sender' }), 1);
-    assert.ok(samples.every((s) => s.labels['device'] !== 'forged0'));
+    const samples = await expectForgedDropped(portId, () => scrape(exporter));
     assert.match(exporter.log(), /reason=foreign_sender/);
   });
 

@@ -10,6 +10,7 @@ import { lastErrno, libc } from '../../src/netlink/libc.js';
 import { eventually, MAIN, startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { parseSamples, sampleValue, type Sample } from '../helpers/exposition.js';
 import { kernelMismatches, readKernelCounters } from '../helpers/kernel-match.js';
+import { expectForgedDropped } from '../helpers/forge.js';
 import { fullLink, linkMessageBytes } from '../helpers/netlink-bytes.js';
 import { enterNetnsOf, linkSocketPortId, NetnsLab, nsInode, type UnnamedNetns } from '../helpers/netns-collector-lab.js';
 import { requireRoot, type Netns } from '../helpers/netns.js';
@@ -271,26 +272,31 @@ describe('--collector.netns in a lab with its own /run/netns', { timeout: 150_00
     if (!requireRoot(t)) return;
     // this thread is in the lab: the forger's socket lives where the exporter's does
     const portId = linkSocketPortId(exporter.child.pid!);
-    const forger = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    assert.ok(forger >= 0, `socket: errno ${lastErrno()}`);
-    try {
-      const forged = linkMessageBytes(
-        fullLink({ ifindex: 4242, ifname: 'forged0', flags: IFF_UP | IFF_LOWER_UP, carrier: 1, carrierChanges: 99 }),
-      );
-      const to = Buffer.alloc(12);
-      to.writeUInt16LE(AF_NETLINK, 0);
-      to.writeUInt32LE(portId, 4);
-      assert.equal(libc.sendto(forger, forged, forged.length, 0, to, 12), forged.length, `sendto: errno ${lastErrno()}`);
-    } finally {
-      libc.close(forger);
-    }
-    const samples = await eventually('the forged message to be counted', async () => {
-      const s = await scrape(exporter);
-      return (sampleValue(s, 'linkstate_exporter_netlink_dropped_total', { reason: 'foreign_sender' }) ?? 0) >= 1 ? s : undefined;
-    });
-    assert.equal(sampleValue(samples, 'linkstate_exporter_netlink_dropped_total', { reason: 'foreign_sender' }), 1);
-    assert.ok(samples.every((s) => s.labels['device'] !== 'forged0'));
+    const samples = await expectForgedDropped(portId, () => scrape(exporter));
     assert.deepEqual(await mismatches(samples, spaces), []);
+  });
+
+  it('the netns filters leave namespaces out by label, and the device filters apply inside every namespace', async (t) => {
+    if (!requireRoot(t)) return;
+    const filtered = await startExporter(lab.own, [...NETNS_FLAGS, '--collector.netns.exclude=a|nsid-.*', '--collector.device-exclude=lo', '--no-collector.ethtool']);
+    try {
+      await eventually('filtered exporter ready', async () => (await filtered.get('/-/ready')).status === 200);
+      const samples = await scrape(filtered);
+      const labels = new Set(samples.filter((x) => x.name === 'linkstate_up').map((x) => x.labels['netns']));
+      assert.ok(!labels.has('a'), 'a is excluded');
+      assert.ok(![...labels].some((l) => l?.startsWith('nsid-')), 'the unnamed namespace (nsid-N) is excluded');
+      for (const kept of ['b', 'd']) assert.ok(labels.has(kept), `${kept} is exported`);
+      assert.ok(samples.every((x) => x.labels['device'] !== 'lo'), 'lo excluded in every namespace');
+      const info = samples.filter((x) => x.name === 'linkstate_netns_info').map((x) => x.labels['netns']);
+      assert.ok(!info.includes('a') && info.includes('b'), `info: ${info.join(',')}`);
+      // what is exported stays exact, namespace by namespace
+      const kept = spaces.filter((space) => space.label === undefined || (space.label !== 'a' && !space.label.startsWith('nsid-')));
+      // (lo is in every namespace's sysfs but excluded here: its lines are the only ones expected)
+      const mismatched = (await mismatches(samples, kept)).filter((m) => !/^[^:]+: lo: /.test(m));
+      assert.deepEqual(mismatched, []);
+    } finally {
+      await filtered.stop();
+    }
   });
 
   it('an overrun storm across namespaces leaves every count exact', async (t) => {
