@@ -403,19 +403,20 @@ export class LinkMonitor {
         }
         if (result.carrier) {
           const link = result.link;
-          // The down reason (ethtool ext_state), when the driver has said one for this link.
+          // Built key by key (no spreads: one object per line of a storm). Order as logged:
+          // device, netns (other namespaces), from, to, changes, then the down reason (ethtool
+          // ext_state) when the driver has said one for this link.
+          const fields: Record<string, unknown> = { device: link.name };
+          if (link.netns !== undefined) fields['netns'] = link.netns;
+          fields['from'] = result.carrier.from;
+          fields['to'] = result.carrier.to;
+          fields['changes'] = result.carrier.changes;
           const reason = link.carrier ? undefined : link.downReason;
-          logger.info(
-            {
-              device: link.name,
-              ...netnsField(link.netns),
-              from: result.carrier.from,
-              to: result.carrier.to,
-              changes: result.carrier.changes,
-              ...(reason === undefined ? {} : { reason, detail: link.downReasonDetail ?? '' }),
-            },
-            'carrier changed',
-          );
+          if (reason !== undefined) {
+            fields['reason'] = reason;
+            fields['detail'] = link.downReasonDetail ?? '';
+          }
+          logger.info(fields, 'carrier changed');
         }
         return;
       case 'added':
