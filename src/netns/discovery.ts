@@ -236,16 +236,33 @@ export class NamespaceDiscovery {
     const inodeOf = new Map<number, number>();
     for (const [inode, nsid] of this.#nsidOfInode) inodeOf.set(nsid, inode);
     const self = this.#set.selfNsid;
-    let unnamedWithoutInode = false;
+    // A namespace whose file is gone keeps its name while it lives (until RTM_DELNSID), unless
+    // a namespace named there now has it: `ip netns del` unlinks the file at once, the kernel
+    // destroys the namespace a moment later, and its series should not be relabelled nsid-N
+    // for that moment.
+    const wanted = new Map<number, string | undefined>();
     for (const nsid of nsids) {
       if (nsid === self) continue;
-      // A namespace whose file is gone keeps its name while it lives (until RTM_DELNSID), unless
-      // a namespace named there now has it: `ip netns del` unlinks the file at once, the kernel
-      // destroys the namespace a moment later, and its series should not be relabelled nsid-N
-      // for that moment.
       const previous = this.#set.labelOf(nsid);
       const sticky = previous !== undefined && previous !== `nsid-${nsid}` && !taken.has(previous) ? previous : undefined;
-      const label = labels.get(nsid) ?? sticky ?? `nsid-${nsid}`;
+      wanted.set(nsid, labels.get(nsid) ?? sticky);
+    }
+    // Every label once: a namespace without a name is nsid-N, and a file that happens to be
+    // called nsid-N (N another namespace's nsid) must not take that: it is nsid-M itself then.
+    // Two namespaces with one label would be duplicate series, and Prometheus drops such a scrape.
+    const generated = new Set<string>();
+    for (const [nsid, label] of wanted) if (label === undefined) generated.add(`nsid-${nsid}`);
+    const used = new Set<string>();
+    const final = new Map<number, string>();
+    for (const [nsid, label] of wanted) {
+      let chosen = label !== undefined && (!generated.has(label) || label === `nsid-${nsid}`) ? label : `nsid-${nsid}`;
+      if (used.has(chosen)) chosen = `nsid-${nsid}`;
+      if (used.has(chosen)) chosen = `nsid-${nsid}-${inodeOf.get(nsid) ?? 'x'}`;
+      used.add(chosen);
+      final.set(nsid, chosen);
+    }
+    let unnamedWithoutInode = false;
+    for (const [nsid, label] of final) {
       const inode = inodeOf.get(nsid);
       if (inode === undefined) unnamedWithoutInode = true;
       this.#set.upsert(nsid, label, inode);

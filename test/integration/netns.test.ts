@@ -268,6 +268,32 @@ describe('--collector.netns in a lab with its own /run/netns', { timeout: 150_00
     assert.match(exporter.log(), /not a network namespace/);
   });
 
+  it('a file named like another namespace\'s nsid-N label does not take it: every label stays unique', async (t) => {
+    if (!requireRoot(t)) return;
+    const impostor = `nsid-${unnamedNsid}`;
+    await lab.run('ip', ['netns', 'add', impostor]);
+    try {
+      const samples = await eventually('the impostor namespace to be exported', async () => {
+        const s = await scrape(exporter);
+        return sampleValue(s, 'linkstate_exporter_namespaces') === 8 ? s : undefined;
+      });
+      const info = netnsInfo(samples);
+      assert.equal(new Set(info.map((i) => i.netns)).size, info.length, `labels unique: ${info.map((i) => i.netns).join(',')}`);
+      const unnamedInfo = info.filter((i) => i.netns === impostor);
+      assert.deepEqual(unnamedInfo.map((i) => i.nsid), [String(unnamedNsid)], 'nsid-N stays the unnamed namespace of nsid N');
+      const inode = (await lab.run('stat', ['-L', '-c', '%i', `/run/netns/${impostor}`])).trim();
+      const theirs = info.find((i) => i.inode === inode);
+      assert.ok(theirs !== undefined, 'the impostor namespace is exported');
+      assert.equal(theirs.netns, `nsid-${theirs.nsid}`, 'under its own nsid-M');
+      assert.notEqual(theirs.nsid, String(unnamedNsid));
+      const keys = samples.filter((x) => x.name === 'linkstate_up').map((x) => `${x.labels['device']}|${x.labels['netns'] ?? ''}`);
+      assert.equal(new Set(keys).size, keys.length, 'no duplicate series');
+    } finally {
+      await lab.run('ip', ['netns', 'del', impostor]);
+      await eventually('the impostor namespace to go', async () => sampleValue(await scrape(exporter), 'linkstate_exporter_namespaces') === 7);
+    }
+  });
+
   it('drops and counts a netlink message forged by a user-space process', async (t) => {
     if (!requireRoot(t)) return;
     // this thread is in the lab: the forger's socket lives where the exporter's does
