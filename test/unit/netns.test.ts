@@ -4,7 +4,6 @@
 // set, the per-namespace rendering and the monitor's routing and per-namespace dumps.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { NetlinkDecodeError } from '../../src/errors.js';
@@ -303,7 +302,6 @@ interface Harness {
 
 function harness(): Harness {
   const logger = createLogger({ level: 'error', format: 'json', destination: { write: () => undefined } });
-  void Writable;
   const set = new NamespaceSet();
   const metrics = new ExporterMetrics({ version: 't', revision: 't' }, () => 0);
   const sockets: FakeSocket[] = [];
