@@ -3,7 +3,7 @@
 // down, and writes results.json, report.md and scrape-time.svg to --out. With --update-docs it
 // also rewrites the generated part of BENCHMARKS.md and bench/results/. Needs root.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

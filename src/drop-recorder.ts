@@ -2,6 +2,11 @@
 // linkstate_exporter_netlink_dropped_total and log it, rate-limited. One recorder per monitor.
 import { NetlinkDecodeError } from './errors.js';
 import type { RateLimitedLog } from './logger.js';
+import { decodeMessages } from './netlink/message.js';
+import type { NetlinkMessage } from './netlink/types.js';
+
+/** Why messagesOf() dropped a whole datagram. */
+export type DatagramDrop = 'foreign_sender' | 'truncated' | 'undecodable';
 
 export class DropRecorder {
   /**
@@ -18,6 +23,28 @@ export class DropRecorder {
   drop(reason: string, message: string, fields: Record<string, unknown>): void {
     this.counter.inc({ reason });
     this.log.log(message, { reason, ...fields });
+  }
+
+  /**
+   * The messages of a received datagram; or, for one that cannot be used, why it was dropped (it
+   * is counted and logged here): not sent by the kernel (nl_pid != 0), truncated (MSG_TRUNC), or a
+   * header that does not decode.
+   */
+  messagesOf(data: Buffer, senderPid: number, truncated: boolean): NetlinkMessage[] | DatagramDrop {
+    if (senderPid !== 0) {
+      this.drop('foreign_sender', `dropped ${this.what} datagram not sent by the kernel`, { sender_pid: senderPid, bytes: data.length });
+      return 'foreign_sender';
+    }
+    if (truncated) {
+      this.drop('truncated', `dropped a truncated ${this.what.replace(/^an? /, '')} datagram (MSG_TRUNC)`, { bytes: data.length });
+      return 'truncated';
+    }
+    try {
+      return decodeMessages(data);
+    } catch (error) {
+      this.decodeError(error);
+      return 'undecodable';
+    }
   }
 
   /** A NetlinkDecodeError is dropped under its reason; anything else is a bug and is rethrown. */

@@ -69,15 +69,12 @@ export class DumpSession {
    */
   noteLink(msg: NetlinkMessage, ifindex: number, deleted: boolean): void {
     if (this.#end !== undefined) return;
-    if (this.isReply(msg)) {
-      this.#replies++;
-      if ((msg.flags & NLM_F_DUMP_INTR) !== 0) this.#interrupted = true;
-    }
+    this.noteReply(msg);
     if (deleted) this.#seen.delete(ifindex);
     else this.#seen.add(ifindex);
   }
 
-  /** A reply that is not applied (its namespace went away meanwhile): counted, not seen. */
+  /** A reply of this dump, counted (and its NLM_F_DUMP_INTR noted); not as seen: see noteLink. */
   noteReply(msg: NetlinkMessage): void {
     if (this.#end !== undefined || !this.isReply(msg)) return;
     this.#replies++;

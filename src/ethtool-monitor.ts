@@ -40,7 +40,7 @@ import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
 import type { ApplyResult, LinkTable } from './links/table.js';
 import type { ExporterMetrics } from './metrics/exporter-metrics.js';
 import { NLMSG_ERROR } from './netlink/constants.js';
-import { decodeErrorMessage, decodeMessages } from './netlink/message.js';
+import { decodeErrorMessage } from './netlink/message.js';
 import type { NetlinkSocket, ReceiveEvent } from './netlink/socket.js';
 import type { NetlinkMessage } from './netlink/types.js';
 
@@ -274,21 +274,9 @@ export class EthtoolMonitor {
   }
 
   #handleDatagram(data: Buffer, senderPid: number, truncated: boolean): void {
-    if (senderPid !== 0) {
-      this.#dropped.drop('foreign_sender', 'dropped an ethtool netlink datagram not sent by the kernel', { sender_pid: senderPid });
-      return;
-    }
-    if (truncated) {
-      this.#dropped.drop('truncated', 'dropped a truncated ethtool netlink datagram (MSG_TRUNC)', { bytes: data.length });
-      this.#askAllAgain(); // it may have held replies
-      return;
-    }
-    let messages: NetlinkMessage[];
-    try {
-      messages = decodeMessages(data);
-    } catch (error) {
-      this.#dropped.decodeError(error);
-      this.#askAllAgain();
+    const messages = this.#dropped.messagesOf(data, senderPid, truncated);
+    if (typeof messages === 'string') {
+      if (messages !== 'foreign_sender') this.#askAllAgain(); // it may have held replies
       return;
     }
     for (const msg of messages) this.#handleMessage(msg);

@@ -42,7 +42,7 @@ import {
   RTM_NEWNSID,
 } from './netlink/constants.js';
 import { decodeLink } from './netlink/link.js';
-import { decodeDoneStatus, decodeErrorMessage, decodeMessages } from './netlink/message.js';
+import { decodeDoneStatus, decodeErrorMessage } from './netlink/message.js';
 import { encodeLinkDumpRequest } from './netlink/request.js';
 import type { NetlinkSocket, ReceiveEvent } from './netlink/socket.js';
 import type { NetlinkMessage } from './netlink/types.js';
@@ -259,21 +259,10 @@ export class LinkMonitor {
   }
 
   #handleDatagram(data: Buffer, senderPid: number, truncated: boolean, nsid: number): void {
-    if (senderPid !== 0) {
-      this.#dropped.drop('foreign_sender', 'dropped a netlink datagram not sent by the kernel', { sender_pid: senderPid, bytes: data.length });
-      return;
-    }
-    if (truncated) {
-      this.#dropped.drop('truncated', 'dropped a truncated netlink datagram (MSG_TRUNC)', { bytes: data.length });
-      this.#spoilDumpBy(data, 'truncated');
-      return;
-    }
-    let messages: NetlinkMessage[];
-    try {
-      messages = decodeMessages(data);
-    } catch (error) {
-      this.#dropped.decodeError(error);
-      this.#spoilDumpBy(data, 'undecodable');
+    const messages = this.#dropped.messagesOf(data, senderPid, truncated);
+    if (typeof messages === 'string') {
+      // A dropped reply (or DONE) spoils the dump; a forged datagram is no reply of ours.
+      if (messages !== 'foreign_sender') this.#spoilDumpBy(data, messages);
       return;
     }
     // Dump replies carry no nsid (they are unicast): they go to the dumped namespace's table.

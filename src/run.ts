@@ -2,7 +2,7 @@
 // Exit codes: 0 after SIGINT/SIGTERM or --help/--version, 1 for bad flags/config or a start-up
 // failure (socket, address in use), 2 for an unexpected internal error.
 
-import { parseConfig, VERSION, formatListenAddress, type Config } from './config.js';
+import { parseConfig, VERSION, type Config } from './config.js';
 import { buildRevision } from './build-info.js';
 import { ConfigError, NetlinkSocketError } from './errors.js';
 import { createLogger } from './logger.js';

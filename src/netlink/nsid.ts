@@ -10,7 +10,6 @@
 import { NetlinkDecodeError } from '../errors.js';
 import { AttributeReader } from './attributes.js';
 import {
-  AF_UNSPEC,
   NETNSA_FD,
   NETNSA_NSID,
   NETNSA_NSID_NOT_ASSIGNED,
@@ -24,25 +23,12 @@ import {
   RTM_GETNSID,
   RTM_NEWNSID,
 } from './constants.js';
+import { encodeRtnlRequest } from './request.js';
 import type { NetlinkMessage } from './types.js';
 
+/** An RTM_*NSID request: struct rtgenmsg (padded to 4) and NETNSA_* s32 attributes. */
 function header(type: number, flags: number, seq: number, attributes: ReadonlyArray<readonly [number, number]>): Buffer {
-  if (!Number.isInteger(seq) || seq < 0 || seq > 0xffffffff) throw new RangeError(`netlink sequence number ${seq} is not a u32`);
-  const len = NLMSG_HDRLEN + RTGENMSG_LEN + attributes.length * 8;
-  const buf = Buffer.alloc(len);
-  buf.writeUInt32LE(len, 0);
-  buf.writeUInt16LE(type, 4);
-  buf.writeUInt16LE(flags, 6);
-  buf.writeUInt32LE(seq, 8);
-  buf.writeUInt8(AF_UNSPEC, NLMSG_HDRLEN);
-  let at = NLMSG_HDRLEN + RTGENMSG_LEN;
-  for (const [attr, value] of attributes) {
-    buf.writeUInt16LE(8, at);
-    buf.writeUInt16LE(attr, at + 2);
-    buf.writeInt32LE(value | 0, at + 4);
-    at += 8;
-  }
-  return buf;
+  return encodeRtnlRequest(type, flags, seq, RTGENMSG_LEN, attributes);
 }
 
 /** RTM_GETNSID dump: every nsid our namespace has given. */

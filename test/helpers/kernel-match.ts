@@ -103,6 +103,45 @@ export function processMemory(pid: number): ProcessMemory {
   return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM') };
 }
 
+export interface NetlinkSocketInfo {
+  /** netlink protocol (NETLINK_ROUTE 0, NETLINK_GENERIC 16, ...) */
+  readonly protocol: number;
+  readonly portId: number;
+  /** the legacy nl_groups bitmask it is subscribed to (RTMGRP_LINK = 1) */
+  readonly groups: number;
+}
+
+/** The netlink sockets process `pid` holds, from its fds and /proc/PID/net/netlink (its namespace). */
+export function netlinkSocketsOf(pid: number): NetlinkSocketInfo[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1] as string);
+    } catch {
+      // fd closed meanwhile
+    }
+  }
+  const sockets: NetlinkSocketInfo[] = [];
+  for (const line of readFileSync(`/proc/${pid}/net/netlink`, 'utf8').split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+    if (cols.length < 10 || !inodes.has(cols[9] as string)) continue;
+    sockets.push({ protocol: Number(cols[1]), portId: Number(cols[2]), groups: Number.parseInt(cols[3] as string, 16) });
+  }
+  return sockets;
+}
+
+/**
+ * The port id of the exporter's link-event socket: its NETLINK_ROUTE socket subscribed to
+ * RTMGRP_LINK (the request sockets of the namespace discovery have no groups).
+ */
+export function linkSocketPortId(pid: number): number {
+  const found = netlinkSocketsOf(pid).filter((s) => s.protocol === 0 && (s.groups & 1) !== 0);
+  if (found.length !== 1) throw new Error(`expected one RTMGRP_LINK socket of pid ${pid}, found ${found.length}`);
+  return (found[0] as NetlinkSocketInfo).portId;
+}
+
 /**
  * The fd number of this process's NETLINK_ROUTE socket bound to `portId`, found through
  * /proc/self/fd and the calling thread's /proc/thread-self/net/netlink (the namespace the

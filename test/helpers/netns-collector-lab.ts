@@ -17,9 +17,8 @@ import {
   type ChildProcessWithoutNullStreams,
   type SpawnOptions,
 } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import koffi from 'koffi';
-import { NETLINK_ROUTE } from '../../src/netlink/constants.js';
 import { SYSFS_BUILTINS_SCRIPT } from './kernel-match.js';
 import { parseKernelCounters, type Netns } from './netns.js';
 
@@ -360,27 +359,5 @@ export function enterNetnsOf(pid: number): () => void {
   };
 }
 
-/**
- * The port id of the exporter's link-event socket: its NETLINK_ROUTE socket subscribed to
- * RTMGRP_LINK (the request sockets of the namespace discovery have no groups).
- */
-export function linkSocketPortId(pid: number): number {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1] as string);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const found: number[] = [];
-  for (const line of readFileSync(`/proc/${pid}/net/netlink`, 'utf8').split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
-    if (cols.length < 10 || cols[1] !== String(NETLINK_ROUTE) || !inodes.has(cols[9] as string)) continue;
-    if ((Number.parseInt(cols[3] as string, 16) & 1) !== 0) found.push(Number(cols[2]));
-  }
-  if (found.length !== 1) throw new Error(`expected one RTMGRP_LINK socket of pid ${pid}, found ${found.length}`);
-  return found[0] as number;
-}
+// The port id of the exporter's link-event socket: kernel-match.ts's linkSocketPortId.
+export { linkSocketPortId } from './kernel-match.js';

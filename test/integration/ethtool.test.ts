@@ -3,12 +3,11 @@
 // state from a bridge with kernel STP and a loop, a storm with the ethtool client on, and
 // --no-collector.ethtool opening no ethtool socket.
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { NETLINK_GENERIC } from '../../src/netlink/constants.js';
 import { eventually, startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { byDevice, parseSamples, sampleValue, type Sample } from '../helpers/exposition.js';
-import { expectExact } from '../helpers/kernel-match.js';
+import { expectExact, netlinkSocketsOf } from '../helpers/kernel-match.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
 
 async function scrape(exporter: RunningExporter): Promise<Sample[]> {
@@ -17,24 +16,8 @@ async function scrape(exporter: RunningExporter): Promise<Sample[]> {
   return parseSamples(res.text);
 }
 
-/** Netlink protocols of the sockets a process holds, from /proc/PID/net/netlink and its fds. */
-function netlinkProtocols(pid: number): number[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1] as string);
-    } catch {
-      // fd closed meanwhile
-    }
-  }
-  const protocols: number[] = [];
-  for (const line of readFileSync(`/proc/${pid}/net/netlink`, 'utf8').split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols.length >= 10 && inodes.has(cols[9] as string)) protocols.push(Number(cols[1]));
-  }
-  return protocols;
-}
+/** Netlink protocols of the sockets a process holds. */
+const netlinkProtocols = (pid: number): number[] => netlinkSocketsOf(pid).map((socket) => socket.protocol);
 
 const MBPS = 125_000;
 const BRIDGE_STATES = ['disabled', 'listening', 'learning', 'forwarding', 'blocking'];

@@ -2,16 +2,11 @@
 // exporter running inside it as a child process, scraped over HTTP, compared with the kernel's
 // own counters from sysfs.
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { AF_NETLINK, NETLINK_ROUTE, SOCK_CLOEXEC, SOCK_RAW } from '../../src/netlink/constants.js';
-import { lastErrno, libc } from '../../src/netlink/libc.js';
-import { IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
 import { eventually, startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { byDevice, parseSamples, sampleValue, type Sample } from '../helpers/exposition.js';
 import { expectForgedDropped } from '../helpers/forge.js';
-import { fullLink, linkMessageBytes } from '../helpers/netlink-bytes.js';
-import { expectExact, kernelMismatches } from '../helpers/kernel-match.js';
+import { expectExact, kernelMismatches, linkSocketPortId } from '../helpers/kernel-match.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
 
 const PAIRS = 12;
@@ -24,24 +19,6 @@ async function scrape(exporter: RunningExporter): Promise<Sample[]> {
 
 const expectExactFrom = (ns: Netns, exporter: RunningExporter): Promise<Sample[]> => expectExact(ns, () => scrape(exporter));
 
-/** The exporter's netlink port id, from /proc/net/netlink and the exporter's fds. */
-function netlinkPortId(pid: number): number {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1] as string);
-    } catch {
-      // fd closed meanwhile
-    }
-  }
-  for (const line of readFileSync(`/proc/${pid}/net/netlink`, 'utf8').split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
-    if (cols.length >= 10 && cols[1] === String(NETLINK_ROUTE) && inodes.has(cols[9] as string)) return Number(cols[2]);
-  }
-  throw new Error(`no NETLINK_ROUTE socket of pid ${pid}`);
-}
 
 describe('exporter in a network namespace', { timeout: 240_000 }, () => {
   let ns: Netns;
@@ -129,8 +106,8 @@ describe('exporter in a network namespace', { timeout: 240_000 }, () => {
 
   it('drops and counts a netlink message forged by a user-space process', async (t) => {
     if (!requireRoot(t)) return;
-    const portId = netlinkPortId(exporter.child.pid!);
-    const samples = await expectForgedDropped(portId, () => scrape(exporter));
+    const portId = linkSocketPortId(exporter.child.pid!);
+    await expectForgedDropped(portId, () => scrape(exporter));
     assert.match(exporter.log(), /reason=foreign_sender/);
   });
 

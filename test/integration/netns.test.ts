@@ -5,13 +5,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { AF_NETLINK, IFF_LOWER_UP, IFF_UP, NETLINK_ROUTE, SOCK_CLOEXEC, SOCK_RAW } from '../../src/netlink/constants.js';
-import { lastErrno, libc } from '../../src/netlink/libc.js';
 import { eventually, MAIN, startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { parseSamples, sampleValue, type Sample } from '../helpers/exposition.js';
 import { kernelMismatches, readKernelCounters } from '../helpers/kernel-match.js';
 import { expectForgedDropped } from '../helpers/forge.js';
-import { fullLink, linkMessageBytes } from '../helpers/netlink-bytes.js';
 import { enterNetnsOf, linkSocketPortId, NetnsLab, nsInode, type UnnamedNetns } from '../helpers/netns-collector-lab.js';
 import { requireRoot, type Netns } from '../helpers/netns.js';
 
