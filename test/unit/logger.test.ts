@@ -362,6 +362,31 @@ test('stderr: the exit flush also waits out EAGAIN when stderr is non-blocking',
   assert.ok(r.stderr === Array.from({ length: n }, (_, i) => seqLine(i)).join(''), 'every line, in order');
 });
 
+test('FdLineWriter on a non-blocking pipe: short writes and EAGAIN go on from where they stopped, every byte once, in order', async () => {
+  const n = 20_000; // ~1.7 MB through a 64 KiB pipe read late: writev comes back short or with EAGAIN
+  const r = await runChild(
+    `process.stderr; // Node makes the pipe O_NONBLOCK
+     const { FdLineWriter } = await import(${JSON.stringify(LOGGER_URL)});
+     const writer = new FdLineWriter(2); // not the shared one: no exit flush, only the asynchronous path
+     for (let i = 0; i < ${n}; i += 1) {
+       writer.write(\`ts=${TS} level=info msg=storm seq=\${String(i).padStart(7, '0')} pad=${'x'.repeat(40)}\\n\`);
+       if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
+     }
+     const iv = setInterval(() => {
+       if (writer.bufferedBytes > 0) return;
+       clearInterval(iv);
+       process.stdout.write(JSON.stringify({ dropped: writer.droppedLines }) + '\\n');
+       process.exit(0);
+     }, 5);`,
+    { delayReadMs: 150 },
+  );
+  assert.equal(r.code, 0);
+  assert.deepEqual(JSON.parse(r.stdout), { dropped: 0 });
+  const expected = Array.from({ length: n }, (_, i) => seqLine(i)).join('');
+  assert.equal(r.stderr.length, expected.length);
+  assert.ok(r.stderr === expected, 'every line, byte for byte, in order');
+});
+
 test('stderr: a reader that stalls never stalls the event loop; past 16 MiB the newest lines are dropped and counted', async () => {
   const lineBytes = seqLine(0).length;
   const n = Math.ceil((MAX_BUFFERED_LOG_BYTES * 1.25) / lineBytes);
