@@ -81,6 +81,7 @@ export class ExporterMetrics {
   readonly registry: client.Registry;
   readonly messages: client.Counter<'type'>;
   readonly overruns: client.Counter;
+  readonly superseded: client.Counter;
   readonly resyncs: client.Counter;
   readonly dumpsInterrupted: client.Counter;
   readonly dumpFailures: client.Counter<'reason'>;
@@ -103,6 +104,11 @@ export class ExporterMetrics {
     this.overruns = new Counter({
       name: 'linkstate_exporter_netlink_overruns_total',
       help: 'Times the netlink socket overflowed (ENOBUFS) and notifications were lost; each one triggers a resync.',
+      registers,
+    });
+    this.superseded = new Counter({
+      name: 'linkstate_exporter_netlink_superseded_total',
+      help: 'Link notifications read after an overrun and before its resync dump, skipped undecoded: the kernel was dropping an unknown part of them, and the dump that follows supersedes them all.',
       registers,
     });
     this.resyncs = new Counter({

@@ -12,6 +12,7 @@ import {
   NLM_F_DUMP_INTR,
   NLM_F_MULTI,
   RTM_GETLINK,
+  RTM_NEWLINK,
 } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
@@ -358,6 +359,53 @@ describe('LinkMonitor', () => {
       s.deliverBatch([], true); // read empty: from now on every loss is reported
       assert.equal(s.sent.length, 2, 'the resync is asked for once the socket was drained');
       assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_resyncs_total'), 1);
+      await h.monitor.close();
+    });
+
+    it('after an overrun the notifications still queued are skipped undecoded and counted; the resync dump sets the table', async () => {
+      const h = harness();
+      h.monitor.start();
+      const s = h.socket();
+      const seq0 = s.sentSeq(0);
+      s.kernel(dumpLink(s, seq0, veth(1)), dumpDone(s, seq0));
+      const down = { carrier: 0, flags: IFF_UP, carrierChanges: 3, carrierDownCount: 2 };
+      const logsBefore = h.logs.length;
+      s.deliverBatch(
+        [
+          { kind: 'overrun' },
+          { kind: 'datagram', data: linkMessageBytes(veth(1, down)), senderPid: 0, truncated: false },
+          { kind: 'datagram', data: linkMessageBytes(veth(9)), senderPid: 0, truncated: false },
+          // not even decoded: a body that would not decode is no drop either
+          { kind: 'datagram', data: nlmsg({ type: RTM_NEWLINK }, Buffer.alloc(4)), senderPid: 0, truncated: false },
+        ],
+        true,
+      );
+      assert.equal(h.table.get(1)!.carrier, true, 'the queued change was not applied');
+      assert.equal(h.table.get(9), undefined, 'nor the queued new link');
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_superseded_total'), 3);
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_messages_total', { type: 'newlink' }), 4, 'still counted as received');
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'short_ifinfomsg' }), 0);
+      assert.ok(!h.logs.slice(logsBefore).some((l) => l['msg'] === 'carrier changed'), 'no line for a change the dump will tell');
+      // drained: the resync; its replies and the notifications after it are applied again
+      assert.equal(s.sent.length, 2);
+      const seq1 = s.sentSeq(1);
+      s.kernel(dumpLink(s, seq1, veth(1, down)), dumpLink(s, seq1, veth(9)), dumpDone(s, seq1));
+      assert.equal(h.table.get(1)!.carrier, false);
+      assert.equal(h.table.get(1)!.carrierChanges, 3);
+      assert.deepEqual(links(h), [1, 9]);
+      assert.ok(h.logs.slice(logsBefore).some((l) => l['msg'] === 'carrier changed' && l['device'] === 'veth1'), 'the dump logs the change it found');
+      s.kernel(linkMessageBytes(veth(1, { carrierChanges: 4, carrierUpCount: 2, carrierDownCount: 2 })));
+      assert.equal(h.table.get(1)!.carrier, true);
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_superseded_total'), 3);
+      await h.monitor.close();
+    });
+
+    it('a dump in flight when the overrun comes still gets every notification (it is repeated afterwards)', async () => {
+      const { h, s, seq } = resyncInFlight();
+      s.deliverBatch([{ kind: 'overrun' }, { kind: 'datagram', data: linkMessageBytes(veth(10)), senderPid: 0, truncated: false }], false);
+      s.kernel(dumpLink(s, seq, veth(1)), dumpDone(s, seq));
+      assert.ok(h.table.get(10) !== undefined, 'the notification was applied');
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_superseded_total'), 0);
       await h.monitor.close();
     });
 
