@@ -13,6 +13,8 @@ import { LNK_GROUP } from './lib/lab.js';
 import type { SizeConfig, SizeResult } from './size-run.js';
 import type { MemoryRunConfig, MemoryRunResult, MemoryStep } from './memory-run.js';
 import type { NetnsConfig, NetnsRunResult } from './netns-run.js';
+import type { ScrapeBaselineConfig, ScrapeBaselineResult } from './scrape-baseline-run.js';
+import { prepareBaseline } from './lib/baseline.js';
 import { createMemoryCgroup, daemonSetContainer, serviceMonitorScrapeTimeoutMs, type MemoryCgroup } from '../test/helpers/cgroup.js';
 import type { BenchResults, MachineInfo } from './report/results.js';
 import { renderTables, plotSeries } from './report/markdown.js';
@@ -22,13 +24,21 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SIZE_RUN = fileURLToPath(new URL('./size-run.js', import.meta.url));
 const MEMORY_RUN = fileURLToPath(new URL('./memory-run.js', import.meta.url));
 const NETNS_RUN = fileURLToPath(new URL('./netns-run.js', import.meta.url));
-/** `--steps` names: the per-size run, the memory steps (memory-run.ts), the namespaces step (netns-run.ts). */
-const STEPS = ['sizes', 'footprint', 'storm-memory', 'memory-cap', 'netns'] as const;
+const SCRAPE_BASELINE_RUN = fileURLToPath(new URL('./scrape-baseline-run.js', import.meta.url));
+/**
+ * `--steps` names: the per-size run, the memory steps (memory-run.ts), the namespaces step
+ * (netns-run.ts), the scrape against a baseline revision (scrape-baseline-run.ts).
+ */
+const STEPS = ['sizes', 'footprint', 'storm-memory', 'memory-cap', 'netns', 'scrape-baseline'] as const;
 type Step = (typeof STEPS)[number];
 /** veth pairs of the footprint lab: 10 veths and lo */
 const FOOTPRINT_PAIRS = 5;
 /** veth pairs of the storm-memory and memory-cap lab: 1,001 interfaces */
 const STORM_MEMORY_PAIRS = 500;
+/** the scrape-baseline step's baseline: the last commit before issue 9's work (ethtool, bridge port state) */
+const DEFAULT_BASELINE_REV = 'f650b85';
+/** veth pairs of the scrape-baseline lab: 10,001 interfaces */
+const BASELINE_PAIRS = 5000;
 const BEGIN = '<!-- bench:generated:begin -->';
 const END = '<!-- bench:generated:end -->';
 
@@ -77,6 +87,9 @@ interface Options {
   exporter?: string;
   netnsCount?: number;
   netnsLinks?: number;
+  baselineRev: string;
+  baselinePairs?: number;
+  baselineScrapes?: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -97,6 +110,9 @@ function parseArgs(argv: readonly string[]): Options {
     .option('--steps <list>', `what to run, comma-separated: ${STEPS.join(', ')} (default: all)`, stepList)
     .option('--netns-count <n>', 'netns step: network namespaces (default 100)', positiveInt)
     .option('--netns-links <n>', 'netns step: links (veth peers) per namespace (default 4)', positiveInt)
+    .option('--baseline-rev <rev>', 'scrape-baseline step: the revision to compare with, built in a git worktree under bench/out/.baseline/', DEFAULT_BASELINE_REV)
+    .option('--baseline-pairs <n>', `scrape-baseline step: veth pairs of its lab (default ${BASELINE_PAIRS}: 10,001 interfaces; the target is judged there only)`, positiveInt)
+    .option('--baseline-scrapes <n>', 'scrape-baseline step: timed scrapes per exporter and header set (default 200, 60 with --quick)', positiveInt)
     .option('--exporter <main.js>', "the exporter to measure (another build's dist/src/main.js; default: this checkout's)")
     .parse([...argv], { from: 'user' });
   return program.opts<Options>();
@@ -191,6 +207,23 @@ async function runMemory(config: Omit<MemoryRunConfig, 'cap'>): Promise<MemoryRu
   } finally {
     await cgroup?.destroy();
   }
+}
+
+/** The scrape-baseline step: the baseline built (outside the lab: npm ci needs the registry, the lab has no route to it), then scrape-baseline-run.js in a lab. */
+async function runScrapeBaseline(rev: string, pairs: number, scrapes: number, outDir: string, exporterNodeOptions: string, exporterMain: string | undefined): Promise<ScrapeBaselineResult> {
+  const baseline = prepareBaseline(REPO, rev, log);
+  const config: ScrapeBaselineConfig = {
+    pairs,
+    outDir,
+    scrapes,
+    warmups: 5,
+    baselineMain: baseline.main,
+    baselineRevision: baseline.revision,
+    baselineSubject: baseline.subject,
+    exporterNodeOptions,
+    ...(exporterMain !== undefined ? { exporterMain } : {}),
+  };
+  return runInLab<ScrapeBaselineResult>('scrape-baseline', SCRAPE_BASELINE_RUN, config, join(outDir, 'scrape-baseline.json'));
 }
 
 function updateDocs(tables: string, svg: string, json: string): void {
@@ -318,6 +351,19 @@ async function main(argv: readonly string[]): Promise<void> {
     };
     netns = await runInLab<NetnsRunResult>('netns', NETNS_RUN, config, join(outDir, 'netns.json'));
   }
+  let scrapeBaseline: ScrapeBaselineResult | undefined;
+  let scrapeBaselineError: string | undefined;
+  if (steps.has('scrape-baseline')) {
+    const pairs = opts.baselinePairs ?? BASELINE_PAIRS;
+    log(`--- scrape-baseline (${pairs} pairs, against ${opts.baselineRev})`);
+    try {
+      scrapeBaseline = await runScrapeBaseline(opts.baselineRev, pairs, opts.baselineScrapes ?? (quick ? 60 : 200), outDir, settings.exporterNodeOptions, exporterMain);
+    } catch (error) {
+      // A baseline that cannot be built (no registry, a bad --baseline-rev) costs this step only, not the run.
+      scrapeBaselineError = error instanceof Error ? error.message : String(error);
+      log(`scrape-baseline: ${scrapeBaselineError}`);
+    }
+  }
   const all: BenchResults = {
     command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
     startedAt,
@@ -327,6 +373,8 @@ async function main(argv: readonly string[]): Promise<void> {
     sizes: results,
     memory,
     ...(netns !== undefined ? { netns } : {}),
+    ...(scrapeBaseline !== undefined ? { scrapeBaseline } : {}),
+    ...(scrapeBaselineError !== undefined ? { scrapeBaselineError } : {}),
   };
   publish(all, outDir, opts.updateDocs === true);
 }

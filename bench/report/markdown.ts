@@ -6,6 +6,7 @@ import type { MemoryCap, MemoryRunResult, StormCpu } from '../memory-run.js';
 import type { Footprint } from '../steps/footprint.js';
 import type { StormMemory } from '../steps/storm.js';
 import { renderNetns, netnsTargets } from './netns.js';
+import { renderScrapeBaseline, scrapeBaselineTargets } from './scrape-baseline.js';
 
 const ms = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const mb = (bytes: number | undefined): string => (bytes === undefined ? '–' : (bytes / 1e6).toFixed(1));
@@ -107,6 +108,7 @@ export function renderTables(results: BenchResults): string {
   if (sizes.length > 0) out.push(...renderSizes(results));
   out.push(...renderMemory(results));
   out.push(...renderNetns(results));
+  out.push(...renderScrapeBaseline(results));
   out.push('', '### Targets', '');
   out.push(...renderTargets(results));
   return out.join('\n') + '\n';
@@ -298,6 +300,7 @@ function renderTargets(results: BenchResults): string[] {
       : undefined,
   );
   for (const [target, measured, ok] of netnsTargets(results)) row(target, measured, ok);
+  for (const [target, measured, ok] of scrapeBaselineTargets(results)) row(target, measured, ok);
   return out;
 }
 

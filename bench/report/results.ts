@@ -2,6 +2,7 @@
 import type { SizeResult } from '../size-run.js';
 import type { MemoryRunResult } from '../memory-run.js';
 import type { NetnsRunResult } from '../netns-run.js';
+import type { ScrapeBaselineResult } from '../scrape-baseline-run.js';
 
 export interface MachineInfo {
   readonly cpu: string;
@@ -26,4 +27,8 @@ export interface BenchResults {
   readonly memory?: readonly MemoryRunResult[];
   /** the netns step (--collector.netns at N namespaces x L links against the same links host-only); absent in runs before it existed */
   readonly netns?: NetnsRunResult;
+  /** the scrape-baseline step (this build's scrape against a baseline revision's, interleaved in one lab); absent in runs before it existed */
+  readonly scrapeBaseline?: ScrapeBaselineResult;
+  /** why the scrape-baseline step measured nothing (its baseline could not be built, its lab failed) */
+  readonly scrapeBaselineError?: string;
 }
