@@ -139,8 +139,11 @@ async function main(config: SizeConfig): Promise<void> {
         `C ${stormCost.listener.cpuSecondsPer100k.toFixed(3)} s (${stormCost.cpuRatio.toFixed(2)}x); ENOBUFS ours ${stormCost.ours.enobufs}, C ${stormCost.listener.enobufs}`,
     );
     await sleep(500);
-    const stormExact = await measureStormExact(stormClient, config.listenerBinary, config.stormFlips);
-    log(`storm: exact ${stormExact.exactAfterMs.toFixed(1)} ms after its end (${stormExact.polls} polls, first ${stormExact.firstPollMs.toFixed(1)} ms)`);
+    const stormExact = await measureStormExact(stormClient, config.listenerBinary, config.stormFlips, listener);
+    log(
+      `storm: exact ${stormExact.exactAfterMs.toFixed(1)} ms after its end (${stormExact.polls} polls, first ${stormExact.firstPollMs.toFixed(1)} ms; ` +
+        `the C listener's last link message ${stormExact.kernelLastMs.toFixed(1)} ms after it)`,
+    );
     const peakRssAfterStorms = memory(ours.pid).peakRss;
     stormClient.close();
 

@@ -5,7 +5,10 @@
  *   nl-listen listen [-b BYTES]   Join RTMGRP_LINK and count: datagrams, netlink messages,
  *                                 RTM_NEWLINK/DELLINK messages and ENOBUFS overruns. Each line
  *                                 read on stdin ("stats") is answered on stdout with
- *                                   STATS datagrams=D messages=M links=L enobufs=E
+ *                                   STATS datagrams=D messages=M links=L enobufs=E last_ns=T
+ *                                 T: CLOCK_MONOTONIC ns when it had last read the socket empty after
+ *                                 an RTM_NEWLINK/DELLINK (0: none yet): when the kernel's last
+ *                                 link notification had reached a listener that keeps up.
  *                                 End of stdin ends the program. -b: receive buffer (SO_RCVBUFFORCE,
  *                                 else SO_RCVBUF), default 8 MiB, as the exporter asks for.
  *   nl-listen watch [-b BYTES]    Join RTMGRP_LINK and print one line per RTM_NEWLINK that
@@ -105,6 +108,7 @@ static void parse_link(struct nlmsghdr *nh, int *ifindex, struct link_info *li) 
 static int listen_mode(int rcvbuf) {
   int fd = open_socket(RTMGRP_LINK, rcvbuf);
   unsigned long long datagrams = 0, messages = 0, links = 0, enobufs = 0;
+  uint64_t last_ns = 0;
   struct pollfd pfd[2] = { { fd, POLLIN, 0 }, { 0, POLLIN, 0 } };
   char line[256];
   printf("READY\n");
@@ -112,10 +116,14 @@ static int listen_mode(int rcvbuf) {
   for (;;) {
     if (poll(pfd, 2, -1) < 0) { if (errno == EINTR) continue; perror("poll"); return 1; }
     if (pfd[0].revents) {
+      unsigned long long links_before = links;
       for (;;) {
         int from_kernel;
         ssize_t n = receive(fd, MSG_DONTWAIT, &from_kernel);
-        if (n == 0) break;
+        if (n == 0) {
+          if (links != links_before) last_ns = now_ns(); /* one clock read per round */
+          break;
+        }
         if (n < 0) { enobufs++; continue; }
         if (!from_kernel) continue;
         datagrams++;
@@ -128,7 +136,8 @@ static int listen_mode(int rcvbuf) {
     }
     if (pfd[1].revents) {
       if (!fgets(line, sizeof line, stdin)) return 0;
-      printf("STATS datagrams=%llu messages=%llu links=%llu enobufs=%llu\n", datagrams, messages, links, enobufs);
+      printf("STATS datagrams=%llu messages=%llu links=%llu enobufs=%llu last_ns=%llu\n", datagrams, messages, links, enobufs,
+             (unsigned long long)last_ns);
       fflush(stdout);
     }
   }

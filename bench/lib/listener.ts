@@ -14,6 +14,8 @@ export interface ListenerStats {
   readonly messages: number;
   readonly links: number;
   readonly enobufs: number;
+  /** CLOCK_MONOTONIC ms when it had last read the socket empty after a link message; NaN: none */
+  readonly lastLinkMs: number;
 }
 
 /** A running `nl-listen listen|watch`; lines it prints are handed to the waiting callers. */
@@ -64,7 +66,14 @@ export class Listener {
     const answer = this.next((l) => l.startsWith('STATS '), 5_000);
     this.child.stdin!.write('stats\n');
     const fields = Object.fromEntries([...(await answer).matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
-    return { datagrams: fields['datagrams'] ?? 0, messages: fields['messages'] ?? 0, links: fields['links'] ?? 0, enobufs: fields['enobufs'] ?? 0 };
+    const lastNs = fields['last_ns'] ?? 0;
+    return {
+      datagrams: fields['datagrams'] ?? 0,
+      messages: fields['messages'] ?? 0,
+      links: fields['links'] ?? 0,
+      enobufs: fields['enobufs'] ?? 0,
+      lastLinkMs: lastNs > 0 ? lastNs / 1e6 : Number.NaN,
+    };
   }
 
   stop(): Promise<void> {

@@ -102,6 +102,12 @@ export interface StormExact {
   readonly firstPollMs: number;
   readonly overruns: number;
   readonly devicesCompared: number;
+  /**
+   * ms from the storm's end until the C listener (running throughout, its own 8 MiB buffer) had
+   * read its last link notification: how long the kernel itself went on announcing the storm's
+   * changes (its linkwatch work trails the requests). NaN without a listener.
+   */
+  readonly kernelLastMs: number;
 }
 
 export function equalToKernel(exported: Map<string, DeviceCounters>, kernel: Map<string, KernelCounters>): boolean {
@@ -113,7 +119,13 @@ export function equalToKernel(exported: Map<string, DeviceCounters>, kernel: Map
   return true;
 }
 
-export async function measureStormExact(client: ScrapeClient, listenerBinary: string, flips: number, limitMs = 30_000): Promise<StormExact> {
+export async function measureStormExact(
+  client: ScrapeClient,
+  listenerBinary: string,
+  flips: number,
+  listener?: Listener,
+  limitMs = 30_000,
+): Promise<StormExact> {
   const h0 = await health(client);
   const t0 = monoMs();
   await ipBatch(stormLines(flips));
@@ -138,10 +150,12 @@ export async function measureStormExact(client: ScrapeClient, listenerBinary: st
   }
   await kernelRead;
   const h1 = await health(client);
+  const kernelLastMs = listener === undefined ? Number.NaN : (await listener.stats()).lastLinkMs - tEnd;
   return {
     flips,
     wallSeconds: (tEnd - t0) / 1000,
     exactAfterMs,
+    kernelLastMs,
     polls: pollCount,
     firstPollMs,
     overruns: h1.overruns - h0.overruns,
