@@ -31,6 +31,12 @@ export class ByteScratch {
     this.#used += this.#buf.write(text, this.#used);
   }
 
+  /** Bytes written since the last take (what was written so far is flushed first). */
+  get length(): number {
+    this.#flush();
+    return this.#used;
+  }
+
   /**
    * The bytes written since the last take, in a buffer of exactly their size (one shared empty
    * buffer when nothing was written); the scratch is emptied.
