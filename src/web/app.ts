@@ -1,6 +1,7 @@
 // The routes: telemetry path, status page ("/"), its script, /api/v1/links, the event stream
-// /api/v1/events, health and readiness. Builds the express app and never listens (server.ts
-// does: listen, TLS, web config reloads).
+// /api/v1/events, health and readiness. Never listens (server.ts does: listen, TLS, web config
+// reloads). The telemetry path, /-/healthy and /-/ready are answered here with node:http alone;
+// every other request goes to an express app built on the first such request (see createApp).
 
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
@@ -41,8 +42,8 @@ export interface AppOptions {
   now?: () => number;
 }
 
-/** The express app and the event streams it serves (closed with the server). */
-export type App = express.Application & { readonly eventStreams?: EventStreams };
+/** The request listener and the event streams it serves (closed with the server). */
+export type App = ((req: http.IncomingMessage, res: http.ServerResponse) => void) & { readonly eventStreams?: EventStreams };
 
 /**
  * express(), built from express's application, request and response modules as its index
@@ -75,9 +76,9 @@ export const NOT_READY_TEXT = 'Not ready: initial link dump not applied yet';
 
 const ALLOWED_METHODS = 'GET, HEAD';
 
-function sendText(res: Response, status: number, text: string): void {
+function sendText(res: http.ServerResponse, status: number, text: string): void {
   const body = Buffer.from(text.endsWith('\n') ? text : `${text}\n`, 'utf8');
-  res.status(status);
+  res.statusCode = status;
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.setHeader('Content-Length', body.length);
   res.end(body);
@@ -128,17 +129,35 @@ async function sendChunks(res: Response, contentType: string, chunks: Iterable<s
   if (!res.destroyed) res.end();
 }
 
-function onlyGetHead(req: Request, res: Response): boolean {
+function onlyGetHead(req: http.IncomingMessage, res: http.ServerResponse): boolean {
   if (req.method === 'GET' || req.method === 'HEAD') return true;
   res.setHeader('Allow', ALLOWED_METHODS);
   sendText(res, 405, 'Method Not Allowed');
   return false;
 }
 
+/**
+ * The path of a request target for the routes answered without express: the part before '?',
+ * when the target is origin-form ("/...") and holds nothing parseurl would read differently
+ * ('#', whitespace). Anything else (undefined) goes to the express app.
+ */
+function plainPath(url: string | undefined): string | undefined {
+  if (url === undefined || url.charCodeAt(0) !== 0x2f) return undefined;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  return /[#\s\u00a0\ufeff]/.test(path) ? undefined : path;
+}
+
+/**
+ * The request listener. The telemetry path, /-/healthy and /-/ready (what Prometheus and
+ * probes ask, every few seconds) are answered here with node:http alone, exactly as the express
+ * routes below answer them. The express app, with every route, is built on the first other
+ * request (the status page, the API, a 404, a spelling only express matches such as
+ * "/-/healthy/"): express's application, request and response modules with what they load
+ * (router, send, mime-db, qs, get-intrinsic, node:crypto through etag and cookie-signature, ...)
+ * held ~4 MB of RSS in an exporter that only ever served scrapes (issue 8).
+ */
 export function createApp(opts: AppOptions): App {
-  const app = newExpressApp();
-  app.disable('x-powered-by');
-  app.disable('etag');
   const now = opts.now ?? Date.now;
   const info = { name: PROGRAM_NAME, version: opts.version, telemetryPath: opts.telemetryPath };
   const status: StatusSource = opts.status ?? { links: () => [] };
@@ -158,16 +177,11 @@ export function createApp(opts: AppOptions): App {
       });
       return streams;
     }));
-  Object.defineProperty(app, 'eventStreams', { get: () => streams });
   const maxRequests = opts.maxRequests ?? 0;
   let inFlight = 0;
 
-  app.use(async (req: Request, res: Response, next: NextFunction) => {
-    if (req.path !== opts.telemetryPath) {
-      next();
-      return;
-    }
-    if (!onlyGetHead(req, res)) return;
+  /** The telemetry path, once the method is known to be GET or HEAD. Rejects only on a bug. */
+  const serveTelemetry = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     if (maxRequests > 0 && inFlight >= maxRequests) {
       sendText(res, 503, 'Too many requests');
       return;
@@ -175,10 +189,10 @@ export function createApp(opts: AppOptions): App {
     inFlight += 1;
     try {
       const exposition = await opts.source.expose({
-        openMetrics: negotiateOpenMetrics(req.get('accept')),
-        gzip: acceptsGzip(req.get('accept-encoding')),
+        openMetrics: negotiateOpenMetrics(req.headers.accept),
+        gzip: acceptsGzip(req.headers['accept-encoding']),
       });
-      res.status(200);
+      res.statusCode = 200;
       res.setHeader('Content-Type', exposition.contentType);
       if (exposition.contentEncoding === 'gzip') res.setHeader('Content-Encoding', 'gzip');
       res.setHeader('Vary', 'Accept-Encoding, Accept');
@@ -194,71 +208,108 @@ export function createApp(opts: AppOptions): App {
     } finally {
       inFlight -= 1;
     }
-  });
+  };
 
-  app.all('/', (req: Request, res: Response, next: NextFunction) => {
-    if (!onlyGetHead(req, res)) return;
-    pageModule().then(
-      (m) => sendChunks(res, 'text/html; charset=utf-8', m.statusPageChunks(info, status, now()), req.method === 'HEAD', m.STATUS_PAGE_CSP),
-      next,
-    ).catch(next);
-  });
-
-  let script: Promise<string> | undefined;
-  app.all('/static/status.js', (req: Request, res: Response, next: NextFunction) => {
-    if (!onlyGetHead(req, res)) return;
-    // Loaded on the first request only: an exporter nobody looks at never holds it.
-    script ??= import('./status-script.js').then((m) => m.STATUS_SCRIPT);
-    void Promise.all([script, pageModule()]).then(([text, m]) => {
-      res.setHeader('Cache-Control', 'no-cache');
-      sendBody(res, 'text/javascript; charset=utf-8', text, req.method === 'HEAD', m.STATUS_PAGE_CSP);
-    }, next);
-  });
-
-  app.all('/api/v1/links', (req: Request, res: Response, next: NextFunction) => {
-    if (!onlyGetHead(req, res)) return;
-    pageModule().then((m) => {
-      res.setHeader('Cache-Control', 'no-store');
-      return sendChunks(res, 'application/json; charset=utf-8', m.linksJsonChunks(status, now()), req.method === 'HEAD', m.STATUS_PAGE_CSP);
-    }, next).catch(next);
-  });
-
-  const log = opts.events;
-  if (log !== undefined) {
-    app.all('/api/v1/events', (req: Request, res: Response, next: NextFunction) => {
-      if (!onlyGetHead(req, res)) return;
-      void eventStreams(log).then((s) => s.handle(req, res), next);
-    });
-  }
-
-  app.all('/-/healthy', (req: Request, res: Response) => {
-    if (!onlyGetHead(req, res)) return;
-    sendText(res, 200, 'OK');
-  });
-
-  app.all('/-/ready', (req: Request, res: Response) => {
-    if (!onlyGetHead(req, res)) return;
+  const serveHealthy = (res: http.ServerResponse): void => sendText(res, 200, 'OK');
+  const serveReady = (res: http.ServerResponse): void => {
     if (opts.isReady()) sendText(res, 200, 'OK');
     else sendText(res, 503, NOT_READY_TEXT);
-  });
-
-  app.use((_req: Request, res: Response) => {
-    sendText(res, 404, 'Not Found');
-  });
+  };
 
   // Never a stack trace or an internal message in a response.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  const fail = (err: unknown, req: http.IncomingMessage, res: http.ServerResponse, path: string | undefined): void => {
     const status = clientErrorStatus(err);
-    if (status === undefined) opts.logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (status === undefined) opts.logger.error({ err, method: req.method, path }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;
     }
     const code = status ?? 500;
     sendText(res, code, http.STATUS_CODES[code] ?? 'Error');
-  });
+  };
 
-  return app;
+  let full: express.Application | undefined;
+  const expressApp = (): express.Application => {
+    if (full !== undefined) return full;
+    const app = newExpressApp();
+    app.disable('x-powered-by');
+    app.disable('etag');
+
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      if (req.path !== opts.telemetryPath) {
+        next();
+        return;
+      }
+      if (!onlyGetHead(req, res)) return;
+      serveTelemetry(req, res).catch(next);
+    });
+
+    app.all('/', (req: Request, res: Response, next: NextFunction) => {
+      if (!onlyGetHead(req, res)) return;
+      pageModule().then(
+        (m) => sendChunks(res, 'text/html; charset=utf-8', m.statusPageChunks(info, status, now()), req.method === 'HEAD', m.STATUS_PAGE_CSP),
+        next,
+      ).catch(next);
+    });
+
+    let script: Promise<string> | undefined;
+    app.all('/static/status.js', (req: Request, res: Response, next: NextFunction) => {
+      if (!onlyGetHead(req, res)) return;
+      // Loaded on the first request only: an exporter nobody looks at never holds it.
+      script ??= import('./status-script.js').then((m) => m.STATUS_SCRIPT);
+      void Promise.all([script, pageModule()]).then(([text, m]) => {
+        res.setHeader('Cache-Control', 'no-cache');
+        sendBody(res, 'text/javascript; charset=utf-8', text, req.method === 'HEAD', m.STATUS_PAGE_CSP);
+      }, next);
+    });
+
+    app.all('/api/v1/links', (req: Request, res: Response, next: NextFunction) => {
+      if (!onlyGetHead(req, res)) return;
+      pageModule().then((m) => {
+        res.setHeader('Cache-Control', 'no-store');
+        return sendChunks(res, 'application/json; charset=utf-8', m.linksJsonChunks(status, now()), req.method === 'HEAD', m.STATUS_PAGE_CSP);
+      }, next).catch(next);
+    });
+
+    const log = opts.events;
+    if (log !== undefined) {
+      app.all('/api/v1/events', (req: Request, res: Response, next: NextFunction) => {
+        if (!onlyGetHead(req, res)) return;
+        void eventStreams(log).then((s) => s.handle(req, res), next);
+      });
+    }
+
+    app.all('/-/healthy', (req: Request, res: Response) => {
+      if (onlyGetHead(req, res)) serveHealthy(res);
+    });
+
+    app.all('/-/ready', (req: Request, res: Response) => {
+      if (onlyGetHead(req, res)) serveReady(res);
+    });
+
+    app.use((_req: Request, res: Response) => {
+      sendText(res, 404, 'Not Found');
+    });
+
+    app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => fail(err, req, res, req.path));
+    full = app;
+    return app;
+  };
+
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const path = plainPath(req.url);
+    if (path === opts.telemetryPath) {
+      if (onlyGetHead(req, res)) serveTelemetry(req, res).catch((err: unknown) => fail(err, req, res, path));
+    } else if (path === '/-/healthy') {
+      if (onlyGetHead(req, res)) serveHealthy(res);
+    } else if (path === '/-/ready') {
+      if (onlyGetHead(req, res)) serveReady(res);
+    } else {
+      expressApp()(req, res);
+    }
+  };
+  Object.defineProperty(listener, 'eventStreams', { get: () => streams });
+  return listener as App;
 }
 
 /** 4xx status of errors raised by express/http-errors for bad requests (e.g. a malformed URL). */
