@@ -1,4 +1,4 @@
-// What runs before the express app on every request: response headers (security defaults
+// What runs before the app (web/app.ts) on every request: response headers (security defaults
 // and the web config's http_server_config.headers) and basic authentication. Swapped
 // atomically when the web config is reloaded. Loaded only with --web.config.file (see
 // web-config-server.ts).
