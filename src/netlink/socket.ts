@@ -388,7 +388,8 @@ class Receiver {
     slots: number = SLOTS,
   ) {
     this.slots = slots;
-    this.staging = allocNative(slots * datagramBytes);
+    // Read only within the length recvmmsg returns for each slot: not zeroed (see allocNative).
+    this.staging = allocNative(slots * datagramBytes, { zero: false });
     this.names = allocNative(slots * NAME_STRIDE);
     this.iovs = allocNative(slots * IOVEC_SIZE);
     this.vec = allocNative(slots * MMSGHDR_SIZE);
