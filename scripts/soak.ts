@@ -115,12 +115,14 @@ function startExporter(ns: Netns, logLevel: string, extraArgs: readonly string[]
  * GC 0.5 to 10.5 MiB with only lo left, RSS alike), depending on how far the sweeper got. The
  * second GC reads what is retained, not how far the sweeper got.
  */
-async function probe(exporter: Exporter): Promise<CollectedMemory> {
+async function probe(exporter: Exporter, thenTrim = false): Promise<CollectedMemory> {
   const from = exporter.logSize();
   // each call waits for one more answer than the log since `from` holds
   const read = (): Promise<CollectedMemory> => collectedMemory({ child: exporter.child, log: () => exporter.logSince(from) }, 30_000);
   await read();
   await new Promise((resolve) => setTimeout(resolve, 250));
+  // thenTrim: the second probe also runs malloc_trim(0), after it has read the RSS
+  if (thenTrim) writeFileSync(exporter.trimFlag, '');
   return read();
 }
 
@@ -762,8 +764,7 @@ async function main(): Promise<number> {
       // then idle, unscraped: V8 shrinks a heap it no longer needs only after a while (memory reducer)
       await new Promise((resolve) => setTimeout(resolve, opts.settleSeconds * 1000));
       const settledRss = processMemory(exporter.child.pid!).rssBytes;
-      writeFileSync(exporter.trimFlag, '');
-      const settled = await probe(exporter);
+      const settled = await probe(exporter, true);
       const peak = processMemory(exporter.child.pid!).peakRssBytes;
       rss.stop();
       Object.assign(report, {
