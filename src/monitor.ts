@@ -27,7 +27,7 @@ import { DropRecorder } from './drop-recorder.js';
 import { DumpSession, type DumpEnd } from './dump-session.js';
 import type { NetlinkSocketError } from './errors.js';
 import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
-import { LinkTable, type ApplyResult } from './links/table.js';
+import { LinkTable, type ApplyResult, type LinkState } from './links/table.js';
 import { NamespaceSet, type Namespace } from './netns/namespaces.js';
 import { decodeNsidMessage, type NsidMessage } from './netlink/nsid.js';
 import { MESSAGE_TYPES, type ExporterMetrics, type MessageType } from './metrics/exporter-metrics.js';
@@ -235,6 +235,15 @@ export class LinkMonitor {
    */
   readonly #messageCounts: Record<MessageType, number> = { newlink: 0, dellink: 0, done: 0, error: 0, other: 0 };
 
+  /**
+   * A link removed without its RTM_DELLINK (lost in an overrun): logged, and whoever keeps state
+   * per link (the ethtool client's maps) is told as for a deletion, so that it does not keep it.
+   */
+  #gone(table: LinkTable, link: LinkState, msg: string, where: Record<string, unknown> = netnsField(link.netns)): void {
+    this.#logger.debug({ device: link.name, ...where, ifindex: link.ifindex }, msg);
+    if (table === this.#namespaces.own) this.#opts.onApply?.({ kind: 'removed', link });
+  }
+
   #supersededCount = 0;
 
   #flushMessageCounts(): void {
@@ -353,6 +362,8 @@ export class LinkMonitor {
         this.#logResult(result);
         // ethtool speaks for our own namespace only (it has no target namespace).
         if (table === this.#namespaces.own) this.#opts.onApply?.(result);
+        const evicted = table.takeEvicted();
+        if (evicted !== undefined) for (const gone of evicted) this.#gone(table, gone, 'link gone (a new link took its name), removed');
         if (before !== undefined && result.kind === 'updated' && (result.carrier !== undefined || before.adminUp !== result.link.adminUp || before.operstate !== result.link.operstate)) {
           this.#opts.onTransition?.(result, before);
         }
@@ -501,9 +512,7 @@ export class LinkMonitor {
       case 'complete': {
         // Pruned only when nothing was lost while it ran; else the dump asked for next prunes.
         if (!end.again && table !== undefined) {
-          for (const link of table.retainOnly(end.seen)) {
-            this.#logger.debug({ device: link.name, ...where, ifindex: link.ifindex }, 'link gone (missed its deletion), removed');
-          }
+          for (const link of table.retainOnly(end.seen)) this.#gone(table, link, 'link gone (missed its deletion), removed', where);
         }
         this.#retries.delete(target);
         if (table !== undefined) {

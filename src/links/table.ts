@@ -276,10 +276,25 @@ export class LinkTable {
   #claimName(link: LinkState): void {
     const holder = this.#byName.get(link.name);
     if (holder !== undefined && holder !== link.ifindex) {
+      const stale = this.#links.get(holder);
       this.#links.delete(holder);
+      if (stale !== undefined) (this.#evicted ??= []).push(stale);
       this.#version++;
     }
     this.#byName.set(link.name, link.ifindex);
+  }
+
+  #evicted: LinkState[] | undefined;
+
+  /**
+   * Stale links that apply() dropped because a new or renamed link took their name (their
+   * deletion was lost in an overrun), since the last call; undefined when none. The monitor
+   * tells whoever keeps state per link (the ethtool client) that they are gone.
+   */
+  takeEvicted(): LinkState[] | undefined {
+    const evicted = this.#evicted;
+    this.#evicted = undefined;
+    return evicted;
   }
 
   #releaseName(link: LinkState): void {

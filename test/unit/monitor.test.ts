@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { NetlinkSocketError } from '../../src/errors.js';
-import { LinkTable } from '../../src/links/table.js';
+import { LinkTable, type ApplyResult } from '../../src/links/table.js';
 import { createLogger } from '../../src/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { LinkMonitor } from '../../src/monitor.js';
@@ -27,7 +27,7 @@ interface Harness {
   socket(): FakeSocket;
 }
 
-function harness(opts: { failOpen?: number } = {}): Harness {
+function harness(opts: { failOpen?: number; onApply?: (result: ApplyResult) => void } = {}): Harness {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -53,6 +53,7 @@ function harness(opts: { failOpen?: number } = {}): Harness {
     now: () => 1_000_000,
     reopenBackoffMs: { initial: 5, max: 20 },
     dumpStallMs: 150,
+    ...(opts.onApply ? { onApply: opts.onApply } : {}),
   });
   return { monitor, table, metrics, sockets, logs, socket: () => sockets[sockets.length - 1] as FakeSocket };
 }
@@ -397,6 +398,42 @@ describe('LinkMonitor', () => {
       s.kernel(linkMessageBytes(veth(1, { carrierChanges: 4, carrierUpCount: 2, carrierDownCount: 2 })));
       assert.equal(h.table.get(1)!.carrier, true);
       assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_superseded_total'), 3);
+      await h.monitor.close();
+    });
+
+    it('a link whose deletion was lost is removed by the resync, and the per-link hook (ethtool) hears it is gone', async () => {
+      const results: ApplyResult[] = [];
+      const h = harness({ onApply: (r) => results.push(r) });
+      h.monitor.start();
+      const s = h.socket();
+      const seq0 = s.sentSeq(0);
+      s.kernel(dumpLink(s, seq0, veth(1)), dumpLink(s, seq0, veth(2)), dumpDone(s, seq0));
+      s.deliver({ kind: 'overrun' }); // veth2's RTM_DELLINK was lost in it
+      const seq1 = s.sentSeq(1);
+      s.kernel(dumpLink(s, seq1, veth(1)), dumpDone(s, seq1));
+      assert.deepEqual(links(h), [1]);
+      assert.deepEqual(
+        results.filter((r) => r.kind === 'removed').map((r) => (r.kind === 'removed' ? r.link.ifindex : 0)),
+        [2],
+      );
+      await h.monitor.close();
+    });
+
+    it('a stale link dropped because a new link took its name: the per-link hook (ethtool) hears it is gone', async () => {
+      const results: ApplyResult[] = [];
+      const h = harness({ onApply: (r) => results.push(r) });
+      h.monitor.start();
+      const s = h.socket();
+      const seq0 = s.sentSeq(0);
+      s.kernel(dumpLink(s, seq0, veth(1)), dumpLink(s, seq0, veth(2)), dumpDone(s, seq0));
+      // veth2 (ifindex 2) was deleted unseen; a new device of that name has ifindex 7
+      s.kernel(linkMessageBytes(veth(7, { ifname: 'veth2' })));
+      assert.deepEqual(links(h), [1, 7]);
+      assert.deepEqual(
+        results.filter((r) => r.kind === 'removed').map((r) => (r.kind === 'removed' ? r.link.ifindex : 0)),
+        [2],
+      );
+      assert.ok(h.logs.some((l) => l['msg'] === 'link gone (a new link took its name), removed' && l['ifindex'] === 2));
       await h.monitor.close();
     });
 
