@@ -42,12 +42,21 @@ const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 
 const EMPTY: DeflatedSegment = { raw: Buffer.alloc(0), crc: 0, length: 0 };
 
+/** A copy of `bytes` in memory of its own, never a slice of Buffer's shared pool. */
+export function exactCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
+
 export function deflateSegment(data: Buffer): DeflatedSegment {
   if (data.length === 0) return EMPTY;
   return {
     // A copy of exactly its size: zlib's result is a view into a 16 KiB output chunk, and a
-    // cached piece of a few hundred bytes would keep all of it alive.
-    raw: Buffer.from(zlib.deflateRawSync(data, DEFLATE_OPTIONS)),
+    // cached piece of a few hundred bytes would keep all of it alive. Not Buffer.from: a copy
+    // under 4 KiB comes from Buffer's shared 8 KiB pool, and one cached piece would keep its
+    // whole slab (and the dead pieces beside it) alive until it is replaced.
+    raw: exactCopy(zlib.deflateRawSync(data, DEFLATE_OPTIONS)),
     crc: zlib.crc32(data),
     length: data.length,
   };

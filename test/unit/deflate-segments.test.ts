@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
+import { ByteScratch } from '../../src/metrics/byte-scratch.js';
 import { crc32Combine, deflateSegment, gzipSegments } from '../../src/metrics/deflate-segments.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { MetricsExposition } from '../../src/metrics/exposition.js';
@@ -141,5 +142,23 @@ describe('cached /metrics body', () => {
     await scrape();
     now += 1000;
     assert.equal(await scrape(), 1, 'a link is down: only its chunk of the down-time clock');
+  });
+});
+
+describe('cached pieces own their memory', () => {
+  // A piece under 4 KiB copied with Buffer.from shares Buffer's 8 KiB pool slab: a cached piece
+  // would keep the slab, and the dead pieces beside it, alive for as long as it is cached.
+  it('a small compressed piece and a small rendered piece are not slices of a shared pool', () => {
+    const text = Buffer.from('linkstate_up{device="lnk0"} 1\n'.repeat(20));
+    const raw = deflateSegment(text).raw;
+    assert.ok(raw.length > 0 && raw.length < 4096);
+    assert.equal(raw.byteOffset, 0);
+    assert.equal(raw.buffer.byteLength, raw.length, 'a buffer of exactly its size');
+    const scratch = new ByteScratch();
+    scratch.write('linkstate_up{device="lnk0"} 1\n');
+    const piece = scratch.take();
+    assert.equal(piece.toString(), 'linkstate_up{device="lnk0"} 1\n');
+    assert.equal(piece.byteOffset, 0);
+    assert.equal(piece.buffer.byteLength, piece.length, 'a buffer of exactly its size');
   });
 });
