@@ -8,6 +8,7 @@
 // with a resync dump.
 //
 // The poll handle is unref'd, so an idle exporter may exit; close() stops it and closes the fd.
+import { quietRound, stormRound } from '../young-generation.js';
 import { NetlinkSocketError, type NetlinkSocketOperation } from '../errors.js';
 import {
   AF_NETLINK,
@@ -307,6 +308,7 @@ class LinkSocket implements NetlinkSocket {
         else this.polling = true;
       }
       if (events.length > 0 || receiver.drained) onEvents(events, receiver.drained);
+      if (receiver.drained) quietRound(performance.now());
       if (receiver.failed || receiver.drained || events.length === 0) return;
       for (const event of events) {
         if (event.kind !== 'datagram') continue;
@@ -319,6 +321,7 @@ class LinkSocket implements NetlinkSocket {
     // only a round that reads it empty says so (drained), which the monitor waits for after an
     // overrun before it asks for the resync.
     if (!this.roundScheduled && this.closing === undefined) {
+      stormRound(performance.now());
       this.roundScheduled = true;
       setImmediate(this.runRound);
     }

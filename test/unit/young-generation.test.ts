@@ -1,0 +1,49 @@
+// The young generation is held small at rest and may grow during a storm (src/young-generation.ts).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { getHeapSpaceStatistics } from 'node:v8';
+import '../../src/v8-flags.js'; // the exporter's flags: --semi-space-growth-factor=1 among them
+import { quietRound, stormRound, youngGenerationMayGrow } from '../../src/young-generation.js';
+
+function newSpaceBytes(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+}
+
+/**
+ * Allocation whose objects survive a scavenge or two, the pattern that makes V8 grow the space;
+ * `round` is called every 10,000 objects, as the receive path calls stormRound per round.
+ */
+function churn(round: () => void = () => {}): void {
+  let keep: object[] = [];
+  for (let i = 0; i < 400_000; i += 1) {
+    keep.push({ i, s: `x${i}` });
+    if (keep.length > 20_000) keep = keep.slice(10_000);
+    if (i % 10_000 === 0) round();
+  }
+}
+
+const MiB = 1024 * 1024;
+
+test('storm rounds let the young generation grow, to 8 MiB; a quiet round a second after the last storm round holds it again', () => {
+  const t0 = 1_000_000;
+  assert.equal(youngGenerationMayGrow(), false);
+  quietRound(t0);
+  assert.equal(youngGenerationMayGrow(), false);
+  churn();
+  churn();
+  const atRest = newSpaceBytes(); // V8 may have doubled it once while Node started
+  assert.ok(atRest <= 2 * MiB, `held at rest: ${atRest} bytes`);
+  stormRound(t0);
+  assert.equal(youngGenerationMayGrow(), true);
+  for (let i = 0; i < 4; i += 1) churn(() => stormRound(t0));
+  const inStorm = newSpaceBytes();
+  assert.ok(inStorm > atRest, `grew in a storm: ${inStorm} vs ${atRest} bytes`);
+  assert.ok(inStorm <= 8 * MiB, `stopped at 8 MiB: ${inStorm} bytes`);
+  quietRound(t0 + 999);
+  assert.equal(youngGenerationMayGrow(), true, 'not within a second of the last storm round');
+  stormRound(t0 + 1_500);
+  quietRound(t0 + 2_000);
+  assert.equal(youngGenerationMayGrow(), true, 'a later storm round restarts the second');
+  quietRound(t0 + 2_500);
+  assert.equal(youngGenerationMayGrow(), false);
+});
