@@ -151,7 +151,6 @@ function merge(base: LogFields | undefined, extra: LogFields): LogFields {
 
 // Messages are mostly literals: their formatted text is kept (a bounded number of them).
 const MAX_CACHED_MSGS = 512;
-const logfmtMsgs = new Map<string, string>();
 const jsonMsgs = new Map<string, string>();
 
 function cachedMsg(cache: Map<string, string>, msg: string, format: (s: string) => string): string {
@@ -175,20 +174,29 @@ function isReserved(key: string): boolean {
 // Keys keep [A-Za-z0-9_.:-]; any other UTF-16 unit becomes '_'.
 
 function logfmtLine(ts: string, level: LogLevel, msg: unknown, fields: LogFields | undefined): string {
-  let line = 'ts=' + ts + ' level=' + level;
-  if (msg !== undefined) {
-    const value = typeof msg === 'string' ? cachedMsg(logfmtMsgs, msg, logfmtString) : logfmtValue(msg);
+  // ' level=info msg="carrier changed"' and ' device=' are kept formatted: a storm's line is
+  // then a handful of concatenations, each a string the garbage collector has to sweep.
+  let line = 'ts=' + ts;
+  if (typeof msg === 'string') {
+    line += cachedMsg(LOGFMT_LEVEL_MSG[level], msg, (m) => ' level=' + level + ' msg=' + logfmtString(m));
+  } else {
+    line += ' level=' + level;
+    const value = msg === undefined ? undefined : logfmtValue(msg);
     if (value !== undefined) line += ' msg=' + value;
   }
   if (fields !== undefined) {
     for (const key in fields) {
       if (!Object.hasOwn(fields, key) || isReserved(key)) continue;
       const value = logfmtValue(fields[key]);
-      if (value !== undefined) line += ' ' + logfmtKey(key) + '=' + value;
+      if (value !== undefined) line += cachedMsg(logfmtKeys, key, logfmtKeyPart) + value;
     }
   }
   return line + '\n';
 }
+
+const LOGFMT_LEVEL_MSG: Readonly<Record<LogLevel, Map<string, string>>> = { debug: new Map(), info: new Map(), warn: new Map(), error: new Map() };
+const logfmtKeys = new Map<string, string>();
+const logfmtKeyPart = (key: string): string => ' ' + logfmtKey(key) + '=';
 
 const SAFE_KEY = /^[A-Za-z0-9_.:-]+$/;
 const UNSAFE_KEY_CHAR = /[^A-Za-z0-9_.:-]/g;
