@@ -244,6 +244,13 @@ export class LinkMonitor {
     if (table === this.#namespaces.own) this.#opts.onApply?.({ kind: 'removed', link });
   }
 
+  /** True when a resync of the notification's namespace can be counted on: its dumps work. */
+  #resyncSupersedes(route: LinkTable | 'excluded' | undefined, nsid: number): boolean {
+    if (route === undefined || route === 'excluded') return true; // nothing to apply anyway
+    const target = route === this.#namespaces.own ? -1 : nsid;
+    return this.#dumped.has(target) && !this.#retries.has(target);
+  }
+
   #supersededCount = 0;
 
   #flushMessageCounts(): void {
@@ -290,7 +297,7 @@ export class LinkMonitor {
         return;
       }
     }
-    for (const msg of messages) this.#handleMessage(msg, route);
+    for (const msg of messages) this.#handleMessage(msg, route, nsid);
   }
 
   /** The table of the namespace the dump in flight is of, as it was when the dump started. */
@@ -322,7 +329,7 @@ export class LinkMonitor {
    * `route`: where the datagram's nsid says its notifications go. A dump's replies go to the
    * dumped namespace's table instead.
    */
-  #handleMessage(msg: NetlinkMessage, route: LinkTable | 'excluded' | undefined): void {
+  #handleMessage(msg: NetlinkMessage, route: LinkTable | 'excluded' | undefined, nsid: number): void {
     const counts = this.#messageCounts;
     switch (msg.type) {
       case RTM_NEWLINK:
@@ -334,8 +341,9 @@ export class LinkMonitor {
         // without saying which; the resync dump asked for then supersedes whatever of them is
         // still queued. Skipping them undecoded empties the queue several times faster, so the
         // dump starts (and the counters are exact) sooner and fewer further overruns follow. A
-        // dump already in flight (started before the overrun) still gets every message.
-        if (dump === undefined && this.#congested) {
+        // dump already in flight (started before the overrun) still gets every message, and so
+        // does a namespace whose dumps are failing (no dump would supersede what is skipped).
+        if (dump === undefined && this.#congested && this.#resyncSupersedes(route, nsid)) {
           this.#supersededCount++;
           return;
         }

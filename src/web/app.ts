@@ -298,14 +298,20 @@ export function createApp(opts: AppOptions): App {
 
   const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const path = plainPath(req.url);
-    if (path === opts.telemetryPath) {
-      if (onlyGetHead(req, res)) serveTelemetry(req, res).catch((err: unknown) => fail(err, req, res, path));
-    } else if (path === '/-/healthy') {
-      if (onlyGetHead(req, res)) serveHealthy(res);
-    } else if (path === '/-/ready') {
-      if (onlyGetHead(req, res)) serveReady(res);
-    } else {
-      expressApp()(req, res);
+    // A throw here would escape the server's 'request' listener (express's router caught it):
+    // answered as express would, a 500 without internals, logged.
+    try {
+      if (path === opts.telemetryPath) {
+        if (onlyGetHead(req, res)) serveTelemetry(req, res).catch((err: unknown) => fail(err, req, res, path));
+      } else if (path === '/-/healthy') {
+        if (onlyGetHead(req, res)) serveHealthy(res);
+      } else if (path === '/-/ready') {
+        if (onlyGetHead(req, res)) serveReady(res);
+      } else {
+        expressApp()(req, res);
+      }
+    } catch (err) {
+      fail(err, req, res, path);
     }
   };
   Object.defineProperty(listener, 'eventStreams', { get: () => streams });

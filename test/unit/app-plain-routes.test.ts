@@ -91,7 +91,7 @@ test('scrapes and probes never load express; the first other request does, and b
     assert.equal(expressLoaded(), true, 'the express app is built for a route it alone serves');
     ready = false;
     const viaExpress = {
-      metrics: await raw(base, '/metrics?x=1#x'),
+      metrics: await raw(base, '/metrics#?x=1'),
       head: await raw(base, '/metrics#', 'HEAD'),
       post: await raw(base, '/metrics#', 'POST'),
       notReady: await request(base, '/-/ready/'),
@@ -101,6 +101,10 @@ test('scrapes and probes never load express; the first other request does, and b
     for (const key of Object.keys(plain) as (keyof typeof plain)[]) {
       assert.deepEqual(shape(viaExpress[key]), shape(plain[key]), key);
     }
+    source.fail = true;
+    const expressFailed = await raw(base, '/metrics#');
+    source.fail = false;
+    assert.deepEqual(shape(expressFailed), shape(plainFailed), 'a failing scrape through express');
   } finally {
     await running.close();
   }

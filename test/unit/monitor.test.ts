@@ -437,6 +437,18 @@ describe('LinkMonitor', () => {
       await h.monitor.close();
     });
 
+    it('while a namespace\'s dumps are failing, an overrun skips none of its notifications (no dump would supersede them)', async () => {
+      const { h, s, seq } = resyncInFlight();
+      s.kernel(nlmsg({ type: NLMSG_DONE, flags: NLM_F_MULTI, seq, pid: s.portId }, int32(-90))); // the resync failed
+      s.deliverBatch(
+        [{ kind: 'overrun' }, { kind: 'datagram', data: linkMessageBytes(veth(1, { carrier: 0, flags: IFF_UP, carrierChanges: 3, carrierDownCount: 2 })), senderPid: 0, truncated: false }],
+        true,
+      );
+      assert.equal(h.table.get(1)!.carrier, false, 'applied');
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_superseded_total'), 0);
+      await h.monitor.close();
+    });
+
     it('a dump in flight when the overrun comes still gets every notification (it is repeated afterwards)', async () => {
       const { h, s, seq } = resyncInFlight();
       s.deliverBatch([{ kind: 'overrun' }, { kind: 'datagram', data: linkMessageBytes(veth(10)), senderPid: 0, truncated: false }], false);
