@@ -8,7 +8,8 @@
 //   allocates in short bursts (a scrape, a storm) the grown space mostly holds pages it no
 //   longer needs. V8 reads the factor each time it considers growing, so setting it at run
 //   time works. (The space may have grown once while Node loaded the modules; only
-//   `node --max-semi-space-size=1` prevents that.)
+//   `node --max-semi-space-size=1` prevents that.) During a storm the receive path lets it grow
+//   to 8 MiB (src/young-generation.ts), and sets the factor back to 1 once the storm is over.
 // - --interrupt-budget=524288 (4x V8's 132 KiB): a function is handed to the optimizing
 //   compiler after 4x more bytecode executed. Code run a few times at start-up and per scrape
 //   is no longer optimized (TurboFan's own code pages and compile zones stay out of RSS);
