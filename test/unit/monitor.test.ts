@@ -401,38 +401,33 @@ describe('LinkMonitor', () => {
       await h.monitor.close();
     });
 
-    it('a link whose deletion was lost is removed by the resync, and the per-link hook (ethtool) hears it is gone', async () => {
+    /** veth1 and veth2 dumped, the per-link hook (the ethtool client's) recording removals. */
+    function dumpedWithRemovalHook(): { h: Harness; s: FakeSocket; removed: () => number[] } {
       const results: ApplyResult[] = [];
       const h = harness({ onApply: (r) => results.push(r) });
       h.monitor.start();
       const s = h.socket();
       const seq0 = s.sentSeq(0);
       s.kernel(dumpLink(s, seq0, veth(1)), dumpLink(s, seq0, veth(2)), dumpDone(s, seq0));
+      return { h, s, removed: () => results.flatMap((r) => (r.kind === 'removed' ? [r.link.ifindex] : [])) };
+    }
+
+    it('a link whose deletion was lost is removed by the resync, and the per-link hook (ethtool) hears it is gone', async () => {
+      const { h, s, removed } = dumpedWithRemovalHook();
       s.deliver({ kind: 'overrun' }); // veth2's RTM_DELLINK was lost in it
       const seq1 = s.sentSeq(1);
       s.kernel(dumpLink(s, seq1, veth(1)), dumpDone(s, seq1));
       assert.deepEqual(links(h), [1]);
-      assert.deepEqual(
-        results.filter((r) => r.kind === 'removed').map((r) => (r.kind === 'removed' ? r.link.ifindex : 0)),
-        [2],
-      );
+      assert.deepEqual(removed(), [2]);
       await h.monitor.close();
     });
 
     it('a stale link dropped because a new link took its name: the per-link hook (ethtool) hears it is gone', async () => {
-      const results: ApplyResult[] = [];
-      const h = harness({ onApply: (r) => results.push(r) });
-      h.monitor.start();
-      const s = h.socket();
-      const seq0 = s.sentSeq(0);
-      s.kernel(dumpLink(s, seq0, veth(1)), dumpLink(s, seq0, veth(2)), dumpDone(s, seq0));
+      const { h, s, removed } = dumpedWithRemovalHook();
       // veth2 (ifindex 2) was deleted unseen; a new device of that name has ifindex 7
       s.kernel(linkMessageBytes(veth(7, { ifname: 'veth2' })));
       assert.deepEqual(links(h), [1, 7]);
-      assert.deepEqual(
-        results.filter((r) => r.kind === 'removed').map((r) => (r.kind === 'removed' ? r.link.ifindex : 0)),
-        [2],
-      );
+      assert.deepEqual(removed(), [2]);
       assert.ok(h.logs.some((l) => l['msg'] === 'link gone (a new link took its name), removed' && l['ifindex'] === 2));
       await h.monitor.close();
     });
