@@ -18,6 +18,7 @@ import { ScrapeClient, PROMETHEUS_HEADERS } from './lib/http.js';
 import { sleep } from './lib/clock.js';
 import { measureFootprint, type Footprint } from './steps/footprint.js';
 import { measureStormCost, measureStormMemory, type StormCost, type StormMemory } from './steps/storm.js';
+import { runLabStep } from './lib/lab-step.js';
 
 export type MemoryStep = 'footprint' | 'storm-memory' | 'memory-cap';
 
@@ -197,15 +198,4 @@ async function main(config: MemoryRunConfig): Promise<void> {
   writeFileSync(join(config.outDir, `memory-${config.lab}.json`), JSON.stringify(result, null, 1) + '\n');
 }
 
-const arg = process.argv[2];
-if (arg === undefined) {
-  process.stderr.write('usage: memory-run.js CONFIG_JSON (started by run.js inside a lab namespace)\n');
-  process.exit(2);
-}
-main(JSON.parse(arg) as MemoryRunConfig).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runLabStep<MemoryRunConfig>('memory-run.js', main);

@@ -35,6 +35,7 @@ import {
   stormPairs,
   type NetnsLabShape,
 } from './lib/netns-lab.js';
+import { runLabStep } from './lib/lab-step.js';
 
 export interface NetnsConfig extends NetnsLabShape {
   readonly outDir: string;
@@ -275,15 +276,4 @@ async function main(config: NetnsConfig): Promise<void> {
   writeFileSync(join(config.outDir, 'netns.json'), JSON.stringify(result, null, 1) + '\n');
 }
 
-const arg = process.argv[2];
-if (arg === undefined) {
-  process.stderr.write('usage: netns-run.js CONFIG_JSON (started by run.js inside a lab namespace)\n');
-  process.exit(2);
-}
-main(JSON.parse(arg) as NetnsConfig).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runLabStep<NetnsConfig>('netns-run.js', main);

@@ -21,6 +21,7 @@ import { cpuSeconds, memory, type Memory } from './lib/proc.js';
 import { monoMs, sleep } from './lib/clock.js';
 import { median, percentile, summarize, type Summary } from './lib/stats.js';
 import { waitQuiet } from './steps/storm.js';
+import { runLabStep } from './lib/lab-step.js';
 
 export type BaselineVariant = 'baseline' | 'current' | 'currentNoEthtool';
 export const VARIANTS: readonly BaselineVariant[] = ['baseline', 'current', 'currentNoEthtool'];
@@ -337,15 +338,4 @@ async function main(config: ScrapeBaselineConfig): Promise<void> {
   }
 }
 
-const arg = process.argv[2];
-if (arg === undefined) {
-  process.stderr.write('usage: scrape-baseline-run.js CONFIG_JSON (started by run.js inside a lab namespace)\n');
-  process.exit(2);
-}
-main(JSON.parse(arg) as ScrapeBaselineConfig).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runLabStep<ScrapeBaselineConfig>('scrape-baseline-run.js', main);

@@ -14,6 +14,7 @@ import { measureScrapes, type ScrapeSeries } from './steps/scrapes.js';
 import { measureIdle, type IdleResult } from './steps/idle.js';
 import { measureStormCost, measureStormExact, type StormCost, type StormExact } from './steps/storm.js';
 import { measureLatency, type LatencyResult } from './steps/latency.js';
+import { runLabStep } from './lib/lab-step.js';
 
 export interface SizeConfig {
   readonly pairs: number;
@@ -215,15 +216,4 @@ async function main(config: SizeConfig): Promise<void> {
   }
 }
 
-const arg = process.argv[2];
-if (arg === undefined) {
-  process.stderr.write('usage: size-run.js CONFIG_JSON (started by run.js inside a lab namespace)\n');
-  process.exit(2);
-}
-main(JSON.parse(arg) as SizeConfig).then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runLabStep<SizeConfig>('size-run.js', main);
