@@ -346,12 +346,19 @@ describe('LinkMonitor', () => {
       await h.monitor.close();
     });
 
-    it('after an overrun the resync waits until the socket has been read empty (the kernel reports no loss before that)', async () => {
-      const h = harness();
+    /** The first dump done with these veths; the per-link hook (the ethtool client's) records removals. */
+    function dumped(...ifindexes: number[]): { h: Harness; s: FakeSocket; removed: () => number[] } {
+      const results: ApplyResult[] = [];
+      const h = harness({ onApply: (r) => results.push(r) });
       h.monitor.start();
       const s = h.socket();
       const seq0 = s.sentSeq(0);
-      s.kernel(dumpLink(s, seq0, veth(1)), dumpDone(s, seq0));
+      s.kernel(...ifindexes.map((i) => dumpLink(s, seq0, veth(i))), dumpDone(s, seq0));
+      return { h, s, removed: () => results.flatMap((r) => (r.kind === 'removed' ? [r.link.ifindex] : [])) };
+    }
+
+    it('after an overrun the resync waits until the socket has been read empty (the kernel reports no loss before that)', async () => {
+      const { h, s } = dumped(1);
       // an overrun, then a round that filled up before the socket was empty
       s.deliverBatch([{ kind: 'overrun' }, { kind: 'datagram', data: linkMessageBytes(veth(1)), senderPid: 0, truncated: false }], false);
       assert.equal(s.sent.length, 1, 'no dump while the kernel may still be dropping silently');
@@ -364,11 +371,7 @@ describe('LinkMonitor', () => {
     });
 
     it('after an overrun the notifications still queued are skipped undecoded and counted; the resync dump sets the table', async () => {
-      const h = harness();
-      h.monitor.start();
-      const s = h.socket();
-      const seq0 = s.sentSeq(0);
-      s.kernel(dumpLink(s, seq0, veth(1)), dumpDone(s, seq0));
+      const { h, s } = dumped(1);
       const down = { carrier: 0, flags: IFF_UP, carrierChanges: 3, carrierDownCount: 2 };
       const logsBefore = h.logs.length;
       s.deliverBatch(
@@ -401,19 +404,8 @@ describe('LinkMonitor', () => {
       await h.monitor.close();
     });
 
-    /** veth1 and veth2 dumped, the per-link hook (the ethtool client's) recording removals. */
-    function dumpedWithRemovalHook(): { h: Harness; s: FakeSocket; removed: () => number[] } {
-      const results: ApplyResult[] = [];
-      const h = harness({ onApply: (r) => results.push(r) });
-      h.monitor.start();
-      const s = h.socket();
-      const seq0 = s.sentSeq(0);
-      s.kernel(dumpLink(s, seq0, veth(1)), dumpLink(s, seq0, veth(2)), dumpDone(s, seq0));
-      return { h, s, removed: () => results.flatMap((r) => (r.kind === 'removed' ? [r.link.ifindex] : [])) };
-    }
-
     it('a link whose deletion was lost is removed by the resync, and the per-link hook (ethtool) hears it is gone', async () => {
-      const { h, s, removed } = dumpedWithRemovalHook();
+      const { h, s, removed } = dumped(1, 2);
       s.deliver({ kind: 'overrun' }); // veth2's RTM_DELLINK was lost in it
       const seq1 = s.sentSeq(1);
       s.kernel(dumpLink(s, seq1, veth(1)), dumpDone(s, seq1));
@@ -423,7 +415,7 @@ describe('LinkMonitor', () => {
     });
 
     it('a stale link dropped because a new link took its name: the per-link hook (ethtool) hears it is gone', async () => {
-      const { h, s, removed } = dumpedWithRemovalHook();
+      const { h, s, removed } = dumped(1, 2);
       // veth2 (ifindex 2) was deleted unseen; a new device of that name has ifindex 7
       s.kernel(linkMessageBytes(veth(7, { ifname: 'veth2' })));
       assert.deepEqual(links(h), [1, 7]);
