@@ -2,8 +2,8 @@
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /**
- * With the young generation held at 1 MiB per semi-space (v8-flags.ts), a storm scavenged every ~1 MiB allocated and the garbage collector was 20-44 % of the main
- * thread (profiles of a 1,000-pair storm and of the log line); V8's default growth factor (2)
+ * With the young generation held at 1 MiB per semi-space (v8-flags.ts), a storm scavenged every
+ * ~1 MiB allocated and the garbage collector was 20-44 % of the main thread (profiles of a 1,000-pair storm and of the log line); V8's default growth factor (2)
  * made the same storms ~20 % cheaper in CPU at the cost of ~10 MB more while they last. V8's
  * memory reducer shrinks the space again once allocation stops (RSS 74 -> 59 MB within 11 s of a
  * storm's end, the same as with the factor held at 1), and the factor goes back to 1 a second
@@ -34,7 +34,9 @@ function setGrowing(grow: boolean): void {
 export function stormRound(nowMs: number): void {
   lastStormRoundMs = nowMs;
   stormy = true;
-  // One heap-statistics call per round that ended on its bound (at most 256 datagrams each).
+  // One heap-statistics call per round that ended on its bound (at most 256 datagrams each), on
+  // every such round: once held at 8 MiB, V8 may shrink the space again at a scavenge, and the
+  // next round lets it grow back, so the space stays near 8 MiB while the storm lasts.
   setGrowing(newSpaceBytes() < STORM_NEW_SPACE_BYTES);
 }
 

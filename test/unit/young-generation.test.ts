@@ -35,8 +35,15 @@ test('storm rounds let the young generation grow, to 8 MiB; a quiet round a seco
   assert.ok(atRest <= 2 * MiB, `held at rest: ${atRest} bytes`);
   stormRound(t0);
   assert.equal(youngGenerationMayGrow(), true);
-  for (let i = 0; i < 4; i += 1) churn(() => stormRound(t0));
-  const inStorm = newSpaceBytes();
+  // The largest size seen at a round: once held again at 8 MiB, V8 may shrink the space between
+  // rounds (and the next round lets it grow again), so a single reading at the end may be low.
+  let inStorm = 0;
+  for (let i = 0; i < 4; i += 1) {
+    churn(() => {
+      stormRound(t0);
+      inStorm = Math.max(inStorm, newSpaceBytes());
+    });
+  }
   assert.ok(inStorm > atRest, `grew in a storm: ${inStorm} vs ${atRest} bytes`);
   assert.ok(inStorm <= 8 * MiB, `stopped at 8 MiB: ${inStorm} bytes`);
   quietRound(t0 + 999);
