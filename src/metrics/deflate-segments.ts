@@ -20,6 +20,11 @@ export interface DeflatedSegment {
   readonly crc: number;
   /** uncompressed length in bytes */
   readonly length: number;
+  /**
+   * x^(8 * length) modulo the CRC polynomial: what a CRC is multiplied by to move it past this
+   * segment (crc32Combine's costly half), computed once per segment rather than at every scrape.
+   */
+  readonly shift: number;
 }
 
 /**
@@ -40,7 +45,7 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 3]);
 /** A final fixed-Huffman block holding only end-of-block: ends the deflate stream. */
 const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 
-const EMPTY: DeflatedSegment = { raw: Buffer.alloc(0), crc: 0, length: 0 };
+const EMPTY: DeflatedSegment = { raw: Buffer.alloc(0), crc: 0, length: 0, shift: 0x80000000 };
 
 /** A copy of `bytes` in memory of its own, never a slice of Buffer's shared pool. */
 export function exactCopy(bytes: Buffer): Buffer {
@@ -59,10 +64,16 @@ export function deflateSegment(data: Buffer): DeflatedSegment {
     raw: exactCopy(zlib.deflateRawSync(data, DEFLATE_OPTIONS)),
     crc: zlib.crc32(data),
     length: data.length,
+    shift: x2nModP(data.length, 3),
   };
 }
 
-/** The gzip member holding the segments' text in order, as buffers to send one after another. */
+/**
+ * The gzip member holding the segments' text in order, as buffers to send one after another.
+ * The CRC of the whole is combined from the segments' (one multiplication by each one's shift):
+ * at 10,001 links a scrape joins ~900 segments, and combining with crc32Combine (which computes
+ * the shift from the length each time) was a quarter of a cached gzip scrape's CPU.
+ */
 export function gzipSegments(segments: readonly DeflatedSegment[]): Buffer[] {
   const out: Buffer[] = [GZIP_HEADER];
   let crc = 0;
@@ -70,7 +81,7 @@ export function gzipSegments(segments: readonly DeflatedSegment[]): Buffer[] {
   for (const s of segments) {
     if (s.length === 0) continue;
     out.push(s.raw);
-    crc = crc32Combine(crc, s.crc, s.length);
+    crc = (multModP(s.shift, crc) ^ s.crc) >>> 0;
     length = (length + s.length) % 0x1_0000_0000;
   }
   const trailer = Buffer.alloc(8);
