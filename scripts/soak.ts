@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { MAIN } from '../test/helpers/exporter.js';
 import { byDevice, parseSamples, sampleValue, type Sample } from '../test/helpers/exposition.js';
 import { DISABLE_IPV6, MonotonicCheck, kernelMismatches, mib, processMemory, readKernelCounters } from '../test/helpers/kernel-match.js';
-import { collectedMemory, probeNodeOptions, type CollectedMemory } from '../test/helpers/memory-probe.js';
+import { collectedMemory, probeNodeOptions, rssByMapping, type CollectedMemory } from '../test/helpers/memory-probe.js';
 import { createNetns, enterNetns, type Netns } from '../test/helpers/netns.js';
 
 const GROUP = 9;
@@ -292,12 +292,20 @@ function summarize(stats: ScrapeStats, seconds: number): Record<string, unknown>
 function memoryFigures(m: CollectedMemory): Record<string, number> {
   return {
     rss_mib: mib(m.rssBytes),
+    rss_at_gc_mib: mib(m.rssAtGcBytes),
     heap_used_mib: mib(m.heapUsedBytes),
     heap_total_mib: mib(m.heapTotalBytes),
     external_mib: mib(m.externalBytes),
     array_buffers_mib: mib(m.arrayBuffersBytes),
+    ...(m.newSpaceBytes === undefined ? {} : { new_space_mib: mib(m.newSpaceBytes) }),
     ...(m.rssTrimmedBytes === undefined ? {} : { rss_after_malloc_trim_mib: mib(m.rssTrimmedBytes) }),
   };
+}
+
+function mappingFigures(pid: number | undefined): Record<string, number> {
+  if (pid === undefined) return {};
+  const m = rssByMapping(pid);
+  return { brk_heap: mib(m.brkHeap), anonymous: mib(m.anonymous), file: mib(m.file) };
 }
 
 async function exporterCounters(): Promise<Record<string, number>> {
@@ -387,6 +395,8 @@ async function churn(ns: Netns, exporter: Exporter, opts: Options, rss: RssSampl
         empty_after_ms: empty.ms,
         after_gc: memoryFigures(gc),
         rss_after_gc_vs_round_0: Math.round((gc.rssBytes / (afterGc[0] as CollectedMemory).rssBytes) * 1000) / 1000,
+        // which part of the RSS moves from round to round (the brk heap is malloc's main arena)
+        rss_after_gc_by_mapping_mib: mappingFigures(exporter.child.pid),
         ...('error' in full ? { error: full.error } : {}),
         ...('error' in empty ? { error_empty: empty.error } : {}),
       };
