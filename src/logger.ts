@@ -4,10 +4,11 @@
 //
 // Each line is formatted once, straight from the fields, and handed to the destination as one
 // string. A disabled level returns before touching its arguments; hot paths that would build a
-// field object ask isLevelEnabled() first. Stderr goes through FdLineWriter: asynchronous, bounded
-// at 16 MiB of unwritten text (newest lines dropped and counted), flushed synchronously at exit.
+// field object ask isLevelEnabled() first. Stderr goes through FdLineWriter: asynchronous, at most
+// 20 ms late, bounded at 16 MiB of unwritten text (newest lines dropped and counted), flushed
+// synchronously at exit.
 
-import { write as fsWrite, writeSync } from 'node:fs';
+import { writev as fsWritev, writeSync } from 'node:fs';
 import type { LogFormat, LogLevel } from './config.js';
 
 export type LogFields = Readonly<Record<string, unknown>>;
@@ -342,40 +343,67 @@ function safeJson(input: unknown, ancestors: object[]): string | undefined {
 // Stderr.
 
 export const MAX_BUFFERED_LOG_BYTES = 16 * 1024 * 1024;
-// Queued text is kept in strings of up to CHUNK_BYTES (short ropes, cheap to flatten); one
-// fs.write takes every queued chunk, up to MAX_WRITE_BYTES: what a busy turn of the event loop
-// logged goes out in one system call, however much it was.
+/**
+ * Queued text is kept as bytes, in buffers of CHUNK_BYTES that each line is encoded into as it
+ * comes (Buffer#write): no string per line to measure, join and encode again later, and the
+ * buffers are reused once written. One fs.writev takes every filled buffer, up to
+ * MAX_WRITE_BYTES: what a busy turn of the event loop logged goes out in one system call.
+ * Measured against strings joined per 64 KiB (the writer before): a storm's line to a file cost
+ * 1.36 µs of the process's CPU with 0.30 µs of it formatting (bench/micro/logger.ts --stderr).
+ */
 const CHUNK_BYTES = 64 * 1024;
 const MAX_WRITE_BYTES = 1024 * 1024;
+/** Written buffers kept for reuse (the rest are left to the GC). */
+const SPARE_CHUNKS = 2;
+/**
+ * A write starts once CHUNK_BYTES are queued, or LINGER_MS after the oldest unwritten line:
+ * each write is a round trip through the thread pool, ~40 µs of CPU however little it carries
+ * (5,000 writes of 4 KiB: 205 ms here), so a storm's lines go out a buffer at a time rather than
+ * a write as soon as the previous one is done. A line waits at most LINGER_MS longer to be seen.
+ */
+const LINGER_MS = 20;
 const EAGAIN_RETRY_MS = 10;
 const EXIT_STALL_LIMIT_MS = 500;
 
+type WritevFn = (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position: number | null, cb: (err: NodeJS.ErrnoException | null, bytes: number) => void) => void;
+
 /**
- * Lines to a file descriptor without ever blocking the event loop: write() only queues, and one
- * fs.write at a time (in the thread pool) drains the queue, everything queued meanwhile in the
- * next one. A slow reader only makes the queue grow; a line that would take it past
- * maxBufferedBytes is dropped and counted. If the descriptor fails (EPIPE: the reader is gone),
- * every later line is dropped and counted too. flushSync() writes the queue synchronously (for
- * the exit handler).
+ * Lines to a file descriptor without ever blocking the event loop: write() only encodes the line
+ * into the queue, and one fs.writev at a time (in the thread pool) drains it, when CHUNK_BYTES
+ * are queued or LINGER_MS after the oldest queued line, everything queued meanwhile in the next
+ * one. A slow reader only makes the queue grow; a line that would take it past maxBufferedBytes
+ * is dropped and counted. If the descriptor fails (EPIPE: the reader is gone), every later line
+ * is dropped and counted too. flushSync() writes the queue synchronously (for the exit handler).
  */
 export class FdLineWriter {
   readonly #fd: number;
   readonly #maxBytes: number;
-  #chunks: string[] = [];
-  #chunkLines: number[] = [];
-  #lastChunkBytes = 0;
+  readonly #writev: WritevFn;
+  /** filled buffers (views of CHUNK_BYTES buffers, or a long line's own) and their line counts */
+  #queued: Buffer[] = [];
+  #queuedLines: number[] = [];
   #queuedBytes = 0;
-  #inflight: Buffer | undefined;
-  #inflightOffset = 0;
+  /** the buffer lines are being encoded into, and how much of it is used */
+  #current: Buffer | undefined;
+  #currentBytes = 0;
+  #currentLines = 0;
+  readonly #spare: Buffer[] = [];
+  /** what the fs.writev in the thread pool (or waiting for a retry) is writing, and how far it got */
+  #inflight: Buffer[] = [];
+  #inflightBytes = 0;
+  #inflightWritten = 0;
   #inflightLines = 0;
-  #writing = false; // an fs.write of #inflight is in the thread pool
-  #scheduled = false;
+  #writing = false; // an fs.writev of #inflight is in the thread pool
+  #scheduled = false; // a drain is due at the next turn of the event loop
+  #linger: NodeJS.Timeout | undefined; // a drain is due LINGER_MS after the oldest queued line
   #dropped = 0;
   #failed = false;
 
-  constructor(fd: number, options: { maxBufferedBytes?: number } = {}) {
+  /** `writev`: fs.writev unless a test counts the calls. */
+  constructor(fd: number, options: { maxBufferedBytes?: number; writev?: WritevFn } = {}) {
     this.#fd = fd;
     this.#maxBytes = options.maxBufferedBytes ?? MAX_BUFFERED_LOG_BYTES;
+    this.#writev = options.writev ?? fsWritev;
   }
 
   /** Lines dropped so far (buffer full, or the descriptor failed). */
@@ -385,7 +413,7 @@ export class FdLineWriter {
 
   /** Bytes accepted but not yet written. */
   get bufferedBytes(): number {
-    return this.#queuedBytes + (this.#inflight === undefined ? 0 : this.#inflight.length - this.#inflightOffset);
+    return this.#queuedBytes + this.#currentBytes + (this.#inflightBytes - this.#inflightWritten);
   }
 
   write(line: string): void {
@@ -393,61 +421,116 @@ export class FdLineWriter {
       this.#dropped += 1;
       return;
     }
-    const bytes = Buffer.byteLength(line);
+    // A UTF-16 unit is at most 3 bytes of UTF-8: the exact length is needed only near a bound.
+    let bytes = line.length * 3;
     if (this.bufferedBytes + bytes > this.#maxBytes) {
-      this.#dropped += 1;
+      bytes = Buffer.byteLength(line);
+      if (this.bufferedBytes + bytes > this.#maxBytes) {
+        this.#dropped += 1;
+        return;
+      }
+    }
+    let current = this.#current;
+    if (current !== undefined && current.length - this.#currentBytes < bytes) {
+      this.#seal();
+      current = undefined;
+    }
+    if (current === undefined) {
+      if (bytes > CHUNK_BYTES) {
+        // A line longer than a buffer gets one of its own.
+        const own = Buffer.from(line, 'utf8');
+        this.#queued.push(own);
+        this.#queuedLines.push(1);
+        this.#queuedBytes += own.length;
+        this.#schedule();
+        return;
+      }
+      current = this.#current = this.#spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
+    }
+    this.#currentBytes += current.write(line, this.#currentBytes, 'utf8');
+    this.#currentLines += 1;
+    if (this.#inflight.length === 0) this.#schedule();
+  }
+
+  /** Moves the current buffer's lines to the queue. */
+  #seal(): void {
+    const current = this.#current;
+    if (current === undefined) return;
+    this.#current = undefined;
+    if (this.#currentBytes === 0) {
+      this.#spare.push(current);
       return;
     }
-    const last = this.#chunks.length - 1;
-    if (last >= 0 && this.#lastChunkBytes + bytes <= CHUNK_BYTES) {
-      this.#chunks[last] += line;
-      this.#chunkLines[last] = (this.#chunkLines[last] ?? 0) + 1;
-      this.#lastChunkBytes += bytes;
-    } else {
-      this.#chunks.push(line);
-      this.#chunkLines.push(1);
-      this.#lastChunkBytes = bytes;
-    }
-    this.#queuedBytes += bytes;
-    if (this.#inflight === undefined && !this.#scheduled) {
+    this.#queued.push(current.subarray(0, this.#currentBytes));
+    this.#queuedLines.push(this.#currentLines);
+    this.#queuedBytes += this.#currentBytes;
+    this.#currentBytes = 0;
+    this.#currentLines = 0;
+  }
+
+  /** Asks for a drain: at once when a buffer's worth is queued, else after LINGER_MS. */
+  #schedule(): void {
+    const pending = this.#queuedBytes + this.#currentBytes;
+    if (this.#scheduled || pending === 0) return;
+    if (pending >= CHUNK_BYTES) {
+      if (this.#linger !== undefined) clearTimeout(this.#linger);
+      this.#linger = undefined;
       this.#scheduled = true;
       setImmediate(this.#drain);
+    } else {
+      this.#linger ??= setTimeout(this.#drain, LINGER_MS);
     }
   }
 
   readonly #drain = (): void => {
     this.#scheduled = false;
-    if (this.#inflight !== undefined || this.#failed) return;
-    if (this.#chunks.length === 0) return;
-    let take = 1;
-    let lines = this.#chunkLines[0] ?? 0;
-    // At most MAX_WRITE_BYTES / CHUNK_BYTES chunks (each at most CHUNK_BYTES, or one long line).
-    while (take < this.#chunks.length && (take + 1) * CHUNK_BYTES <= MAX_WRITE_BYTES) {
-      lines += this.#chunkLines[take] ?? 0;
+    if (this.#linger !== undefined) clearTimeout(this.#linger);
+    this.#linger = undefined;
+    if (this.#inflight.length !== 0 || this.#failed) return;
+    this.#seal();
+    if (this.#queued.length === 0) return;
+    let take = 0;
+    let bytes = 0;
+    let lines = 0;
+    // At least one buffer; more while they fit in MAX_WRITE_BYTES.
+    while (take < this.#queued.length && (take === 0 || bytes + (this.#queued[take] as Buffer).length <= MAX_WRITE_BYTES)) {
+      bytes += (this.#queued[take] as Buffer).length;
+      lines += this.#queuedLines[take] ?? 0;
       take += 1;
     }
-    const taken = this.#chunks.splice(0, take);
-    this.#chunkLines.splice(0, take);
-    if (this.#chunks.length === 0) this.#lastChunkBytes = 0;
+    this.#inflight = this.#queued.splice(0, take);
+    this.#queuedLines.splice(0, take);
+    this.#queuedBytes -= bytes;
+    this.#inflightBytes = bytes;
+    this.#inflightWritten = 0;
     this.#inflightLines = lines;
-    const buffer = Buffer.from(taken.length === 1 ? (taken[0] as string) : taken.join(''), 'utf8');
-    this.#queuedBytes -= buffer.length;
-    this.#inflight = buffer;
-    this.#inflightOffset = 0;
     this.#writeInflight();
   };
 
+  /** What of #inflight is not written yet. */
+  #unwritten(): Buffer[] {
+    let skip = this.#inflightWritten;
+    const out: Buffer[] = [];
+    for (const buffer of this.#inflight) {
+      if (skip >= buffer.length) {
+        skip -= buffer.length;
+        continue;
+      }
+      out.push(skip === 0 ? buffer : buffer.subarray(skip));
+      skip = 0;
+    }
+    return out;
+  }
+
   readonly #writeInflight = (): void => {
-    const buffer = this.#inflight;
-    if (buffer === undefined || this.#writing) return;
+    if (this.#inflight.length === 0 || this.#writing) return;
     this.#writing = true;
-    fsWrite(this.#fd, buffer, this.#inflightOffset, buffer.length - this.#inflightOffset, null, this.#written);
+    this.#writev(this.#fd, this.#unwritten(), null, this.#written);
   };
 
   readonly #written = (error: NodeJS.ErrnoException | null, bytes: number): void => {
     this.#writing = false;
-    const buffer = this.#inflight;
-    if (buffer === undefined) return; // flushSync took over
+    if (this.#inflight.length === 0) return; // flushSync took over
     if (error !== null) {
       if (error.code === 'EAGAIN' || error.code === 'EBUSY' || error.code === 'EINTR') {
         // A non-blocking descriptor that is full: try again shortly (the exit flush still
@@ -458,23 +541,38 @@ export class FdLineWriter {
       this.#fail();
       return;
     }
-    this.#inflightOffset += bytes;
-    if (this.#inflightOffset < buffer.length) {
+    this.#inflightWritten += bytes;
+    if (this.#inflightWritten < this.#inflightBytes) {
       this.#writeInflight();
       return;
     }
-    this.#inflight = undefined;
-    this.#drain();
+    this.#recycle(this.#inflight);
+    this.#inflight = [];
+    this.#inflightBytes = 0;
+    this.#inflightWritten = 0;
+    this.#schedule();
   };
+
+  /** Keeps up to SPARE_CHUNKS written buffers of CHUNK_BYTES for the lines to come. */
+  #recycle(buffers: readonly Buffer[]): void {
+    for (const buffer of buffers) {
+      if (this.#spare.length >= SPARE_CHUNKS) return;
+      if (buffer.buffer.byteLength === CHUNK_BYTES && buffer.byteOffset === 0) this.#spare.push(Buffer.from(buffer.buffer, 0, CHUNK_BYTES));
+    }
+  }
 
   #fail(): void {
     this.#failed = true;
-    this.#dropped += this.#inflightLines + this.#chunkLines.reduce((sum, n) => sum + n, 0);
-    this.#inflight = undefined;
-    this.#chunks = [];
-    this.#chunkLines = [];
+    this.#dropped += this.#inflightLines + this.#currentLines + this.#queuedLines.reduce((sum, n) => sum + n, 0);
+    this.#inflight = [];
+    this.#inflightBytes = 0;
+    this.#inflightWritten = 0;
+    this.#queued = [];
+    this.#queuedLines = [];
     this.#queuedBytes = 0;
-    this.#lastChunkBytes = 0;
+    this.#current = undefined;
+    this.#currentBytes = 0;
+    this.#currentLines = 0;
   }
 
   /**
@@ -485,14 +583,17 @@ export class FdLineWriter {
    */
   flushSync(): void {
     if (this.#failed) return;
-    const pending: Buffer[] = [];
-    if (this.#inflight !== undefined && !this.#writing) pending.push(this.#inflight.subarray(this.#inflightOffset));
-    for (const chunk of this.#chunks) pending.push(Buffer.from(chunk, 'utf8'));
-    this.#inflight = this.#writing ? this.#inflight : undefined;
-    this.#chunks = [];
-    this.#chunkLines = [];
+    this.#seal();
+    const pending: Buffer[] = this.#writing ? [] : this.#unwritten();
+    if (!this.#writing) {
+      this.#inflight = [];
+      this.#inflightBytes = 0;
+      this.#inflightWritten = 0;
+    }
+    pending.push(...this.#queued);
+    this.#queued = [];
+    this.#queuedLines = [];
     this.#queuedBytes = 0;
-    this.#lastChunkBytes = 0;
     let stalledMs = 0;
     for (const buffer of pending) {
       let offset = 0;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writev } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FdLineWriter, MAX_BUFFERED_LOG_BYTES, createLogger, rateLimited, type Logger, type LoggerOptions } from '../../src/logger.js';
@@ -280,6 +280,58 @@ test('FdLineWriter: a line that would pass the bound is dropped and counted; roo
     await until(() => writer.bufferedBytes === 0, 'the queue to drain');
     assert.equal(readFileSync(path, 'utf8'), '0123456789\né123456789\n012345\nagain\n');
     assert.equal(writer.droppedLines, 2);
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('FdLineWriter: lines go out a buffer at a time, LINGER_MS late at most, every byte once and in order', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'logger-test-'));
+  const path = join(dir, 'log');
+  const fd = openSync(path, 'w');
+  const calls: number[] = []; // bytes asked of each writev
+  const countingWritev = (f: number, buffers: readonly NodeJS.ArrayBufferView[], position: number | null, cb: (err: NodeJS.ErrnoException | null, bytes: number) => void): void => {
+    calls.push(buffers.reduce((n, b) => n + b.byteLength, 0));
+    writev(f, buffers, position, cb);
+  };
+  try {
+    const writer = new FdLineWriter(fd, { writev: countingWritev });
+    // A few lines, the last a few turns of the event loop ago: one write, about 20 ms after the first.
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) writer.write(`line ${i}\n`);
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    if (Date.now() - t0 < 15) assert.equal(calls.length, 0, 'a few short lines wait for more');
+    await until(() => writer.bufferedBytes === 0, 'the lines to be written');
+    assert.ok(Date.now() - t0 >= 15, 'written after the linger');
+    assert.deepEqual(calls, [35], 'the five lines in one write');
+    // A storm's worth in one turn: written at the next turn, not after the linger, in writes of
+    // at least a buffer (64 KiB) each; then a line longer than a buffer, kept whole.
+    calls.length = 0;
+    let expected = readFileSync(path, 'utf8');
+    for (let i = 0; i < 20_000; i++) {
+      const line = `ts=x level=info msg="carrier changed" device=péer${i} changes=${i}\n`;
+      writer.write(line);
+      expected += line;
+    }
+    const long = 'x'.repeat(100_000) + '\n';
+    writer.write(long);
+    expected += long;
+    await new Promise((r) => setImmediate(r));
+    assert.equal(calls.length, 1, 'the first write starts at the next turn');
+    await until(() => writer.bufferedBytes === 0, 'the storm to be written');
+    assert.ok(calls.slice(0, -1).every((bytes) => bytes >= 64 * 1024 - 200), `writes of a buffer or more: ${calls.join(', ')}`);
+    assert.ok(calls.length <= 6, `${calls.length} writes for 1.4 MB`);
+    assert.equal(readFileSync(path, 'utf8'), expected);
+    // The buffers are reused: later lines do not overwrite what is being written.
+    for (let i = 0; i < 3_000; i++) {
+      const line = `again ${i} ${'y'.repeat(i % 97)}\n`;
+      writer.write(line);
+      expected += line;
+      if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await until(() => writer.bufferedBytes === 0, 'the rest to be written');
+    assert.equal(readFileSync(path, 'utf8'), expected);
   } finally {
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
