@@ -4,7 +4,7 @@ import type { SizeResult, ExporterResult } from '../size-run.js';
 import type { PlotSeries } from './plot.js';
 import type { MemoryCap, MemoryRunResult, StormCpu } from '../memory-run.js';
 import type { Footprint } from '../steps/footprint.js';
-import type { StormCost, StormMemory } from '../steps/storm.js';
+import { cpuPerKernel100k, type StormCost, type StormMemory } from '../steps/storm.js';
 import { renderNetns, netnsTargets } from './netns.js';
 import { renderScrapeBaseline, scrapeBaselineTargets } from './scrape-baseline.js';
 
@@ -90,15 +90,19 @@ function renderMemory(results: BenchResults): string[] {
     const runs = c.runs ?? { info: [c.info], warn: [c.warn] };
     const n = runs.info.length;
     const row = (level: string, i: number, r: StormCost): string =>
-      `| ${level} | ${i + 1} | ${int(r.ours.messages)} | ${r.ours.cpuSeconds.toFixed(2)} | ${r.ours.cpuSecondsPer100k.toFixed(3)} | ${r.listener.cpuSecondsPer100k.toFixed(3)} | ${r.ours.enobufs} |`;
+      `| ${level} | ${i + 1} | ${int(r.listener.messages)} | ${int(r.ours.messages)} | ${r.ours.cpuSeconds.toFixed(2)} | ${cpuPerKernel100k(r).toFixed(3)} | ${r.ours.cpuSecondsPer100k.toFixed(3)} | ${r.listener.cpuSecondsPer100k.toFixed(3)} | ${r.ours.enobufs} |`;
     out.push(
-      `Storm CPU at ${int(m.interfaces ?? 0)} interfaces, nobody scraping (as in the flap storm table): ${n} storms at the default level (info: one log line per carrier change) and ${n} at \`--log.level=warn\`, alternated, a fresh exporter each; the medians of CPU per message compared.`,
+      `Storm CPU at ${int(m.interfaces ?? 0)} interfaces, nobody scraping (as in the flap storm table): ${n} storms at the default level (info: one log line per carrier change) and ${n} at \`--log.level=warn\`, alternated, a fresh exporter each. ` +
+        'Compared: the medians of CPU per 100k notifications the kernel sent (the C listener\'s count): the same storm\'s CPU at each level. Per message received (shown too), a storm that met more overruns looks dearer twice over: it did the resyncs\' work and received fewer messages.',
       '',
-      '| log level | run | messages | CPU s | CPU s per 100k msgs | C listener per 100k msgs | ENOBUFS |',
-      '|---|---:|---:|---:|---:|---:|---:|',
+      '| log level | run | kernel notifications | messages received | CPU s | CPU s per 100k notifications | CPU s per 100k received | C listener per 100k | ENOBUFS |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...runs.info.flatMap((r, i) => [row('info (default)', i, r), ...(runs.warn[i] ? [row('warn', i, runs.warn[i] as StormCost)] : [])]),
       '',
-      `Info ÷ warn (medians: ${c.info.ours.cpuSecondsPer100k.toFixed(3)} ÷ ${c.warn.ours.cpuSecondsPer100k.toFixed(3)} s per 100k): **${c.ratio.toFixed(2)}×**.`,
+      ...(c.perStormRatio === undefined
+        ? []
+        : [`Info ÷ warn, per notification (medians: ${c.perStormInfo?.toFixed(3)} ÷ ${c.perStormWarn?.toFixed(3)} s per 100k): **${c.perStormRatio.toFixed(2)}×**; per message received (medians: ${c.info.ours.cpuSecondsPer100k.toFixed(3)} ÷ ${c.warn.ours.cpuSecondsPer100k.toFixed(3)} s): ${c.ratio.toFixed(2)}×.`]),
+      ...(c.perStormRatio === undefined ? [`Info ÷ warn (medians: ${c.info.ours.cpuSecondsPer100k.toFixed(3)} ÷ ${c.warn.ours.cpuSecondsPer100k.toFixed(3)} s per 100k): **${c.ratio.toFixed(2)}×**.`] : []),
       '',
     );
   }
@@ -199,7 +203,7 @@ function renderSizes(results: BenchResults): string[] {
   out.push(
     'The C listener stamps the kernel\'s RTM_NEWLINK on its own RTMGRP_LINK socket (CLOCK_MONOTONIC). "applied": the `ts` of the exporter\'s ' +
       '`carrier changed` log line, written right after the change is in its table (ms resolution). "visible": end of a plain scrape sent as soon as ' +
-      'the harness read that line, which must show the new `linkstate_carrier` value (an upper bound, it includes that whole scrape). Nobody else scrapes.',
+      'the harness read that line, which must show the new `linkstate_carrier` value (an upper bound: it includes the line\'s wait in the log writer, up to 20 ms, and that whole scrape). Nobody else scrapes.',
     '',
   );
   out.push('| interfaces | changes | applied p50 | applied p99 | visible p50 | visible p99 | checking scrape median | failures |');
@@ -287,10 +291,15 @@ function renderTargets(results: BenchResults): string[] {
   // shown for reference: their overruns differ from storm to storm, and so does CPU per message.
   const perSize = results.sizes.map((s) => `${int(s.interfaces)}: ${infoOverWarn(s).toFixed(2)}×`).join('; ');
   const sc = m.stormCpu;
+  const judged = sc?.perStormRatio ?? sc?.ratio;
   row(
-    'Storm CPU at the default level (info) ≤ 1.3× at `--log.level=warn` (judged at 1,001 interfaces on the memory lab\'s medians of alternated storms; the per-size single storms are shown, not judged)',
-    [sc ? `${int(m.interfaces ?? 0)} (memory lab, medians of ${sc.runs?.info.length ?? 1}): ${sc.ratio.toFixed(2)}×` : '', perSize ? `per size: ${perSize}` : ''].filter((x) => x !== '').join('; ') || '–',
-    sc === undefined ? undefined : sc.ratio <= 1.3,
+    'Storm CPU at the default level (info) ≤ 1.3× at `--log.level=warn` (judged at 1,001 interfaces on the memory lab\'s medians of alternated storms, CPU per kernel notification: the same storm\'s CPU; the per-size single storms are shown, not judged)',
+    [
+      sc ? `${int(m.interfaces ?? 0)} (memory lab, medians of ${sc.runs?.info.length ?? 1}): ${judged?.toFixed(2)}× per notification` : '',
+      sc?.perStormRatio !== undefined ? `${sc.ratio.toFixed(2)}× per message received` : '',
+      perSize ? `per size, per message received: ${perSize}` : '',
+    ].filter((x) => x !== '').join('; ') || '–',
+    judged === undefined ? undefined : judged <= 1.3,
   );
   const cap = m.cap;
   row(

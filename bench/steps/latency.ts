@@ -6,7 +6,8 @@
 // shows lnkK's new linkstate_carrier value. Reported per change, from the kernel's message:
 //   applied = the log line's ts (ms resolution: the true value is up to 1 ms later);
 //   visible = the end of that scrape (an upper bound for /metrics showing the change: it includes
-//             the harness reading the log line, and the whole scrape).
+//             the line's wait in the exporter's log writer, up to 20 ms, the harness reading it,
+//             and the whole scrape).
 // Nothing else scrapes meanwhile, as between Prometheus's scrapes. A change the scrape did not
 // show counts as a failure.
 import { execFile } from 'node:child_process';

@@ -33,6 +33,16 @@ export interface StormCost {
   readonly cpuRatio: number;
 }
 
+/**
+ * The exporter's CPU per 100k notifications the kernel sent in the storm (as the C listener
+ * counted them), s: the storm's CPU, whatever share of it the exporter received. Per message
+ * received, a storm with more overruns looks dearer twice over: it did the resyncs' work and
+ * counted fewer messages (the notifications the kernel dropped, and those superseded).
+ */
+export function cpuPerKernel100k(c: StormCost): number {
+  return c.listener.messages > 0 ? (c.ours.cpuSeconds / c.listener.messages) * 100_000 : Number.NaN;
+}
+
 export interface ConsumerCost {
   readonly messages: number;
   readonly enobufs: number;

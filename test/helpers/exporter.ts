@@ -12,6 +12,11 @@ export interface RunningExporter {
   readonly base: string;
   /** Everything written to stderr so far (the log). */
   log(): string;
+  /**
+   * Waits until the log matches `pattern` (a line reaches stderr up to 20 ms after it is logged:
+   * the writer batches them) and returns the log; fails after `timeoutMs` with the log so far.
+   */
+  logged(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** GET a path; the calling thread must be in the exporter's namespace (enterNetns). */
   get(path: string, headers?: Record<string, string>): Promise<{ status: number; text: string; headers: Headers }>;
   /** SIGTERM, resolves with the exit code and how long the exit took. */
@@ -48,6 +53,14 @@ export async function startExporter(ns: Netns, args: readonly string[] = [], opt
     port,
     base,
     log: () => stderr,
+    async logged(pattern, timeoutMs = 5_000) {
+      const until = Date.now() + timeoutMs;
+      while (!pattern.test(stderr)) {
+        if (Date.now() > until) throw new Error(`the log did not match ${pattern} within ${timeoutMs} ms:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return stderr;
+    },
     async get(path, headers = {}) {
       const res = await fetch(base + path, { headers });
       return { status: res.status, text: await res.text(), headers: res.headers };

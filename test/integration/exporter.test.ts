@@ -57,7 +57,7 @@ describe('exporter in a network namespace', { timeout: 240_000 }, () => {
     assert.equal(sampleValue(samples, 'linkstate_mtu_bytes', { device: 'lnk0' }), 1500);
     assert.equal(sampleValue(samples, 'linkstate_exporter_build_info', { nodejs: process.version }), 1);
     // the start-up log line names the receive buffer the kernel granted
-    assert.match(exporter.log(), /linkstate-exporter started.*receive_buffer_bytes=\d+/);
+    await exporter.logged(/linkstate-exporter started.*receive_buffer_bytes=\d+/);
   });
 
   it('after flaps, every device’s three counters and carrier gauge equal the kernel’s, exactly', async (t) => {
@@ -75,7 +75,7 @@ describe('exporter in a network namespace', { timeout: 240_000 }, () => {
     assert.equal(sampleValue(samples, 'linkstate_oper_state', { device: 'lnk7', state: 'down' }), 1);
     const stamp = sampleValue(samples, 'linkstate_carrier_last_change_timestamp_seconds', { device: 'lnk6' });
     assert.ok(stamp !== undefined && Math.abs(stamp - Date.now() / 1000) < 30, `last change ${stamp}`);
-    assert.match(exporter.log(), /msg="carrier changed".*device=lnk6 from=up to=down/);
+    await exporter.logged(/msg="carrier changed".*device=lnk6 from=up to=down/);
     // lnk6 is admin up without carrier: its down clock runs; lnk7 is admin down: no down time
     await new Promise((r) => setTimeout(r, 300));
     const later = await scrape(exporter);
@@ -108,7 +108,7 @@ describe('exporter in a network namespace', { timeout: 240_000 }, () => {
     if (!requireRoot(t)) return;
     const portId = linkSocketPortId(exporter.child.pid!);
     await expectForgedDropped(portId, () => scrape(exporter));
-    assert.match(exporter.log(), /reason=foreign_sender/);
+    await exporter.logged(/reason=foreign_sender/);
   });
 
   it('a storm against a tiny receive buffer overruns, and the counters are still exact; /metrics answers throughout', async (t) => {
@@ -140,7 +140,7 @@ describe('exporter in a network namespace', { timeout: 240_000 }, () => {
       const overruns = sampleValue(samples, 'linkstate_exporter_netlink_overruns_total') ?? 0;
       assert.ok(overruns > 0, 'a 4 KiB receive buffer must overrun during the storm');
       assert.ok((sampleValue(samples, 'linkstate_exporter_netlink_resyncs_total') ?? 0) >= 1);
-      assert.match(tiny.log(), /overrun \(ENOBUFS\)/);
+      await tiny.logged(/overrun \(ENOBUFS\)/);
       await expectExactFrom(ns, exporter);
     } finally {
       await tiny.stop();

@@ -262,7 +262,7 @@ describe('--collector.netns in a lab with its own /run/netns', { timeout: 150_00
     assert.equal(sampleValue(samples, 'linkstate_exporter_namespaces'), 7);
     assert.ok(samples.every((s) => !String(s.labels['netns']).startsWith('not-a-netns')));
     assert.deepEqual(await mismatches(samples, spaces), []);
-    assert.match(exporter.log(), /not a network namespace/);
+    await exporter.logged(/not a network namespace/);
   });
 
   it('a file named like another namespace\'s nsid-N label does not take it: every label stays unique', async (t) => {
