@@ -417,6 +417,7 @@ async function churn(ns: Netns, exporter: Exporter, opts: Options, rss: RssSampl
       await load.pause();
       await new Promise((resolve) => setTimeout(resolve, REST_BEFORE_PROBE_MS));
       const gc = await probe(exporter);
+      const byMapping = mappingFigures(exporter.child.pid);
       load.resume();
       afterGc.push(gc);
       const row = {
@@ -430,7 +431,7 @@ async function churn(ns: Netns, exporter: Exporter, opts: Options, rss: RssSampl
         after_gc: memoryFigures(gc),
         rss_after_gc_vs_round_0: Math.round((gc.rssBytes / (afterGc[0] as CollectedMemory).rssBytes) * 1000) / 1000,
         // which part of the RSS moves from round to round (the brk heap is malloc's main arena)
-        rss_after_gc_by_mapping_mib: mappingFigures(exporter.child.pid),
+        rss_after_gc_by_mapping_mib: byMapping,
         ...('error' in full ? { error: full.error } : {}),
         ...('error' in empty ? { error_empty: empty.error } : {}),
       };

@@ -432,10 +432,16 @@ export class FdLineWriter {
     }
     let current = this.#current;
     if (current !== undefined && current.length - this.#currentBytes < bytes) {
-      this.#seal();
-      current = undefined;
+      // The estimate does not fit: the exact length decides (a buffer is sealed only when the
+      // line really does not fit, so the bound on queued bytes is a bound on buffers too).
+      bytes = Buffer.byteLength(line);
+      if (current.length - this.#currentBytes < bytes) {
+        this.#seal();
+        current = undefined;
+      }
     }
     if (current === undefined) {
+      if (bytes > CHUNK_BYTES) bytes = Buffer.byteLength(line);
       if (bytes > CHUNK_BYTES) {
         // A line longer than a buffer gets one of its own.
         const own = Buffer.from(line, 'utf8');
@@ -550,6 +556,7 @@ export class FdLineWriter {
     this.#inflight = [];
     this.#inflightBytes = 0;
     this.#inflightWritten = 0;
+    this.#inflightLines = 0;
     this.#schedule();
   };
 

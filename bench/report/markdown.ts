@@ -90,12 +90,12 @@ function renderMemory(results: BenchResults): string[] {
     const runs = c.runs ?? { info: [c.info], warn: [c.warn] };
     const n = runs.info.length;
     const row = (level: string, i: number, r: StormCost): string =>
-      `| ${level} | ${i + 1} | ${int(r.listener.messages)} | ${int(r.ours.messages)} | ${r.ours.cpuSeconds.toFixed(2)} | ${cpuPerKernel100k(r).toFixed(3)} | ${r.ours.cpuSecondsPer100k.toFixed(3)} | ${r.listener.cpuSecondsPer100k.toFixed(3)} | ${r.ours.enobufs} |`;
+      `| ${level} | ${i + 1} | ${int(r.listener.messages)} | ${int(r.ours.messages)} | ${r.ours.cpuSeconds.toFixed(2)} | ${cpuPerKernel100k(r).toFixed(3)} | ${r.ours.cpuSecondsPer100k.toFixed(3)} | ${r.listener.cpuSecondsPer100k.toFixed(3)} | ${r.ours.enobufs} / ${r.listener.enobufs} |`;
     out.push(
       `Storm CPU at ${int(m.interfaces ?? 0)} interfaces, nobody scraping (as in the flap storm table): ${n} storms at the default level (info: one log line per carrier change) and ${n} at \`--log.level=warn\`, alternated, a fresh exporter each. ` +
         'Compared: the medians of CPU per 100k notifications the kernel sent (the C listener\'s count): the same storm\'s CPU at each level. Per message received (shown too), a storm that met more overruns looks dearer twice over: it did the resyncs\' work and received fewer messages.',
       '',
-      '| log level | run | kernel notifications | messages received | CPU s | CPU s per 100k notifications | CPU s per 100k received | C listener per 100k | ENOBUFS |',
+      '| log level | run | kernel notifications | messages received | CPU s | CPU s per 100k notifications | CPU s per 100k received | C listener per 100k | ENOBUFS ours / C |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...runs.info.flatMap((r, i) => [row('info (default)', i, r), ...(runs.warn[i] ? [row('warn', i, runs.warn[i] as StormCost)] : [])]),
       '',

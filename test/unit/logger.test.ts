@@ -338,6 +338,32 @@ test('FdLineWriter: lines go out a buffer at a time, LINGER_MS late at most, eve
   }
 });
 
+test('FdLineWriter: long lines share a buffer as far as their bytes (not their worst case) allow', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'logger-test-'));
+  const path = join(dir, 'log');
+  const fd = openSync(path, 'w');
+  const writes: number[][] = []; // the buffers' sizes of each writev
+  try {
+    const writer = new FdLineWriter(fd, {
+      writev: (f, buffers, position, cb) => {
+        writes.push(buffers.map((b) => b.byteLength));
+        writev(f, buffers, position, cb);
+      },
+    });
+    // 15,000 ASCII characters: 45,000 bytes at 3 a unit, more than a buffer has left after the
+    // first line; 15,001 bytes in fact, and four of them fit in one 64 KiB buffer.
+    const line = 'z'.repeat(15_000) + '\n';
+    for (let i = 0; i < 4; i++) writer.write(line);
+    assert.equal(writer.bufferedBytes, 4 * 15_001);
+    await until(() => writer.bufferedBytes === 0, 'the lines to be written');
+    assert.deepEqual(writes, [[4 * 15_001]]);
+    assert.equal(readFileSync(path, 'utf8'), line.repeat(4));
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a custom destination reports no drops', () => {
   assert.equal(capture({ level: 'info', format: 'json' }).logger.droppedLines, 0);
 });
