@@ -58,7 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
     include: config.collector.deviceInclude,
     exclude: config.collector.deviceExclude,
   });
-  const metrics = new ExporterMetrics({ version: VERSION, revision: buildRevision() }, () => renderer.exportedCount);
+  const metrics = new ExporterMetrics({ version: VERSION, revision: buildRevision() }, () => renderer.exportedCount, () => logger.droppedLines);
   const netnsErrors = netns ? metrics.registerNamespaces(namespaces) : undefined;
   const discovery =
     netnsErrors === undefined

@@ -90,7 +90,8 @@ export class ExporterMetrics {
   readonly links: client.Gauge;
   readonly receiveBuffer: client.Gauge;
 
-  constructor(build: BuildInfo, linksExported: () => number) {
+  /** `logLinesDropped`: the logger's count of lines its destination could not take (Logger.droppedLines). */
+  constructor(build: BuildInfo, linksExported: () => number, logLinesDropped: () => number = () => 0) {
     const registry = new Registry();
     this.registry = registry;
     const registers = [registry];
@@ -146,6 +147,17 @@ export class ExporterMetrics {
       registers,
       collect() {
         this.set(linksExported());
+      },
+    });
+    let logDropsSeen = 0;
+    new Counter({
+      name: 'linkstate_exporter_log_lines_dropped_total',
+      help: 'Log lines dropped because stderr could not take them: more than 16 MiB not yet written (newest lines dropped), or stderr gone.',
+      registers,
+      collect() {
+        const dropped = logLinesDropped();
+        if (dropped > logDropsSeen) this.inc(dropped - logDropsSeen);
+        logDropsSeen = dropped;
       },
     });
     this.receiveBuffer = new Gauge({
