@@ -259,11 +259,21 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   }
 }
 
-test('FdLineWriter: a line that would pass the bound is dropped and counted; room comes back once written', async () => {
+/** Runs `body` with a fresh file open for writing (its descriptor and path), closed and removed after. */
+async function withLogFile(body: (fd: number, path: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'logger-test-'));
   const path = join(dir, 'log');
   const fd = openSync(path, 'w');
   try {
+    await body(fd, path);
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('FdLineWriter: a line that would pass the bound is dropped and counted; room comes back once written', () =>
+  withLogFile(async (fd, path) => {
     const writer = new FdLineWriter(fd, { maxBufferedBytes: 30 });
     const logger = createLogger({ level: 'info', format: 'logfmt', destination: writer });
     writer.write('0123456789\n'); // 11
@@ -280,22 +290,15 @@ test('FdLineWriter: a line that would pass the bound is dropped and counted; roo
     await until(() => writer.bufferedBytes === 0, 'the queue to drain');
     assert.equal(readFileSync(path, 'utf8'), '0123456789\né123456789\n012345\nagain\n');
     assert.equal(writer.droppedLines, 2);
-  } finally {
-    closeSync(fd);
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('FdLineWriter: lines go out a buffer at a time, LINGER_MS late at most, every byte once and in order', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'logger-test-'));
-  const path = join(dir, 'log');
-  const fd = openSync(path, 'w');
-  const calls: number[] = []; // bytes asked of each writev
-  const countingWritev = (f: number, buffers: readonly NodeJS.ArrayBufferView[], position: number | null, cb: (err: NodeJS.ErrnoException | null, bytes: number) => void): void => {
-    calls.push(buffers.reduce((n, b) => n + b.byteLength, 0));
-    writev(f, buffers, position, cb);
-  };
-  try {
+test('FdLineWriter: lines go out a buffer at a time, LINGER_MS late at most, every byte once and in order', () =>
+  withLogFile(async (fd, path) => {
+    const calls: number[] = []; // bytes asked of each writev
+    const countingWritev = (f: number, buffers: readonly NodeJS.ArrayBufferView[], position: number | null, cb: (err: NodeJS.ErrnoException | null, bytes: number) => void): void => {
+      calls.push(buffers.reduce((n, b) => n + b.byteLength, 0));
+      writev(f, buffers, position, cb);
+    };
     const writer = new FdLineWriter(fd, { writev: countingWritev });
     // A few lines, the last a few turns of the event loop ago: one write, about 20 ms after the first.
     const t0 = Date.now();
@@ -332,18 +335,11 @@ test('FdLineWriter: lines go out a buffer at a time, LINGER_MS late at most, eve
     }
     await until(() => writer.bufferedBytes === 0, 'the rest to be written');
     assert.equal(readFileSync(path, 'utf8'), expected);
-  } finally {
-    closeSync(fd);
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('FdLineWriter: long lines share a buffer as far as their bytes (not their worst case) allow', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'logger-test-'));
-  const path = join(dir, 'log');
-  const fd = openSync(path, 'w');
-  const writes: number[][] = []; // the buffers' sizes of each writev
-  try {
+test('FdLineWriter: long lines share a buffer as far as their bytes (not their worst case) allow', () =>
+  withLogFile(async (fd, path) => {
+    const writes: number[][] = []; // the buffers' sizes of each writev
     const writer = new FdLineWriter(fd, {
       writev: (f, buffers, position, cb) => {
         writes.push(buffers.map((b) => b.byteLength));
@@ -358,11 +354,7 @@ test('FdLineWriter: long lines share a buffer as far as their bytes (not their w
     await until(() => writer.bufferedBytes === 0, 'the lines to be written');
     assert.deepEqual(writes, [[4 * 15_001]]);
     assert.equal(readFileSync(path, 'utf8'), line.repeat(4));
-  } finally {
-    closeSync(fd);
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 test('a custom destination reports no drops', () => {
   assert.equal(capture({ level: 'info', format: 'json' }).logger.droppedLines, 0);
