@@ -1,10 +1,13 @@
 // The exporter's own health metrics and prom-client's process/nodejs defaults, in a prom-client
-// Registry — prom-client stays the authority for these families and for both text formats.
+// Registry — prom-client stays the authority for these families: their objects, collectors and
+// values. Their text is prom-client's to the byte, printed by registry-text.ts.
 
 import { createRequire } from 'node:module';
 import type client from 'prom-client';
 import { DUMP_FAILURES } from '../dump-session.js';
 import { NETLINK_DECODE_REASONS } from '../errors.js';
+import { heapSizeCollector, processCpuCollector, processMemoryCollector } from './process-collectors.js';
+import { registryText } from './registry-text.js';
 
 const require = createRequire(import.meta.url);
 
@@ -28,12 +31,14 @@ export type NetnsError = (typeof NETNS_ERRORS)[number];
 
 export const DROP_REASONS: readonly string[] = ['foreign_sender', 'truncated', 'unknown_nsid', ...NETLINK_DECODE_REASONS];
 
-// prom-client's default collectors, minus three (processCpuTotal is processCpuCollector below):
+// prom-client's default collectors, minus three, and three of them in lean copies of our own
+// (process-collectors.ts: processCpuTotal, osMemoryHeap, heapSizeAndUsed):
 // - eventLoopLag: its perf_hooks histogram runs a libuv timer every 10 ms forever, and this
 //   exporter promises no wake-ups while nothing changes;
 // - processHandles, processRequests, processResources: they export gauges named *_total
 //   (nodejs_active_handles_total, ...), which `promtool check metrics` rejects.
 const DEFAULT_COLLECTORS = [
+  'processCpuTotal',
   'processStartTime',
   'osMemoryHeap',
   'processOpenFileDescriptors',
@@ -46,31 +51,11 @@ const DEFAULT_COLLECTORS = [
 
 type Collector = (registry: client.Registry, config: object) => void;
 
-/**
- * prom-client's processCpuTotal (same three counters, names, help and values) without its
- * exemplar support, which requires @opentelemetry/api (~7 MB of RSS) even when unused.
- */
-function processCpuCollector(registry: client.Registry): void {
-  const registers = [registry];
-  let last = process.cpuUsage();
-  const user = new Counter({
-    name: 'process_cpu_user_seconds_total',
-    help: 'Total user CPU time spent in seconds.',
-    registers,
-    // This one metric's collect sets all three, as prom-client does.
-    collect() {
-      const now = process.cpuUsage();
-      const userMicros = now.user - last.user;
-      const systemMicros = now.system - last.system;
-      last = now;
-      user.inc(userMicros / 1e6);
-      system.inc(systemMicros / 1e6);
-      total.inc((userMicros + systemMicros) / 1e6);
-    },
-  });
-  const system = new Counter({ name: 'process_cpu_system_seconds_total', help: 'Total system CPU time spent in seconds.', registers });
-  const total = new Counter({ name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.', registers });
-}
+const OWN_COLLECTORS: Partial<Record<(typeof DEFAULT_COLLECTORS)[number], Collector>> = {
+  processCpuTotal: processCpuCollector,
+  osMemoryHeap: processMemoryCollector,
+  heapSizeAndUsed: heapSizeCollector,
+};
 
 export interface BuildInfo {
   readonly version: string;
@@ -173,9 +158,9 @@ export class ExporterMetrics {
     });
     buildInfo.set({ version: build.version, revision: build.revision, nodejs: process.version }, 1);
 
-    processCpuCollector(registry);
+    // prom-client's order: CPU, start time, memory, file descriptors, heap, heap spaces, version, GC
     for (const name of DEFAULT_COLLECTORS) {
-      const collector = require(`prom-client/lib/metrics/${name}.js`) as Collector;
+      const collector = OWN_COLLECTORS[name] ?? (require(`prom-client/lib/metrics/${name}.js`) as Collector);
       collector(registry, {});
     }
   }
@@ -222,34 +207,18 @@ export class ExporterMetrics {
     return errors;
   }
 
-  /** Renders the registry in the Prometheus text format (prom-client's formatter). */
-  async renderPrometheus(): Promise<string> {
-    return this.registry.metrics();
+  /** The registry in the Prometheus text format, as prom-client prints it (registry-text.ts). */
+  renderPrometheus(): Promise<string> {
+    return registryText(this.registry.getMetricsAsArray(), 'prometheus');
   }
 
   /**
-   * Renders the registry in OpenMetrics 1.0 (prom-client's formatter, ends with "# EOF").
-   * prom-client renames counters in place (drops _total) when an OpenMetrics registry renders
-   * them, so the shared metric objects are viewed through throw-away proxies instead of being
-   * registered twice.
+   * The registry in OpenMetrics 1.0, as a prom-client OpenMetrics registry prints it (counters'
+   * families without _total, samples with it; ends with "# EOF"). prom-client itself would rename
+   * the shared counters in place when rendering them that way; registry-text.ts reads them
+   * without touching them.
    */
-  async renderOpenMetrics(): Promise<string> {
-    const om = new Registry<client.OpenMetricsContentType>();
-    om.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-    for (const metric of this.registry.getMetricsAsArray()) {
-      const m = metric as unknown as { name: string; help: string; type: string; aggregator: string; get(): Promise<{ name: string }> };
-      const counter = m.type === 'counter';
-      om.registerMetric({
-        name: m.name,
-        help: m.help,
-        type: m.type,
-        aggregator: m.aggregator,
-        async get() {
-          const data = await m.get();
-          return counter ? { ...data, name: data.name.replace(/_total$/, '') } : data;
-        },
-      } as unknown as client.Metric);
-    }
-    return om.metrics();
+  renderOpenMetrics(): Promise<string> {
+    return registryText(this.registry.getMetricsAsArray(), 'openmetrics');
   }
 }

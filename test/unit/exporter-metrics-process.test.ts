@@ -1,8 +1,11 @@
-// process_cpu_* come from exporter-metrics.ts's own collector (prom-client's needs
-// @opentelemetry/api): the same three counters, and they follow the process's CPU time.
+// The process collectors of our own (process-collectors.ts) in place of prom-client's: process_cpu_*
+// (prom-client's needs @opentelemetry/api), the memory gauges from /proc/self/status and the heap
+// gauges from V8's statistics: the same families, following the process.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { parseStatusMemory } from '../../src/metrics/process-collectors.js';
 
 function value(text: string, name: string): number {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
@@ -32,4 +35,65 @@ test('process_cpu_{user,system,}_seconds_total follow process.cpuUsage() and add
   const om = await metrics.renderOpenMetrics();
   assert.match(om, /^# TYPE process_cpu_seconds counter$/m);
   assert.match(om, /^process_cpu_seconds_total \S+$/m);
+});
+
+/** VmRSS, VmSize, VmData of /proc/self/status now, in bytes. */
+function status(): { rss: number; size: number; data: number } {
+  const text = readFileSync('/proc/self/status', 'utf8');
+  const kb = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text);
+    assert.ok(m, `${field} in /proc/self/status`);
+    return Number(m[1]) * 1024;
+  };
+  return { rss: kb('VmRSS'), size: kb('VmSize'), data: kb('VmData') };
+}
+
+const MiB = 1024 * 1024;
+
+test('process_{resident,virtual}_memory_bytes and process_heap_bytes are VmRSS, VmSize and VmData, read anew at each scrape', async () => {
+  const metrics = new ExporterMetrics({ version: '0', revision: 'x' }, () => 0);
+  const check = async (): Promise<{ rss: number; size: number; data: number }> => {
+    const before = status();
+    const text = await metrics.renderPrometheus();
+    const after = status();
+    const got = { rss: value(text, 'process_resident_memory_bytes'), size: value(text, 'process_virtual_memory_bytes'), data: value(text, 'process_heap_bytes') };
+    for (const key of ['rss', 'size', 'data'] as const) {
+      const low = Math.min(before[key], after[key]) - 4 * MiB;
+      const high = Math.max(before[key], after[key]) + 4 * MiB;
+      assert.ok(got[key] >= low && got[key] <= high, `${key}: ${got[key]} within the status read around it (${before[key]}, ${after[key]})`);
+      assert.equal(got[key] % 1024, 0, `${key} from kB`);
+    }
+    return got;
+  };
+  const first = await check();
+  const held = Buffer.alloc(96 * MiB, 1); // mmapped and touched: RSS, VmSize and VmData all grow
+  const second = await check();
+  for (const key of ['rss', 'size', 'data'] as const) assert.ok(second[key] - first[key] >= 80 * MiB, `${key} grew by the 96 MiB held: ${first[key]} -> ${second[key]}`);
+  assert.equal(held[held.length - 1], 1);
+});
+
+test('nodejs_heap_size_{total,used}_bytes and nodejs_external_memory_bytes are the heap statistics process.memoryUsage() reports', async () => {
+  const metrics = new ExporterMetrics({ version: '0', revision: 'x' }, () => 0);
+  const before = process.memoryUsage();
+  const held = Buffer.alloc(64 * MiB, 1);
+  const text = await metrics.renderPrometheus();
+  const after = process.memoryUsage();
+  const total = value(text, 'nodejs_heap_size_total_bytes');
+  const used = value(text, 'nodejs_heap_size_used_bytes');
+  const external = value(text, 'nodejs_external_memory_bytes');
+  assert.ok(total >= Math.min(before.heapTotal, after.heapTotal) - 8 * MiB && total <= Math.max(before.heapTotal, after.heapTotal) + 8 * MiB, `heap total ${total}`);
+  assert.ok(used > 0 && used <= total, `heap used ${used} of ${total}`);
+  assert.ok(external >= before.external + 64 * MiB && external <= after.external + MiB, `external ${external} counts the 64 MiB buffer (${before.external} before, ${after.external} after)`);
+  assert.equal(held[0], 1);
+});
+
+test('parseStatusMemory reads the three fields of a real /proc/self/status, and nothing without them', () => {
+  const bytes = readFileSync('/proc/self/status');
+  const parsed = parseStatusMemory(bytes);
+  const text = bytes.toString('latin1');
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1]);
+  assert.deepEqual(parsed, { vmRssKb: kb('VmRSS'), vmSizeKb: kb('VmSize'), vmDataKb: kb('VmData') });
+  assert.equal(parseStatusMemory(Buffer.from(text.replace(/^VmData:.*\n/m, ''))), undefined);
+  assert.equal(parseStatusMemory(Buffer.from(text.replace(/^(VmRSS:\s+)\d+/m, '$1'))), undefined);
+  assert.equal(parseStatusMemory(Buffer.alloc(0)), undefined);
 });
