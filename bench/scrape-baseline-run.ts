@@ -14,7 +14,8 @@
 //      series; the machine's CPU over the series from /proc/stat (the load the others put on it).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildLab, interfaceCount } from './lib/lab.js';
+import { availableParallelism } from 'node:os';
+import { buildLab, interfaceCount, run } from './lib/lab.js';
 import { startOurs, type Running, type LaunchOptions } from './lib/exporters.js';
 import { ScrapeClient, bodyText, PLAIN_HEADERS, PROMETHEUS_HEADERS } from './lib/http.js';
 import { cpuSeconds, memory, type Memory } from './lib/proc.js';
@@ -99,6 +100,14 @@ export interface MachineLoad {
   /** the part of that the three exporters and this harness account for, % of all cores */
   readonly oursPercent: number;
   readonly cores: number;
+  /** TCP segments the lab's namespace retransmitted over the series (/proc/net/snmp RetransSegs): loopback reordering */
+  readonly retransSegs: number;
+}
+
+/** Where the processes ran: the exporters, every thread, on one core and the harness on another (null: not pinned, one core). */
+export interface Pinning {
+  readonly exportersCpu: number;
+  readonly harnessCpu: number;
 }
 
 export interface ScrapeBaselineResult {
@@ -113,6 +122,7 @@ export interface ScrapeBaselineResult {
   /** this build ÷ the baseline, per header set; current = default flags, currentNoEthtool = --no-collector.ethtool */
   readonly ratios: Readonly<Record<'current' | 'currentNoEthtool', Readonly<Record<HeaderSet, BaselineRatio>>>>;
   readonly load: Readonly<Record<HeaderSet, MachineLoad>>;
+  readonly pinning: Pinning | null;
   readonly durationSeconds: number;
 }
 
@@ -133,6 +143,29 @@ function machineTicks(): { busy: number; total: number } {
   const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
   return { busy: user + nice + system + irq + softirq + steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
+}
+
+/** RetransSegs of /proc/net/snmp's Tcp lines (this network namespace's). */
+function retransSegs(): number {
+  const tcp = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Tcp:'));
+  const names = (tcp[0] ?? '').split(/\s+/);
+  const values = (tcp[1] ?? '').split(/\s+/);
+  return Number(values[names.indexOf('RetransSegs')]);
+}
+
+/**
+ * Pins every thread of the exporters to CPU 0 and this harness to CPU 1 (taskset), on a machine
+ * with two cores or more. Unpinned, on this 2-core VM the scheduler moved the exporter being
+ * scraped, the harness and the idle exporters' V8 threads between the cores mid-transfer: the
+ * plain scrapes (10 MB over loopback) had tails of 40-110 ms in stretches of a run (all three
+ * exporters alike; the gzip ones did not), p75 up to 8x the median, and one run's median ratio
+ * 1.66x where the next gave 1.08x; pinned, p90 within 1.7x the median (bench/README.md).
+ */
+async function pin(pids: readonly number[]): Promise<Pinning | null> {
+  if (availableParallelism() < 2) return null;
+  for (const pid of pids) await run('taskset', ['-a', '-p', '-c', '0', String(pid)]);
+  await run('taskset', ['-a', '-p', '-c', '1', String(process.pid)]);
+  return { exportersCpu: 0, harnessCpu: 1 };
 }
 
 const loadavg = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
@@ -182,6 +215,7 @@ async function series(live: readonly Live[], headers: Readonly<Record<string, st
   const load0 = loadavg();
   const m0 = machineTicks();
   const cpu0 = live.map((l) => cpuSeconds(l.running.pid));
+  const retrans0 = retransSegs();
   for (let round = 0; round < config.scrapes; round++) {
     for (let k = 0; k < live.length; k++) {
       const l = live[(round + k) % live.length] as Live;
@@ -192,6 +226,7 @@ async function series(live: readonly Live[], headers: Readonly<Record<string, st
     }
   }
   const cpu1 = live.map((l) => cpuSeconds(l.running.pid));
+  const retrans = retransSegs() - retrans0;
   const m1 = machineTicks();
   const harness = process.cpuUsage(harness0);
   const load1 = loadavg();
@@ -224,6 +259,7 @@ async function series(live: readonly Live[], headers: Readonly<Record<string, st
       busyPercent: total > 0 ? ((m1.busy - m0.busy) / total) * 100 : Number.NaN,
       oursPercent: total > 0 ? (oursTicks / total) * 100 : Number.NaN,
       cores,
+      retransSegs: retrans,
     },
   };
 }
@@ -281,6 +317,8 @@ async function main(config: ScrapeBaselineConfig): Promise<void> {
     await waitQuiet(live.map((l) => l.running.pid), 500, 30_000);
     for (const l of live) settledMs.set(l.variant, monoMs() - l.startedAt);
     log(`settled: linkstate_speed_bytes ${live.map((l) => `${l.variant} ${l.speedSamples}`).join(', ')}`);
+    const pinning = await pin(live.map((l) => l.running.pid));
+    log(pinning === null ? 'one core: nothing pinned' : `pinned: the exporters on CPU ${pinning.exportersCpu}, the harness on CPU ${pinning.harnessCpu}`);
 
     const byHeaders = new Map<HeaderSet, Map<BaselineVariant, BaselineSeries>>();
     const load = {} as Record<HeaderSet, MachineLoad>;
@@ -327,6 +365,7 @@ async function main(config: ScrapeBaselineConfig): Promise<void> {
       exporters,
       ratios,
       load,
+      pinning,
       durationSeconds: (Date.now() - T0) / 1000,
     };
     writeFileSync(join(config.outDir, 'scrape-baseline.json'), JSON.stringify(result, null, 1) + '\n');

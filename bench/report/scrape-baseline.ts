@@ -55,7 +55,10 @@ export function renderScrapeBaseline(results: BenchResults): string[] {
       `waited for until \`linkstate_speed_bytes\` was there for every veth, ${int(e.current.speedSamples)} samples); this build with \`--no-collector.ethtool\`. ` +
       `Per header set, ${b.warmups} untimed scrapes of each (the first body checked), then ${b.scrapes} rounds of one scrape of each in turn (the order rotated every round), ` +
       'one keep-alive connection per exporter, timed from the request to the body\'s last byte as in the sizes step. CPU = utime + stime of the exporter over its timed series ÷ scrapes (10 ms ticks). ' +
-      'Per MiB = per MiB of uncompressed body (the text the exporter produces; the gzip scrape sends less).',
+      'Per MiB = per MiB of uncompressed body (the text the exporter produces; the gzip scrape sends less). ' +
+      (b.pinning == null
+        ? 'Nothing pinned (one core).'
+        : `Pinned (taskset) once all three were settled: every thread of the exporters on CPU ${b.pinning.exportersCpu}, the harness on CPU ${b.pinning.harnessCpu}, so that a scrape's server and client never share a core and are not moved mid-transfer (bench/README.md).`),
     '',
     '| exporter | flags | headers | median ms | p90 ms | min / max ms | body MiB | on the wire | ms per MiB | CPU ms per scrape | CPU ms per MiB |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -79,7 +82,8 @@ export function renderScrapeBaseline(results: BenchResults): string[] {
   out.push(
     '',
     `Machine during the timed series (${l.plain.cores} cores, /proc/stat, shares of all cores): plain series ${l.plain.busyPercent.toFixed(0)} % busy, of which the three exporters and the harness ${l.plain.oursPercent.toFixed(0)} %; ` +
-      `gzip series ${l.prometheus.busyPercent.toFixed(0)} % busy, ours ${l.prometheus.oursPercent.toFixed(0)} %; 1-minute load average ${l.plain.loadavgBefore} before, ${l.prometheus.loadavgAfter} after. ` +
+      `gzip series ${l.prometheus.busyPercent.toFixed(0)} % busy, ours ${l.prometheus.oursPercent.toFixed(0)} %; 1-minute load average ${l.plain.loadavgBefore} before, ${l.prometheus.loadavgAfter} after; ` +
+      `TCP segments retransmitted in the lab (loopback reordering, /proc/net/snmp): ${l.plain.retransSegs ?? '–'} plain, ${l.prometheus.retransSegs ?? '–'} gzip. ` +
       'Whatever else runs on the machine shares it with all three exporters alike, which is what the interleaving is for; the medians themselves are this run\'s only.',
   );
   return out;
