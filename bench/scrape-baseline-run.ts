@@ -14,7 +14,6 @@
 //      series; the machine's CPU over the series from /proc/stat (the load the others put on it).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
 import { buildLab, interfaceCount, run } from './lib/lab.js';
 import { startOurs, type Running, type LaunchOptions } from './lib/exporters.js';
 import { ScrapeClient, bodyText, PLAIN_HEADERS, PROMETHEUS_HEADERS } from './lib/http.js';
@@ -122,7 +121,8 @@ export interface ScrapeBaselineResult {
   /** this build ÷ the baseline, per header set; current = default flags, currentNoEthtool = --no-collector.ethtool */
   readonly ratios: Readonly<Record<'current' | 'currentNoEthtool', Readonly<Record<HeaderSet, BaselineRatio>>>>;
   readonly load: Readonly<Record<HeaderSet, MachineLoad>>;
-  readonly pinning: Pinning | null;
+  /** absent in results from before the step pinned */
+  readonly pinning?: Pinning | null;
   readonly durationSeconds: number;
 }
 
@@ -154,18 +154,38 @@ function retransSegs(): number {
 }
 
 /**
- * Pins every thread of the exporters to CPU 0 and this harness to CPU 1 (taskset), on a machine
- * with two cores or more. Unpinned, on this 2-core VM the scheduler moved the exporter being
+ * Pins every thread of the exporters to the first CPU this harness may use and the harness to the
+ * second (taskset); null with one CPU, or when taskset fails (logged; the series run unpinned). Unpinned, on this 2-core VM the scheduler moved the exporter being
  * scraped, the harness and the idle exporters' V8 threads between the cores mid-transfer: the
  * plain scrapes (10 MB over loopback) had tails of 40-110 ms in stretches of a run (all three
  * exporters alike; the gzip ones did not), p75 up to 8x the median, and one run's median ratio
  * 1.66x where the next gave 1.08x; pinned, p90 within 1.7x the median (bench/README.md).
  */
 async function pin(pids: readonly number[]): Promise<Pinning | null> {
-  if (availableParallelism() < 2) return null;
-  for (const pid of pids) await run('taskset', ['-a', '-p', '-c', '0', String(pid)]);
-  await run('taskset', ['-a', '-p', '-c', '1', String(process.pid)]);
-  return { exportersCpu: 0, harnessCpu: 1 };
+  // the first two CPUs this harness may run on (a cpuset may leave out CPU 0 or 1)
+  const cpus = allowedCpus();
+  const [exportersCpu, harnessCpu] = cpus;
+  if (exportersCpu === undefined || harnessCpu === undefined) return null;
+  try {
+    for (const pid of pids) await run('taskset', ['-a', '-p', '-c', String(exportersCpu), String(pid)]);
+    await run('taskset', ['-a', '-p', '-c', String(harnessCpu), String(process.pid)]);
+  } catch (err) {
+    log(`pinning failed, scraping unpinned: ${(err as Error).message}`);
+    return null;
+  }
+  return { exportersCpu, harnessCpu };
+}
+
+/** The CPUs of /proc/self/status's Cpus_allowed_list ("0-1", "0,2-3"), in order. */
+function allowedCpus(): number[] {
+  const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+  const cpus: number[] = [];
+  for (const part of list.split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    if (a === undefined || !Number.isInteger(a)) continue;
+    for (let c = a; c <= (b ?? a); c++) cpus.push(c);
+  }
+  return cpus;
 }
 
 const loadavg = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
@@ -318,7 +338,7 @@ async function main(config: ScrapeBaselineConfig): Promise<void> {
     for (const l of live) settledMs.set(l.variant, monoMs() - l.startedAt);
     log(`settled: linkstate_speed_bytes ${live.map((l) => `${l.variant} ${l.speedSamples}`).join(', ')}`);
     const pinning = await pin(live.map((l) => l.running.pid));
-    log(pinning === null ? 'one core: nothing pinned' : `pinned: the exporters on CPU ${pinning.exportersCpu}, the harness on CPU ${pinning.harnessCpu}`);
+    log(pinning === null ? 'nothing pinned' : `pinned: the exporters on CPU ${pinning.exportersCpu}, the harness on CPU ${pinning.harnessCpu}`);
 
     const byHeaders = new Map<HeaderSet, Map<BaselineVariant, BaselineSeries>>();
     const load = {} as Record<HeaderSet, MachineLoad>;

@@ -56,8 +56,10 @@ export function renderScrapeBaseline(results: BenchResults): string[] {
       `Per header set, ${b.warmups} untimed scrapes of each (the first body checked), then ${b.scrapes} rounds of one scrape of each in turn (the order rotated every round), ` +
       'one keep-alive connection per exporter, timed from the request to the body\'s last byte as in the sizes step. CPU = utime + stime of the exporter over its timed series ÷ scrapes (10 ms ticks). ' +
       'Per MiB = per MiB of uncompressed body (the text the exporter produces; the gzip scrape sends less). ' +
-      (b.pinning == null
-        ? 'Nothing pinned (one core).'
+      (b.pinning === undefined // results from before the step pinned
+        ? ''
+        : b.pinning === null
+        ? 'Nothing pinned (one core, or taskset failed: see the log).'
         : `Pinned (taskset) once all three were settled: every thread of the exporters on CPU ${b.pinning.exportersCpu}, the harness on CPU ${b.pinning.harnessCpu}, so that a scrape's server and client never share a core and are not moved mid-transfer (bench/README.md).`),
     '',
     '| exporter | flags | headers | median ms | p90 ms | min / max ms | body MiB | on the wire | ms per MiB | CPU ms per scrape | CPU ms per MiB |',

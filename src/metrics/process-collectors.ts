@@ -11,7 +11,7 @@
 //   /proc/self/stat (16 µs) only to drop it; its three values are v8.getHeapStatistics()'s
 //   (2 µs), where process.memoryUsage() takes them from.
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
 import type client from 'prom-client';
@@ -87,37 +87,43 @@ function statusField(bytes: Buffer, key: Buffer): number | undefined {
 
 /**
  * /proc/self/status, read from one descriptor opened at the first read and kept (procfs makes the
- * text anew at each read from offset 0). undefined when it cannot be read, as prom-client leaves
- * the gauges unset then; the descriptor is closed and opened again at the next read.
+ * text anew at each read from offset 0, and hands it whole to one read that has room for it).
+ * undefined when it cannot be read, as prom-client leaves the gauges unset then; the descriptor
+ * is then given up, and closed only if it is still the file it was opened as (after a close by
+ * someone else its number may be another file's by now), and opened again at the next read.
  */
 class StatusReader {
   #fd: number | undefined;
-  /** the text is ~1.5 KB; the three fields are in its first thirty lines */
-  readonly #buf = Buffer.allocUnsafeSlow(8192);
+  #ino = -1;
+  /** the text is ~1.5 KB; doubled when one read fills it (a process in a thousand groups) */
+  #buf = Buffer.allocUnsafeSlow(4096);
 
   read(): Buffer | undefined {
     try {
-      this.#fd ??= openSync('/proc/self/status', 'r');
-      let length = 0;
+      if (this.#fd === undefined) {
+        this.#fd = openSync('/proc/self/status', 'r');
+        this.#ino = fstatSync(this.#fd).ino;
+      }
       for (;;) {
-        const n = readSync(this.#fd, this.#buf, length, this.#buf.length - length, length);
-        length += n;
-        if (n === 0 || length === this.#buf.length) return this.#buf.subarray(0, length);
+        const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
+        if (n < this.#buf.length) return this.#buf.subarray(0, n);
+        this.#buf = Buffer.allocUnsafeSlow(this.#buf.length * 2);
       }
     } catch {
-      this.#close();
+      this.#giveUp();
       return undefined;
     }
   }
 
-  #close(): void {
-    if (this.#fd === undefined) return;
-    try {
-      closeSync(this.#fd);
-    } catch {
-      // already gone
-    }
+  #giveUp(): void {
+    const fd = this.#fd;
     this.#fd = undefined;
+    if (fd === undefined) return;
+    try {
+      if (fstatSync(fd).ino === this.#ino) closeSync(fd);
+    } catch {
+      // closed already
+    }
   }
 }
 

@@ -40,12 +40,14 @@ interface SampleValue {
 
 /** The HELP and TYPE lines of one metric in both formats, and its sample name in OpenMetrics. */
 interface Header {
+  /** the metric's name and help as given, to tell when they change */
   readonly name: string;
   readonly help: string;
   readonly type: string;
   readonly prometheus: string;
   readonly openmetrics: string;
-  /** OpenMetrics: the family name (a counter's without _total) */
+  /** the sample name: escaped, and in OpenMetrics a counter's without _total (added per sample) */
+  readonly promName: string;
   readonly omName: string;
 }
 
@@ -65,6 +67,7 @@ function header(metric: object, data: MetricData): Header {
     type: data.type,
     prometheus: `# HELP ${name} ${help}\n# TYPE ${name} ${data.type}`,
     openmetrics: `# HELP ${omName} ${help}\n# TYPE ${omName} ${data.type}`,
+    promName: name,
     omName,
   };
   headers.set(metric, made);
@@ -86,9 +89,10 @@ export async function registryText(metrics: readonly object[], format: RegistryF
     const h = header(objects[i] as object, d);
     if (i > 0) out += openMetrics ? '\n' : '\n\n';
     out += openMetrics ? h.openmetrics : h.prometheus;
-    const familyName = openMetrics ? h.omName : h.name;
+    const familyName = openMetrics ? h.omName : h.promName;
     const counterSuffix = openMetrics && d.type === 'counter' ? '_total' : '';
-    for (const v of d.values ?? []) {
+    // `||` as prom-client's: anything falsy is no samples
+    for (const v of d.values || []) {
       const name = (v.metricName === undefined ? familyName : v.metricName) + counterSuffix;
       out += `\n${name}${labelsText(v.labels, v.sharedLabels)} ${valueText(v.value)}`;
     }
