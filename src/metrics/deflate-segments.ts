@@ -94,7 +94,7 @@ export function gzipSegments(segments: readonly DeflatedSegment[]): Buffer[] {
   for (const s of segments) {
     if (s.length === 0) continue;
     out.push(s.raw);
-    crc = (multModP(s.shift, crc) ^ s.crc) >>> 0;
+    crc = crc32CombineShifted(crc, s.crc, s.shift);
     length = (length + s.length) % 0x1_0000_0000;
   }
   const trailer = Buffer.alloc(8);
@@ -145,5 +145,10 @@ function x2nModP(n: number, k: number): number {
 
 /** CRC-32 of A followed by B, from crcA, crcB and B's length (zlib's crc32_combine). */
 export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
-  return (multModP(x2nModP(lengthB, 3), crcA) ^ crcB) >>> 0;
+  return crc32CombineShifted(crcA, crcB, x2nModP(lengthB, 3));
+}
+
+/** crc32Combine with B's shift, x^(8 * lengthB) mod P, already known (DeflatedSegment.shift). */
+function crc32CombineShifted(crcA: number, crcB: number, shiftB: number): number {
+  return (multModP(shiftB, crcA) ^ crcB) >>> 0;
 }

@@ -130,41 +130,61 @@ class StatusReader {
 /** One reader for the process: every ExporterMetrics (tests make many) shares its descriptor. */
 let statusReader: StatusReader | undefined;
 
-/** prom-client's osMemoryHeap on Linux: process_resident_memory_bytes, process_virtual_memory_bytes, process_heap_bytes. */
-export function processMemoryCollector(registry: client.Registry): void {
+/**
+ * Three gauges, registered in order, that the first one's collect sets together from one read (as
+ * prom-client's collectors do); a read of undefined leaves them as they were.
+ */
+function gaugeTrio(
+  registry: client.Registry,
+  families: readonly [readonly [string, string], readonly [string, string], readonly [string, string]],
+  read: () => readonly [number, number, number] | undefined,
+): void {
   const registers = [registry];
-  const resident = new Gauge({
-    name: 'process_resident_memory_bytes',
-    help: 'Resident memory size in bytes.',
+  const [[firstName, firstHelp], second, third] = families;
+  const first = new Gauge({
+    name: firstName,
+    help: firstHelp,
     registers,
-    // This one metric's collect sets all three, as prom-client does.
     collect() {
-      const bytes = (statusReader ??= new StatusReader()).read();
-      const memory = bytes === undefined ? undefined : parseStatusMemory(bytes);
-      if (memory === undefined) return;
-      resident.set(memory.vmRssKb * 1024);
-      virtual.set(memory.vmSizeKb * 1024);
-      heap.set(memory.vmDataKb * 1024);
+      const values = read();
+      if (values === undefined) return;
+      first.set(values[0]);
+      others[0].set(values[1]);
+      others[1].set(values[2]);
     },
   });
-  const virtual = new Gauge({ name: 'process_virtual_memory_bytes', help: 'Virtual memory size in bytes.', registers });
-  const heap = new Gauge({ name: 'process_heap_bytes', help: 'Process heap size in bytes.', registers });
+  const others = [second, third].map(([name, help]) => new Gauge({ name, help, registers })) as [client.Gauge, client.Gauge];
+}
+
+/** prom-client's osMemoryHeap on Linux: process_resident_memory_bytes, process_virtual_memory_bytes, process_heap_bytes. */
+export function processMemoryCollector(registry: client.Registry): void {
+  gaugeTrio(
+    registry,
+    [
+      ['process_resident_memory_bytes', 'Resident memory size in bytes.'],
+      ['process_virtual_memory_bytes', 'Virtual memory size in bytes.'],
+      ['process_heap_bytes', 'Process heap size in bytes.'],
+    ],
+    () => {
+      const bytes = (statusReader ??= new StatusReader()).read();
+      const memory = bytes === undefined ? undefined : parseStatusMemory(bytes);
+      return memory === undefined ? undefined : [memory.vmRssKb * 1024, memory.vmSizeKb * 1024, memory.vmDataKb * 1024];
+    },
+  );
 }
 
 /** prom-client's heapSizeAndUsed: nodejs_heap_size_total_bytes, nodejs_heap_size_used_bytes, nodejs_external_memory_bytes. */
 export function heapSizeCollector(registry: client.Registry): void {
-  const registers = [registry];
-  const total = new Gauge({
-    name: 'nodejs_heap_size_total_bytes',
-    help: 'Process heap size from Node.js in bytes.',
-    registers,
-    collect() {
+  gaugeTrio(
+    registry,
+    [
+      ['nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.'],
+      ['nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.'],
+      ['nodejs_external_memory_bytes', 'Node.js external memory size in bytes.'],
+    ],
+    () => {
       const heap = v8.getHeapStatistics();
-      total.set(heap.total_heap_size);
-      used.set(heap.used_heap_size);
-      external.set(heap.external_memory);
+      return [heap.total_heap_size, heap.used_heap_size, heap.external_memory];
     },
-  });
-  const used = new Gauge({ name: 'nodejs_heap_size_used_bytes', help: 'Process heap size used from Node.js in bytes.', registers });
-  const external = new Gauge({ name: 'nodejs_external_memory_bytes', help: 'Node.js external memory size in bytes.', registers });
+  );
 }
