@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { buildLab, interfaceCount, run } from './lib/lab.js';
 import { startOurs, type Running, type LaunchOptions } from './lib/exporters.js';
 import { ScrapeClient, bodyText, PLAIN_HEADERS, PROMETHEUS_HEADERS } from './lib/http.js';
-import { cpuSeconds, memory, type Memory } from './lib/proc.js';
+import { cpuTimes, memory, type Memory } from './lib/proc.js';
 import { monoMs, sleep } from './lib/clock.js';
 import { median, percentile, summarize, type Summary } from './lib/stats.js';
 import { waitQuiet } from './steps/storm.js';
@@ -54,6 +54,9 @@ export interface BaselineSeries extends Summary {
   readonly contentEncoding: string;
   /** utime + stime of the exporter over the timed series ÷ scrapes, ms */
   readonly cpuMsPerScrape: number;
+  /** the two parts of it: utime (the exporter's own code) and stime (the kernel's work for it: the socket copy, loopback TCP); absent in results from before the split */
+  readonly userMsPerScrape?: number;
+  readonly systemMsPerScrape?: number;
   /** median wall ms ÷ MiB of uncompressed body */
   readonly msPerMiB: number;
   /** CPU ms per scrape ÷ MiB of uncompressed body */
@@ -88,6 +91,9 @@ export interface BaselineRatio {
   readonly perMiB: number;
   readonly cpu: number;
   readonly cpuPerMiB: number;
+  /** utime and stime ratios (absent in results from before the split) */
+  readonly user?: number;
+  readonly system?: number;
 }
 
 export interface MachineLoad {
@@ -101,6 +107,8 @@ export interface MachineLoad {
   readonly cores: number;
   /** TCP segments the lab's namespace retransmitted over the series (/proc/net/snmp RetransSegs): loopback reordering */
   readonly retransSegs: number;
+  /** the harness's own CPU (utime + stime: the node:http client reading the bodies) ÷ scrapes of all three, ms; absent in older results */
+  readonly harnessCpuMsPerScrape?: number;
 }
 
 /** Where the processes ran: the exporters, every thread, on one core and the harness on another (null: not pinned, one core). */
@@ -234,7 +242,7 @@ async function series(live: readonly Live[], headers: Readonly<Record<string, st
   const harness0 = process.cpuUsage();
   const load0 = loadavg();
   const m0 = machineTicks();
-  const cpu0 = live.map((l) => cpuSeconds(l.running.pid));
+  const cpu0 = live.map((l) => cpuTimes(l.running.pid));
   const retrans0 = retransSegs();
   for (let round = 0; round < config.scrapes; round++) {
     for (let k = 0; k < live.length; k++) {
@@ -245,7 +253,7 @@ async function series(live: readonly Live[], headers: Readonly<Record<string, st
       sizes.get(l.variant)?.push(r.bytes);
     }
   }
-  const cpu1 = live.map((l) => cpuSeconds(l.running.pid));
+  const cpu1 = live.map((l) => cpuTimes(l.running.pid));
   const retrans = retransSegs() - retrans0;
   const m1 = machineTicks();
   const harness = process.cpuUsage(harness0);
@@ -254,7 +262,11 @@ async function series(live: readonly Live[], headers: Readonly<Record<string, st
   live.forEach((l, i) => {
     const s = samples.get(l.variant) as number[];
     const t = text.get(l.variant) as { textBytes: number; encoding: string };
-    const cpuMsPerScrape = (((cpu1[i] as number) - (cpu0[i] as number)) * 1000) / s.length;
+    const c0 = cpu0[i] as { user: number; system: number };
+    const c1 = cpu1[i] as { user: number; system: number };
+    const userMsPerScrape = ((c1.user - c0.user) * 1000) / s.length;
+    const systemMsPerScrape = ((c1.system - c0.system) * 1000) / s.length;
+    const cpuMsPerScrape = userMsPerScrape + systemMsPerScrape;
     const summary = summarize(s);
     out.set(l.variant, {
       ...summary,
@@ -264,12 +276,19 @@ async function series(live: readonly Live[], headers: Readonly<Record<string, st
       textBytes: t.textBytes,
       contentEncoding: t.encoding,
       cpuMsPerScrape,
+      userMsPerScrape,
+      systemMsPerScrape,
       msPerMiB: summary.median / (t.textBytes / MiB),
       cpuMsPerMiB: cpuMsPerScrape / (t.textBytes / MiB),
     });
   });
   const total = m1.total - m0.total;
-  const oursTicks = cpu1.reduce((a, c, i) => a + (c - (cpu0[i] as number)), 0) * 100 + ((harness.user + harness.system) / 1e6) * 100;
+  let exportersSeconds = 0;
+  cpu1.forEach((c, i) => {
+    const c0 = cpu0[i] as { user: number; system: number };
+    exportersSeconds += c.user - c0.user + (c.system - c0.system);
+  });
+  const oursTicks = exportersSeconds * 100 + ((harness.user + harness.system) / 1e6) * 100;
   const cores = Math.max(1, (readFileSync('/proc/stat', 'utf8').match(/^cpu\d+ /gm) ?? []).length);
   return {
     series: out,
@@ -280,6 +299,7 @@ async function series(live: readonly Live[], headers: Readonly<Record<string, st
       oursPercent: total > 0 ? (oursTicks / total) * 100 : Number.NaN,
       cores,
       retransSegs: retrans,
+      harnessCpuMsPerScrape: (harness.user + harness.system) / 1000 / Math.max(1, config.scrapes * live.length),
     },
   };
 }
@@ -303,6 +323,8 @@ function ratio(a: BaselineSeries, b: BaselineSeries): BaselineRatio {
     perMiB: a.msPerMiB / b.msPerMiB,
     cpu: a.cpuMsPerScrape / b.cpuMsPerScrape,
     cpuPerMiB: a.cpuMsPerMiB / b.cpuMsPerMiB,
+    ...(a.userMsPerScrape === undefined || b.userMsPerScrape === undefined ? {} : { user: a.userMsPerScrape / b.userMsPerScrape }),
+    ...(a.systemMsPerScrape === undefined || b.systemMsPerScrape === undefined ? {} : { system: a.systemMsPerScrape / b.systemMsPerScrape }),
   };
 }
 

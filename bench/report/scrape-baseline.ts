@@ -26,7 +26,7 @@ function flags(e: BaselineExporter): string {
 function seriesRow(name: string, e: BaselineExporter, headers: string, s: BaselineSeries): string {
   return (
     `| ${name} | ${flags(e)} | ${headers} | ${f2(s.median)} | ${f2(s.p90)} | ${f2(s.min)} / ${f2(s.max)} | ${mib(s.textBytes)} | ${kib(s.bytes)} | ` +
-    `${f2(s.msPerMiB)} | ${f2(s.cpuMsPerScrape)} | ${f2(s.cpuMsPerMiB)} |`
+    `${f2(s.msPerMiB)} | ${f2(s.cpuMsPerScrape)} | ${f2(s.userMsPerScrape)} / ${f2(s.systemMsPerScrape)} | ${f2(s.cpuMsPerMiB)} |`
   );
 }
 
@@ -37,7 +37,7 @@ function spread(r: BaselineRatio): string {
 }
 
 function ratioRow(name: string, headers: string, r: BaselineRatio): string {
-  return `| ${name} | ${headers} | **${x(r.median)}** | ${spread(r)} | ${x(r.pairedMedian)} | ${x(r.p90)} | ${x(r.textBytes)} | ${x(r.wireBytes)} | ${x(r.perMiB)} | ${x(r.cpu)} | ${x(r.cpuPerMiB)} |`;
+  return `| ${name} | ${headers} | **${x(r.median)}** | ${spread(r)} | ${x(r.pairedMedian)} | ${x(r.p90)} | ${x(r.textBytes)} | ${x(r.wireBytes)} | ${x(r.perMiB)} | ${x(r.cpu)} | ${x(r.user)} / ${x(r.system)} | ${x(r.cpuPerMiB)} |`;
 }
 
 export function renderScrapeBaseline(results: BenchResults): string[] {
@@ -54,7 +54,8 @@ export function renderScrapeBaseline(results: BenchResults): string[] {
       "checked out in a git worktree and built with its own lock file and tsc (default flags: it has no ethtool client); this build with default flags (ethtool on: the body " +
       `waited for until \`linkstate_speed_bytes\` was there for every veth, ${int(e.current.speedSamples)} samples); this build with \`--no-collector.ethtool\`. ` +
       `Per header set, ${b.warmups} untimed scrapes of each (the first body checked), then ${b.scrapes} rounds of one scrape of each in turn (the order rotated every round), ` +
-      'one keep-alive connection per exporter, timed from the request to the body\'s last byte as in the sizes step. CPU = utime + stime of the exporter over its timed series ÷ scrapes (10 ms ticks). ' +
+      'one keep-alive connection per exporter, timed from the request to the body\'s last byte as in the sizes step. CPU = utime + stime of the exporter over its timed series ÷ scrapes (10 ms ticks); ' +
+      'user / kernel = the two apart: utime is the exporter\'s own code, stime the kernel\'s work for it (copying the body into the socket, and loopback TCP, whose receive side runs in the sender\'s context), which grows with the body. ' +
       'Per MiB = per MiB of uncompressed body (the text the exporter produces; the gzip scrape sends less). ' +
       (b.pinning === undefined // results from before the step pinned
         ? ''
@@ -62,8 +63,8 @@ export function renderScrapeBaseline(results: BenchResults): string[] {
         ? 'Nothing pinned (one core, or taskset failed: see the log).'
         : `Pinned (taskset) once all three were settled: every thread of the exporters on CPU ${b.pinning.exportersCpu}, the harness on CPU ${b.pinning.harnessCpu}, so that a scrape's server and client never share a core and are not moved mid-transfer (bench/README.md).`),
     '',
-    '| exporter | flags | headers | median ms | p90 ms | min / max ms | body MiB | on the wire | ms per MiB | CPU ms per scrape | CPU ms per MiB |',
-    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| exporter | flags | headers | median ms | p90 ms | min / max ms | body MiB | on the wire | ms per MiB | CPU ms per scrape | user / kernel CPU ms | CPU ms per MiB |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const h of ['plain', 'prometheus'] as const) {
     const label = h === 'plain' ? 'plain' : 'Prometheus (gzip)';
@@ -74,8 +75,8 @@ export function renderScrapeBaseline(results: BenchResults): string[] {
     `This build ÷ the baseline. Median = median ÷ median (the target's figure); within the run = the lowest and highest median ÷ median of ${blocks} consecutive stretches of ${Math.floor(b.scrapes / Math.max(1, blocks))} rounds (how far the figure moves within one run); ` +
       `paired = the median over the ${b.scrapes} rounds of each round's ratio.`,
     '',
-    '| this build | headers | median | within the run | paired median | p90 | body | on the wire | per MiB | CPU | CPU per MiB |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| this build | headers | median | within the run | paired median | p90 | body | on the wire | per MiB | CPU | user / kernel CPU | CPU per MiB |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const v of ['current', 'currentNoEthtool'] as const) {
     for (const h of ['plain', 'prometheus'] as const) out.push(ratioRow(v === 'current' ? 'default flags (ethtool on)' : '`--no-collector.ethtool`', h === 'plain' ? 'plain' : 'Prometheus (gzip)', b.ratios[v][h]));
@@ -86,6 +87,9 @@ export function renderScrapeBaseline(results: BenchResults): string[] {
     `Machine during the timed series (${l.plain.cores} cores, /proc/stat, shares of all cores): plain series ${l.plain.busyPercent.toFixed(0)} % busy, of which the three exporters and the harness ${l.plain.oursPercent.toFixed(0)} %; ` +
       `gzip series ${l.prometheus.busyPercent.toFixed(0)} % busy, ours ${l.prometheus.oursPercent.toFixed(0)} %; 1-minute load average ${l.plain.loadavgBefore} before, ${l.prometheus.loadavgAfter} after; ` +
       `TCP segments retransmitted in the lab (loopback reordering, /proc/net/snmp): ${l.plain.retransSegs ?? '–'} plain, ${l.prometheus.retransSegs ?? '–'} gzip. ` +
+      (l.plain.harnessCpuMsPerScrape === undefined
+        ? ''
+        : `The harness (node:http, the client of every scrape) used ${f2(l.plain.harnessCpuMsPerScrape)} ms of CPU per plain scrape and ${f2(l.prometheus.harnessCpuMsPerScrape)} ms per gzip scrape (averaged over the scrapes of all three): a plain scrape's time includes the client's reading of the body, which grows with it. `) +
       'Whatever else runs on the machine shares it with all three exporters alike, which is what the interleaving is for; the medians themselves are this run\'s only.',
   );
   return out;
@@ -100,7 +104,7 @@ function targetRow(b: ScrapeBaselineResult, h: 'plain' | 'prometheus'): [string,
   return [
     `10,001 interfaces: scrape within ${SCRAPE_BASELINE_TARGET}× of the scrape before issue 9 (${b.baselineRevision.slice(0, 7)}), same run, ${h === 'plain' ? 'plain' : 'gzip (Prometheus)'} ` +
       '(judged on the median ratio with default flags, ethtool on)',
-    `ethtool on ${x(on.median)} (${f2(cur.median)} vs ${f2(base.median)} ms; ${spread(on)} within the run; body ${x(on.textBytes)}, per MiB ${x(on.perMiB)}, CPU ${x(on.cpu)}); ` +
+    `ethtool on ${x(on.median)} (${f2(cur.median)} vs ${f2(base.median)} ms; ${spread(on)} within the run; body ${x(on.textBytes)}, per MiB ${x(on.perMiB)}, CPU ${x(on.cpu)}${on.user === undefined ? '' : `: user ${x(on.user)}, kernel ${x(on.system)}`}); ` +
       `\`--no-collector.ethtool\` ${x(off.median)} (body ${x(off.textBytes)}, per MiB ${x(off.perMiB)}, CPU ${x(off.cpu)})${where}`,
     b.interfaces === TARGET_INTERFACES ? on.median <= SCRAPE_BASELINE_TARGET : undefined,
   ];
