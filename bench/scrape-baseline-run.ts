@@ -258,14 +258,18 @@ async function series(live: readonly Live[], headers: Readonly<Record<string, st
   const m1 = machineTicks();
   const harness = process.cpuUsage(harness0);
   const load1 = loadavg();
+  // each exporter's utime and stime over the series, seconds
+  const used = cpu1.map((c, i) => {
+    const c0 = cpu0[i] as { user: number; system: number };
+    return { user: c.user - c0.user, system: c.system - c0.system };
+  });
   const out = new Map<BaselineVariant, BaselineSeries>();
   live.forEach((l, i) => {
     const s = samples.get(l.variant) as number[];
     const t = text.get(l.variant) as { textBytes: number; encoding: string };
-    const c0 = cpu0[i] as { user: number; system: number };
-    const c1 = cpu1[i] as { user: number; system: number };
-    const userMsPerScrape = ((c1.user - c0.user) * 1000) / s.length;
-    const systemMsPerScrape = ((c1.system - c0.system) * 1000) / s.length;
+    const u = used[i] as { user: number; system: number };
+    const userMsPerScrape = (u.user * 1000) / s.length;
+    const systemMsPerScrape = (u.system * 1000) / s.length;
     const cpuMsPerScrape = userMsPerScrape + systemMsPerScrape;
     const summary = summarize(s);
     out.set(l.variant, {
@@ -283,11 +287,7 @@ async function series(live: readonly Live[], headers: Readonly<Record<string, st
     });
   });
   const total = m1.total - m0.total;
-  let exportersSeconds = 0;
-  cpu1.forEach((c, i) => {
-    const c0 = cpu0[i] as { user: number; system: number };
-    exportersSeconds += c.user - c0.user + (c.system - c0.system);
-  });
+  const exportersSeconds = used.reduce((a, u) => a + u.user + u.system, 0);
   const oursTicks = exportersSeconds * 100 + ((harness.user + harness.system) / 1e6) * 100;
   const cores = Math.max(1, (readFileSync('/proc/stat', 'utf8').match(/^cpu\d+ /gm) ?? []).length);
   return {
