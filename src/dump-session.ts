@@ -57,9 +57,20 @@ export class DumpSession {
     return this.#end;
   }
 
-  /** A reply to this dump's request (its seq, our port id), as opposed to a notification. */
-  isReply(msg: NetlinkMessage): boolean {
-    return msg.seq === this.seq && msg.pid === this.portId;
+  /**
+   * A reply to this dump's request, as opposed to a notification: its seq and our port id, in a
+   * datagram that carried no NETLINK_LISTEN_ALL_NSID control message (`nsid` -1). Replies are
+   * unicast and never carry one, also those of a dump of another namespace; a notification from
+   * another namespace always does, and may bear our seq and port id (port ids are per namespace,
+   * and since Linux 6.1 a link change is announced with its requester's), so it is never a reply.
+   */
+  isReply(msg: Pick<NetlinkMessage, 'seq' | 'pid'>, nsid: number): boolean {
+    return nsid < 0 && msg.seq === this.seq && msg.pid === this.portId;
+  }
+
+  /** An NLMSG_ERROR (its datagram's `nsid`) whose echoed request header has this dump's seq. */
+  isRefusal(requestSeq: number | undefined, nsid: number): boolean {
+    return requestSeq !== undefined && this.isReply({ seq: requestSeq, pid: this.portId }, nsid);
   }
 
   /**
@@ -67,16 +78,16 @@ export class DumpSession {
    * a notification creates during the dump is as current as one the dump reports; one deleted
    * meanwhile must not count as seen.
    */
-  noteLink(msg: NetlinkMessage, ifindex: number, deleted: boolean): void {
+  noteLink(msg: NetlinkMessage, nsid: number, ifindex: number, deleted: boolean): void {
     if (this.#end !== undefined) return;
-    this.noteReply(msg);
+    this.noteReply(msg, nsid);
     if (deleted) this.#seen.delete(ifindex);
     else this.#seen.add(ifindex);
   }
 
   /** A reply of this dump, counted (and its NLM_F_DUMP_INTR noted); not as seen: see noteLink. */
-  noteReply(msg: NetlinkMessage): void {
-    if (this.#end !== undefined || !this.isReply(msg)) return;
+  noteReply(msg: NetlinkMessage, nsid: number): void {
+    if (this.#end !== undefined || !this.isReply(msg, nsid)) return;
     this.#replies++;
     if ((msg.flags & NLM_F_DUMP_INTR) !== 0) this.#interrupted = true;
   }

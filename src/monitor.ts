@@ -17,7 +17,8 @@
 //
 // Other namespaces (--collector.netns): the socket listens to every namespace that has an nsid in
 // ours (NETLINK_LISTEN_ALL_NSID), each datagram telling its nsid, and NamespaceSet routes it to
-// that namespace's table. Each namespace is dumped on its own (IFLA_TARGET_NETNSID), one dump at a
+// that namespace's table; a datagram with an nsid is never a dump reply, whatever its header says
+// (DumpSession.isReply). Each namespace is dumped on its own (IFLA_TARGET_NETNSID), one dump at a
 // time on the one socket, by the same rules: a complete dump prunes its own table only, a failed
 // one is retried after a backoff of its own without holding up the others, and an overrun (which
 // may have lost any namespace's messages) dumps them all. A datagram from an nsid nobody has
@@ -284,13 +285,13 @@ export class LinkMonitor {
     const messages = this.#dropped.messagesOf(data, senderPid, truncated);
     if (typeof messages === 'string') {
       // A dropped reply (or DONE) spoils the dump; a forged datagram is no reply of ours.
-      if (messages !== 'foreign_sender') this.#spoilDumpBy(data, messages);
+      if (messages !== 'foreign_sender') this.#spoilDumpBy(data, messages, nsid);
       return;
     }
-    // Dump replies carry no nsid (they are unicast): they go to the dumped namespace's table.
-    const dump = this.#dump;
+    // Dump replies carry no nsid (they are unicast, see DumpSession.isReply): they are routed to
+    // our own table here, and #handleMessage sends them to the dumped namespace's table instead.
     let route = this.#namespaces.route(nsid);
-    if (route === undefined && !(dump !== undefined && messages.length > 0 && dump.isReply(messages[0] as NetlinkMessage))) {
+    if (route === undefined) {
       if (this.#opts.onUnknownNsid?.(nsid) === true) route = this.#namespaces.route(nsid);
       if (route === undefined) {
         this.#dropped.drop('unknown_nsid', 'dropped a netlink datagram from a namespace whose nsid is not known (yet)', { nsid, bytes: data.length });
@@ -314,14 +315,16 @@ export class LinkMonitor {
 
   /**
    * A datagram was dropped while a dump runs. Dump replies come in datagrams of their own, each
-   * starting with a header of the dump's seq and our port id: unless the first header says the
-   * datagram was a notification, it may have held replies (or the DONE), so the dump cannot be
-   * trusted, and waiting for its DONE could wait forever.
+   * starting with a header of the dump's seq and our port id: unless the first header (or an
+   * nsid) says the datagram was a notification, it may have held replies (or the DONE), so the
+   * dump cannot be trusted, and waiting for its DONE could wait forever.
    */
-  #spoilDumpBy(data: Buffer, reason: 'truncated' | 'undecodable'): void {
+  #spoilDumpBy(data: Buffer, reason: 'truncated' | 'undecodable', nsid: number): void {
     const dump = this.#dump;
     if (dump === undefined) return;
-    if (data.length >= NLMSG_HDRLEN && (data.readUInt32LE(8) !== dump.seq || data.readUInt32LE(12) !== dump.portId)) return;
+    // Too short to have a header: as if it had the dump's, as long as it had no nsid.
+    const header = data.length >= NLMSG_HDRLEN ? { seq: data.readUInt32LE(8), pid: data.readUInt32LE(12) } : { seq: dump.seq, pid: dump.portId };
+    if (!dump.isReply(header, nsid)) return;
     this.#endDump(dump.spoiled(reason));
   }
 
@@ -347,10 +350,10 @@ export class LinkMonitor {
           this.#supersededCount++;
           return;
         }
-        const reply = dump !== undefined && dump.isReply(msg);
+        const reply = dump !== undefined && dump.isReply(msg, nsid);
         const table = reply ? this.#dumpTable(dump) : route;
         if (table === undefined || table === 'excluded') {
-          if (reply) dump.noteReply(msg);
+          if (reply) dump.noteReply(msg, nsid);
           return;
         }
         let link;
@@ -365,7 +368,7 @@ export class LinkMonitor {
         const before = known && { adminUp: known.adminUp, operstate: known.operstate };
         const result = table.apply(link, this.#now());
         if (link.family === AF_UNSPEC && dump !== undefined && (reply || this.#dumpTable(dump) === table)) {
-          dump.noteLink(msg, link.ifindex, link.kind === 'del');
+          dump.noteLink(msg, nsid, link.ifindex, link.kind === 'del');
         }
         this.#logResult(result);
         // ethtool speaks for our own namespace only (it has no target namespace).
@@ -379,7 +382,7 @@ export class LinkMonitor {
       }
       case NLMSG_DONE:
         counts.done++;
-        if (this.#dump?.isReply(msg)) this.#endDump(this.#dump.done(msg, decodeDoneStatus(msg)));
+        if (this.#dump?.isReply(msg, nsid)) this.#endDump(this.#dump.done(msg, decodeDoneStatus(msg)));
         return;
       case NLMSG_ERROR: {
         counts.error++;
@@ -388,11 +391,11 @@ export class LinkMonitor {
           error = decodeErrorMessage(msg);
         } catch (e) {
           this.#dropped.decodeError(e);
-          if (this.#dump?.isReply(msg)) this.#endDump(this.#dump.spoiled('undecodable'));
+          if (this.#dump?.isReply(msg, nsid)) this.#endDump(this.#dump.spoiled('undecodable'));
           return;
         }
         // The kernel refused the dump (e.g. EBUSY): the answer carries our request's seq.
-        if (this.#dump !== undefined && error.requestSeq === this.#dump.seq && error.error < 0) {
+        if (this.#dump?.isRefusal(error.requestSeq, nsid) === true && error.error < 0) {
           this.#endDump(this.#dump.refused(error.error));
         }
         return;

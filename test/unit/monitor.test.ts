@@ -167,6 +167,51 @@ describe('LinkMonitor', () => {
     assert.ok(h.table.get(5));
   });
 
+  describe('a datagram from another namespace (with an nsid) is never a dump reply, whatever its header', () => {
+    // A tenant in a followed namespace can bind its socket to our port id (port ids are per
+    // namespace) and make the kernel announce its own link changes with our dump's seq.
+    function forge(s: FakeSocket, nsid: number, truncated = false) {
+      return (...messages: Buffer[]): void => s.deliver({ kind: 'datagram', data: Buffer.concat(messages), senderPid: 0, truncated, nsid });
+    }
+
+    it('a forged reply and DONE land in no table and do not end the dump', async () => {
+      const h = harness();
+      h.monitor.start();
+      const s = h.socket();
+      const seq = s.sentSeq(0);
+      forge(s, 7)(dumpLink(s, seq, veth(66)));
+      forge(s, 7)(dumpDone(s, seq));
+      assert.equal(h.table.get(66), undefined, 'not in our own table');
+      assert.equal(h.monitor.ready, false, 'the forged DONE did not end the dump');
+      assert.equal(s.sent.length, 1);
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'unknown_nsid' }), 2, 'dropped as from an unknown nsid');
+      s.kernel(dumpLink(s, seq, veth(1)), dumpDone(s, seq));
+      assert.equal(h.monitor.ready, true);
+      assert.deepEqual([...h.table.links()].map((l) => l.ifindex), [1]);
+      await h.monitor.close();
+    });
+
+    it('a forged DONE with an error, NLM_F_DUMP_INTR or a truncated datagram neither ends nor spoils the dump', async () => {
+      const h = harness();
+      h.monitor.start();
+      const s = h.socket();
+      const seq = s.sentSeq(0);
+      forge(s, 7)(dumpLink(s, seq, veth(66), NLM_F_DUMP_INTR), dumpDone(s, seq, NLM_F_DUMP_INTR));
+      forge(s, 7)(nlmsg({ type: NLMSG_DONE, flags: NLM_F_MULTI, seq, pid: s.portId }, int32(-90)));
+      forge(s, 7, true)(dumpLink(s, seq, veth(67)).subarray(0, 40));
+      assert.equal(h.monitor.ready, false);
+      assert.equal(s.sent.length, 1, 'the dump still runs: no retry asked for');
+      s.kernel(dumpLink(s, seq, veth(1)), dumpDone(s, seq));
+      assert.equal(h.monitor.ready, true, 'the real dump completed');
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dumps_interrupted_total'), 0);
+      for (const reason of ['done_error', 'truncated', 'undecodable']) {
+        assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason }), 0, reason);
+      }
+      assert.deepEqual([...h.table.links()].map((l) => l.ifindex), [1]);
+      await h.monitor.close();
+    });
+  });
+
   it('logs one info line per carrier transition with device, from and to', () => {
     const h = harness();
     h.monitor.start();

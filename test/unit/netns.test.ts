@@ -22,6 +22,7 @@ import {
   NLMSG_HDRLEN,
   NLM_F_ACK,
   NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
   NLM_F_MULTI,
   NLM_F_REQUEST,
   RTM_DELNSID,
@@ -492,6 +493,57 @@ describe('LinkMonitor with namespaces', () => {
     assert.equal(h.set.get(1)?.table.size, 1);
     assert.equal(await metric(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'refused' }), 1);
     await h.monitor.close();
+  });
+
+  /** Delivers a datagram that carries an nsid (NETLINK_LISTEN_ALL_NSID), as a notification does. */
+  const forge = (s: FakeSocket, nsid: number, ...messages: Buffer[]): void =>
+    s.deliver({ kind: 'datagram', data: Buffer.concat(messages), senderPid: 0, truncated: false, nsid });
+  /** The header of the n-th dump's replies: its seq, our port id. */
+  const replyHeader = (s: FakeSocket, n: number, flags = 0): { flags: number; seq: number; pid: number } => ({ flags: NLM_F_MULTI | flags, seq: s.sentSeq(n), pid: s.portId });
+
+  it('during the dump of our namespace, a datagram with an nsid and its seq and our port id is that nsid\'s notification', () => {
+    const h = harness();
+    h.set.upsert(4, 'a', undefined);
+    h.monitor.start();
+    const s = h.socket;
+    // a tenant of a forges a "reply" and a DONE of our dump
+    forge(s, 4, linkMessageBytes(vethLink(55), replyHeader(s, 0)), nlmsg({ type: NLMSG_DONE, ...replyHeader(s, 0) }, Buffer.alloc(4)));
+    assert.equal(h.set.own.get(55), undefined, 'not in our own table');
+    assert.equal(h.set.get(4)?.table.get(55)?.netns, 'a', 'a notification of a');
+    assert.equal(s.sent.length, 1, 'our dump still runs');
+    reply(s, 0, vethLink(2));
+    assert.deepEqual([...h.set.own.links()].map((l) => l.ifindex), [2]);
+  });
+
+  it('during the dump of another namespace, a datagram with an nsid and its seq and our port id is that nsid\'s notification', async () => {
+    const h = harness();
+    h.set.upsert(4, 'a', undefined);
+    h.set.upsert(6, 'b', undefined);
+    h.monitor.start();
+    const s = h.socket;
+    reply(s, 0, vethLink(2));
+    // the dump of a (IFLA_TARGET_NETNSID 4): forged by a tenant of b, and by one of a itself
+    assert.equal(targetOf(s, 1), 4);
+    forge(s, 6, linkMessageBytes(vethLink(66), replyHeader(s, 1)));
+    forge(s, 4, linkMessageBytes(vethLink(77), replyHeader(s, 1, NLM_F_DUMP_INTR)));
+    forge(s, 4, nlmsg({ type: NLMSG_DONE, ...replyHeader(s, 1) }, Buffer.from([0xa6, 0xff, 0xff, 0xff]))); // status -90
+    forge(s, 4, nlmsg({ type: NLMSG_DONE, ...replyHeader(s, 1, NLM_F_DUMP_INTR) }, Buffer.alloc(4)));
+    forge(s, 4, errorMessage(-16, s.sent[1]!.subarray(0, NLMSG_HDRLEN))); // echoing our request
+    forge(s, 6, nlmsg({ type: NLMSG_DONE, ...replyHeader(s, 1) }, Buffer.alloc(4)));
+    assert.equal(h.set.get(6)?.table.get(66)?.netns, 'b', 'b\'s notification applied to b');
+    assert.equal(h.set.get(4)?.table.get(66), undefined, 'and not to the dumped namespace');
+    assert.equal(s.sent.length, 2, 'nothing ended the dump of a');
+    reply(s, 1, vethLink(3));
+    assert.equal(targetOf(s, 2), 6, 'the real DONE (no nsid) ended it');
+    reply(s, 2, vethLink(66));
+    assert.equal(h.monitor.ready, true);
+    // 77, announced by a while its dump ran, is kept by the prune of that complete dump
+    assert.deepEqual([...h.set.get(4)!.table.links()].map((l) => l.ifindex).sort((x, y) => x - y), [3, 77]);
+    assert.equal(await metric(h.metrics, 'linkstate_exporter_netlink_dumps_interrupted_total'), 0);
+    for (const reason of ['done_error', 'refused']) {
+      assert.equal(await metric(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason }), 0, reason);
+    }
+    assert.deepEqual([...h.set.own.links()].map((l) => l.ifindex), [2]);
   });
 
   it('a complete dump prunes its own namespace\'s table only', () => {
