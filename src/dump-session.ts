@@ -6,7 +6,7 @@
 // - complete: NLMSG_DONE with status 0 and no NLM_F_DUMP_INTR on any of its messages. Only then
 //   may the table be pruned of the links it did not report;
 // - interrupted: NLM_F_DUMP_INTR on a reply or on the DONE (the kernel's table changed mid-dump,
-//   so links may have been skipped). Dump again at once;
+//   so links may have been skipped). Dump again after a backoff (the changes may go on);
 // - failed: DONE with a negative status (e.g. -EMSGSIZE after a partial reply), NLMSG_ERROR for
 //   the request (e.g. -EBUSY), a datagram that may have been one of its replies dropped as
 //   truncated (MSG_TRUNC) or undecodable, a socket error, or no reply at all for a while (the

@@ -9,8 +9,8 @@
 //   started earlier could miss changes dropped after it passed their link, with no new ENOBUFS
 //   to say so;
 // - each dump is one DumpSession (dump-session.ts); only a complete one prunes. An interrupted
-//   one (NLM_F_DUMP_INTR) is repeated at once; a failed one (DONE with an error, NLMSG_ERROR, a
-//   reply datagram dropped as truncated or undecodable) is repeated after a backoff;
+//   one (NLM_F_DUMP_INTR) or a failed one (DONE with an error, NLMSG_ERROR, a reply datagram
+//   dropped as truncated or undecodable) is repeated after a backoff;
 // - at most one dump is in flight; a resync asked for meanwhile runs when it ends;
 // - any other socket failure ends the dump without pruning, closes the socket and reopens it
 //   with backoff, /-/ready reporting 503 until the fresh dump is applied.
@@ -113,9 +113,10 @@ export class LinkMonitor {
   /** Namespaces dumped before (on any socket): a dump of one of them is a resync. */
   readonly #everDumped = new Set<number>();
   /**
-   * Other namespaces whose dump on the current socket has ended at least once, complete or
-   * failed: readiness waits for each one's first attempt, not for its success (a namespace whose
-   * dumps keep failing is counted, logged and retried, and must not keep the exporter unready).
+   * Other namespaces whose dump on the current socket has ended at least once, complete,
+   * interrupted or failed: readiness waits for each one's first attempt, not for its success (a
+   * namespace whose dumps keep failing is counted, logged and retried, and must not keep the
+   * exporter unready).
    */
   readonly #attempted = new Set<number>();
   #dumpWatchdog: NodeJS.Timeout | undefined;
@@ -534,14 +535,15 @@ export class LinkMonitor {
         this.#checkReady();
         break;
       }
+      // An interrupted dump (NLM_F_DUMP_INTR: the dumped namespace's links changed while it ran)
+      // is retried after the same backoff as a failed one, so a tenant churning its links cannot
+      // loop it, and counts as that namespace's attempt for readiness (its replies are applied).
+      // Our own namespace still needs a complete dump: only the host's own changes interrupt it.
       case 'interrupted':
-        this.#metrics.dumpsInterrupted.inc();
-        this.#logger.debug(where, 'link dump interrupted by concurrent changes (NLM_F_DUMP_INTR), dumping again');
-        this.#wanted.add(target);
-        break;
       case 'failed': {
-        this.#metrics.dumpFailures.inc({ reason: end.reason });
-        if (end.reason === 'socket_error') return; // the reopen asks for fresh dumps
+        if (end.kind === 'interrupted') this.#metrics.dumpsInterrupted.inc();
+        else this.#metrics.dumpFailures.inc({ reason: end.reason });
+        if (end.kind === 'failed' && end.reason === 'socket_error') return; // the reopen asks for fresh dumps
         if (table === undefined) break; // its namespace is gone: nothing to retry
         if (target >= 0) {
           this.#attempted.add(target);
@@ -550,12 +552,16 @@ export class LinkMonitor {
         const retry = this.#retries.get(target) ?? { timer: undefined, delayMs: this.#opts.reopenBackoffMs?.initial ?? 100 };
         const delay = retry.delayMs;
         retry.delayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
-        this.#drops.log('link dump failed, nothing pruned; dumping again', {
-          ...where,
-          reason: end.reason,
-          ...(end.errno === undefined ? {} : { errno: end.errno }),
-          retry_in_ms: delay,
-        });
+        if (end.kind === 'interrupted') {
+          this.#logger.debug({ ...where, retry_in_ms: delay }, 'link dump interrupted by concurrent changes (NLM_F_DUMP_INTR), dumping again');
+        } else {
+          this.#drops.log('link dump failed, nothing pruned; dumping again', {
+            ...where,
+            reason: end.reason,
+            ...(end.errno === undefined ? {} : { errno: end.errno }),
+            retry_in_ms: delay,
+          });
+        }
         retry.timer = setTimeout(() => {
           retry.timer = undefined;
           if (!this.#closed) this.#requestDump(target);
@@ -569,8 +575,8 @@ export class LinkMonitor {
   }
 
   /**
-   * Ready once our namespace has had a complete dump and every exported namespace a complete
-   * or a failed one (see #attempted).
+   * Ready once our namespace has had a complete dump and every exported namespace a complete,
+   * interrupted or failed one (see #attempted).
    */
   #checkReady(): void {
     if (this.#ready || !this.#dumped.has(-1)) return;

@@ -140,7 +140,8 @@ describe('LinkMonitor', () => {
     assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_resyncs_total'), 2);
   });
 
-  it('an interrupted dump is repeated and prunes nothing', async () => {
+  it('an interrupted dump is repeated after a backoff and prunes nothing', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const h = harness();
     h.monitor.start();
     const s = h.socket();
@@ -150,8 +151,49 @@ describe('LinkMonitor', () => {
     const seq1 = s.sentSeq(1);
     s.kernel(dumpLink(s, seq1, veth(1), NLM_F_DUMP_INTR), dumpDone(s, seq1, NLM_F_DUMP_INTR));
     assert.ok(h.table.get(2), 'not pruned by an interrupted dump');
+    t.mock.timers.tick(4);
+    assert.equal(s.sent.length, 2, 'not at once');
+    t.mock.timers.tick(1);
     assert.equal(s.sent.length, 3);
     assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dumps_interrupted_total'), 1);
+    await h.monitor.close();
+  });
+
+  it('a dump interrupted every time is repeated at the backoff\'s pace; ready waits for a complete one of our namespace', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const h = harness(); // backoff 5 ms, doubling up to 20
+    h.monitor.start();
+    const s = h.socket();
+    /** Advances the clock until the n-th request is sent; returns how long that took. */
+    const untilRequest = (n: number): number => {
+      let waited = 0;
+      while (s.sent.length <= n && waited < 1000) {
+        t.mock.timers.tick(1);
+        waited++;
+      }
+      assert.equal(s.sent.length, n + 1);
+      return waited;
+    };
+    const interrupt = (n: number): void => s.kernel(dumpLink(s, s.sentSeq(n), veth(1), NLM_F_DUMP_INTR), dumpDone(s, s.sentSeq(n)));
+    interrupt(0);
+    const gaps: number[] = [];
+    for (let n = 1; n <= 4; n++) {
+      gaps.push(untilRequest(n));
+      interrupt(n);
+    }
+    assert.deepEqual(gaps, [5, 10, 20, 20], 'spaced by the backoff, not repeated at once');
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dumps_interrupted_total'), 5);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'done_error' }), 0, 'counted as interrupted only');
+    assert.ok(h.table.get(1), 'what the interrupted dumps saw is applied');
+    assert.equal(h.monitor.ready, false, 'our own namespace is ready after a complete dump only');
+    untilRequest(5);
+    s.kernel(dumpLink(s, s.sentSeq(5), veth(1)), dumpDone(s, s.sentSeq(5)));
+    assert.equal(h.monitor.ready, true);
+    // a complete dump resets the backoff
+    s.deliver({ kind: 'overrun' });
+    interrupt(6);
+    assert.equal(untilRequest(7), 5);
+    await h.monitor.close();
   });
 
   it('events carrying our dump seq from another sender are not taken for dump replies', () => {
@@ -300,10 +342,14 @@ describe('LinkMonitor', () => {
       await h.monitor.close();
     });
 
-    it('NLM_F_DUMP_INTR on a reply prunes nothing and dumps again at once', async () => {
+    it('NLM_F_DUMP_INTR on a reply prunes nothing and dumps again after a backoff', async (t) => {
+      t.mock.timers.enable({ apis: ['setTimeout'] });
       const { h, s, seq } = resyncInFlight();
       s.kernel(dumpLink(s, seq, veth(1), NLM_F_DUMP_INTR), dumpDone(s, seq));
       assert.deepEqual(links(h), [1, 2, 3]);
+      t.mock.timers.tick(4);
+      assert.equal(s.sent.length, 2, 'not at once');
+      t.mock.timers.tick(1);
       assert.equal(s.sent.length, 3);
       assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dumps_interrupted_total'), 1);
       await h.monitor.close();

@@ -546,6 +546,36 @@ describe('LinkMonitor with namespaces', () => {
     assert.deepEqual([...h.set.own.links()].map((l) => l.ifindex), [2]);
   });
 
+  it('a namespace whose every dump is interrupted is dumped again at the backoff\'s pace and does not keep the exporter unready', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const h = harness(); // backoff 5 ms, doubling up to 20
+    h.set.upsert(4, 'churning', undefined);
+    h.monitor.start();
+    const s = h.socket;
+    reply(s, 0, vethLink(2));
+    const interrupt = (n: number): void => {
+      assert.equal(targetOf(s, n), 4);
+      s.kernel(linkMessageBytes(vethLink(3), replyHeader(s, n, NLM_F_DUMP_INTR)), nlmsg({ type: NLMSG_DONE, ...replyHeader(s, n, NLM_F_DUMP_INTR) }, Buffer.alloc(4)));
+    };
+    interrupt(1);
+    assert.equal(h.monitor.ready, true, 'its first attempt counts, as a failed one does');
+    assert.equal(s.sent.length, 2, 'not dumped again at once');
+    const gaps: number[] = [];
+    for (let n = 2; n <= 5; n++) {
+      let waited = 0;
+      while (s.sent.length <= n && waited < 1000) {
+        t.mock.timers.tick(1);
+        waited++;
+      }
+      gaps.push(waited);
+      interrupt(n);
+    }
+    assert.deepEqual(gaps, [5, 10, 20, 20]);
+    assert.equal(await metric(h.metrics, 'linkstate_exporter_netlink_dumps_interrupted_total'), 5);
+    assert.equal(h.set.get(4)?.table.get(3)?.netns, 'churning', 'what the interrupted dumps saw is applied');
+    await h.monitor.close();
+  });
+
   it('a complete dump prunes its own namespace\'s table only', () => {
     const h = harness();
     h.set.upsert(1, 'a', undefined);
