@@ -164,6 +164,9 @@ describe('--collector.netns in a lab with its own /run/netns', { timeout: 150_00
     await eventually('ready', async () => (await exporter.get('/-/ready')).status === 200);
     const samples = await scrape(exporter);
     assert.deepEqual(await mismatches(samples, spaces), []);
+    // every dump's replies (ours and IFLA_TARGET_NETNSID's) came without an nsid control message
+    // and were taken for replies: none waited for its DONE in vain
+    assert.equal(sampleValue(samples, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'stalled' }), 0);
     // the exporter's own links keep their series, without a netns label
     assert.equal(sampleValue(samples, 'linkstate_up', { device: 'vu' }), 1);
     assert.ok(inSpace(samples, undefined).some((s) => s.name === 'linkstate_up' && s.labels['device'] === 'lo'));
