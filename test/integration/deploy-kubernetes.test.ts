@@ -1,7 +1,8 @@
 // deploy/kubernetes: every object is validated against the Kubernetes (and Prometheus operator)
 // schemas with kubernetes-models, and the properties that matter for this exporter are asserted.
 // The netns component's JSON 6902 patch is applied here to the base DaemonSet (as kustomize
-// applies it) and the result validated and asserted the same way.
+// applies it) and the result validated and asserted the same way; so are the kustomization's
+// images transformer and the kube-prometheus-stack component's label transformer.
 // Note: the schemas accept unknown fields, so the fields we rely on are asserted by name below.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
@@ -57,12 +58,59 @@ test('kustomization.yaml lists every manifest in the folder, and they exist', ()
     .sort();
   assert.deepEqual([...kustomization.resources].sort(), manifests);
   for (const file of kustomization.resources as string[]) assert.ok(existsSync(repoPath(DIR, file)), file);
-  // The images transformer must name the image the DaemonSet uses, or it silently does nothing.
+});
+
+/** The image name of a reference, without its tag or digest ("a/b:1" → "a/b", "host:5000/b" stays). */
+function imageName(reference: string): string {
+  return reference.replace(/@.*$/, '').replace(/:[^/:]+$/, '');
+}
+
+/**
+ * kustomize's images transformer for the DaemonSet's containers: an entry whose name is the
+ * container image's name (without tag) replaces the name with newName and the tag with newTag.
+ */
+function applyImages(ds: Obj, images: readonly Obj[]): Obj {
+  const out = structuredClone(ds);
+  for (const c of out.spec.template.spec.containers as Obj[]) {
+    const entry = images.find((image) => image.name === imageName(String(c.image)));
+    if (entry === undefined) continue;
+    const tag = /:([^/:]+)$/.exec(String(c.image).replace(/@.*$/, ''))?.[1];
+    const newTag = entry.newTag ?? tag;
+    c.image = `${entry.newName ?? entry.name}${newTag === undefined ? '' : `:${newTag}`}`;
+  }
+  return out;
+}
+
+test('the image is named once, in kustomization.yaml images:, and defaults to what podman load of the release gives', () => {
+  const kustomization = load<Obj>('kustomization.yaml');
+  const images = kustomization.images as Obj[];
+  assert.equal(images.length, 1, 'one images entry');
+  const [entry] = images;
+  // The DaemonSet names the image without registry or tag; the transformer supplies both.
   const image = String(container(daemonSet()).image);
-  assert.deepEqual(
-    (kustomization.images as Obj[]).map((entry) => entry.name),
-    [image.replace(/:[^/:]+$/, '')],
-  );
+  assert.equal(image, 'linkstate-exporter', 'the DaemonSet names the bare image, no tag of its own');
+  assert.equal(entry.name, imageName(image), 'the images entry names the image the DaemonSet uses, or it silently does nothing');
+  const pkg = JSON.parse(readRepoFile('package.json')) as { version: string };
+  const rendered = container(applyImages(daemonSet(), images)).image;
+  assert.equal(rendered, `localhost/linkstate-exporter:${pkg.version}`, 'the OCI archive of this version, as podman load names it');
+  assert.equal(container(daemonSet()).imagePullPolicy, 'IfNotPresent', 'an image loaded on the node is used without a pull');
+  // The transformer is real: a user's override takes effect.
+  const override = [{ name: entry.name, newName: 'registry.example.org/team/linkstate-exporter', newTag: '9.9.9' }];
+  assert.equal(container(applyImages(daemonSet(), override)).image, 'registry.example.org/team/linkstate-exporter:9.9.9');
+  assert.equal(container(applyImages(daemonSet(), [{ name: 'other', newTag: '1' }])).image, image);
+  // An overlay sees the base already rendered: its images entry names localhost/linkstate-exporter
+  // (docs/operations.md says so; kustomize 5.5 renders it this way).
+  const overlay = [{ name: entry.newName, newName: 'registry.example.org/team/linkstate-exporter', newTag: '9.9.9' }];
+  assert.equal(container(applyImages(applyImages(daemonSet(), images), overlay)).image, 'registry.example.org/team/linkstate-exporter:9.9.9');
+  assert.equal(container(applyImages(applyImages(daemonSet(), images), override)).image, rendered, 'the bare name no longer matches in an overlay');
+});
+
+test('the DaemonSet runs only on Linux nodes, at a system-critical priority', () => {
+  const pod = daemonSet().spec.template.spec;
+  assert.deepEqual(pod.nodeSelector, { 'kubernetes.io/os': 'linux' });
+  assert.equal(pod.priorityClassName, 'system-node-critical');
+  // Still on every Linux node, tainted or not.
+  assert.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
 });
 
 test('the DaemonSet is a valid apps/v1 DaemonSet', () => {
@@ -163,6 +211,96 @@ test('the PrometheusRule is valid and carries exactly the groups of deploy/prome
   assert.doesNotThrow(() => new PrometheusRule(rule).validate());
   const alerts = parse(readRepoFile('deploy/prometheus/alerts.yml')) as Obj;
   assert.deepEqual(rule.spec.groups, alerts.groups);
+});
+
+// ---- The kube-prometheus-stack component (deploy/kubernetes/components/kube-prometheus-stack) ----
+
+const KPS = 'components/kube-prometheus-stack';
+
+/** The manifests of the base kustomization, by kind. */
+function baseResources(): Map<string, Obj> {
+  const kustomization = load<Obj>('kustomization.yaml');
+  return new Map((kustomization.resources as string[]).map((file) => {
+    const doc = load<Obj>(file);
+    return [String(doc.kind), doc];
+  }));
+}
+
+/**
+ * kustomize's builtin LabelTransformer: each fieldSpec (kind, path, create) names where the labels
+ * go; a resource whose kind no fieldSpec names is left as it is.
+ */
+function applyLabelTransformer(resources: Map<string, Obj>, transformer: Obj): Map<string, Obj> {
+  assert.equal(transformer.apiVersion, 'builtin');
+  assert.equal(transformer.kind, 'LabelTransformer');
+  const out = new Map([...resources].map(([kind, doc]) => [kind, structuredClone(doc)]));
+  for (const spec of transformer.fieldSpecs as Obj[]) {
+    for (const [kind, doc] of out) {
+      if (spec.kind !== undefined && spec.kind !== kind) continue;
+      if (spec.group !== undefined && String(doc.apiVersion).split('/')[0] !== spec.group) continue;
+      let node: Obj = doc;
+      for (const key of String(spec.path).split('/')) {
+        if (node[key] === undefined) {
+          if (spec.create !== true) { node = undefined; break; }
+          node[key] = {};
+        }
+        node = node[key];
+      }
+      if (node !== undefined) Object.assign(node, transformer.labels);
+    }
+  }
+  return out;
+}
+
+function kpsTransformer(): Obj {
+  const component = load<Obj>(`${KPS}/kustomization.yaml`);
+  assert.equal(component.apiVersion, 'kustomize.config.k8s.io/v1alpha1');
+  assert.equal(component.kind, 'Component');
+  const transformers = component.transformers as string[];
+  assert.equal(transformers.length, 1, 'one transformer');
+  assert.deepEqual(Object.keys(component).sort(), ['apiVersion', 'kind', 'transformers'], 'the component does nothing else');
+  return load<Obj>(`${KPS}/${transformers[0]}`);
+}
+
+test('the kube-prometheus-stack component sets release: on the ServiceMonitor and the PrometheusRule only', () => {
+  const transformer = kpsTransformer();
+  assert.deepEqual(Object.keys(transformer.labels), ['release'], 'the one label kube-prometheus-stack selects on');
+  assert.equal(transformer.labels.release, 'kube-prometheus-stack', 'the chart name, the usual Helm release name');
+  const before = baseResources();
+  assert.deepEqual([...before.keys()].sort(), ['DaemonSet', 'PrometheusRule', 'Service', 'ServiceMonitor']);
+  const after = applyLabelTransformer(before, transformer);
+  for (const kind of ['ServiceMonitor', 'PrometheusRule']) {
+    const doc = after.get(kind)!;
+    assert.equal(doc.metadata.labels.release, 'kube-prometheus-stack', `${kind} carries release`);
+    // Only the label is added: everything else is the base's.
+    const { release: _release, ...rest } = doc.metadata.labels;
+    assert.deepEqual(rest, before.get(kind)!.metadata.labels, `${kind}: the base labels stay`);
+    assert.deepEqual(doc.spec, before.get(kind)!.spec, `${kind}: spec untouched`);
+  }
+  assert.doesNotThrow(() => new ServiceMonitor(after.get('ServiceMonitor')).validate());
+  assert.doesNotThrow(() => new PrometheusRule(after.get('PrometheusRule')).validate());
+  for (const kind of ['DaemonSet', 'Service']) assert.deepEqual(after.get(kind), before.get(kind), `${kind} untouched`);
+  // Without the component nothing carries it, and the base does not include it by default.
+  for (const [kind, doc] of before) assert.equal(doc.metadata.labels.release, undefined, `${kind} without the component`);
+  assert.equal(load<Obj>('kustomization.yaml').components, undefined);
+});
+
+test('the label transformer applier is real: a fieldSpec for another kind labels nothing', () => {
+  const before = baseResources();
+  const after = applyLabelTransformer(before, {
+    apiVersion: 'builtin',
+    kind: 'LabelTransformer',
+    labels: { release: 'x' },
+    fieldSpecs: [{ kind: 'PodMonitor', path: 'metadata/labels', create: true }],
+  });
+  assert.deepEqual(after, before);
+  const created = applyLabelTransformer(before, {
+    apiVersion: 'builtin',
+    kind: 'LabelTransformer',
+    labels: { release: 'x' },
+    fieldSpecs: [{ kind: 'Service', path: 'metadata/annotations', create: true }],
+  });
+  assert.deepEqual(created.get('Service').metadata.annotations, { release: 'x' });
 });
 
 // ---- The netns component (deploy/kubernetes/components/netns) ----
