@@ -332,8 +332,8 @@ export function parseSystemdMemory(text: string): number {
 export function systemdService(unit = SYSTEMD_UNIT, env = SYSTEMD_ENV): { memoryMaxBytes: number; args: string[] } {
   const max = /^MemoryMax=(.*)$/m.exec(readFileSync(unit, 'utf8'))?.[1];
   if (max === undefined) throw new Error(`${unit}: no MemoryMax=`);
-  const args = /^LINKSTATE_EXPORTER_ARGS="?([^"\n]*)"?$/m.exec(readFileSync(env, 'utf8'))?.[1];
-  if (args === undefined) throw new Error(`${env}: no LINKSTATE_EXPORTER_ARGS`);
+  const args = /^ARGS="?([^"\n]*)"?$/m.exec(readFileSync(env, 'utf8'))?.[1];
+  if (args === undefined) throw new Error(`${env}: no ARGS`);
   return { memoryMaxBytes: parseSystemdMemory(max), args: args.split(/\s+/).filter(Boolean) };
 }
 

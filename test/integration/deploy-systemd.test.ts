@@ -2,12 +2,13 @@
 // exposure score is low, and the exporter really starts with the environment file's flags as an
 // unprivileged user with no capabilities (as DynamicUser= and CapabilityBoundingSet= would run it).
 //
-// `systemd-analyze verify` insists that ExecStart's binary exists. On a test machine the package
-// is not installed in /usr/local/bin, so the test verifies a copy of the unit whose ExecStart
-// points at an executable shim that runs the built dist/src/main.js, and whose EnvironmentFile is
-// the repository's; everything else in the copy is the shipped unit, line for line.
+// `systemd-analyze verify` insists that ExecStart's binary exists. On a test machine the .deb is
+// not installed (no /usr/bin/linkstate-exporter), so the test verifies a copy of the unit whose
+// ExecStart points at an executable shim that runs the built dist/src/main.js, and whose
+// EnvironmentFile is the repository's; everything else in the copy is the shipped unit, line for
+// line. The override documented for `npm install -g` (docs/operations.md) is verified the same way.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -27,7 +28,8 @@ import { describeResult, readRepoFile, repoPath, requireCommand, runCommand, wai
 
 const UNIT = 'deploy/systemd/linkstate-exporter.service';
 const ENV_FILE = 'deploy/systemd/linkstate-exporter.env';
-const INSTALLED_BINARY = '/usr/local/bin/linkstate-exporter';
+// Where the .deb puts the command, and where the tarball's instructions link it.
+const INSTALLED_BINARY = '/usr/bin/linkstate-exporter';
 const DROP_IN = 'deploy/systemd/linkstate-exporter.service.d/netns.conf';
 
 /** section → key → values (a key may repeat). Comments and blank lines dropped. */
@@ -117,9 +119,9 @@ function verifiableCopy(withDropIn = false): { dir: string; unit: string; shim: 
 test('the unit runs the package binary unprivileged, hardened, with flags from the environment file', () => {
   const s = service();
   const exec = one(s, 'ExecStart') ?? '';
-  assert.equal(exec, `${INSTALLED_BINARY} $LINKSTATE_EXPORTER_ARGS`);
+  assert.equal(exec, `${INSTALLED_BINARY} $ARGS`);
   const pkg = JSON.parse(readRepoFile('package.json')) as { bin: Record<string, string> };
-  assert.ok(INSTALLED_BINARY.endsWith(`/${Object.keys(pkg.bin)[0]}`), 'ExecStart runs the package bin (npm install -g puts it in /usr/local/bin)');
+  assert.ok(INSTALLED_BINARY.endsWith(`/${Object.keys(pkg.bin)[0]}`), 'ExecStart runs the command the package names');
   assert.equal(one(s, 'EnvironmentFile'), '-/etc/default/linkstate-exporter');
   const expected: Record<string, string> = {
     DynamicUser: 'yes',
@@ -150,13 +152,17 @@ test('the unit runs the package binary unprivileged, hardened, with flags from t
   }
 });
 
-test('the environment file holds only flags the built exporter knows', () => {
-  const env = parseEnvFile(readRepoFile(ENV_FILE));
-  assert.deepEqual([...env.keys()], ['LINKSTATE_EXPORTER_ARGS']);
-  const args = execArgs(one(service(), 'ExecStart') ?? '', env);
-  assert.ok(args.length > 0);
+test('the environment file sets ARGS="" (the exporter defaults), and every flag its examples show is one the exporter knows', () => {
+  const text = readRepoFile(ENV_FILE);
+  const env = parseEnvFile(text);
+  assert.deepEqual([...env.entries()], [['ARGS', '']], 'as the .deb installs /etc/default/linkstate-exporter');
+  assert.deepEqual(execArgs(one(service(), 'ExecStart') ?? '', env), []);
+  const examples = [...text.matchAll(/^#\s+(--[a-z][\w.-]*(?:=\S+)?)/gm)].map((m) => m[1]!);
+  assert.ok(examples.length >= 5, `the file shows examples: ${examples.join(' ')}`);
   const known = exporterFlags();
-  for (const arg of args) assert.ok(known.has(flagName(arg)), `unknown flag ${arg} (known: ${[...known].join(' ')})`);
+  for (const arg of examples) assert.ok(known.has(flagName(arg)), `unknown flag in an example: ${arg} (known: ${[...known].join(' ')})`);
+  // The check is real: a misspelt flag is not known.
+  assert.ok(!known.has('--web.listen-adress'));
 });
 
 test('systemd-analyze verify accepts the unit (a copy whose ExecStart exists) without a warning', async (t) => {
@@ -338,6 +344,67 @@ test('every system call the exporter makes (start, dump, scrapes, a flap, SIGTER
   }
 });
 
+// ---- The override documented for `npm install -g` (docs/operations.md) ----
+
+/** npm's default global prefix on Debian; the docs say to write `npm prefix -g` in its place. */
+const NPM_PREFIX = '/usr/local';
+
+/** The drop-in docs/operations.md gives for `npm install -g`: the ini block after its marker. */
+function npmOverrideText(): string {
+  const match = /<!-- npm install -g override -->\s*```ini\n([\s\S]*?)```/.exec(readRepoFile('docs/operations.md'));
+  assert.ok(match, 'docs/operations.md has the npm install -g override');
+  // Indented as a list item's block there: the drop-in's text is its lines without that indent.
+  const lines = match[1]!.split('\n');
+  const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)![0].length));
+  return lines.map((l) => l.slice(indent)).join('\n');
+}
+
+test('the override documented for npm install -g starts npm\'s command with the unit\'s flags and changes nothing else', () => {
+  const dropIn = parseUnit(npmOverrideText());
+  assert.deepEqual([...dropIn.keys()], ['Service']);
+  const section = dropIn.get('Service')!;
+  assert.deepEqual([...section.keys()], ['ExecStart'], 'only ExecStart: the hardening stays');
+  const merged = new Map([...service()].map(([key, values]) => [key, [...values]]));
+  merged.set('ExecStart', [...merged.get('ExecStart')!, ...section.get('ExecStart')!]);
+  assert.equal(execStartOf(merged), `${NPM_PREFIX}/bin/linkstate-exporter $ARGS`);
+  const pkg = JSON.parse(readRepoFile('package.json')) as { bin: Record<string, string> };
+  assert.deepEqual(Object.keys(pkg.bin), ['linkstate-exporter'], 'npm links the package bin under that name');
+});
+
+test('systemd-analyze verify accepts the unit with the npm install -g override where only npm\'s command exists', async (t) => {
+  if (!requireCommand(t, 'systemd-analyze', 'systemd')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'linkstate-systemd-npm-'));
+  try {
+    chmodSync(dir, 0o755);
+    // A stand-in for npm's prefix: <dir>/bin/linkstate-exporter, the built exporter.
+    mkdirSync(join(dir, 'bin'), { mode: 0o755 });
+    const shim = join(dir, 'bin', 'linkstate-exporter');
+    writeFileSync(shim, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BUILT_MAIN)} "$@"\n`);
+    chmodSync(shim, 0o755);
+    // The shipped unit as it is (its /usr/bin/linkstate-exporter absent here), its EnvironmentFile the repository's.
+    const unit = join(dir, 'linkstate-exporter.service');
+    writeFileSync(unit, readRepoFile(UNIT).replace('EnvironmentFile=-/etc/default/linkstate-exporter\n', `EnvironmentFile=${repoPath(ENV_FILE)}\n`));
+    mkdirSync(join(dir, 'linkstate-exporter.service.d'), { mode: 0o755 });
+    const override = join(dir, 'linkstate-exporter.service.d', 'override.conf');
+    const text = npmOverrideText();
+    assert.ok(text.includes(`=${NPM_PREFIX}/bin/`));
+    writeFileSync(override, text.replaceAll(`=${NPM_PREFIX}/bin/`, `=${dir}/bin/`));
+    const result = await runCommand('systemd-analyze', ['verify', unit]);
+    assert.equal(result.code, 0, describeResult('systemd-analyze verify with the override', result));
+    assert.equal(result.stderr + result.stdout, '', describeResult('systemd-analyze verify printed warnings', result));
+    // The check is real: without the override the unit's own binary is missing, and without the
+    // empty ExecStart= the simple service would have two commands.
+    rmSync(override);
+    const without = await runCommand('systemd-analyze', ['verify', unit]);
+    if (!existsSync(INSTALLED_BINARY)) assert.notEqual(without.code, 0, describeResult('verify without the override', without));
+    writeFileSync(override, text.replace(/^ExecStart=\s*$/m, '').replaceAll(`=${NPM_PREFIX}/bin/`, `=${dir}/bin/`));
+    const twice = await runCommand('systemd-analyze', ['verify', unit]);
+    assert.match(twice.stderr, /more than one ExecStart/, describeResult('verify without the reset', twice));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // ---- The netns drop-in (deploy/systemd/linkstate-exporter.service.d/netns.conf) ----
 
 function dropInService(): Map<string, string[]> {
@@ -406,7 +473,7 @@ test('the netns drop-in grants exactly CAP_NET_ADMIN and CAP_NET_BROADCAST and a
   // Without the drop-in: none at all (the unit's own settings).
   assert.deepEqual(capabilitiesOf(service(), 'CapabilityBoundingSet'), []);
   assert.deepEqual(capabilitiesOf(service(), 'AmbientCapabilities'), []);
-  assert.equal(execStartOf(merged), `${INSTALLED_BINARY} $LINKSTATE_EXPORTER_ARGS --collector.netns`);
+  assert.equal(execStartOf(merged), `${INSTALLED_BINARY} $ARGS --collector.netns`);
   // What the netns mode must keep from the unit: no setns/unshare needed, the host's network.
   for (const [key, value] of Object.entries({ DynamicUser: 'yes', NoNewPrivileges: 'yes', RestrictNamespaces: 'yes', ProtectSystem: 'strict' })) {
     assert.equal(one(merged, key), value, key);
