@@ -3,7 +3,8 @@
 // turning its row to "down" and adding an event within a second without a reload, the filter
 // box, an untrusted alias shown as text, the Content-Security-Policy refusing inline script,
 // and the table there with JavaScript off. Writes a screenshot (dist/artifacts/status-page.png,
-// or $TEST_ARTIFACTS/status-page.png): the README's picture is one of these.
+// or $TEST_ARTIFACTS/status-page.png) for review; the README's picture is taken from a lab with
+// realistic names, not from this test's hostile alias.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
