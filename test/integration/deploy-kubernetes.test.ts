@@ -108,7 +108,7 @@ test('the image is named once, in kustomization.yaml images:, and defaults to wh
 test('the DaemonSet runs only on Linux nodes, at a system-critical priority', () => {
   const pod = daemonSet().spec.template.spec;
   assert.deepEqual(pod.nodeSelector, { 'kubernetes.io/os': 'linux' });
-  assert.equal(pod.priorityClassName, 'system-node-critical');
+  assert.equal(pod.priorityClassName, 'system-cluster-critical');
   // Still on every Linux node, tainted or not.
   assert.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
 });
