@@ -12,6 +12,7 @@
 
 import { NetlinkDecodeError, type NetlinkDecodeReason } from '../errors.js';
 import { NLA_TYPE_MASK, RTA_HDRLEN } from './constants.js';
+import { decodeKernelText } from './kernel-text.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -137,8 +138,9 @@ export class AttributeReader {
 
   /**
    * The current payload as a NUL-terminated string (what the kernel's nla_put_string sends).
-   * The last payload byte must be NUL; the string is the UTF-8 text up to the first NUL, as
-   * C readers (ip link, libmnl users) see it. Invalid UTF-8 becomes U+FFFD, never an error.
+   * The last payload byte must be NUL; the string is the bytes up to the first NUL, as C readers
+   * (ip link, libmnl users) see them, as text by decodeKernelText: UTF-8 as it is, anything else
+   * escaped losslessly (`\xHH`), so that names differing in bytes that are not UTF-8 stay distinct.
    */
   string(): string {
     const len = this.length;
@@ -152,7 +154,7 @@ export class AttributeReader {
       );
     }
     const nul = this.buf.indexOf(0, start);
-    return this.buf.toString('utf8', start, nul);
+    return decodeKernelText(this.buf, start, nul);
   }
 
   /** The current payload as a view into the datagram (not a copy); any length. */

@@ -20,6 +20,7 @@ import type { Logger, RateLimitedLog } from '../logger.js';
 import { rateLimited } from '../logger.js';
 import type { NetnsError } from '../metrics/exporter-metrics.js';
 import { NETNSA_NSID_NOT_ASSIGNED, NLMSG_DONE, NLMSG_ERROR, RTM_NEWNSID } from '../netlink/constants.js';
+import { decodeKernelText } from '../netlink/kernel-text.js';
 import { decodeDoneStatus } from '../netlink/message.js';
 import {
   decodeNsidMessage,
@@ -313,7 +314,7 @@ export class NamespaceDiscovery {
     for (const dir of this.#opts.paths) {
       let entries: Buffer[];
       try {
-        // As bytes: a name that is not UTF-8 must still be stat-able (the label decodes it).
+        // As bytes: a name that is not UTF-8 must still be stat-able, and its label distinct.
         entries = readdirSync(dir, { encoding: 'buffer' });
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
@@ -324,7 +325,7 @@ export class NamespaceDiscovery {
         continue;
       }
       for (const raw of entries) {
-        const name = raw.toString('utf8');
+        const name = decodeKernelText(raw);
         const rawPath = Buffer.concat([Buffer.from(`${dir}/`), raw]);
         const path = `${dir}/${name}`;
         seenPaths.add(path);

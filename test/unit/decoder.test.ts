@@ -39,7 +39,7 @@ import {
   isMulti,
 } from '../../src/netlink/message.js';
 import { encodeLinkDumpRequest } from '../../src/netlink/request.js';
-import type { NetlinkMessage } from '../../src/netlink/types.js';
+import type { LinkMessage, NetlinkMessage } from '../../src/netlink/types.js';
 import {
   doneMessage,
   errorMessage,
@@ -223,6 +223,16 @@ describe('decodeLink', () => {
 
   it('decodes an empty IFLA_IFALIAS ("\\0") as the empty string', () => {
     assert.equal(decodeLink(only(newlink([stringAttr(IFLA_IFALIAS, '')]))).ifalias, '');
+  });
+
+  it('decodes names and aliases that are not UTF-8 losslessly: distinct, each bad byte as \\xHH', () => {
+    const decode = (attr: number, bytes: number[]): LinkMessage =>
+      decodeLink(only(newlink([rtattr(attr, Buffer.from([...bytes, 0]))])));
+    // 'a' then 0xff, and 'a' then 0xfe: the kernel accepts both as device names
+    assert.equal(decode(IFLA_IFNAME, [0x61, 0xff]).ifname, 'a\\xff');
+    assert.equal(decode(IFLA_IFNAME, [0x61, 0xfe]).ifname, 'a\\xfe');
+    assert.equal(decode(IFLA_IFALIAS, [0x75, 0x70, 0xc3]).ifalias, 'up\\xc3');
+    assert.equal(decode(IFLA_IFALIAS, [0x75, 0x70, 0xc3, 0xbc]).ifalias, 'upü');
   });
 
   it('stops a string at its first NUL', () => {

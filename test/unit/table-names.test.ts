@@ -5,9 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LinkTable } from '../../src/links/table.js';
-import { IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
+import { IFF_LOWER_UP, IFF_UP, IFLA_IFNAME } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
-import { fullLink } from '../helpers/netlink-bytes.js';
+import { decodeLink } from '../../src/netlink/link.js';
+import { decodeMessages } from '../../src/netlink/message.js';
+import { fullLink, linkMessageBytes, rtattr } from '../helpers/netlink-bytes.js';
 
 const link = (ifindex: number, ifname: string, over: Partial<LinkMessage> = {}): LinkMessage =>
   fullLink({
@@ -86,5 +88,20 @@ describe('LinkTable names', () => {
     assert.equal(table.apply(link(4, 'new'), 1).kind, 'added');
     table.apply(link(10, 'old'), 2);
     assert.deepEqual(names(table), ['10:old', '4:new']);
+  });
+
+  it('two links whose names differ only in bytes that are not UTF-8 are two links, neither evicted', () => {
+    // RTM_NEWLINK of ifindex with IFLA_IFNAME 'a' + one byte that is not UTF-8, as the kernel sends it
+    const decoded = (ifindex: number, byte: number): LinkMessage => {
+      const bytes = linkMessageBytes(link(ifindex, 'x', { ifname: undefined }), {}, [rtattr(IFLA_IFNAME, Buffer.from([0x61, byte, 0]))]);
+      return decodeLink([...decodeMessages(bytes)][0]!);
+    };
+    const table = new LinkTable();
+    for (let round = 0; round < 3; round++) {
+      table.apply(decoded(11, 0xff), round);
+      table.apply(decoded(12, 0xfe), round);
+      assert.equal(table.takeEvicted(), undefined, `round ${round}: nothing evicted`);
+    }
+    assert.deepEqual(names(table), ['11:a\\xff', '12:a\\xfe']);
   });
 });
