@@ -3,9 +3,12 @@ import { describe, it } from 'node:test';
 import { LinkTable } from '../../src/links/table.js';
 import { LINK_FAMILIES, LinkFamiliesRenderer, escapeLabelValue, type ExpositionFormat, type LinkFamily } from '../../src/metrics/link-families.js';
 import { counter, gauge, info, labelled, stateSet } from '../../src/metrics/link-family.js';
-import { IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
+import { parseConfig } from '../../src/config.js';
+import { IFF_LOWER_UP, IFF_UP, IFLA_IFNAME } from '../../src/netlink/constants.js';
+import { decodeLink } from '../../src/netlink/link.js';
+import { decodeMessages } from '../../src/netlink/message.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
-import { fullLink } from '../helpers/netlink-bytes.js';
+import { fullLink, linkMessageBytes, rtattr } from '../helpers/netlink-bytes.js';
 
 const link = (ifindex: number, over: Partial<LinkMessage> = {}): LinkMessage =>
   fullLink({
@@ -147,6 +150,24 @@ describe('link families', () => {
     assert.equal(samples(text, 'linkstate_up').length, 2);
     const inc = new LinkFamiliesRenderer(t, { include: /^(?:eth0)$/ });
     assert.equal(samples(render(inc, 'prometheus', 1), 'linkstate_up').length, 1);
+  });
+
+  it('exports names that are not UTF-8 escaped and distinct; the device filters match the escaped name', () => {
+    // IFLA_IFNAME 'a' + 0xff and 'a' + 0xfe, decoded as the monitor decodes them
+    const named = (ifindex: number, byte: number): LinkMessage =>
+      decodeLink(decodeMessages(linkMessageBytes(link(ifindex, { ifname: undefined }), {}, [rtattr(IFLA_IFNAME, Buffer.from([0x61, byte, 0]))]))[0]!);
+    const t = new LinkTable();
+    t.apply(named(21, 0xff), 0);
+    t.apply(named(22, 0xfe), 0);
+    const all = samples(render(new LinkFamiliesRenderer(t), 'prometheus', 0), 'linkstate_up');
+    // The label value is the text a\xff, its backslash doubled by the exposition format.
+    assert.deepEqual(all, ['linkstate_up{device="a\\\\xfe"} 1', 'linkstate_up{device="a\\\\xff"} 1']);
+    // What an operator types: --collector.device-exclude='a\\xfe' (a regex for the text a\xfe).
+    const config = parseConfig(['--collector.device-exclude=a\\\\xfe']);
+    assert.equal(config.kind, 'run');
+    const exclude = config.kind === 'run' ? config.config.collector.deviceExclude : undefined;
+    const kept = samples(render(new LinkFamiliesRenderer(t, { exclude }), 'prometheus', 0), 'linkstate_up');
+    assert.deepEqual(kept, ['linkstate_up{device="a\\\\xff"} 1']);
   });
 
   it('renders master as the master device name and follows its rename', () => {
