@@ -364,7 +364,7 @@ const SPARE_CHUNKS = 2;
  */
 const LINGER_MS = 20;
 const EAGAIN_RETRY_MS = 10;
-const EXIT_STALL_LIMIT_MS = 500;
+export const EXIT_STALL_LIMIT_MS = 500;
 
 type WritevFn = (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position: number | null, cb: (err: NodeJS.ErrnoException | null, bytes: number) => void) => void;
 

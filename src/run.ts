@@ -2,6 +2,7 @@
 // Exit codes: 0 after SIGINT/SIGTERM or --help/--version, 1 for bad flags/config or a start-up
 // failure (socket, address in use), 2 for an unexpected internal error.
 
+import { fstatSync } from 'node:fs';
 import { parseConfig, VERSION, type Config } from './config.js';
 import { buildRevision } from './build-info.js';
 import { ConfigError, NetlinkSocketError } from './errors.js';
@@ -14,7 +15,7 @@ import { LinkFamiliesRenderer } from './metrics/link-families.js';
 import { LinkMonitor } from './monitor.js';
 import { EthtoolMonitor } from './ethtool-monitor.js';
 import { NETLINK_GENERIC, RTMGRP_LINK, RTNLGRP_NSID } from './netlink/constants.js';
-import { configureAllocator, openLinkSocket, openRequestSocket } from './netlink/socket.js';
+import { configureAllocator, openLinkSocket, openRequestSocket, setNonBlocking } from './netlink/socket.js';
 import { DiscoveryError, NamespaceDiscovery } from './netns/discovery.js';
 import { NamespaceInfoFamily } from './netns/info-family.js';
 import { NamespaceSet } from './netns/namespaces.js';
@@ -50,6 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   configureAllocator();
+  nonBlockingStderr();
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   const table = new LinkTable();
   // With --collector.netns, one table per namespace: the exporter's own and every other one.
@@ -206,6 +208,21 @@ async function main(argv: readonly string[]): Promise<number> {
       );
     });
   });
+}
+
+/**
+ * A pipe or socket on stderr that nobody reads must not hold the process: made non-blocking, the
+ * log's writes (in the thread pool, and the exit flush, bounded by its stall limit) get EAGAIN
+ * instead of sleeping in the kernel, where no timeout reaches them and Node's exit waits for
+ * them. A terminal is left alone (the shell shares it), and a file never blocks for long.
+ */
+function nonBlockingStderr(): void {
+  try {
+    const stats = fstatSync(2);
+    if (stats.isFIFO() || stats.isSocket()) setNonBlocking(2);
+  } catch {
+    // no stderr: nothing to write to
+  }
 }
 
 main(process.argv.slice(2)).then(

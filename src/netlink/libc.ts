@@ -1,7 +1,8 @@
-// The libc and libuv calls the netlink socket needs, bound once through koffi.
+// The libc and libuv calls the netlink socket needs (and fcntl for stderr), bound once through koffi.
 // Only src/netlink/socket.ts imports this file; nothing else in src/ touches koffi (but
 // koffi-native.ts, which loads its prebuilt binary without the install-time code of koffi's
 // index). Every function is declared once at load time: calls construct no koffi types.
+import { constants } from 'node:fs';
 import { koffi } from './koffi-native.js';
 
 const lib = koffi.load('libc.so.6');
@@ -62,6 +63,18 @@ export const libc = {
   ) => number,
   close: lib.func('int close(int fd)') as (fd: number) => number,
 };
+
+const F_GETFL = 3;
+const F_SETFL = 4;
+const fcntl = lib.func('int fcntl(int fd, int cmd, ...)') as (fd: number, cmd: number, ...args: unknown[]) => number;
+
+/** Sets O_NONBLOCK on fd's open file description (fcntl(2)); false when fcntl failed. */
+export function setNonBlocking(fd: number): boolean {
+  const flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return false;
+  if ((flags & constants.O_NONBLOCK) !== 0) return true;
+  return fcntl(fd, F_SETFL, 'int', flags | constants.O_NONBLOCK) === 0;
+}
 
 // glibc's allocator, told to give memory back. A storm or a 10,000-link dump allocates and frees
 // many large buffers (datagram rounds, rendered chunks, gzip state); with glibc's defaults the

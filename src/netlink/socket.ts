@@ -56,7 +56,7 @@ import {
 import { decodeMessages } from './message.js';
 import type { NetlinkMessage } from './types.js';
 
-export { configureAllocator } from './libc.js';
+export { configureAllocator, setNonBlocking } from './libc.js';
 
 export type ReceiveEvent =
   /**
