@@ -364,6 +364,7 @@ const SPARE_CHUNKS = 2;
  */
 const LINGER_MS = 20;
 const EAGAIN_RETRY_MS = 10;
+/** The longest the exit flush waits for a non-blocking stderr to take the queue, in all. */
 export const EXIT_STALL_LIMIT_MS = 500;
 
 type WritevFn = (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position: number | null, cb: (err: NodeJS.ErrnoException | null, bytes: number) => void) => void;
@@ -586,8 +587,9 @@ export class FdLineWriter {
   /**
    * Writes everything queued, synchronously, in order. A write still in the thread pool is left
    * to it: if the reader is so slow that it has not finished, its text and the queue's may reach
-   * the reader interleaved (sonic-boom, used before, did the same). On a non-blocking descriptor,
-   * EAGAIN is retried until the reader has taken nothing for half a second.
+   * the reader interleaved (sonic-boom, used before, did the same). On a non-blocking descriptor
+   * (run.ts makes a pipe or socket on stderr one), EAGAIN is retried for EXIT_STALL_LIMIT_MS in
+   * all, then the rest is given up; a blocking descriptor's writes are waited for.
    */
   flushSync(): void {
     if (this.#failed) return;
@@ -602,22 +604,21 @@ export class FdLineWriter {
     this.#queued = [];
     this.#queuedLines = [];
     this.#queuedBytes = 0;
-    let stalledMs = 0;
+    // One bound for the whole flush, not per stall: a reader that keeps taking a little would
+    // otherwise hold the exit for as long as the queue (up to 16 MiB) takes it.
+    const deadline = performance.now() + EXIT_STALL_LIMIT_MS;
     for (const buffer of pending) {
       let offset = 0;
       while (offset < buffer.length) {
         try {
           offset += writeSync(this.#fd, buffer, offset, buffer.length - offset);
-          stalledMs = 0;
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
-          if ((code === 'EAGAIN' || code === 'EINTR') && stalledMs < EXIT_STALL_LIMIT_MS) {
-            sleepMs(1);
-            stalledMs += 1;
-            continue;
+          if ((code !== 'EAGAIN' && code !== 'EINTR') || performance.now() >= deadline) {
+            this.#failed = true; // stderr gone (EPIPE) or stuck: nothing more can be said
+            return;
           }
-          this.#failed = true; // stderr gone (EPIPE) or stuck: nothing more can be said
-          return;
+          sleepMs(1);
         }
       }
     }

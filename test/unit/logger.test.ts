@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writev } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FdLineWriter, MAX_BUFFERED_LOG_BYTES, createLogger, rateLimited, type Logger, type LoggerOptions } from '../../src/logger.js';
+import { EXIT_STALL_LIMIT_MS, FdLineWriter, MAX_BUFFERED_LOG_BYTES, createLogger, rateLimited, type Logger, type LoggerOptions } from '../../src/logger.js';
 import type { LogLevel } from '../../src/config.js';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
@@ -430,6 +430,34 @@ test('stderr: the exit flush also waits out EAGAIN when stderr is non-blocking',
   assert.equal(r.code, 0);
   assert.ok((parseInt(r.stdout.trim(), 8) & 0o4000) !== 0, `stderr is O_NONBLOCK in the child (flags ${r.stdout.trim()})`);
   assert.ok(r.stderr === Array.from({ length: n }, (_, i) => seqLine(i)).join(''), 'every line, in order');
+});
+
+test('stderr: a reader that keeps taking a little holds the exit flush no longer than the stall limit', async (t) => {
+  const n = 100_000; // ~8.5 MB queued at exit; the reader takes one chunk every 30 ms
+  const code = `import { createLogger } from ${JSON.stringify(LOGGER_URL)};
+    process.stderr; // Node makes the pipe O_NONBLOCK, as the exporter does with a pipe or socket
+    ${CHILD_STORM(n)}
+    process.stdout.write('exiting\\n', () => process.exit(0));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let exitingAt: number | undefined;
+  let received = 0;
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    if (c.includes('exiting')) exitingAt ??= Date.now();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    received += c.length;
+    child.stderr.pause();
+    setTimeout(() => child.stderr.resume(), 30).unref();
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const [status, exitedAt] = await new Promise<[number | null, number]>((resolve) => child.on('exit', (c) => resolve([c, Date.now()])));
+  clearTimeout(killer);
+  assert.equal(status, 0);
+  assert.ok(exitingAt !== undefined, 'the child got to its exit');
+  const ms = exitedAt - exitingAt;
+  assert.ok(ms < EXIT_STALL_LIMIT_MS + 400, `the exit took ${ms} ms with ${received} of ~${n * seqLine(0).length} bytes read (limit ${EXIT_STALL_LIMIT_MS} ms)`);
+  assert.ok(received > 0 && received < n * seqLine(0).length, `the reader got part of the log (${received} bytes)`);
+  t.diagnostic(`exit flush ${ms} ms, ${received} bytes read`);
 });
 
 test('FdLineWriter on a non-blocking pipe: short writes and EAGAIN go on from where they stopped, every byte once, in order', async () => {
