@@ -294,6 +294,28 @@ describe('--collector.netns in a lab with its own /run/netns', { timeout: 150_00
     }
   });
 
+  it('namespace files whose names are not UTF-8 get distinct, escaped netns labels', async (t) => {
+    if (!requireRoot(t)) return;
+    // 'n' + 0xff and 'n' + 0xfe: one label 'n\uFFFD' for both, were the names decoded lossily
+    const names = [`"$(printf 'n\\377')"`, `"$(printf 'n\\376')"`];
+    await lab.run('sh', ['-c', names.map((n) => `ip netns add ${n}`).join(' && ')]);
+    try {
+      const samples = await eventually('both namespaces to be exported', async () => {
+        const s = await scrape(exporter);
+        return sampleValue(s, 'linkstate_exporter_namespaces') === 9 ? s : undefined;
+      });
+      const labels = netnsInfo(samples).map((i) => i.netns);
+      assert.ok(labels.includes('n\\xff') && labels.includes('n\\xfe'), `labels: ${labels.join(',')}`);
+      assert.equal(new Set(labels).size, labels.length, 'labels unique');
+      const keys = samples.filter((x) => x.name === 'linkstate_up').map((x) => `${x.labels['device']}|${x.labels['netns'] ?? ''}`);
+      assert.ok(keys.includes('lo|n\\xff') && keys.includes('lo|n\\xfe'), 'the lo of each, under its own label');
+      assert.equal(new Set(keys).size, keys.length, 'no duplicate series');
+    } finally {
+      await lab.run('sh', ['-c', names.map((n) => `ip netns del ${n}`).join('; ')]);
+      await eventually('the two namespaces to go', async () => sampleValue(await scrape(exporter), 'linkstate_exporter_namespaces') === 7);
+    }
+  });
+
   it('drops and counts a netlink message forged by a user-space process', async (t) => {
     if (!requireRoot(t)) return;
     // this thread is in the lab: the forger's socket lives where the exporter's does
