@@ -111,7 +111,13 @@ export async function prepareWebConfig(path: string, logger: Logger, timeouts: C
         },
       });
       reloader.start();
-      return reloader;
+      return {
+        reload: () => reloader.reload(),
+        close: () => {
+          reloader.close();
+          layer.close();
+        },
+      };
     },
   };
 }

@@ -5,6 +5,7 @@
 
 import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { bcryptCostProblem } from './basic-auth.js';
 
 export class WebConfigError extends Error {
   readonly code = 'WEB_CONFIG' as const;
@@ -277,6 +278,8 @@ function parseUsers(value: unknown): Map<string, string> {
       // Never echo the value: it may be a plain-text password put there by mistake.
       fail(`${path}.${user}`, 'expected a bcrypt hash ($2a$, $2b$ or $2y$, cost 04-31), e.g. from "htpasswd -nBC 10 \'\'"');
     }
+    const costProblem = bcryptCostProblem(hash);
+    if (costProblem !== undefined) fail(`${path}.${user}`, costProblem);
     users.set(user, hash);
   }
   return users;

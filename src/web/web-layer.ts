@@ -5,7 +5,8 @@
 
 import type http from 'node:http';
 import { PROGRAM_NAME } from '../config.js';
-import { AuthCache, BasicAuthenticator, parseBasicAuthorization } from './basic-auth.js';
+import { AuthCache, BasicAuthenticator, CheckQueue, parseBasicAuthorization } from './basic-auth.js';
+import { BcryptWorker } from './bcrypt-worker.js';
 import { defaultHeaders } from './default-headers.js';
 import type { WebConfig } from './web-config.js';
 
@@ -22,13 +23,26 @@ function send(res: http.ServerResponse, status: number, text: string): void {
 export class WebLayer {
   readonly #tls: boolean;
   readonly #cache = new AuthCache();
+  // The thread starts on the first check that misses the cache, never without basic auth.
+  readonly #bcrypt = new BcryptWorker();
+  readonly #queue = new CheckQueue(this.#bcrypt);
   #headers: Array<[string, string]> = [];
   #auth: BasicAuthenticator;
 
   constructor(tls: boolean, config?: WebConfig) {
     this.#tls = tls;
-    this.#auth = new BasicAuthenticator(new Map(), this.#cache);
+    this.#auth = new BasicAuthenticator(new Map(), this.#queue, this.#cache);
     this.update(config);
+  }
+
+  /** The bcrypt thread (tests read whether it runs). */
+  get bcrypt(): BcryptWorker {
+    return this.#bcrypt;
+  }
+
+  /** Stops the bcrypt thread (with the server). */
+  close(): void {
+    this.#bcrypt.close();
   }
 
   /** The authenticator in use (tests read its bcrypt run count). */
@@ -44,7 +58,7 @@ export class WebLayer {
     }
     this.#headers = [...headers];
     // The cache is shared: entries are keyed by the stored hash, so changed users never match.
-    this.#auth = new BasicAuthenticator(config?.basicAuthUsers ?? new Map(), this.#cache);
+    this.#auth = new BasicAuthenticator(config?.basicAuthUsers ?? new Map(), this.#queue, this.#cache);
   }
 
   handle(req: http.IncomingMessage, res: http.ServerResponse, next: () => void): void {
@@ -54,7 +68,7 @@ export class WebLayer {
       next();
       return;
     }
-    auth.verify(parseBasicAuthorization(req.headers.authorization)).then(
+    auth.verify(parseBasicAuthorization(req.headers.authorization), req.socket.remoteAddress ?? '').then(
       (result) => {
         if (result === 'ok') {
           next();

@@ -26,7 +26,11 @@ export interface RunningExporter {
 let nextPort = 19100;
 
 /** Starts the exporter on 127.0.0.1:<port> inside ns; resolves once it answers /-/healthy. The calling thread must be in ns. */
-export async function startExporter(ns: Netns, args: readonly string[] = [], opts: { port?: number } = {}): Promise<RunningExporter> {
+export async function startExporter(
+  ns: Netns,
+  args: readonly string[] = [],
+  opts: { port?: number; /** Sent with the /-/healthy probe (e.g. basic-auth credentials). */ headers?: Record<string, string> } = {},
+): Promise<RunningExporter> {
   const port = opts.port ?? nextPort++;
   const child = ns.spawn(process.execPath, [MAIN, `--web.listen-address=127.0.0.1:${port}`, '--log.level=debug', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -41,7 +45,7 @@ export async function startExporter(ns: Netns, args: readonly string[] = [], opt
   for (;;) {
     if (exited) throw new Error(`exporter ${exited} before answering:\n${stderr}`);
     try {
-      if ((await fetch(`${base}/-/healthy`)).status === 200) break;
+      if ((await fetch(`${base}/-/healthy`, { headers: opts.headers ?? {} })).status === 200) break;
     } catch {
       // not listening yet
     }

@@ -28,6 +28,9 @@ const WEB_CONFIG_ONLY = [
   '/dist/src/web/web-layer.js',
   '/dist/src/web/basic-auth.js',
   '/dist/src/web/tls-policy.js',
+  // The bcrypt thread, started by the first password check.
+  '/dist/src/web/bcrypt-worker.js',
+  '/dist/src/web/bcrypt-thread.js',
 ];
 
 /** Never loaded: express's index (body parsers, static files) and prom-client's index. */

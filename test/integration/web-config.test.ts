@@ -236,6 +236,7 @@ test('start-up: an invalid file is one line naming the file', async () => {
     [`tls_server_config:\n  cert_file: ${serverCert.certFile}\n  key_file: ${client.keyFile}\n`, /key does not belong to the certificate/],
     [`tls_server_config:\n  cert_file: ${ca.keyFile}\n  key_file: ${serverCert.keyFile}\n`, /invalid certificate or key/],
     ['basic_auth_users:\n  a: plain\n', /expected a bcrypt hash/],
+    [`basic_auth_users:\n  a: $2y$15$${'a'.repeat(53)}\n`, /basic_auth_users\.a: bcrypt cost 15 is above the maximum of 12/],
     ['{', /invalid YAML/],
   ];
   const app = createApp({ source, telemetryPath: '/metrics', isReady: () => true, version: 't', logger: createLogger({ level: 'error', format: 'json', destination: { write: () => undefined } }) });
@@ -302,6 +303,19 @@ test('an invalid file later keeps the last good config; a valid one is then appl
     );
     assert.equal((await request(base, '/metrics', { headers: basic('alice', 'one') })).status, 401, 'old password no longer works');
     assert.equal(await running.reloadWebConfig(), 'unchanged');
+  } finally {
+    await running.close();
+  }
+});
+
+test('a reload with a bcrypt cost above the ceiling is refused; the last good config stays', async () => {
+  const { running, base, logs, path } = await start(`basic_auth_users:\n  alice: ${bcrypt.hashSync('one', 4)}\n`);
+  try {
+    writeConfig(path, `basic_auth_users:\n  alice: $2y$13$${'a'.repeat(53)}\n`);
+    assert.equal(await running.reloadWebConfig(), 'rejected');
+    const line = logs.find((l) => l.includes('keeping the last good one')) ?? '';
+    assert.match(line, /basic_auth_users\.alice: bcrypt cost 13 is above the maximum of 12/);
+    assert.equal((await request(base, '/metrics', { headers: basic('alice', 'one') })).status, 200, 'old config still in force');
   } finally {
     await running.close();
   }
