@@ -22,6 +22,11 @@ export interface ServerTimeouts {
   headersTimeoutMs: number;
   /** Time allowed to receive a whole request. */
   requestTimeoutMs: number;
+  /**
+   * Time allowed from a request's headers until its response is handed whole to the kernel: a
+   * client that stops reading is cut off and the body it held released. Event streams excepted.
+   */
+  responseTimeoutMs: number;
   /** How long an idle keep-alive connection stays open after a response. */
   keepAliveTimeoutMs: number;
   /** Time allowed for a TLS handshake. */
@@ -36,12 +41,14 @@ export interface ServerTimeouts {
 
 /**
  * headers 10 s and request 30 s are far above what a scraper needs on a LAN and cut a
- * slow-loris client off quickly; keep-alive 90 s outlasts the common 15–60 s scrape
- * intervals so Prometheus reuses its connection (and its TLS session).
+ * slow-loris client off quickly; response 60 s is the longest scrape timeout a 60 s interval
+ * allows, and lets a 3 MB status page through at 50 kB/s; keep-alive 90 s outlasts the common
+ * 15–60 s scrape intervals so Prometheus reuses its connection (and its TLS session).
  */
 export const DEFAULT_TIMEOUTS: ServerTimeouts = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
+  responseTimeoutMs: 60_000,
   keepAliveTimeoutMs: 90_000,
   handshakeTimeoutMs: 10_000,
   checkIntervalMs: NODE_CHECK_INTERVAL_OFF,

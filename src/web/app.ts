@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import type { Exposition } from '../metrics/exposition.js';
 import type { EventStreams } from './event-stream.js';
 import { acceptsGzip, negotiateOpenMetrics } from './negotiate.js';
+import { exemptFromResponseTimeout } from './slow-client-guard.js';
 import type { StatusSource } from './status-page.js';
 
 export type { Exposition } from '../metrics/exposition.js';
@@ -30,7 +31,10 @@ export interface AppOptions {
   isReady(): boolean;
   version: string;
   logger: Logger;
-  /** Parallel scrapes of the telemetry path allowed at once; 0 or undefined = no limit. */
+  /**
+   * Parallel scrapes of the telemetry path allowed at once, and apart from them parallel
+   * requests of the status page, its script and /api/v1/links; 0 or undefined = no limit.
+   */
   maxRequests?: number;
   /** The links shown on the status page and in /api/v1/links; none when absent. */
   status?: StatusSource;
@@ -179,6 +183,19 @@ export function createApp(opts: AppOptions): App {
     }));
   const maxRequests = opts.maxRequests ?? 0;
   let inFlight = 0;
+  // The page, its script and the API: slots of their own, so that page readers who never read
+  // can not take the scrapes' slots. Held until the response is done or its connection gone.
+  let pagesInFlight = 0;
+  const pageSlot = (res: http.ServerResponse): boolean => {
+    if (maxRequests > 0 && pagesInFlight >= maxRequests) {
+      res.setHeader('Retry-After', '1');
+      sendText(res, 503, 'Too many requests');
+      return false;
+    }
+    pagesInFlight += 1;
+    res.once('close', () => (pagesInFlight -= 1));
+    return true;
+  };
 
   /** The telemetry path, once the method is known to be GET or HEAD. Rejects only on a bug. */
   const serveTelemetry = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -245,7 +262,7 @@ export function createApp(opts: AppOptions): App {
     });
 
     app.all('/', (req: Request, res: Response, next: NextFunction) => {
-      if (!onlyGetHead(req, res)) return;
+      if (!onlyGetHead(req, res) || !pageSlot(res)) return;
       pageModule().then(
         (m) => sendChunks(res, 'text/html; charset=utf-8', m.statusPageChunks(info, status, now()), req.method === 'HEAD', m.STATUS_PAGE_CSP),
         next,
@@ -254,7 +271,7 @@ export function createApp(opts: AppOptions): App {
 
     let script: Promise<string> | undefined;
     app.all('/static/status.js', (req: Request, res: Response, next: NextFunction) => {
-      if (!onlyGetHead(req, res)) return;
+      if (!onlyGetHead(req, res) || !pageSlot(res)) return;
       // Loaded on the first request only: an exporter nobody looks at never holds it.
       script ??= import('./status-script.js').then((m) => m.STATUS_SCRIPT);
       void Promise.all([script, pageModule()]).then(([text, m]) => {
@@ -264,7 +281,7 @@ export function createApp(opts: AppOptions): App {
     });
 
     app.all('/api/v1/links', (req: Request, res: Response, next: NextFunction) => {
-      if (!onlyGetHead(req, res)) return;
+      if (!onlyGetHead(req, res) || !pageSlot(res)) return;
       pageModule().then((m) => {
         res.setHeader('Cache-Control', 'no-store');
         return sendChunks(res, 'application/json; charset=utf-8', m.linksJsonChunks(status, now()), req.method === 'HEAD', m.STATUS_PAGE_CSP);
@@ -275,6 +292,8 @@ export function createApp(opts: AppOptions): App {
     if (log !== undefined) {
       app.all('/api/v1/events', (req: Request, res: Response, next: NextFunction) => {
         if (!onlyGetHead(req, res)) return;
+        // A stream never ends: its slow readers are dropped by size (event-stream.ts) instead.
+        exemptFromResponseTimeout(res);
         void eventStreams(log).then((s) => s.handle(req, res), next);
       });
     }

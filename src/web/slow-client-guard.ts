@@ -10,6 +10,9 @@
 //   deadline start; when it fires, a request the client has not finished sending (req.complete
 //   false: a trickled body) is cut, and one that arrived whole (a long response such as an
 //   event stream) is left alone, as Node's requestTimeout covers receiving the request only.
+// - from a request's headers until its response is handed whole to the kernel:
+//   responseTimeoutMs; a client that stops reading (its body held in memory meanwhile) is cut
+//   off without an answer. Event streams, which never end, are exempted by their route.
 // A client that misses its deadline is answered 408 and cut off, as Node would.
 // Why not Node's own check: its connectionsCheckingInterval is a setInterval that runs for as
 // long as the server listens (test/unit/slow-client-guard.test.ts shows it), a wake-up every
@@ -23,10 +26,23 @@ export const NODE_CHECK_INTERVAL_OFF = 2 ** 31 - 1;
 
 const REQUEST_TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
+const longLived = new WeakSet<ServerResponse>();
+
+/** Exempts a response that never ends (an event stream) from the response timeout. */
+export function exemptFromResponseTimeout(res: ServerResponse): void {
+  longLived.add(res);
+}
+
+/** Drops a connection now, with what is queued on it: a reset on plain TCP frees the kernel's buffers too. */
+function cut(socket: Socket): void {
+  if ('encrypted' in socket || typeof socket.resetAndDestroy !== 'function') socket.destroy();
+  else socket.resetAndDestroy();
+}
+
 export function guardSlowClients(
   server: HttpServer | HttpsServer,
   tls: boolean,
-  timeouts: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number },
+  timeouts: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; responseTimeoutMs?: number },
 ): void {
   const deadlines = new WeakMap<Socket, NodeJS.Timeout>();
   const started = new WeakMap<Socket, number>();
@@ -60,5 +76,13 @@ export function guardSlowClients(
       });
     }
     res.once('finish', () => arm(socket, timeouts.keepAliveTimeoutMs + timeouts.headersTimeoutMs));
+    const responseMs = timeouts.responseTimeoutMs ?? 0;
+    if (responseMs > 0) {
+      const timer = setTimeout(() => {
+        if (!res.writableFinished && !longLived.has(res) && !socket.destroyed) cut(socket);
+      }, responseMs);
+      timer.unref();
+      res.once('close', () => clearTimeout(timer));
+    }
   });
 }

@@ -1,12 +1,21 @@
-// HTTP limits on 127.0.0.1: --web.max-requests, slow clients cut off by the header timeout,
-// and responses that never carry internals.
+// HTTP limits on 127.0.0.1: --web.max-requests (scrapes, and apart from them the status page
+// and API), slow clients cut off by the header timeout, clients that never read cut off by the
+// response timeout, and responses that never carry internals.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
-import { createApp, startServer, DEFAULT_TIMEOUTS, type Exposition, type MetricsSource } from '../../src/server.js';
+import { createApp, startServer, DEFAULT_TIMEOUTS, type Exposition, type MetricsSource, type ServerTimeouts } from '../../src/server.js';
+import { LinkEventLog } from '../../src/events/link-events.js';
+import { LinkTable } from '../../src/links/table.js';
 import { createLogger } from '../../src/logger.js';
+import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP, IF_OPER_UP } from '../../src/netlink/constants.js';
+import type { LinkMessage } from '../../src/netlink/types.js';
+import type { StatusSource } from '../../src/web/status-page.js';
 import { request } from '../helpers/http-request.js';
+import { connectSmallBuffer } from '../helpers/small-buffer-client.js';
+import { openEvents } from '../helpers/sse-client.js';
 
 const logger = createLogger({ level: 'error', format: 'json', destination: { write: () => undefined } });
 
@@ -107,6 +116,7 @@ test('default timeouts are the documented ones', () => {
   assert.deepEqual(DEFAULT_TIMEOUTS, {
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
+    responseTimeoutMs: 60_000,
     keepAliveTimeoutMs: 90_000,
     handshakeTimeoutMs: 10_000,
     checkIntervalMs: 2 ** 31 - 1,
@@ -140,6 +150,115 @@ test('malformed requests get a bare status, no internals', async () => {
       assert.doesNotMatch(received, /at |node:|Error:|\/work\//);
     }
   } finally {
+    await running.close();
+  }
+});
+
+/**
+ * 30,000 links: a page of ~9 MB and ~6 MB of JSON, more than the kernel takes for a client that
+ * never reads (the server's send buffer grows up to tcp_wmem's 4 MiB).
+ */
+const LINKS = 30_000;
+function manyLinks(n = LINKS): StatusSource {
+  const table = new LinkTable();
+  for (let i = 1; i <= n; i++) {
+    const msg = {
+      kind: 'new', family: AF_UNSPEC, ifindex: i, ifname: `veth${i}`, flags: IFF_UP | IFF_LOWER_UP, carrier: 1,
+      operstate: IF_OPER_UP, carrierChanges: 2, carrierUpCount: 1, carrierDownCount: 1,
+    } as unknown as LinkMessage;
+    table.apply(msg, 1_000);
+  }
+  return table;
+}
+
+/** A GET whose client never reads the response: a 4 KiB receive buffer, paused; the server's buffers fill next. */
+async function neverReads(address: string, path: string): Promise<{ socket: net.Socket; closed: Promise<number> }> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  const socket = connectSmallBuffer(host, port, 4096);
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  let bytes = 0;
+  socket.on('data', (d: Buffer) => (bytes += d.length));
+  socket.on('error', () => undefined); // a reset is what the server's cut looks like
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(bytes)));
+  return { socket, closed };
+}
+
+async function serveLinks(maxRequests: number, timeouts: Partial<ServerTimeouts> = {}, body = Buffer.from('up 1\n')) {
+  const source: MetricsSource = { expose: async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', body: [body] }) };
+  const app = createApp({ source, telemetryPath: '/metrics', isReady: () => true, version: 't', logger, maxRequests, status: manyLinks(), events: new LinkEventLog(10), eventStreams: { keepAliveMs: 100 } });
+  const running = await startServer(app, { host: '127.0.0.1', port: 0 }, { timeouts });
+  return { running, base: `http://${running.address}` };
+}
+
+const connections = (server: net.Server): Promise<number> =>
+  new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+
+test('--web.max-requests limits the status page and /api/v1/links too, apart from scrapes', async () => {
+  const { running, base } = await serveLinks(2);
+  const stalled: net.Socket[] = [];
+  try {
+    for (const path of ['/', '/api/v1/links']) stalled.push((await neverReads(running.address, path)).socket);
+    await new Promise((r) => setTimeout(r, 300)); // the kernel buffers fill; the responses wait for a drain
+    for (const path of ['/', '/api/v1/links', '/static/status.js']) {
+      const res = await request(base, path);
+      assert.equal(res.status, 503, `${path} beyond the limit`);
+      assert.equal(res.body.toString(), 'Too many requests\n');
+      assert.equal(res.headers['retry-after'], '1');
+    }
+    assert.equal((await request(base, '/metrics')).status, 200, 'scrapes have their own slots');
+    assert.equal((await request(base, '/-/healthy')).status, 200);
+    stalled.pop()!.destroy();
+    let page = await request(base, '/');
+    for (let i = 0; i < 50 && page.status === 503; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      page = await request(base, '/');
+    }
+    assert.equal(page.status, 200, 'a slot is given back when a client goes');
+    assert.equal((page.body.toString().match(/<tr /g) ?? []).length, LINKS, 'the whole page');
+  } finally {
+    for (const s of stalled) s.destroy();
+    await running.close();
+  }
+});
+
+test('a client that never reads is cut off by the response timeout; its slot is given back', async () => {
+  // Scrapes too: a telemetry body of 16 MB waits for the client as the page does.
+  const { running, base } = await serveLinks(1, { responseTimeoutMs: 500 }, Buffer.alloc(16 << 20, 'a'));
+  try {
+    const once = { agent: new http.Agent({ keepAlive: false }) };
+    for (const path of ['/', '/api/v1/links', '/metrics']) {
+            for (let i = 0; i < 100 && (await connections(running.server)) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const t0 = Date.now();
+      const { socket, closed } = await neverReads(running.address, path);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await connections(running.server), 1, `${path}: the stalled connection is open`);
+      const deadline = Date.now() + 3000;
+      while ((await connections(running.server)) > 0) {
+        assert.ok(Date.now() < deadline, `${path}: still open after 3 s`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const took = Date.now() - t0;
+      assert.ok(took >= 400 && took < 2000, `${path}: cut after ${took} ms`);
+      socket.resume();
+      const received = await closed;
+      assert.ok(received < 5_000_000, `${path}: the client got ${received} bytes, not the whole body`);
+      if (path !== '/metrics') assert.equal((await request(base, path, once)).status, 200, `${path}: the slot is back`);
+    }
+  } finally {
+    await running.close();
+  }
+});
+
+test('an event stream is not cut by the response timeout', async () => {
+  const { running, base } = await serveLinks(1, { responseTimeoutMs: 300 });
+  const stream = await openEvents(`${base}/api/v1/events`);
+  try {
+    assert.equal(stream.status, 200);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await connections(running.server), 1, 'still open after three times the response timeout');
+    assert.equal(stream.closed, false);
+  } finally {
+    stream.close();
     await running.close();
   }
 });
