@@ -113,14 +113,10 @@ export class CheckQueue {
   #waiting = 0;
   #running = false;
   #lastClient: string | undefined;
-  /** Comparisons started so far, with the hash each ran against (tests read the cost). */
-  readonly ran: string[] = [];
 
   constructor(
     comparer: BcryptComparer,
     readonly maxWaiting = MAX_PENDING_CHECKS,
-    /** How many entries of `ran` are kept. */
-    readonly keepRan = 64,
   ) {
     this.#comparer = comparer;
   }
@@ -166,8 +162,6 @@ export class CheckQueue {
     this.#lastClient = client;
     this.#waiting -= 1;
     this.#running = true;
-    this.ran.push(check.hash);
-    if (this.ran.length > this.keepRan) this.ran.shift();
     this.#comparer
       .compare(check.password, check.hash)
       .then(
