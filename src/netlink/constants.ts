@@ -85,6 +85,7 @@ export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 export const IFLA_ADDRESS = 1;
 export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
+/** u32: ifindex of the lower device (vlan, macvlan) or of a veth's peer; sent only when it differs from the link's own. */
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
 export const IFLA_PROTINFO = 12;
@@ -95,10 +96,26 @@ export const IFLA_IFALIAS = 20;
 export const IFLA_GROUP = 27;
 export const IFLA_CARRIER = 33;
 export const IFLA_CARRIER_CHANGES = 35;
+/** s32: the namespace (nsid, as seen from ours) of the device IFLA_LINK names, when not ours. */
+export const IFLA_LINK_NETNSID = 37;
+/** u8: 1 while a daemon holds the link protodown (carrier off whatever the medium says). */
+export const IFLA_PROTO_DOWN = 39;
 /** IFLA_TARGET_NETNSID (was IFLA_IF_NETNSID): s32, the namespace a request is about. */
 export const IFLA_TARGET_NETNSID = 46;
 export const IFLA_CARRIER_UP_COUNT = 47;
 export const IFLA_CARRIER_DOWN_COUNT = 48;
+/** nested IFLA_PROTO_DOWN_REASON_*: why the link is protodown, one bit per reason. */
+export const IFLA_PROTO_DOWN_REASON = 55;
+/** NUL-terminated string: the device's parent device (dev->dev.parent: "0000:03:00.0", "virtio2"). */
+export const IFLA_PARENT_DEV_NAME = 56;
+/** NUL-terminated string: the bus of that parent device ("pci", "virtio", "usb"). */
+export const IFLA_PARENT_DEV_BUS_NAME = 57;
+
+// IFLA_PROTO_DOWN_REASON_* (nested in IFLA_PROTO_DOWN_REASON)
+/** u32: which reason bits a request changes (requests only; the kernel's replies carry VALUE). */
+export const IFLA_PROTO_DOWN_REASON_MASK = 1;
+/** u32: the reason bits set. */
+export const IFLA_PROTO_DOWN_REASON_VALUE = 2;
 
 // IFLA_INFO_* (nested in IFLA_LINKINFO)
 export const IFLA_INFO_KIND = 1;

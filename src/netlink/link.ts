@@ -4,7 +4,11 @@
 // include/uapi/linux/if_link.h): IFLA_OPERSTATE, IFLA_CARRIER are u8 (nla_put_u8);
 // IFLA_MTU, IFLA_MASTER, IFLA_CARRIER_CHANGES, IFLA_CARRIER_UP_COUNT/_DOWN_COUNT are u32;
 // IFLA_IFNAME, IFLA_IFALIAS, IFLA_INFO_KIND are NUL-terminated strings (nla_put_string);
-// IFLA_ADDRESS is dev_addr, dev->addr_len bytes. Any other size is a decode error, never 0.
+// IFLA_ADDRESS is dev_addr, dev->addr_len bytes; IFLA_LINK is u32 (sent only when iflink differs
+// from ifindex), IFLA_LINK_NETNSID s32, IFLA_PROTO_DOWN u8; IFLA_PROTO_DOWN_REASON nests
+// IFLA_PROTO_DOWN_REASON_VALUE u32 (sent only when non-zero; _MASK u32 appears in requests only);
+// IFLA_PARENT_DEV_NAME and IFLA_PARENT_DEV_BUS_NAME are NUL-terminated strings, sent only for
+// devices with a parent (a NIC: "0000:03:00.0" on "pci"). Any other size is a decode error, never 0.
 // IFLA_IFALIAS: current kernels send it only when an alias is set; older ones may send an
 // empty one ("\0"), which decodes to ''. Unknown attributes are skipped.
 //
@@ -34,8 +38,16 @@ import {
   IFLA_INFO_KIND,
   IFLA_INFO_SLAVE_DATA,
   IFLA_INFO_SLAVE_KIND,
+  IFLA_LINK,
   IFLA_LINKINFO,
+  IFLA_LINK_NETNSID,
+  IFLA_PARENT_DEV_BUS_NAME,
+  IFLA_PARENT_DEV_NAME,
   IFLA_PROTINFO,
+  IFLA_PROTO_DOWN,
+  IFLA_PROTO_DOWN_REASON,
+  IFLA_PROTO_DOWN_REASON_MASK,
+  IFLA_PROTO_DOWN_REASON_VALUE,
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
@@ -49,6 +61,7 @@ import type { LinkMessage, NetlinkMessage } from './types.js';
 const attrs = new AttributeReader();
 const linkinfo = new AttributeReader();
 const brport = new AttributeReader();
+const reason = new AttributeReader();
 
 /** IFLA_BRPORT_STATE among the IFLA_BRPORT_* attributes `port` walks, or undefined. */
 function bridgePortStateIn(port: AttributeReader): number | undefined {
@@ -113,6 +126,12 @@ export function decodeLink(msg: NetlinkMessage): LinkMessage {
   let master: number | undefined;
   let infoKind: string | undefined;
   let bridgePortState: number | undefined;
+  let iflink: number | undefined;
+  let linkNetnsid: number | undefined;
+  let protoDown: number | undefined;
+  let protoDownReason: number | undefined;
+  let parentDevice: string | undefined;
+  let parentBus: string | undefined;
 
   const a = attrs.init(payload, IFINFOMSG_LEN, payload.length, base);
   while (a.next()) {
@@ -163,6 +182,29 @@ export function decodeLink(msg: NetlinkMessage): LinkMessage {
       case IFLA_PROTINFO:
         if (family === AF_BRIDGE) bridgePortState = bridgePortStateIn(a.nested(brport));
         break;
+      case IFLA_LINK:
+        iflink = a.u32();
+        break;
+      case IFLA_LINK_NETNSID:
+        linkNetnsid = a.s32();
+        break;
+      case IFLA_PROTO_DOWN:
+        protoDown = a.u8();
+        break;
+      case IFLA_PROTO_DOWN_REASON: {
+        const r = a.nested(reason);
+        while (r.next()) {
+          if (r.type === IFLA_PROTO_DOWN_REASON_VALUE) protoDownReason = r.u32();
+          else if (r.type === IFLA_PROTO_DOWN_REASON_MASK) r.u32(); // size-checked, not kept
+        }
+        break;
+      }
+      case IFLA_PARENT_DEV_NAME:
+        parentDevice = a.string();
+        break;
+      case IFLA_PARENT_DEV_BUS_NAME:
+        parentBus = a.string();
+        break;
       default:
         break; // unknown or unused attribute: skipped
     }
@@ -172,6 +214,7 @@ export function decodeLink(msg: NetlinkMessage): LinkMessage {
   attrs.release();
   linkinfo.release();
   brport.release();
+  reason.release();
   return {
     kind,
     family,
@@ -191,5 +234,11 @@ export function decodeLink(msg: NetlinkMessage): LinkMessage {
     master,
     infoKind,
     bridgePortState,
+    iflink,
+    linkNetnsid,
+    protoDown,
+    protoDownReason,
+    parentDevice,
+    parentBus,
   };
 }

@@ -64,6 +64,21 @@ export interface LinkMessage {
    * or from IFLA_LINKINFO / IFLA_INFO_SLAVE_DATA (slave kind "bridge") in an AF_UNSPEC one.
    */
   readonly bridgePortState?: number;
+  /**
+   * IFLA_LINK: ifindex of the lower device (vlan, macvlan) or of a veth's peer, in the namespace
+   * IFLA_LINK_NETNSID names when that is present; sent only when it differs from ifindex.
+   */
+  readonly iflink?: number;
+  /** IFLA_LINK_NETNSID: nsid (as our namespace sees it) of the namespace iflink is in, when not ours. */
+  readonly linkNetnsid?: number;
+  /** IFLA_PROTO_DOWN (0 or 1): 1 while a daemon holds the link protodown. */
+  readonly protoDown?: number;
+  /** IFLA_PROTO_DOWN_REASON / IFLA_PROTO_DOWN_REASON_VALUE: the reason bits; sent only when non-zero. */
+  readonly protoDownReason?: number;
+  /** IFLA_PARENT_DEV_NAME: the parent device ("0000:03:00.0", "virtio2"); physical devices only. */
+  readonly parentDevice?: string;
+  /** IFLA_PARENT_DEV_BUS_NAME: the parent device's bus ("pci", "virtio"). */
+  readonly parentBus?: string;
 }
 
 /** NLMSG_ERROR payload: the negated errno (0 is an ACK) and the header of the request it answers. */

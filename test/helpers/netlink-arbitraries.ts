@@ -13,8 +13,14 @@ import {
   IFLA_IFALIAS,
   IFLA_IFNAME,
   IFLA_INFO_KIND,
+  IFLA_LINK,
   IFLA_LINKINFO,
+  IFLA_LINK_NETNSID,
+  IFLA_PARENT_DEV_BUS_NAME,
+  IFLA_PARENT_DEV_NAME,
   IFLA_PROTINFO,
+  IFLA_PROTO_DOWN,
+  IFLA_PROTO_DOWN_REASON,
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
@@ -44,6 +50,12 @@ export const KNOWN_LINK_ATTRIBUTES: readonly number[] = [
   IFLA_CARRIER_CHANGES,
   IFLA_CARRIER_UP_COUNT,
   IFLA_CARRIER_DOWN_COUNT,
+  IFLA_LINK,
+  IFLA_LINK_NETNSID,
+  IFLA_PROTO_DOWN,
+  IFLA_PROTO_DOWN_REASON,
+  IFLA_PARENT_DEV_NAME,
+  IFLA_PARENT_DEV_BUS_NAME,
 ];
 
 const u8 = fc.integer({ min: 0, max: 0xff });
@@ -91,6 +103,12 @@ export const linkMessageArb: fc.Arbitrary<LinkMessage> = fc
   master: optional(u32),
   infoKind: optional(text(16)),
   bridgePortState: optional(u8),
+  iflink: optional(u32),
+  linkNetnsid: optional(s32),
+  protoDown: optional(u8),
+  protoDownReason: optional(u32),
+  parentDevice: optional(text(32)),
+  parentBus: optional(text(16)),
   family: fc.constantFrom(0, 7),
   })
   .map((link): LinkMessage => ({ ...link }));
@@ -173,7 +191,8 @@ export function lengthFields(bytes: Buffer): LengthField[] {
     while (pos + 4 <= end) {
       const len = bytes.readUInt16LE(pos);
       fields.push({ offset: pos, size: 2 });
-      if ((bytes.readUInt16LE(pos + 2) & NLA_TYPE_MASK) === IFLA_LINKINFO) attributes(pos + 4, pos + len);
+      const type = bytes.readUInt16LE(pos + 2) & NLA_TYPE_MASK;
+      if (type === IFLA_LINKINFO || type === IFLA_PROTO_DOWN_REASON) attributes(pos + 4, pos + len);
       pos += (len + 3) & ~3;
     }
   };

@@ -14,8 +14,15 @@ import {
   IFLA_INFO_KIND,
   IFLA_INFO_SLAVE_DATA,
   IFLA_INFO_SLAVE_KIND,
+  IFLA_LINK,
   IFLA_LINKINFO,
+  IFLA_LINK_NETNSID,
+  IFLA_PARENT_DEV_BUS_NAME,
+  IFLA_PARENT_DEV_NAME,
   IFLA_PROTINFO,
+  IFLA_PROTO_DOWN,
+  IFLA_PROTO_DOWN_REASON,
+  IFLA_PROTO_DOWN_REASON_VALUE,
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
@@ -95,6 +102,12 @@ export function u32Attr(type: number, value: number): Buffer {
   return rtattr(type, data);
 }
 
+export function s32Attr(type: number, value: number): Buffer {
+  const data = Buffer.alloc(4);
+  data.writeInt32LE(value, 0);
+  return rtattr(type, data);
+}
+
 /** A string attribute as nla_put_string sends it: UTF-8 then one NUL. */
 export function stringAttr(type: number, value: string): Buffer {
   return rtattr(type, Buffer.concat([Buffer.from(value, 'utf8'), Buffer.alloc(1)]));
@@ -144,6 +157,15 @@ export function linkAttributes(link: LinkMessage, opts: { nestedFlag?: boolean }
   if (link.carrierDownCount !== undefined) {
     parts.push(u32Attr(IFLA_CARRIER_DOWN_COUNT, link.carrierDownCount));
   }
+  // rtnl_fill_proto_down: IFLA_PROTO_DOWN, then the reason nest (NLA_F_NESTED) with VALUE only.
+  if (link.protoDown !== undefined) parts.push(u8Attr(IFLA_PROTO_DOWN, link.protoDown));
+  if (link.protoDownReason !== undefined) {
+    parts.push(nestedAttr(IFLA_PROTO_DOWN_REASON | NLA_F_NESTED, [u32Attr(IFLA_PROTO_DOWN_REASON_VALUE, link.protoDownReason)]));
+  }
+  if (link.iflink !== undefined) parts.push(u32Attr(IFLA_LINK, link.iflink));
+  if (link.linkNetnsid !== undefined) parts.push(s32Attr(IFLA_LINK_NETNSID, link.linkNetnsid));
+  if (link.parentDevice !== undefined) parts.push(stringAttr(IFLA_PARENT_DEV_NAME, link.parentDevice));
+  if (link.parentBus !== undefined) parts.push(stringAttr(IFLA_PARENT_DEV_BUS_NAME, link.parentBus));
   return parts;
 }
 
@@ -205,6 +227,12 @@ export function fullLink(fields: Partial<LinkMessage> & Pick<LinkMessage, 'ifind
     master: undefined,
     infoKind: undefined,
     bridgePortState: undefined,
+    iflink: undefined,
+    linkNetnsid: undefined,
+    protoDown: undefined,
+    protoDownReason: undefined,
+    parentDevice: undefined,
+    parentBus: undefined,
     ...fields,
   };
 }

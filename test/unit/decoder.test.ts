@@ -12,10 +12,18 @@ import {
   IFLA_IFALIAS,
   IFLA_IFNAME,
   IFLA_INFO_KIND,
+  IFLA_LINK,
   IFLA_LINKINFO,
+  IFLA_LINK_NETNSID,
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
+  IFLA_PARENT_DEV_BUS_NAME,
+  IFLA_PARENT_DEV_NAME,
+  IFLA_PROTO_DOWN,
+  IFLA_PROTO_DOWN_REASON,
+  IFLA_PROTO_DOWN_REASON_MASK,
+  IFLA_PROTO_DOWN_REASON_VALUE,
   NLA_F_NESTED,
   NLA_F_NET_BYTEORDER,
   NLMSG_DONE,
@@ -49,9 +57,11 @@ import {
   nestedAttr,
   nlmsg,
   rtattr,
+  s32Attr,
   stringAttr,
   u32Attr,
   u8Attr,
+  vethLink,
 } from '../helpers/netlink-bytes.js';
 
 /** Walk a datagram and decode every link and error message in it, as the monitor will. */
@@ -312,6 +322,90 @@ describe('decodeLink', () => {
   });
 });
 
+// Assembled by hand from if_link.h, independently of the builders: a macvlan held protodown by
+// reason bit 3, with a parent device. RTM_NEWLINK, ifinfomsg {index 9, flags UP}, then IFLA_LINK 4,
+// IFLA_LINK_NETNSID 2, IFLA_PROTO_DOWN 1, IFLA_PROTO_DOWN_REASON (NLA_F_NESTED) {VALUE 8},
+// IFLA_PARENT_DEV_NAME "0000:03:00.0", IFLA_PARENT_DEV_BUS_NAME "pci".
+const HAND_MADE_LOWER = Buffer.from(
+  [
+    '60000000 1000 0000 00000000 00000000',
+    '00 00 0100 09000000 01000000 00000000',
+    '0800 0500 04000000',
+    '0800 2500 02000000',
+    '0500 2700 01 000000',
+    '0c00 3780 0800 0200 08000000',
+    '1100 3800 303030303a30333a30302e30 00 000000',
+    '0800 3900 70636900',
+  ]
+    .join('')
+    .replace(/ /g, ''),
+  'hex',
+);
+
+describe('decodeLink: lower device, protodown and parent device', () => {
+  it('decodes the hand-assembled message', () => {
+    assert.equal(HAND_MADE_LOWER.readUInt32LE(0), HAND_MADE_LOWER.length);
+    assert.deepEqual(
+      decodeLink(only(HAND_MADE_LOWER)),
+      fullLink({
+        ifindex: 9,
+        flags: IFF_UP,
+        iflink: 4,
+        linkNetnsid: 2,
+        protoDown: 1,
+        protoDownReason: 8,
+        parentDevice: '0000:03:00.0',
+        parentBus: 'pci',
+      }),
+    );
+  });
+
+  it('leaves each of them undefined when absent, not 0 or empty', () => {
+    const link = decodeLink(only(newlink([stringAttr(IFLA_IFNAME, 'br0')])));
+    for (const key of ['iflink', 'linkNetnsid', 'protoDown', 'protoDownReason', 'parentDevice', 'parentBus'] as const) {
+      assert.ok(key in link, key);
+      assert.equal(link[key], undefined, key);
+    }
+  });
+
+  it('decodes protodown off as 0 and an IFLA_LINK of 0 (a veth whose peer is gone) as 0', () => {
+    const link = decodeLink(only(newlink([u8Attr(IFLA_PROTO_DOWN, 0), u32Attr(IFLA_LINK, 0)])));
+    assert.equal(link.protoDown, 0);
+    assert.equal(link.iflink, 0);
+  });
+
+  it('reads IFLA_LINK_NETNSID as signed and the reason bits as unsigned', () => {
+    const link = decodeLink(
+      only(newlink([s32Attr(IFLA_LINK_NETNSID, -1), nestedAttr(IFLA_PROTO_DOWN_REASON, [u32Attr(IFLA_PROTO_DOWN_REASON_VALUE, 0x80000001)])])),
+    );
+    assert.equal(link.linkNetnsid, -1);
+    assert.equal(link.protoDownReason, 0x80000001);
+  });
+
+  it('keeps the reason VALUE, skips a MASK (request-only) and unknown nested attributes; an empty nest leaves it undefined', () => {
+    const withMask = nestedAttr(IFLA_PROTO_DOWN_REASON | NLA_F_NESTED, [
+      u32Attr(IFLA_PROTO_DOWN_REASON_MASK, 0xffffffff),
+      rtattr(7, Buffer.from([1, 2, 3])),
+      u32Attr(IFLA_PROTO_DOWN_REASON_VALUE, 5),
+    ]);
+    assert.equal(decodeLink(only(newlink([withMask]))).protoDownReason, 5);
+    assert.equal(decodeLink(only(newlink([nestedAttr(IFLA_PROTO_DOWN_REASON, [])]))).protoDownReason, undefined);
+  });
+
+  it('decodes the parent strings up to their first NUL, like IFLA_IFNAME', () => {
+    const link = decodeLink(
+      only(newlink([rtattr(IFLA_PARENT_DEV_NAME, Buffer.from('virtio2\0x\0', 'latin1')), stringAttr(IFLA_PARENT_DEV_BUS_NAME, 'virtio')])),
+    );
+    assert.equal(link.parentDevice, 'virtio2');
+    assert.equal(link.parentBus, 'virtio');
+  });
+
+  it('decodes them built, round trip', () => {
+    const link = vethLink(5, { iflink: 6, linkNetnsid: 3, protoDown: 0, protoDownReason: 0xffffffff, parentDevice: 'usb1-1:1.0', parentBus: 'usb' });
+    assert.deepEqual(decodeLink(only(linkMessageBytes(link))), link);
+  });
+});
+
 describe('NLMSG_ERROR, NLMSG_DONE and NLM_F_DUMP_INTR', () => {
   it('decodes an error with the request header it answers', () => {
     const request = encodeLinkDumpRequest(77).subarray(0, 16);
@@ -543,6 +637,69 @@ describe('malformed input', () => {
       reason: 'bad_attribute_size',
       offset: valid.length + 32,
       attributeType: IFLA_MTU,
+    },
+    {
+      name: 'IFLA_LINK of 2 bytes',
+      bytes: newlink([rtattr(IFLA_LINK, Buffer.from([4, 0]))]),
+      reason: 'bad_attribute_size',
+      offset: 32,
+      attributeType: IFLA_LINK,
+    },
+    {
+      name: 'IFLA_LINK_NETNSID of 8 bytes',
+      bytes: newlink([rtattr(IFLA_LINK_NETNSID, Buffer.alloc(8))]),
+      reason: 'bad_attribute_size',
+      offset: 32,
+      attributeType: IFLA_LINK_NETNSID,
+    },
+    {
+      name: 'IFLA_PROTO_DOWN of 4 bytes',
+      bytes: newlink([u32Attr(IFLA_PROTO_DOWN, 1)]),
+      reason: 'bad_attribute_size',
+      offset: 32,
+      attributeType: IFLA_PROTO_DOWN,
+    },
+    {
+      name: 'IFLA_PROTO_DOWN of 0 bytes',
+      bytes: newlink([rtattr(IFLA_PROTO_DOWN, Buffer.alloc(0))]),
+      reason: 'bad_attribute_size',
+      offset: 32,
+      attributeType: IFLA_PROTO_DOWN,
+    },
+    {
+      name: 'IFLA_PROTO_DOWN_REASON_VALUE of 2 bytes',
+      bytes: newlink([nestedAttr(IFLA_PROTO_DOWN_REASON, [rtattr(IFLA_PROTO_DOWN_REASON_VALUE, Buffer.from([1, 0]))])]),
+      reason: 'bad_attribute_size',
+      offset: 36,
+      attributeType: IFLA_PROTO_DOWN_REASON_VALUE,
+    },
+    {
+      name: 'IFLA_PROTO_DOWN_REASON_MASK of 1 byte',
+      bytes: newlink([nestedAttr(IFLA_PROTO_DOWN_REASON, [u8Attr(IFLA_PROTO_DOWN_REASON_MASK, 1)])]),
+      reason: 'bad_attribute_size',
+      offset: 36,
+      attributeType: IFLA_PROTO_DOWN_REASON_MASK,
+    },
+    {
+      name: 'IFLA_PROTO_DOWN_REASON nest overrun',
+      bytes: newlink([nestedAttr(IFLA_PROTO_DOWN_REASON, [rtattr(IFLA_PROTO_DOWN_REASON_VALUE, Buffer.alloc(4), { len: 16 })])]),
+      reason: 'attribute_overrun',
+      offset: 36,
+      attributeType: IFLA_PROTO_DOWN_REASON_VALUE,
+    },
+    {
+      name: 'IFLA_PARENT_DEV_NAME without NUL',
+      bytes: newlink([rtattr(IFLA_PARENT_DEV_NAME, Buffer.from('virtio2'))]),
+      reason: 'bad_string',
+      offset: 32,
+      attributeType: IFLA_PARENT_DEV_NAME,
+    },
+    {
+      name: 'empty IFLA_PARENT_DEV_BUS_NAME payload',
+      bytes: newlink([rtattr(IFLA_PARENT_DEV_BUS_NAME, Buffer.alloc(0))]),
+      reason: 'bad_string',
+      offset: 32,
+      attributeType: IFLA_PARENT_DEV_BUS_NAME,
     },
     {
       name: 'NLMSG_ERROR of 2 bytes',

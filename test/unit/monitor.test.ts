@@ -8,6 +8,8 @@ import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { LinkMonitor } from '../../src/monitor.js';
 import {
   IFF_UP,
+  IFLA_PARENT_DEV_NAME,
+  IFLA_PROTO_DOWN,
   NLMSG_DONE,
   NLM_F_DUMP_INTR,
   NLM_F_MULTI,
@@ -16,7 +18,7 @@ import {
 } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
-import { errorMessage, linkMessageBytes, nlmsg, vethLink } from '../helpers/netlink-bytes.js';
+import { errorMessage, linkMessageBytes, nlmsg, rtattr, vethLink } from '../helpers/netlink-bytes.js';
 
 interface Harness {
   monitor: LinkMonitor;
@@ -114,6 +116,21 @@ describe('LinkMonitor', () => {
     assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'short_header' }), 1);
     assert.equal(h.table.get(3), undefined);
     assert.ok(h.table.get(4));
+  });
+
+  it('counts a link message with a short IFLA_PROTO_DOWN or a parent name without NUL by reason, and does not apply it', async () => {
+    const h = harness();
+    h.monitor.start();
+    const s = h.socket();
+    s.kernel(dumpDone(s, s.sentSeq(0)));
+    s.kernel(linkMessageBytes(veth(5), {}, [rtattr(IFLA_PROTO_DOWN, Buffer.alloc(0))]));
+    s.kernel(linkMessageBytes(veth(6), {}, [rtattr(IFLA_PARENT_DEV_NAME, Buffer.from('virtio2'))]));
+    s.kernel(linkMessageBytes(veth(7, { protoDown: 0, parentDevice: 'virtio2', parentBus: 'virtio' })));
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'bad_attribute_size' }), 1);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'bad_string' }), 1);
+    assert.equal(h.table.get(5), undefined);
+    assert.equal(h.table.get(6), undefined);
+    assert.ok(h.table.get(7));
   });
 
   it('an overrun is counted and answered by one resync dump that prunes missed deletions', async () => {
