@@ -32,12 +32,27 @@ export interface IpRecord {
   readonly master?: string;
   /** linkinfo.info_kind */
   readonly info_kind?: string;
+  // Recorded since the causes scenario (older records lack them):
+  /** Name of the lower device or veth peer (IFLA_LINK) in this namespace; null when ip shows none. */
+  readonly link?: string | null;
+  /** IFLA_LINK when the device is in another namespace (ip then shows no name). */
+  readonly link_index?: number;
+  readonly link_netnsid?: number;
+  /** IFLA_PROTO_DOWN on. */
+  readonly proto_down?: boolean;
+  /** The protodown reason bits set, by name (their numbers when /etc/iproute2 names none). */
+  readonly proto_down_reason?: string[];
 }
 
 export interface FixtureRecord {
   /** The recorder step that produced the datagram (several datagrams share a step). */
   readonly step: string;
   readonly description: string;
+  /**
+   * Absent for a kernel capture; 'uapi-built' for bytes built to the uapi layout (file name
+   * uapi-built-*), whose messages are the decode written by hand and whose ip is empty.
+   */
+  readonly source?: 'uapi-built';
   /** nl_pid of the sender from recvmsg: 0 for the kernel. */
   readonly senderPid: number;
   readonly truncated: boolean;

@@ -1,5 +1,6 @@
 // Kernel captures (test/fixtures/netlink, made by scripts/record-fixtures.ts) decode exactly as
-// recorded, and the decode agrees with iproute2's independent view of the same devices.
+// recorded, and the decode agrees with iproute2's independent view of the same devices; the
+// uapi-built ones decode to what they were built to say (written by hand, not by the decoder).
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,11 +43,33 @@ function loadFixtures(): Fixture[] {
 }
 
 const fixtures = loadFixtures();
+const kernel = fixtures.filter((f) => f.record.source === undefined);
+const built = fixtures.filter((f) => f.record.source === 'uapi-built');
+
+/** The reason bits of IFLA_PROTO_DOWN_REASON as ip names them without a protodown_reasons.d map: "0".."31". */
+function reasonBits(value: number): string[] {
+  const bits: string[] = [];
+  for (let b = 0; b < 32; b++) if ((value >>> b) & 1) bits.push(String(b));
+  return bits;
+}
 
 /** What `ip -j` would show for a decoded link: the fields both sides have. */
-function asIpSees(link: LinkMessage, ip: readonly IpRecord[]): Record<string, unknown> {
+function asIpSees(link: LinkMessage, ip: readonly IpRecord[], device: IpRecord | undefined): Record<string, unknown> {
   const masterName = link.master === undefined ? undefined : ip.find((d) => d.ifindex === link.master)?.ifname;
+  const since: Record<string, unknown> = {};
+  // Records made before these fields were recorded lack them; every newer one has both.
+  if (device !== undefined && 'proto_down' in device) {
+    since['proto_down'] = link.protoDown === 1;
+    since['proto_down_reason'] = link.protoDownReason === undefined ? undefined : reasonBits(link.protoDownReason);
+  }
+  if (device !== undefined && 'link' in device) {
+    const peer = link.iflink === undefined || link.iflink === 0 || link.linkNetnsid !== undefined ? undefined : ip.find((d) => d.ifindex === link.iflink);
+    since['link'] = peer?.ifname ?? null;
+    since['link_index'] = link.linkNetnsid === undefined ? undefined : link.iflink;
+    since['link_netnsid'] = link.linkNetnsid;
+  }
   return {
+    ...since,
     ifindex: link.ifindex,
     ifname: link.ifname,
     mtu: link.mtu,
@@ -61,7 +84,18 @@ function asIpSees(link: LinkMessage, ip: readonly IpRecord[]): Record<string, un
 }
 
 function ipView(device: IpRecord): Record<string, unknown> {
+  const since: Record<string, unknown> = {};
+  if ('proto_down' in device) {
+    since['proto_down'] = device.proto_down;
+    since['proto_down_reason'] = device.proto_down_reason;
+  }
+  if ('link' in device) {
+    since['link'] = device.link;
+    since['link_index'] = device.link_index;
+    since['link_netnsid'] = device.link_netnsid;
+  }
   return {
+    ...since,
     ifindex: device.ifindex,
     ifname: device.ifname,
     mtu: device.mtu,
@@ -99,10 +133,64 @@ describe('netlink fixtures recorded from the kernel', () => {
     assert.ok(fixtures.every((f) => !f.record.truncated));
   });
 
+  it('are kernel captures, or named uapi-built exactly when built to the uapi layout', () => {
+    assert.equal(kernel.length + built.length, fixtures.length);
+    for (const f of fixtures) assert.equal(f.name.startsWith('uapi-built-'), f.record.source === 'uapi-built', f.name);
+    assert.ok(built.length >= 2, `${built.length} built fixtures`);
+  });
+
+  /** The final AF_UNSPEC decode of `ifname` in `step`, from the kernel captures. */
+  function finalOf(step: string, ifname: string): LinkMessage {
+    let last: LinkMessage | undefined;
+    for (const f of kernel) {
+      if (f.record.step !== step) continue;
+      for (const m of f.record.messages) if (m.link !== undefined && m.family === AF_UNSPEC && m.link.ifname === ifname) last = m.link;
+    }
+    assert.ok(last, `${ifname} in step ${step}`);
+    return last;
+  }
+
+  it('cover why a link loses carrier: its lower device, protodown (with a reason), a bridge without ports, a tap without a reader', () => {
+    const tap = finalOf('tap-carrier-off', 'tap0');
+    const mv = finalOf('tap-carrier-off', 'mv0');
+    assert.equal(mv.iflink, tap.ifindex, 'the macvlan names the tap as its lower device');
+    assert.equal(tap.iflink, undefined, 'a device that is its own link sends no IFLA_LINK');
+    assert.deepEqual([tap.carrier, OPER_STATE_NAMES[tap.operstate!]], [0, 'down']);
+    assert.deepEqual([mv.carrier, OPER_STATE_NAMES[mv.operstate!], (mv.flags & IFF_UP) !== 0], [0, 'lowerlayerdown', true]);
+
+    const pd = finalOf('protodown', 'mv0');
+    assert.deepEqual([pd.protoDown, pd.protoDownReason, pd.carrier, (pd.flags & IFF_UP) !== 0], [1, undefined, 0, true]);
+    assert.equal(finalOf('protodown', 'mv0').operstate, 2, 'protodown: DOWN, not LOWERLAYERDOWN');
+    const reason = finalOf('protodown-reason', 'mv0');
+    assert.deepEqual([reason.protoDown, reason.protoDownReason], [1, 1]);
+    const off = finalOf('protodown-off', 'mv0');
+    assert.deepEqual([off.protoDown, off.protoDownReason, off.carrier], [0, undefined, 1]);
+
+    const bridge = finalOf('bridge-last-port-gone', 'br1');
+    assert.deepEqual([(bridge.flags & IFF_UP) !== 0, bridge.carrier, OPER_STATE_NAMES[bridge.operstate!]], [true, 0, 'down']);
+
+    const released = finalOf('tap-release', 'tap0');
+    assert.deepEqual([(released.flags & IFF_UP) !== 0, released.carrier], [true, 0]);
+    assert.equal(OPER_STATE_NAMES[finalOf('tap-release', 'mv0').operstate!], 'lowerlayerdown');
+
+    // ip's view was recorded for these, and compared below
+    assert.ok(kernel.some((f) => f.record.ip.some((d) => d.proto_down === true && d.proto_down_reason?.[0] === '0')));
+    assert.ok(kernel.some((f) => f.record.ip.some((d) => d.ifname === 'mv0' && d.link === 'tap0')));
+  });
+
+  it('no kernel capture has a parent device (none in a namespace); the uapi-built ones do', () => {
+    for (const f of kernel) for (const m of f.record.messages) assert.equal(m.link?.parentDevice ?? m.link?.parentBus, undefined, f.name);
+    const parents = built.flatMap((f) => f.record.messages.map((m) => [m.link?.parentBus, m.link?.parentDevice]));
+    assert.deepEqual(parents, [
+      ['pci', '0000:03:00.0'],
+      ['virtio', 'virtio2'],
+    ]);
+  });
+
   // The last AF_UNSPEC link message of a device within a step shows the state the step settled
   // in, which is when the recorder ran `ip -j -d link show`.
   const steps = new Map<string, Fixture[]>();
-  for (const fixture of fixtures) {
+  for (const fixture of kernel) {
     if (fixture.record.senderPid !== 0) continue; // a forged copy says nothing about the kernel's state
     if (!fixture.record.messages.some((m) => m.link !== undefined && m.family === AF_UNSPEC)) continue;
     steps.set(fixture.record.step, [...(steps.get(fixture.record.step) ?? []), fixture]);
@@ -126,7 +214,7 @@ describe('netlink fixtures recorded from the kernel', () => {
           continue;
         }
         assert.ok(device !== undefined, `${from}: ifindex ${link.ifindex} missing from ip`);
-        assert.deepEqual(asIpSees(link, ip), ipView(device), from);
+        assert.deepEqual(asIpSees(link, ip, device), ipView(device), from);
       }
     });
   }
