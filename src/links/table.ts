@@ -54,6 +54,10 @@ export interface LinkState {
   /** ifindex of the master device, if enslaved */
   master: number | undefined;
   kind: string | undefined;
+  /** IFLA_PARENT_DEV_BUS_NAME ("pci", "virtio"): physical devices only */
+  parentBus: string | undefined;
+  /** IFLA_PARENT_DEV_NAME ("0000:03:00.0", "virtio2") */
+  parentDevice: string | undefined;
   /** true when the counters below are the kernel's own */
   kernelCounters: boolean;
   carrierChanges: number;
@@ -377,7 +381,9 @@ export class LinkTable {
       link.ifalias !== msg.ifalias ||
       link.master !== msg.master ||
       (msg.infoKind !== undefined && link.kind !== msg.infoKind) ||
-      link.bridgePortState !== msg.bridgePortState
+      link.bridgePortState !== msg.bridgePortState ||
+      link.parentBus !== msg.parentBus ||
+      link.parentDevice !== msg.parentDevice
     ) {
       changed = true;
     }
@@ -393,6 +399,9 @@ export class LinkTable {
     if (link.ifalias !== msg.ifalias) link.ifalias = msg.ifalias;
     link.master = msg.master;
     if (msg.infoKind !== undefined && link.kind !== msg.infoKind) link.kind = msg.infoKind;
+    // Sent in every message of a device that has a parent: absence means none.
+    if (link.parentBus !== msg.parentBus) link.parentBus = msg.parentBus;
+    if (link.parentDevice !== msg.parentDevice) link.parentDevice = msg.parentDevice;
     // The AF_UNSPEC message of a bridge port carries its state (IFLA_INFO_SLAVE_DATA); one
     // without it is not (or no longer) a bridge port.
     link.bridgePortState = msg.bridgePortState;
@@ -449,6 +458,8 @@ function createLink(msg: LinkMessage, nowMs: number, netns: string | undefined):
     ifalias: msg.ifalias,
     master: msg.master,
     kind: msg.infoKind,
+    parentBus: msg.parentBus,
+    parentDevice: msg.parentDevice,
     kernelCounters,
     carrierChanges: msg.carrierChanges ?? 0,
     carrierUpChanges: msg.carrierUpCount ?? 0,

@@ -89,8 +89,8 @@ export const LINK_FAMILIES: readonly LinkFamily[] = [
   ),
   info(
     'linkstate_info',
-    'Descriptive labels of the link: ifindex, kind (IFLA_INFO_KIND), address, ifalias and master device; value is always 1.',
-    ['ifindex', 'kind', 'address', 'ifalias', 'master'],
+    'Descriptive labels of the link: ifindex, kind (IFLA_INFO_KIND), address, ifalias, master device, and the bus and name of its parent device (IFLA_PARENT_DEV_BUS_NAME, IFLA_PARENT_DEV_NAME; empty for virtual devices); value is always 1.',
+    ['ifindex', 'kind', 'address', 'ifalias', 'master', 'parent_bus', 'parent_device'],
     (link, ctx) => [
       String(link.ifindex),
       link.kind ?? '',
@@ -98,6 +98,8 @@ export const LINK_FAMILIES: readonly LinkFamily[] = [
       link.ifalias ?? '',
       // the master device's name when it is known, else its ifindex
       link.master === undefined ? '' : (ctx.linkName(link.master) ?? String(link.master)),
+      link.parentBus ?? '',
+      link.parentDevice ?? '',
     ],
   ),
 ];

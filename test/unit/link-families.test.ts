@@ -8,6 +8,8 @@ import { IFF_LOWER_UP, IFF_UP, IFLA_IFNAME } from '../../src/netlink/constants.j
 import { decodeLink } from '../../src/netlink/link.js';
 import { decodeMessages } from '../../src/netlink/message.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { fullLink, linkMessageBytes, rtattr } from '../helpers/netlink-bytes.js';
 
 const link = (ifindex: number, over: Partial<LinkMessage> = {}): LinkMessage =>
@@ -88,9 +90,28 @@ describe('link families', () => {
     const om = render(r, 'openmetrics', 0);
     assert.match(om, /^# TYPE linkstate_carrier_changes counter$/m);
     assert.match(om, /^# TYPE linkstate info$/m);
-    assert.match(om, /^linkstate_info\{device="eth1",ifindex="1",kind="veth",address="02:00:00:00:00:01",ifalias="",master=""\} 1$/m);
+    assert.match(om, /^linkstate_info\{device="eth1",ifindex="1",kind="veth",address="02:00:00:00:00:01",ifalias="",master="",parent_bus="",parent_device=""\} 1$/m);
     const strip = (s: string) => s.split('\n').filter((l) => !l.startsWith('#'));
     assert.deepEqual(strip(om), strip(render(r, 'prometheus', 0)));
+  });
+
+  it('linkstate_info carries parent_bus and parent_device of a NIC (uapi-built capture), empty for a veth, and follows their change', () => {
+    const t = new LinkTable();
+    const [msg] = decodeMessages(readFileSync(fileURLToPath(new URL('../../../test/fixtures/netlink/uapi-built-newlink-parent-pci.bin', import.meta.url))));
+    assert.ok(msg);
+    t.apply(decodeLink(msg), 0);
+    t.apply(link(7), 0);
+    const r = new LinkFamiliesRenderer(t);
+    assert.deepEqual(samples(render(r, 'prometheus', 0), 'linkstate_info'), [
+      'linkstate_info{device="enp3s0",ifindex="2",kind="",address="52:54:00:12:34:56",ifalias="",master="",parent_bus="pci",parent_device="0000:03:00.0"} 1',
+      'linkstate_info{device="eth7",ifindex="7",kind="veth",address="02:00:00:00:00:07",ifalias="",master="",parent_bus="",parent_device=""} 1',
+    ]);
+    t.apply(link(7, { parentBus: 'usb', parentDevice: '1-1:1.0 "x"' }), 1);
+    assert.ok(
+      samples(render(r, 'prometheus', 1), 'linkstate_info').includes(
+        'linkstate_info{device="eth7",ifindex="7",kind="veth",address="02:00:00:00:00:07",ifalias="",master="",parent_bus="usb",parent_device="1-1:1.0 \\"x\\""} 1',
+      ),
+    );
   });
 
   it('stamps the last change and renders the down-time clock live, without a table change', () => {
@@ -175,7 +196,7 @@ describe('link families', () => {
     t.apply(link(10, { ifname: 'br0', infoKind: 'bridge' }), 0);
     t.apply(link(11, { master: 10 }), 0);
     const r = new LinkFamiliesRenderer(t);
-    assert.ok(render(r, 'prometheus', 0).includes('linkstate_info{device="eth11",ifindex="11",kind="veth",address="02:00:00:00:00:011",ifalias="",master="br0"} 1'));
+    assert.ok(render(r, 'prometheus', 0).includes('linkstate_info{device="eth11",ifindex="11",kind="veth",address="02:00:00:00:00:011",ifalias="",master="br0",parent_bus="",parent_device=""} 1'));
     t.apply(link(10, { ifname: 'br-lan', infoKind: 'bridge' }), 1);
     assert.ok(render(r, 'prometheus', 1).includes('master="br-lan"'));
   });

@@ -175,6 +175,29 @@ describe('LinkTable', () => {
     assert.equal(t.get(1)!.master, undefined);
   });
 
+  it('takes the parent bus and device from the message; a change of either bumps the link version, absence clears them', () => {
+    const t = new LinkTable();
+    t.apply(newlink({ ifindex: 2, infoKind: undefined, parentBus: 'pci', parentDevice: '0000:03:00.0' }), 0);
+    const link = t.get(2)!;
+    assert.deepEqual([link.parentBus, link.parentDevice], ['pci', '0000:03:00.0']);
+    let v = link.version;
+    let tv = t.version;
+    assert.equal(t.apply(newlink({ ifindex: 2, infoKind: undefined, parentBus: 'pci', parentDevice: '0000:03:00.0' }), 1).kind, 'unchanged');
+    assert.equal(link.version, v);
+    for (const [bus, device] of [
+      ['pci', '0000:04:00.0'],
+      ['usb', '0000:04:00.0'],
+      [undefined, undefined],
+    ] as const) {
+      const r = t.apply(newlink({ ifindex: 2, infoKind: undefined, parentBus: bus, parentDevice: device }), 2);
+      assert.equal(r.kind, 'updated', `${bus} ${device}`);
+      assert.ok(link.version > v && t.version > tv);
+      assert.deepEqual([link.parentBus, link.parentDevice], [bus, device]);
+      v = link.version;
+      tv = t.version;
+    }
+  });
+
   it('a reused ifindex whose counters went backwards starts a new link', () => {
     const t = new LinkTable();
     t.apply(newlink({ ifindex: 8, carrierChanges: 50, carrierUpCount: 25, carrierDownCount: 25 }), 0);
