@@ -11,8 +11,8 @@
 // request sent (hex), the decode as this tree's decoders see it, for review, and what
 // `ethtool DEV` printed at that moment (test/unit/ethtool-fixtures.test.ts checks both).
 //
-// Built part: replies with ext_state/ext_substate, SQI and advertised-mode bitsets, which veth
-// and tap never send, built to the uapi layout with test/helpers/ethtool-bytes.ts. Their JSON
+// Built part: replies with ext_state/ext_substate, SQI, the PHY link-down count (EXT_DOWN_CNT)
+// and advertised-mode bitsets, which veth and tap never send, built to the uapi layout with test/helpers/ethtool-bytes.ts. Their JSON
 // holds the decode written by hand from what each was built to say — not the decoder's output.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import {
   ETHTOOL_A_LINKMODES_OURS,
   ETHTOOL_A_LINKMODES_PEER,
   ETHTOOL_A_LINKMODES_SPEED,
+  ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT,
   ETHTOOL_A_LINKSTATE_EXT_STATE,
   ETHTOOL_A_LINKSTATE_EXT_SUBSTATE,
   ETHTOOL_A_LINKSTATE_HEADER,
@@ -399,7 +400,11 @@ function linkstate(ifindex: number, ifname: string, attrs: Buffer[]): Buffer {
   });
 }
 
-function ls(ifindex: number, ifname: string, fields: Partial<Record<'link' | 'sqi' | 'sqiMax' | 'extState' | 'extSubstate', unknown>>): EthtoolMessage {
+function ls(
+  ifindex: number,
+  ifname: string,
+  fields: Partial<Record<'link' | 'sqi' | 'sqiMax' | 'extState' | 'extSubstate' | 'linkDownEvents', unknown>>,
+): EthtoolMessage {
   return { kind: 'linkstate', linkState: { ifindex, ifname, ...fields } } as unknown as EthtoolMessage;
 }
 
@@ -443,6 +448,19 @@ const BUILT: Built[] = [
     description: 'LINKSTATE reply of a 100BASE-T1 PHY that measures signal quality: link 1, SQI 5 of 7',
     data: linkstate(5, 't1', [u8(ETHTOOL_A_LINKSTATE_LINK, 1), u32(ETHTOOL_A_LINKSTATE_SQI, 5), u32(ETHTOOL_A_LINKSTATE_SQI_MAX, 7)]),
     expected: ls(5, 't1', { link: true, sqi: 5, sqiMax: 7 }),
+  },
+  {
+    name: 'linkstate-ext-down-cnt',
+    description:
+      'LINKSTATE reply to a request with ETHTOOL_FLAG_STATS (Linux >= 6.2) from a driver that counts PHY link-down events: link 1, EXT_DOWN_CNT 7',
+    data: linkstate(3, 'eno1', [u8(ETHTOOL_A_LINKSTATE_LINK, 1), u32(ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT, 7)]),
+    expected: ls(3, 'eno1', { link: true, linkDownEvents: 7 }),
+  },
+  {
+    name: 'linkstate-no-cable-ext-down-cnt',
+    description: 'LINKSTATE reply with ETHTOOL_FLAG_STATS while the cable is out: link 0, EXT_STATE NO_CABLE (4), EXT_DOWN_CNT 8 (in kernel order)',
+    data: linkstate(3, 'eno1', [u8(ETHTOOL_A_LINKSTATE_LINK, 0), u8(ETHTOOL_A_LINKSTATE_EXT_STATE, 4), u32(ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT, 8)]),
+    expected: ls(3, 'eno1', { link: false, extState: 'no_cable', linkDownEvents: 8 }),
   },
   {
     name: 'linkmodes-compact-advertised',

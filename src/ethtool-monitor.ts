@@ -19,12 +19,16 @@
 //   the seq and port of whoever made the change). -EOPNOTSUPP: the device does not do it (lo):
 //   its values stay absent and it is not asked again until it reappears. -ENODEV (the device
 //   went meanwhile) and other errors: values absent, no retry.
+// - LINKSTATE_GET carries ETHTOOL_FLAG_STATS, which asks for the PHY's link-down count (Linux
+//   >= 6.2). Older kernels refuse the flag on LINKSTATE with -EINVAL: then one info line, the link
+//   is asked again, and every later request goes without the flag.
 // - A reply that does not decode is counted in linkstate_exporter_netlink_dropped_total{reason}
 //   and skipped (its link is considered answered). An overrun (ENOBUFS) may have lost replies:
 //   every link is asked again.
 
 import { DropRecorder } from './drop-recorder.js';
 import type { NetlinkSocketError } from './errors.js';
+import { ETHTOOL_FLAG_STATS } from './ethtool/constants.js';
 import {
   ETHTOOL_GENL_NAME,
   GENL_ID_CTRL,
@@ -45,6 +49,7 @@ import type { NetlinkSocket, ReceiveEvent } from './netlink/socket.js';
 import type { NetlinkMessage } from './netlink/types.js';
 
 const ENODEV = 19;
+const EINVAL = 22;
 const EOPNOTSUPP = 95;
 
 export interface EthtoolMonitorOptions {
@@ -104,7 +109,9 @@ export class EthtoolMonitor {
   /** in flight, by ifindex, in the order sent (the first is the oldest) */
   readonly #asks = new Map<number, Ask>();
   /** seq → the link and half it asked for */
-  readonly #bySeq = new Map<number, { readonly ask: Ask; readonly half: Half }>();
+  readonly #bySeq = new Map<number, { readonly ask: Ask; readonly half: Half; readonly flags?: number }>();
+  /** header flags of LINKSTATE requests: ETHTOOL_FLAG_STATS until the kernel refuses it */
+  #stateFlags = ETHTOOL_FLAG_STATS;
   /** links waiting for a free slot, in the order asked */
   readonly #waiting = new Set<number>();
   /** ifindex → MODES_UNSUPPORTED | STATE_UNSUPPORTED, until the link goes */
@@ -300,6 +307,16 @@ export class EthtoolMonitor {
       const entry = this.#bySeq.get(error.requestSeq);
       if (entry === undefined || error.error === 0) return;
       const { ask, half } = entry;
+      if (half === 'state' && -error.error === EINVAL && entry.flags !== undefined && (entry.flags & ETHTOOL_FLAG_STATS) !== 0) {
+        // a kernel before 6.2: LINKSTATE takes no ETHTOOL_FLAG_STATS; ask again without it
+        if (this.#stateFlags !== 0) {
+          this.#stateFlags = 0;
+          this.#logger.info('the kernel refuses ETHTOOL_FLAG_STATS on LINKSTATE requests (Linux < 6.2): PHY link-down counts not exported');
+        }
+        ask.dirty = true;
+        this.#answered(error.requestSeq);
+        return;
+      }
       if (-error.error === EOPNOTSUPP) {
         this.#unsupported.set(ask.ifindex, (this.#unsupported.get(ask.ifindex) ?? 0) | (half === 'modes' ? MODES_UNSUPPORTED : STATE_UNSUPPORTED));
       } else if (-error.error !== ENODEV) {
@@ -414,10 +431,11 @@ export class EthtoolMonitor {
       }
       if (state) {
         const seq = this.#nextSeq();
-        this.#bySeq.set(seq, { ask, half: 'state' });
+        const flags = this.#stateFlags;
+        this.#bySeq.set(seq, { ask, half: 'state', flags });
         ask.outstanding++;
         this.#requestsSent++;
-        socket.send(encodeLinkStateRequest(this.#familyId, seq, ifindex));
+        socket.send(encodeLinkStateRequest(this.#familyId, seq, ifindex, flags));
       }
     } catch (error) {
       this.#socketFailed(error as NetlinkSocketError);

@@ -4,18 +4,22 @@
 // Attribute sizes are the kernel's (linkstate_fill_reply, net/ethtool/linkstate.c): LINK u8,
 // SQI and SQI_MAX u32 (sent together, only when the PHY measures them), EXT_STATE u8 (only when
 // the driver implements get_link_ext_state and the device is up), EXT_SUBSTATE u8 (only when
-// non-zero). The kernel sends no LINKSTATE notification: ask again after every carrier change.
+// non-zero), EXT_DOWN_CNT u32 (Linux >= 6.2: only when the request carried ETHTOOL_FLAG_STATS and
+// the PHY or driver counts link-down events). The kernel sends no LINKSTATE notification: ask
+// again after every carrier change.
 
 import { NetlinkDecodeError } from '../errors.js';
 import { AttributeReader } from '../netlink/attributes.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import {
+  ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT,
   ETHTOOL_A_LINKSTATE_EXT_STATE,
   ETHTOOL_A_LINKSTATE_EXT_SUBSTATE,
   ETHTOOL_A_LINKSTATE_HEADER,
   ETHTOOL_A_LINKSTATE_LINK,
   ETHTOOL_A_LINKSTATE_SQI,
   ETHTOOL_A_LINKSTATE_SQI_MAX,
+  ETHTOOL_FLAG_STATS,
   ETHTOOL_MSG_LINKSTATE_GET,
   ETHTOOL_MSG_LINKSTATE_GET_REPLY,
   LINK_EXT_STATE_NAMES,
@@ -40,11 +44,12 @@ export function linkExtSubstateName(state: number | undefined, substate: number)
 }
 
 /**
- * ETHTOOL_MSG_LINKSTATE_GET for `ifindex` (a positive s32). `flags` (default none: LINKSTATE has
- * no bitsets; ETHTOOL_FLAG_STATS would add EXT_DOWN_CNT). Answered by
- * ETHTOOL_MSG_LINKSTATE_GET_REPLY with the same seq, or NLMSG_ERROR (-ENODEV, -EOPNOTSUPP).
+ * ETHTOOL_MSG_LINKSTATE_GET for `ifindex` (a positive s32). `flags` default ETHTOOL_FLAG_STATS,
+ * which asks for EXT_DOWN_CNT (kernels before 6.2 refuse the flag on LINKSTATE with -EINVAL:
+ * ask again with 0). Answered by ETHTOOL_MSG_LINKSTATE_GET_REPLY with the same seq, or
+ * NLMSG_ERROR (-ENODEV, -EOPNOTSUPP).
  */
-export function encodeLinkStateRequest(familyId: number, seq: number, ifindex: number, flags = 0): Buffer {
+export function encodeLinkStateRequest(familyId: number, seq: number, ifindex: number, flags = ETHTOOL_FLAG_STATS): Buffer {
   return encodeDeviceGetRequest(familyId, ETHTOOL_MSG_LINKSTATE_GET, ETHTOOL_A_LINKSTATE_HEADER, seq, ifindex, flags);
 }
 
@@ -68,6 +73,7 @@ export function decodeLinkState(msg: NetlinkMessage): LinkState {
   let sqiMax: number | undefined;
   let extStateValue: number | undefined;
   let extSubstateValue: number | undefined;
+  let linkDownEvents: number | undefined;
   try {
     const a = genlAttributes(msg, attrs);
     while (a.next()) {
@@ -90,6 +96,9 @@ export function decodeLinkState(msg: NetlinkMessage): LinkState {
         case ETHTOOL_A_LINKSTATE_EXT_SUBSTATE:
           extSubstateValue = a.u8();
           break;
+        case ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT:
+          linkDownEvents = a.u32();
+          break;
         default:
           break;
       }
@@ -105,5 +114,6 @@ export function decodeLinkState(msg: NetlinkMessage): LinkState {
     sqiMax,
     extState: extStateValue === undefined ? undefined : linkExtStateName(extStateValue),
     extSubstate: extSubstateValue === undefined ? undefined : linkExtSubstateName(extStateValue, extSubstateValue),
+    linkDownEvents,
   };
 }

@@ -79,6 +79,11 @@ export interface LinkState {
    * LINK_EXT_SUBSTATE_NAMES); unknown numbers, or a substate without a known state, 'unknown_<n>'.
    */
   readonly extSubstate: string | undefined;
+  /**
+   * ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT: link-down events the PHY or driver counted (Linux >= 6.2,
+   * only in replies to a request with ETHTOOL_FLAG_STATS, only from drivers that count them).
+   */
+  readonly linkDownEvents: number | undefined;
 }
 
 /** ETHTOOL_MSG_LINKINFO_NTF / _GET_REPLY: only which device changed (port, transceiver, MDI-X). */

@@ -35,6 +35,8 @@ export interface EthtoolLinkState {
   readonly extState: string | undefined;
   /** ext_substate named within its state */
   readonly extSubstate: string | undefined;
+  /** ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT: link-down events counted by the PHY or driver */
+  readonly linkDownEvents: number | undefined;
 }
 
 export interface LinkState {
@@ -84,6 +86,8 @@ export interface LinkState {
   downReason: string | undefined;
   /** ETHTOOL_A_LINKSTATE_EXT_SUBSTATE name */
   downReasonDetail: string | undefined;
+  /** ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT: the PHY's own link-down count, where the driver reports one */
+  phyLinkDownEvents: number | undefined;
   /** bumped on every change of anything rendered except the down-time clock; caches key on it */
   version: number;
 }
@@ -261,11 +265,19 @@ export class LinkTable {
     const sqiMax = state?.sqiMax;
     const reason = state?.extState;
     const detail = state?.extSubstate;
-    if (link.sqi !== sqi || link.sqiMax !== sqiMax || link.downReason !== reason || link.downReasonDetail !== detail) {
+    const downEvents = state?.linkDownEvents;
+    if (
+      link.sqi !== sqi ||
+      link.sqiMax !== sqiMax ||
+      link.downReason !== reason ||
+      link.downReasonDetail !== detail ||
+      link.phyLinkDownEvents !== downEvents
+    ) {
       link.sqi = sqi;
       link.sqiMax = sqiMax;
       link.downReason = reason;
       link.downReasonDetail = detail;
+      link.phyLinkDownEvents = downEvents;
       this.#touch(link);
     }
     return link;
@@ -476,6 +488,7 @@ function createLink(msg: LinkMessage, nowMs: number, netns: string | undefined):
     sqiMax: undefined,
     downReason: undefined,
     downReasonDetail: undefined,
+    phyLinkDownEvents: undefined,
     version: 0,
   };
 }

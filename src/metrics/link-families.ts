@@ -80,6 +80,11 @@ export const LINK_FAMILIES: readonly LinkFamily[] = [
   ),
   gauge('linkstate_sqi', 'Signal quality index reported by the PHY (ethtool LINKSTATE SQI).', (link) => link.sqi),
   gauge('linkstate_sqi_max', 'Largest signal quality index the PHY can report (ethtool LINKSTATE SQI max).', (link) => link.sqiMax),
+  counter(
+    'linkstate_phy_link_down_events_total',
+    'Link-down events counted by the PHY or driver itself (ethtool LINKSTATE EXT_DOWN_CNT, Linux >= 6.2); unlike carrier_down it does not count software state changes. Absent where the driver does not report it.',
+    (link) => link.phyLinkDownEvents,
+  ),
   stateSet(
     'linkstate_bridge_port_state',
     'STP state of a bridge port (IFLA_BRPORT_STATE): 1 for the current one of disabled, listening, learning, forwarding, blocking.',

@@ -1,5 +1,6 @@
 // The built exporter against the real kernel for what the link is doing: speed, duplex and
-// autonegotiation from ethtool netlink (veth, a tap changed with `ethtool -s`), bridge port STP
+// autonegotiation from ethtool netlink (veth, a tap changed with `ethtool -s`), LINKSTATE asked
+// with ETHTOOL_FLAG_STATS (taken, no PHY link-down count for veth or tap), bridge port STP
 // state from a bridge with kernel STP and a loop, a storm with the ethtool client on, and
 // --no-collector.ethtool opening no ethtool socket.
 import assert from 'node:assert/strict';
@@ -74,7 +75,14 @@ describe('ethtool and bridge port state against the real kernel', { timeout: 180
     assert.equal(samples.some((s) => s.name === 'linkstate_carrier_down_reason' || s.name === 'linkstate_sqi'), false);
     assert.equal(sampleValue(samples, 'linkstate_advertised_speed_max_bytes', { device: 'eva' }), undefined);
     // the family was resolved (the speed above came from it), so "not available" was never said
-    assert.doesNotMatch(await exporter.logged(/msg="ethtool netlink family resolved"/), /ethtool netlink not available/);
+    const log = await exporter.logged(/msg="ethtool netlink family resolved"/);
+    assert.doesNotMatch(log, /ethtool netlink not available/);
+    // LINKSTATE went with ETHTOOL_FLAG_STATS and this kernel took it for a veth, which has no
+    // stats: no fallback to requests without it, no refusal; and veth reports no PHY count, so
+    // there is no series at all (absent, not 0)
+    assert.doesNotMatch(log, /refuses ETHTOOL_FLAG_STATS|ethtool request refused/);
+    assert.equal(sampleValue(samples, 'linkstate_phy_link_down_events_total', { device: 'eva' }), undefined);
+    assert.equal(samples.some((s) => s.name === 'linkstate_phy_link_down_events_total'), false);
   });
 
   it('scrapes cause no ethtool requests; `ethtool -s tap0 speed 100 duplex half autoneg off` shows within a second', async (t) => {
@@ -100,6 +108,9 @@ describe('ethtool and bridge port state against the real kernel', { timeout: 180
     assert.equal(sampleValue(samples, 'linkstate_duplex', { device: 'tap0', duplex: 'full' }), 0);
     assert.equal(sampleValue(samples, 'linkstate_autonegotiation', { device: 'tap0' }), 0);
     assert.match(await ns.run('ethtool', ['tap0']), /Speed: 100Mb\/s[\s\S]*Duplex: Half/);
+    // tap0 answered LINKSTATE (with ETHTOOL_FLAG_STATS) too, with no PHY link-down count: no series
+    assert.equal(samples.some((s) => s.name === 'linkstate_phy_link_down_events_total'), false);
+    assert.doesNotMatch(await exporter.logged(/./), /refuses ETHTOOL_FLAG_STATS|ethtool request refused/);
   });
 
   it('a bridge with kernel STP and a loop: one port blocking, the other forwarding, as `bridge -j link` says', async (t) => {

@@ -18,6 +18,7 @@ import {
   ETHTOOL_A_LINKMODES_HEADER,
   ETHTOOL_A_LINKMODES_OURS,
   ETHTOOL_A_LINKMODES_SPEED,
+  ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT,
   ETHTOOL_A_LINKSTATE_EXT_STATE,
   ETHTOOL_A_LINKSTATE_EXT_SUBSTATE,
   ETHTOOL_A_LINKSTATE_HEADER,
@@ -117,9 +118,22 @@ describe('ethtool request encoders', () => {
     );
   });
 
-  it('ETHTOOL_MSG_LINKSTATE_GET: header nest with DEV_INDEX only (no flags asked)', () => {
+  it('ETHTOOL_MSG_LINKSTATE_GET: header nest with DEV_INDEX and FLAGS = ETHTOOL_FLAG_STATS (asks for EXT_DOWN_CNT)', () => {
     assert.equal(
       encodeLinkStateRequest(0x15, 10, 3).toString('hex'),
+      [
+        '28000000', '1500', '0100', '0a000000', '00000000', // nlmsghdr: len 40, family 0x15, NLM_F_REQUEST, seq 10
+        '06', '01', '0000', // genlmsghdr: LINKSTATE_GET, version 1
+        '1400', '0180', // ETHTOOL_A_LINKSTATE_HEADER | NLA_F_NESTED, 20 bytes
+        '0800', '0100', '03000000', // ETHTOOL_A_HEADER_DEV_INDEX = 3
+        '0800', '0300', '04000000', // ETHTOOL_A_HEADER_FLAGS = ETHTOOL_FLAG_STATS
+      ].join(''),
+    );
+  });
+
+  it('ETHTOOL_MSG_LINKSTATE_GET with flags 0: DEV_INDEX only (for kernels before 6.2, which refuse the flag)', () => {
+    assert.equal(
+      encodeLinkStateRequest(0x15, 10, 3, 0).toString('hex'),
       ['20000000', '1500', '0100', '0a000000', '00000000', '06', '01', '0000', '0c00', '0180', '0800', '0100', '03000000'].join(''),
     );
   });
@@ -312,7 +326,15 @@ describe('LINKSTATE decoding', () => {
       sqiMax: undefined,
       extState: undefined,
       extSubstate: undefined,
+      linkDownEvents: undefined,
     });
+  });
+
+  it('EXT_DOWN_CNT: the PHY link-down count when present (0 stays 0, u32 above 2^31 positive), undefined when absent', () => {
+    assert.equal(decodeLinkState(linkStateReply([u8(ETHTOOL_A_LINKSTATE_LINK, 1), u32(ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT, 7)])).linkDownEvents, 7);
+    assert.equal(decodeLinkState(linkStateReply([u32(ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT, 0)])).linkDownEvents, 0);
+    assert.equal(decodeLinkState(linkStateReply([u32(ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT, 0xfffffffe)])).linkDownEvents, 0xfffffffe);
+    assert.equal(decodeLinkState(linkStateReply([u8(ETHTOOL_A_LINKSTATE_LINK, 1)])).linkDownEvents, undefined);
   });
 
   it('SQI 0 is 0, not absent', () => {

@@ -11,14 +11,14 @@ const render = (r: LinkFamiliesRenderer): string => Buffer.concat(r.pieces('prom
 const lines = (text: string, name: string): string[] => text.split('\n').filter((l) => l.startsWith(`${name}{`));
 
 const NONE = { speedMbps: undefined, duplex: undefined, autoneg: undefined, advertisedSpeedMaxMbps: undefined };
-const NO_STATE = { sqi: undefined, sqiMax: undefined, extState: undefined, extSubstate: undefined };
+const NO_STATE = { sqi: undefined, sqiMax: undefined, extState: undefined, extSubstate: undefined, linkDownEvents: undefined };
 
 describe('ethtool and bridge port families', () => {
   it('are absent, headers and all, for links nobody said anything about', () => {
     const t = new LinkTable();
     t.apply(vethLink(2), 0);
     const text = render(new LinkFamiliesRenderer(t));
-    for (const name of ['speed_bytes', 'duplex', 'autonegotiation', 'advertised_speed_max_bytes', 'carrier_down_reason', 'sqi', 'sqi_max', 'bridge_port_state']) {
+    for (const name of ['speed_bytes', 'duplex', 'autonegotiation', 'advertised_speed_max_bytes', 'carrier_down_reason', 'sqi', 'sqi_max', 'phy_link_down_events_total', 'bridge_port_state']) {
       assert.doesNotMatch(text, new RegExp(`linkstate_${name}\\b`), name);
     }
   });
@@ -50,6 +50,23 @@ describe('ethtool and bridge port families', () => {
     // EOPNOTSUPP later: gone again
     t.applyLinkModes(2, undefined);
     assert.deepEqual(lines(render(r), 'linkstate_speed_bytes'), []);
+  });
+
+  it('the PHY link-down count is a counter only for links whose driver reports it: absent (no series, no header) otherwise', () => {
+    const t = new LinkTable();
+    t.apply(vethLink(2), 0);
+    t.apply(vethLink(3), 0);
+    const r = new LinkFamiliesRenderer(t);
+    t.applyLinkState(3, { ...NO_STATE });
+    assert.doesNotMatch(render(r), /linkstate_phy_link_down_events/);
+    t.applyLinkState(2, { ...NO_STATE, linkDownEvents: 7 });
+    const text = render(r);
+    assert.match(text, /^# TYPE linkstate_phy_link_down_events_total counter$/m);
+    assert.deepEqual(lines(text, 'linkstate_phy_link_down_events_total'), ['linkstate_phy_link_down_events_total{device="veth2"} 7']);
+    assert.match(Buffer.concat(r.pieces('openmetrics', 0)).toString('utf8'), /^# TYPE linkstate_phy_link_down_events counter$/m);
+    // a later reply without it (the driver stopped saying, or EOPNOTSUPP): gone
+    t.applyLinkState(2, undefined);
+    assert.deepEqual(lines(render(r), 'linkstate_phy_link_down_events_total'), []);
   });
 
   it('the down reason is 1 while the link is without carrier, and absent once carrier is back', () => {

@@ -136,7 +136,8 @@ describe('ethtool fixtures', () => {
         again = r.flags === undefined ? encodeLinkModesRequest(r.type, r.seq, r.ifindex!, 0) : encodeLinkModesRequest(r.type, r.seq, r.ifindex!);
       } else {
         assert.equal(r.cmd, ETHTOOL_MSG_LINKSTATE_GET);
-        again = encodeLinkStateRequest(r.type, r.seq, r.ifindex!);
+        // recorded before LINKSTATE asked for ETHTOOL_FLAG_STATS: those carry no FLAGS
+        again = r.flags === undefined ? encodeLinkStateRequest(r.type, r.seq, r.ifindex!, 0) : encodeLinkStateRequest(r.type, r.seq, r.ifindex!, r.flags);
       }
       assert.deepEqual(again, request, f.name);
       // and the kernel's answer is to that request: same seq (a reply, or an NLMSG_ERROR naming it)

@@ -29,6 +29,7 @@ import {
   ETHTOOL_A_LINKSTATE_EXT_STATE,
   ETHTOOL_A_LINKSTATE_HEADER,
   ETHTOOL_A_LINKSTATE_LINK,
+  ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT,
   ETHTOOL_A_LINKSTATE_SQI,
   ETHTOOL_MSG_LINKINFO_NTF,
   ETHTOOL_MSG_LINKMODES_GET_REPLY,
@@ -110,6 +111,12 @@ const rows: Row[] = [
   { name: 'u8 of 0 bytes (autoneg)', bytes: genlMessage(FAMILY, LM, [lmHeader, attr(ETHTOOL_A_LINKMODES_AUTONEG)]), reason: 'bad_attribute_size' },
   { name: 'u32 of 2 bytes (SQI)', bytes: genlMessage(FAMILY, LS, [lsHeader, u16(ETHTOOL_A_LINKSTATE_SQI, 3)]), reason: 'bad_attribute_size' },
   { name: 'u8 of 4 bytes (ext_state)', bytes: genlMessage(FAMILY, LS, [lsHeader, u32(ETHTOOL_A_LINKSTATE_EXT_STATE, 4)]), reason: 'bad_attribute_size' },
+  { name: 'u32 of 2 bytes (EXT_DOWN_CNT)', bytes: genlMessage(FAMILY, LS, [lsHeader, u16(ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT, 3)]), reason: 'bad_attribute_size' },
+  {
+    name: 'EXT_DOWN_CNT of 8 bytes (a u64, as an unmerged draft had it)',
+    bytes: genlMessage(FAMILY, LS, [lsHeader, attr(ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT, Buffer.alloc(8))]),
+    reason: 'bad_attribute_size',
+  },
   {
     name: 'DEV_INDEX of 2 bytes',
     bytes: genlMessage(FAMILY, LS, [nest(ETHTOOL_A_LINKSTATE_HEADER, u16(ETHTOOL_A_HEADER_DEV_INDEX, 3))]),

@@ -16,10 +16,14 @@ import {
   ETHTOOL_A_LINKMODES_DUPLEX,
   ETHTOOL_A_LINKMODES_HEADER,
   ETHTOOL_A_LINKMODES_SPEED,
+  ETHTOOL_A_HEADER_FLAGS,
+  ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT,
   ETHTOOL_A_LINKSTATE_EXT_STATE,
   ETHTOOL_A_LINKSTATE_EXT_SUBSTATE,
   ETHTOOL_A_LINKSTATE_HEADER,
   ETHTOOL_A_LINKSTATE_LINK,
+  ETHTOOL_FLAG_COMPACT_BITSETS,
+  ETHTOOL_FLAG_STATS,
   ETHTOOL_MSG_LINKINFO_NTF,
   ETHTOOL_MSG_LINKMODES_GET,
   ETHTOOL_MSG_LINKMODES_GET_REPLY,
@@ -71,10 +75,16 @@ function modesReply(ifindex: number, speed: number, duplex: number, autoneg: num
   ]);
 }
 
-function stateReply(ifindex: number, link: number, ext?: [number, number]): Buffer {
+function stateReply(ifindex: number, link: number, ext?: [number, number], downEvents?: number): Buffer {
   const attrs = [deviceHeader(ETHTOOL_A_LINKSTATE_HEADER, ifindex, `veth${ifindex}`), u8(ETHTOOL_A_LINKSTATE_LINK, link)];
   if (ext !== undefined) attrs.push(u8(ETHTOOL_A_LINKSTATE_EXT_STATE, ext[0]), u8(ETHTOOL_A_LINKSTATE_EXT_SUBSTATE, ext[1]));
+  if (downEvents !== undefined) attrs.push(u32(ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT, downEvents));
   return genlMessage(FAMILY, ETHTOOL_MSG_LINKSTATE_GET_REPLY, attrs);
+}
+
+/** ETHTOOL_A_HEADER_FLAGS of a request, when it has any (the header nest: DEV_INDEX, then FLAGS). */
+function headerFlags(request: Buffer): number | undefined {
+  return request.length >= 40 && request.readUInt16LE(34) === ETHTOOL_A_HEADER_FLAGS ? request.readUInt32LE(36) : undefined;
 }
 
 interface Request {
@@ -313,6 +323,50 @@ describe('ethtool client', () => {
     k.client.onApply(k.table.apply({ ...vethLink(2), kind: 'del' }, 0));
     k.client.onApply(k.table.apply(vethLink(2), 0));
     assert.equal(k.take().length, 2);
+  });
+
+  it('LINKSTATE asks for ETHTOOL_FLAG_STATS; EXT_DOWN_CNT in a reply is applied, a reply without it leaves it absent', () => {
+    const k = setup({ links: 2 });
+    k.resolve();
+    const sent = k.take();
+    for (const r of sent) {
+      assert.equal(headerFlags(r.bytes), r.cmd === ETHTOOL_MSG_LINKSTATE_GET ? ETHTOOL_FLAG_STATS : ETHTOOL_FLAG_COMPACT_BITSETS, `cmd ${r.cmd}`);
+    }
+    k.socket.kernel(
+      ...sent.map((r) =>
+        toUs(
+          r.cmd === ETHTOOL_MSG_LINKMODES_GET ? modesReply(r.ifindex, 10000, 1, 0) : r.ifindex === 2 ? stateReply(r.ifindex, 1, undefined, 7) : stateReply(r.ifindex, 1),
+          r.seq,
+        ),
+      ),
+    );
+    assert.equal(k.table.get(2)?.phyLinkDownEvents, 7);
+    assert.equal(k.table.get(3)?.phyLinkDownEvents, undefined);
+  });
+
+  it('a kernel that refuses ETHTOOL_FLAG_STATS on LINKSTATE (EINVAL, before 6.2): one info line, asked again without it, and from then on', () => {
+    const k = setup({ links: 2 });
+    k.resolve();
+    const sent = k.take();
+    k.socket.kernel(
+      ...sent.map((r) => (r.cmd === ETHTOOL_MSG_LINKSTATE_GET ? errorFor(r.bytes, 22) : toUs(modesReply(r.ifindex, 10000, 1, 0), r.seq))),
+    );
+    assert.equal(k.lines.filter((l) => l.includes('ETHTOOL_FLAG_STATS')).length, 1);
+    assert.equal(k.lines.some((l) => l.includes('ethtool request refused')), false);
+    const again = k.take();
+    const states = again.filter((r) => r.cmd === ETHTOOL_MSG_LINKSTATE_GET);
+    assert.deepEqual(states.map((r) => r.ifindex).sort(), [2, 3], 'both links asked again');
+    for (const r of states) assert.equal(headerFlags(r.bytes), undefined, 'without the flag');
+    k.answer(again);
+    assert.equal(k.client.inFlight, 0);
+    // a later change: still without the flag; an EINVAL now is an ordinary refusal
+    k.carrier(2, false, 3);
+    const later = k.take().filter((r) => r.cmd === ETHTOOL_MSG_LINKSTATE_GET);
+    assert.equal(later.length, 1);
+    assert.equal(headerFlags(later[0]!.bytes), undefined);
+    k.socket.kernel(errorFor(later[0]!.bytes, 22));
+    assert.ok(k.lines.some((l) => l.includes('ethtool request refused')));
+    assert.equal(k.lines.filter((l) => l.includes('ETHTOOL_FLAG_STATS')).length, 1);
   });
 
   it('the down reason: applied from LINKSTATE while without carrier, logged, cleared on the next reply without it', () => {

@@ -79,8 +79,9 @@ function ethtoolFixture(name: string): EthtoolMessage {
 
 /**
  * What the ethtool client applies to the table, from uapi-built replies (veth has no advertised
- * modes or SQI): uplink0 (ifindex 3) came back at 1000 Mb/s of the 10000 it advertises, and
- * vethb (ifindex 2) has a PHY that reports SQI 5 of 7.
+ * modes, SQI or PHY counters): uplink0 (ifindex 3) came back at 1000 Mb/s of the 10000 it
+ * advertises and its driver counted 7 PHY link-down events, and vethb (ifindex 2) has a PHY that
+ * reports SQI 5 of 7.
  */
 function applyEthtoolFixtures(table: LinkTable): void {
   const modes = ethtoolFixture('uapi-built-linkmodes-verbose-renegotiated-slower');
@@ -89,6 +90,9 @@ function applyEthtoolFixtures(table: LinkTable): void {
   const sqi = ethtoolFixture('uapi-built-linkstate-sqi');
   assert.ok(sqi.kind === 'linkstate');
   table.applyLinkState(2, sqi.linkState);
+  const downs = ethtoolFixture('uapi-built-linkstate-ext-down-cnt');
+  assert.ok(downs.kind === 'linkstate' && downs.linkState.ifindex === 3);
+  table.applyLinkState(3, downs.linkState);
 }
 
 /**
