@@ -64,7 +64,9 @@ function asIpSees(link: LinkMessage, ip: readonly IpRecord[], device: IpRecord |
   }
   if (device !== undefined && 'link' in device) {
     const peer = link.iflink === undefined || link.iflink === 0 || link.linkNetnsid !== undefined ? undefined : ip.find((d) => d.ifindex === link.iflink);
-    since['link'] = peer?.ifname ?? null;
+    // The veth made first of a pair announces IFLA_LINK 0 (no peer yet) and is not announced
+    // again when its peer appears: its last message may say 0 while ip, asked later, names the peer.
+    since['link'] = link.iflink === 0 && typeof device.link === 'string' ? device.link : (peer?.ifname ?? null);
     since['link_index'] = link.linkNetnsid === undefined ? undefined : link.iflink;
     since['link_netnsid'] = link.linkNetnsid;
   }
