@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './logger.js';
 import type { App } from './web/app.js';
 import { defaultHeaders } from './web/default-headers.js';
 import { listen } from './web/listener.js';
+import { guardRequests } from './web/request-guard.js';
 import { NODE_CHECK_INTERVAL_OFF, guardSlowClients } from './web/slow-client-guard.js';
 import type { ReloadOutcome } from './web/web-config-reloader.js';
 
@@ -100,10 +101,13 @@ export async function startServer(
     server = web.createServer(app);
   } else {
     const headers = [...defaultHeaders(false)];
-    server = http.createServer({ connectionsCheckingInterval: timeouts.checkIntervalMs }, (req, res) => {
-      for (const [name, value] of headers) res.setHeader(name, value);
-      app(req, res);
-    });
+    server = http.createServer(
+      { connectionsCheckingInterval: timeouts.checkIntervalMs },
+      guardRequests(logger, (req, res) => {
+        for (const [name, value] of headers) res.setHeader(name, value);
+        app(req, res);
+      }),
+    );
   }
   const isTls = web?.tls ?? false;
   server.headersTimeout = timeouts.headersTimeoutMs;

@@ -274,10 +274,12 @@ export function createApp(opts: AppOptions): App {
       if (!onlyGetHead(req, res) || !pageSlot(res)) return;
       // Loaded on the first request only: an exporter nobody looks at never holds it.
       script ??= import('./status-script.js').then((m) => m.STATUS_SCRIPT);
-      void Promise.all([script, pageModule()]).then(([text, m]) => {
-        res.setHeader('Cache-Control', 'no-cache');
-        sendBody(res, 'text/javascript; charset=utf-8', text, req.method === 'HEAD', m.STATUS_PAGE_CSP);
-      }, next);
+      Promise.all([script, pageModule()])
+        .then(([text, m]) => {
+          res.setHeader('Cache-Control', 'no-cache');
+          sendBody(res, 'text/javascript; charset=utf-8', text, req.method === 'HEAD', m.STATUS_PAGE_CSP);
+        })
+        .catch(next);
     });
 
     app.all('/api/v1/links', (req: Request, res: Response, next: NextFunction) => {
@@ -294,7 +296,9 @@ export function createApp(opts: AppOptions): App {
         if (!onlyGetHead(req, res)) return;
         // A stream never ends: its slow readers are dropped by size (event-stream.ts) instead.
         exemptFromResponseTimeout(res);
-        void eventStreams(log).then((s) => s.handle(req, res), next);
+        eventStreams(log)
+          .then((s) => s.handle(req, res))
+          .catch(next);
       });
     }
 

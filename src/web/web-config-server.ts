@@ -8,6 +8,7 @@ import type https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { guardRequests } from './request-guard.js';
 import { clientCertificateProblem, handshakeOptions } from './tls-policy.js';
 import { WebConfigError, type TlsServerConfig } from './web-config.js';
 import { loadWebConfig, type LoadedWebConfig } from './web-config-loader.js';
@@ -55,9 +56,9 @@ export async function prepareWebConfig(path: string, logger: Logger, timeouts: C
   return {
     tls: isTls,
     createServer(app) {
-      const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-        layer.handle(req, res, () => app(req, res));
-      };
+      // Guarded twice: the app may be called later, from basic auth's promise.
+      const guardedApp = guardRequests(logger, app);
+      const handler = guardRequests(logger, (req, res) => layer.handle(req, res, () => guardedApp(req, res)));
       if (httpsModule !== undefined && policy !== undefined && loaded.secureContext !== undefined) {
         const tlsServer = httpsModule.createServer(
           {

@@ -3,6 +3,7 @@
 // resolved against the config file's directory, as exporter-toolkit does. Any problem
 // throws WebConfigError with one line naming the key.
 
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { bcryptCostProblem } from './basic-auth.js';
@@ -238,6 +239,19 @@ function parseTls(value: unknown, baseDir: string, warnings: string[]): TlsServe
   });
 }
 
+/** Fails unless node:http accepts the header as is (res.setHeader would throw on every request). */
+function checkHeader(name: string, value: string, path: string): void {
+  try {
+    validateHeaderName(name);
+    if (value !== '') validateHeaderValue(name, value);
+  } catch {
+    // What Node refuses: characters outside Latin-1 and control characters other than tab.
+    const bad = [...value].find((c) => !/^[\t\x20-\x7e\x80-\xff]$/.test(c)) ?? '';
+    const code = bad === '' ? '' : ` U+${(bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+    fail(path, `character${code} can not be sent in an HTTP header (only Latin-1 without control characters; typographic quotes are a common cause)`);
+  }
+}
+
 function parseHttpServerConfig(value: unknown, warnings: string[]): Map<string, string> {
   const path = 'http_server_config';
   const headers = new Map<string, string>();
@@ -258,6 +272,7 @@ function parseHttpServerConfig(value: unknown, warnings: string[]): Map<string, 
     if (raw !== null && typeof raw !== 'string') fail(`${path}.headers.${name}`, `expected a string, got ${describe(raw)}`);
     const v = raw ?? '';
     if (/[\r\n\0]/.test(v)) fail(`${path}.headers.${name}`, 'value contains a line break or NUL');
+    checkHeader(canonical, v, `${path}.headers.${name}`);
     const allowed = CONFIGURABLE_HEADERS[canonical];
     if (v !== '' && allowed !== undefined && !allowed.includes(v.toLowerCase())) {
       fail(`${path}.headers.${name}`, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -47,6 +48,28 @@ function get(port: number, ca: Buffer, path: string, auth?: string): Promise<{ s
   });
 }
 
+function getHttp(port: number, path: string): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function runToExit(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, '--web.listen-address=127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  // An exporter that starts instead of refusing is stopped, and the test fails on its code.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(timer);
+  return { code, stderr };
+}
+
 describe('web flags of the built binary', () => {
   const children: ChildProcess[] = [];
   after(() => {
@@ -79,6 +102,36 @@ describe('web flags of the built binary', () => {
     const ok = await get(s.port, ca.cert, '/metrics', 'prometheus:s3cret');
     assert.equal(ok.status, 200);
     assert.match(ok.body, /^linkstate_carrier\{device="lo"\} 1$/m);
+  });
+
+  it('a header value Node cannot send (typographic quotes) is one line on stderr and exit 1', async () => {
+    const pki = new TestPki();
+    const file = join(pki.dir, 'web.yml');
+    writeFileSync(file, 'http_server_config:\n  headers:\n    Content-Security-Policy: "default-src \u2019self\u2019"\n');
+    const result = await runToExit([`--web.config.file=${file}`]);
+    assert.equal(result.code, 1, result.stderr);
+    const errors = result.stderr.split('\n').filter((l) => l.startsWith('linkstate-exporter: '));
+    assert.equal(errors.length, 1, result.stderr);
+    assert.match(errors[0] as string, /http_server_config\.headers\.Content-Security-Policy: character U\+2019/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+
+  it('the same header at reload is refused and logged; the exporter keeps serving', async () => {
+    const pki = new TestPki();
+    const file = join(pki.dir, 'web.yml');
+    writeFileSync(file, "http_server_config:\n  headers:\n    Content-Security-Policy: \"default-src 'self'\"\n");
+    const s = await start([`--web.config.file=${file}`]);
+    children.push(s.child);
+    assert.equal((await getHttp(s.port, '/-/healthy')).status, 200);
+    writeFileSync(file, 'http_server_config:\n  headers:\n    Content-Security-Policy: "default-src \u2019self\u2019"\n');
+    s.child.kill('SIGHUP');
+    await eventually('the refusal in the log', async () => /level=error .*web config not reloaded.*U\+2019/.test(s.log()));
+    for (let i = 0; i < 3; i++) {
+      const res = await getHttp(s.port, '/-/healthy');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['content-security-policy'], "default-src 'self'", 'the last good header is still sent');
+    }
+    assert.equal(s.child.exitCode, null, s.log());
   });
 
   it('an invalid --web.config.file is one line on stderr and exit 1', async () => {
