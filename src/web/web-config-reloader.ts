@@ -8,6 +8,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../logger.js';
+import type { WebConfig } from './web-config.js';
 import { loadWebConfig, type LoadedWebConfig } from './web-config-loader.js';
 
 export type ReloadOutcome = 'unchanged' | 'applied' | 'rejected';
@@ -20,6 +21,27 @@ export interface ReloaderOptions {
   debounceMs?: number;
   /** Re-read this often even without events; 0 = never. */
   pollMs?: number;
+}
+
+/**
+ * Why `next` may not replace `current` at a reload because it would open the exporter: no
+ * basic-auth user left, no TLS, or a client certificate no longer required. A file emptied by
+ * mistake (or half-written) must not silently turn protection off; turning it off on purpose
+ * takes a restart. Changing users, certificates or CAs, or adding protection, is fine.
+ */
+export function weakeningProblem(current: WebConfig, next: WebConfig): string | undefined {
+  if (current.basicAuthUsers.size > 0 && next.basicAuthUsers.size === 0) {
+    return 'the new file has no basic_auth_users and would turn basic authentication off; restart the exporter to turn it off';
+  }
+  if (current.tls !== undefined && next.tls === undefined) {
+    return 'the new file has no tls_server_config and would serve plain HTTP; restart the exporter to turn TLS off';
+  }
+  const required = (c: WebConfig): boolean =>
+    c.tls?.clientAuthType === 'RequireAnyClientCert' || c.tls?.clientAuthType === 'RequireAndVerifyClientCert';
+  if (required(current) && !required(next)) {
+    return `client_auth_type ${next.tls?.clientAuthType ?? 'NoClientCert'} would stop requiring a client certificate; restart the exporter to turn that off`;
+  }
+  return undefined;
 }
 
 export const DEFAULT_RELOAD_DEBOUNCE_MS = 250;
@@ -92,7 +114,7 @@ export class WebConfigReloader {
       this.#lastProblem = undefined;
       return 'unchanged';
     }
-    const refused = this.#opts.apply(next);
+    const refused = weakeningProblem(this.#current.config, next.config) ?? this.#opts.apply(next);
     if (refused !== undefined) {
       this.#problem(refused);
       return 'rejected';

@@ -134,6 +134,20 @@ describe('web flags of the built binary', () => {
     assert.equal(s.child.exitCode, null, s.log());
   });
 
+  it('emptying the web config does not turn basic auth off: refused at error, /metrics still 401', async () => {
+    const pki = new TestPki();
+    const file = join(pki.dir, 'web.yml');
+    writeFileSync(file, `basic_auth_users:\n  prometheus: ${bcrypt.hashSync('s3cret', 4)}\n`);
+    const s = await start([`--web.config.file=${file}`]);
+    children.push(s.child);
+    assert.equal((await getHttp(s.port, '/metrics')).status, 401);
+    writeFileSync(file, ''); // : > web.yml
+    s.child.kill('SIGHUP');
+    await eventually('the refusal in the log', async () => /level=error .*web config not reloaded.*basic authentication off/.test(s.log()));
+    assert.equal((await getHttp(s.port, '/metrics')).status, 401, s.log());
+    assert.doesNotMatch(s.log(), /basic_auth_users=0/);
+  });
+
   it('an invalid --web.config.file is one line on stderr and exit 1', async () => {
     const pki = new TestPki();
     const file = join(pki.dir, 'web.yml');

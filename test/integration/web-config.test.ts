@@ -346,3 +346,62 @@ test('client_auth_type change on reload applies to new connections', async () =>
     await running.close();
   }
 });
+
+test('a reload that would remove every basic-auth user is refused and logged at error; changing users still reloads', async () => {
+  const { running, base, logs, path } = await start(`basic_auth_users:\n  alice: ${bcrypt.hashSync('one', 4)}\n`);
+  try {
+    for (const text of ['', 'basic_auth_users:\n', 'basic_auth_users: {}\n', 'http_server_config:\n  headers:\n    X-Frame-Options: deny\n']) {
+      writeConfig(path, text);
+      assert.equal(await running.reloadWebConfig(), 'rejected', JSON.stringify(text));
+      assert.equal((await request(base, '/metrics')).status, 401, `still protected after ${JSON.stringify(text)}`);
+      assert.equal((await request(base, '/metrics', { headers: basic('alice', 'one') })).status, 200);
+    }
+    const refusals = logs.filter((l) => l.includes('"level":"error"') && l.includes('keeping the last good one'));
+    assert.ok(refusals.length >= 1, logs.join(''));
+    assert.match(refusals[0] ?? '', /basic authentication off.*restart/);
+    assert.ok(!logs.some((l) => l.includes('web config reloaded')), 'nothing was applied');
+
+    writeConfig(path, `basic_auth_users:\n  bob: ${bcrypt.hashSync('two', 4)}\n`);
+    assert.equal(await running.reloadWebConfig(), 'applied', 'replacing the users is fine');
+    assert.equal((await request(base, '/metrics', { headers: basic('bob', 'two') })).status, 200);
+    assert.equal((await request(base, '/metrics', { headers: basic('alice', 'one') })).status, 401);
+  } finally {
+    await running.close();
+  }
+});
+
+test('adding basic auth on reload applies it', async () => {
+  const { running, base, path } = await start('');
+  try {
+    assert.equal((await request(base, '/metrics')).status, 200);
+    writeConfig(path, `basic_auth_users:\n  alice: ${bcrypt.hashSync('one', 4)}\n`);
+    assert.equal(await running.reloadWebConfig(), 'applied');
+    assert.equal((await request(base, '/metrics')).status, 401);
+  } finally {
+    await running.close();
+  }
+});
+
+test('a reload that would remove TLS, or stop requiring a client certificate, is refused and logged at error', async () => {
+  const mtls = tlsConfig(`  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${ca.certFile}\n`);
+  const { running, base, logs, path } = await start(mtls);
+  const withCert = { tls: { ca: ca.cert, cert: client.cert, key: client.key, agent: false } };
+  try {
+    for (const [text, why] of [
+      ['', /plain HTTP.*restart/],
+      [tlsConfig(), /client certificate.*restart/],
+      [tlsConfig(`  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ${ca.certFile}\n`), /client certificate.*restart/],
+    ] as const) {
+      writeConfig(path, text);
+      assert.equal(await running.reloadWebConfig(), 'rejected', text);
+      assert.ok(logs.some((l) => l.includes('"level":"error"') && why.test(l)), `${why}: ${logs.join('')}`);
+      await assert.rejects(request(base, '/metrics', { tls: { ca: ca.cert, agent: false } }), 'still needs a client certificate');
+      assert.equal((await request(base, '/metrics', withCert)).status, 200);
+    }
+    // Another client CA, still required: applied.
+    writeConfig(path, tlsConfig(`  client_auth_type: RequireAnyClientCert\n  client_ca_file: ${ca.certFile}\n`));
+    assert.equal(await running.reloadWebConfig(), 'applied');
+  } finally {
+    await running.close();
+  }
+});
