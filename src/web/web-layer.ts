@@ -20,6 +20,18 @@ function send(res: http.ServerResponse, status: number, text: string): void {
   res.end(body);
 }
 
+/**
+ * /-/healthy and /-/ready answer without authentication: they tell only "alive" and "first dump
+ * applied", and the kubelet's (or a load balancer's) probes carry no credentials. Exactly these
+ * request targets (a query string aside); every other spelling goes through authentication.
+ */
+export function isProbeRequest(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  return path === '/-/healthy' || path === '/-/ready';
+}
+
 export class WebLayer {
   readonly #tls: boolean;
   readonly #cache = new AuthCache();
@@ -64,7 +76,7 @@ export class WebLayer {
   handle(req: http.IncomingMessage, res: http.ServerResponse, next: () => void): void {
     for (const [name, value] of this.#headers) res.setHeader(name, value);
     const auth = this.#auth;
-    if (!auth.enabled) {
+    if (!auth.enabled || isProbeRequest(req.url)) {
       next();
       return;
     }

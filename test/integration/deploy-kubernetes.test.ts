@@ -1,18 +1,25 @@
 // deploy/kubernetes: every object is validated against the Kubernetes (and Prometheus operator)
 // schemas with kubernetes-models, and the properties that matter for this exporter are asserted.
-// The netns component's JSON 6902 patch is applied here to the base DaemonSet (as kustomize
-// applies it) and the result validated and asserted the same way; so are the kustomization's
-// images transformer and the kube-prometheus-stack component's label transformer.
+// The components' JSON 6902 patches are applied here to the base objects (as kustomize applies
+// them) and the results validated and asserted the same way, and so are the kustomization's
+// images transformer and the kube-prometheus-stack component's label transformer; the
+// web-config component's DaemonSet is then run (the exporter with its flags and the example web
+// config) and probed as the kubelet probes it.
 // Note: the schemas accept unknown fields, so the fields we rely on are asserted by name below.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { Service } from 'kubernetes-models/v1';
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { exporterFlags, flagName, flagValue } from '../helpers/exporter-flags.js';
-import { requireRoot } from '../helpers/netns.js';
+import { BUILT_MAIN, exporterFlags, flagName, flagValue } from '../helpers/exporter-flags.js';
+import { createNetns, enterNetns, requireRoot } from '../helpers/netns.js';
+import { TestPki } from '../helpers/test-certs.js';
 import {
   NET_ADMIN_AND_BROADCAST,
   assertExportsPeer,
@@ -22,7 +29,7 @@ import {
   startPrivileged,
   withNetnsLab,
 } from '../helpers/netns-privileges.js';
-import { readRepoFile, repoPath, requireCommand } from '../helpers/repo.js';
+import { readRepoFile, repoPath, requireCommand, waitFor } from '../helpers/repo.js';
 
 const DIR = 'deploy/kubernetes';
 
@@ -464,4 +471,177 @@ test('as a container runtime runs the netns DaemonSet container, the exporter ex
     assert.equal(result.code, 1, result.stderr);
     assert.equal(result.stderr, `${missingCapabilitiesLine(['CAP_NET_ADMIN', 'CAP_NET_BROADCAST'])}\n`);
   });
+});
+
+// ---- The web-config component (deploy/kubernetes/components/web-config) ----
+
+const WEB = 'components/web-config';
+
+/** The base DaemonSet and ServiceMonitor with the named components' patches applied in order. */
+function withComponents(...names: string[]): { ds: Obj; monitor: Obj } {
+  const objects: Record<string, Obj> = { DaemonSet: daemonSet(), ServiceMonitor: load<Obj>('servicemonitor.yaml') };
+  for (const name of names) {
+    const component = load<Obj>(`${name}/kustomization.yaml`);
+    assert.equal(component.kind, 'Component');
+    for (const { path, target } of component.patches as Obj[]) {
+      const doc = objects[target.kind as string];
+      assert.ok(doc !== undefined, `${name}: patch target ${target.kind}`);
+      assert.equal(target.name, doc.metadata.name, `${name}: the patch targets ${target.kind} ${doc.metadata.name}`);
+      assert.equal(`${target.group}/${target.version}`, doc.apiVersion, `${name}: group/version of ${target.kind}`);
+      objects[target.kind as string] = applyJson6902(doc, load<PatchOp[]>(`${name}/${path}`));
+    }
+  }
+  return { ds: objects['DaemonSet'], monitor: objects['ServiceMonitor'] };
+}
+
+test('the web-config component: valid objects, the flag points into the Secret mount, probes and scrapes over HTTPS', () => {
+  const { ds, monitor } = withComponents(WEB);
+  assert.doesNotThrow(() => new DaemonSet(ds).validate());
+  assert.doesNotThrow(() => new ServiceMonitor(monitor).validate());
+  const c = container(ds);
+  const args = c.args as string[];
+  assert.deepEqual(args.slice(0, -1), container(daemonSet()).args, 'the base flags stay');
+  const known = exporterFlags();
+  for (const arg of args) assert.ok(known.has(flagName(arg)), `unknown flag ${arg}`);
+  const file = flagValue(args, '--web.config.file');
+  assert.ok(file !== undefined);
+  const mount = (c.volumeMounts as Obj[]).find((m) => file.startsWith(`${m.mountPath}/`));
+  assert.ok(mount, `a mount holds ${file}`);
+  assert.equal(mount.readOnly, true);
+  assert.equal(mount.subPath, undefined, 'a directory mount: Secret updates reach the exporter');
+  const volume = (ds.spec.template.spec.volumes as Obj[]).find((v) => v.name === mount.name);
+  assert.equal(volume?.secret?.secretName, 'linkstate-exporter-web-config');
+  for (const probe of [c.readinessProbe, c.livenessProbe]) assert.equal(probe.httpGet.scheme, 'HTTPS');
+  // The base stays plain HTTP and mounts nothing.
+  assert.equal(container(daemonSet()).readinessProbe.httpGet.scheme, undefined);
+  assert.deepEqual(container(daemonSet()).volumeMounts, []);
+  const [endpoint] = monitor.spec.endpoints as Obj[];
+  assert.equal(endpoint.scheme, 'https');
+  assert.equal(endpoint.tlsConfig.serverName, 'linkstate-exporter');
+  assert.equal(endpoint.basicAuth.username.name, endpoint.basicAuth.password.name);
+});
+
+test('the web-config and netns components combine in either order', () => {
+  for (const order of [[WEB, COMPONENT], [COMPONENT, WEB]]) {
+    const { ds } = withComponents(...order);
+    assert.doesNotThrow(() => new DaemonSet(ds).validate(), order.join(' + '));
+    const c = container(ds);
+    assert.deepEqual((c.volumeMounts as Obj[]).map((m) => m.mountPath).sort(), ['/etc/linkstate-exporter', '/run/docker/netns', '/run/netns'], order.join(' + '));
+    assert.deepEqual((ds.spec.template.spec.volumes as Obj[]).map((v) => v.name).sort(), ['docker-netns', 'netns', 'web-config']);
+    assert.ok((c.args as string[]).includes('--collector.netns'));
+    assert.ok((c.args as string[]).some((a) => a.startsWith('--web.config.file=')));
+  }
+});
+
+interface Answer {
+  status: number;
+}
+
+/** A GET as a kubelet probe (no credentials; an HTTPS probe does not verify the certificate) or as Prometheus. */
+function get(scheme: string, port: number, path: string, opts: { auth?: string; ca?: Buffer; servername?: string } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers = opts.auth === undefined ? {} : { authorization: `Basic ${Buffer.from(opts.auth).toString('base64')}` };
+    const base = { host: '127.0.0.1', port, path, headers, agent: false as const };
+    const onResponse = (res: http.IncomingMessage): void => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    };
+    const req =
+      scheme === 'HTTPS'
+        ? https.request(
+            opts.ca === undefined
+              ? { ...base, rejectUnauthorized: false }
+              : { ...base, ca: opts.ca, ...(opts.servername === undefined ? {} : { servername: opts.servername }) },
+            onResponse,
+          )
+        : http.request(base, onResponse);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Runs the exporter with the DaemonSet container's flags in a fresh namespace, --web.config.file
+ * redirected from the Secret's mount path to `mountDir`, and checks what the kubelet and
+ * Prometheus get.
+ */
+async function probeAsKubelet(ds: Obj, mountDir: string, check: (probe: (p: Obj) => Promise<Answer>, port: number, scheme: string) => Promise<void>): Promise<void> {
+  const c = container(ds);
+  const mount = (c.volumeMounts as Obj[]).find((m) => m.name === 'web-config') as Obj | undefined;
+  const args = (c.args as string[]).map((a) =>
+    mount !== undefined && a.startsWith(`--web.config.file=${mount.mountPath}/`) ? `--web.config.file=${mountDir}/${a.slice(`--web.config.file=${mount.mountPath}/`.length)}` : a,
+  );
+  const port = (c.ports as Obj[]).find((p) => p.name === c.readinessProbe.httpGet.port).containerPort as number;
+  const scheme = (c.readinessProbe.httpGet.scheme ?? 'HTTP') as string;
+  assert.equal(c.livenessProbe.httpGet.scheme ?? 'HTTP', scheme);
+  const ns = await createNetns('lse-k8sweb');
+  let leave: (() => void) | undefined;
+  try {
+    const child = ns.spawn(process.execPath, [BUILT_MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    let exited: number | null | undefined;
+    child.once('exit', (code) => (exited = code));
+    leave = enterNetns(ns.name);
+    const probe = (p: Obj): Promise<Answer> => {
+      if (exited !== undefined) throw new Error(`exporter exited with ${exited}: ${stderr}`);
+      return get(scheme, port, p.httpGet.path as string);
+    };
+    await waitFor(`readiness probe ${scheme} ${c.readinessProbe.httpGet.path} (${stderr})`, async () => (await probe(c.readinessProbe).catch(() => ({ status: 0 }))).status === 200, 15_000);
+    await check(probe, port, scheme);
+    assert.equal(exited, undefined, stderr);
+  } finally {
+    leave?.();
+    await ns.destroy();
+  }
+}
+
+test('as the kubelet probes the web-config DaemonSet (TLS + basic auth): probes 200 without credentials, /metrics 401 without them', async (t) => {
+  if (!requireRoot(t)) return;
+  const { ds, monitor } = withComponents(WEB);
+  const pki = new TestPki();
+  const dir = mkdtempSync(join(tmpdir(), 'lse-k8s-web-'));
+  try {
+    // The Secret linkstate-exporter-web-config as the docs create it: the example file, tls.crt, tls.key.
+    const ca = pki.makeCa('ca');
+    const server = pki.makeCert('server', ca, { kind: 'server', sans: ['DNS:linkstate-exporter'] });
+    copyFileSync(repoPath(DIR, WEB, 'web-config.example.yml'), join(dir, 'web-config.yml'));
+    copyFileSync(server.certFile, join(dir, 'tls.crt'));
+    copyFileSync(server.keyFile, join(dir, 'tls.key'));
+    const [endpoint] = monitor.spec.endpoints as Obj[];
+    await probeAsKubelet(ds, dir, async (probe, port, scheme) => {
+      assert.equal(scheme, 'HTTPS');
+      const c = container(ds);
+      assert.equal((await probe(c.livenessProbe)).status, 200, 'liveness');
+      assert.equal((await probe(c.readinessProbe)).status, 200, 'readiness');
+      assert.equal((await get(scheme, port, endpoint.path)).status, 401, 'metrics need credentials');
+      assert.equal((await get(scheme, port, endpoint.path, { auth: 'prometheus:wrong' })).status, 401);
+      // As the ServiceMonitor scrapes: the CA, serverName linkstate-exporter, the example's password.
+      const scrape = await get(scheme, port, endpoint.path, { auth: 'prometheus:change-me', ca: ca.cert, servername: endpoint.tlsConfig.serverName });
+      assert.equal(scrape.status, 200);
+    });
+  } finally {
+    pki.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('as the kubelet probes the base DaemonSet with a basic-auth-only web config: probes 200 over HTTP, /metrics 401', async (t) => {
+  if (!requireRoot(t)) return;
+  const ds = daemonSet();
+  const dir = mkdtempSync(join(tmpdir(), 'lse-k8s-web-'));
+  try {
+    writeFileSync(join(dir, 'web-config.yml'), 'basic_auth_users:\n  prometheus: $2y$10$/0QqgvAu9mmidbKpMw81TeEnPPRVOVhQvOigZU0AZFuBdxdhCtZE.\n');
+    container(ds).args.push(`--web.config.file=${join(dir, 'web-config.yml')}`);
+    await probeAsKubelet(ds, dir, async (probe, port, scheme) => {
+      assert.equal(scheme, 'HTTP');
+      const c = container(ds);
+      assert.equal((await probe(c.livenessProbe)).status, 200, 'liveness');
+      assert.equal((await probe(c.readinessProbe)).status, 200, 'readiness');
+      assert.equal((await get(scheme, port, '/metrics')).status, 401);
+      assert.equal((await get(scheme, port, '/metrics', { auth: 'prometheus:change-me' })).status, 200);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -197,8 +197,19 @@ test('basic auth: missing, wrong and unknown credentials get 401 with WWW-Authen
     check401(await request(base, '/metrics'), 'missing');
     check401(await request(base, '/metrics', { headers: basic('prometheus', 'wrong') }), 'wrong password');
     check401(await request(base, '/metrics', { headers: basic('nobody', 's3cret') }), 'unknown user');
-    check401(await request(base, '/-/healthy'), 'every path is protected');
     check401(await request(base, '/'), 'landing page too');
+    check401(await request(base, '/api/v1/links'), 'the API too');
+    // Probes need no credentials (they reveal nothing): a liveness probe must not restart a
+    // hardened exporter. Only these exact paths; other spellings stay protected.
+    for (const path of ['/-/healthy', '/-/ready', '/-/ready?x=1']) {
+      const res = await request(base, path);
+      assert.equal(res.status, 200, path);
+      assert.equal(res.body.toString(), 'OK\n', path);
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', 'the configured headers still apply');
+    }
+    check401(await request(base, '/-/healthy/'), 'a trailing slash is another path');
+    check401(await request(base, '/-/HEALTHY'), 'case matters');
+    check401(await request(base, '/-/healthy/../../metrics'), 'no way from a probe path to another');
     const ok = await request(base, '/metrics', { headers: basic('prometheus', 's3cret') });
     assert.equal(ok.status, 200);
     assert.equal(ok.body.toString(), 'up 1\n');
@@ -223,6 +234,11 @@ test('basic auth over TLS with the configured headers', async () => {
     assert.equal(res.headers['strict-transport-security'], undefined, 'empty value removes the default');
     const denied = await request(base, '/metrics', { tls: { ca: ca.cert, agent: false } });
     assert.equal(denied.status, 401);
+    for (const path of ['/-/healthy', '/-/ready']) {
+      // As the kubelet probes over HTTPS: no credentials, no certificate verification.
+      const probe = await request(base, path, { tls: { rejectUnauthorized: false, agent: false } });
+      assert.equal(probe.status, 200, path);
+    }
     assert.equal(denied.headers['x-frame-options'], 'sameorigin', 'headers on 401 too');
   } finally {
     await running.close();
