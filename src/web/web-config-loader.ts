@@ -43,6 +43,10 @@ async function readNamed(path: string, what: string): Promise<Buffer> {
   }
 }
 
+function tls13Defaults(): string[] {
+  return tls.DEFAULT_CIPHERS.split(':').filter((name) => name.startsWith('TLS_'));
+}
+
 export async function loadWebConfig(path: string): Promise<LoadedWebConfig> {
   let text: Buffer;
   try {
@@ -99,6 +103,9 @@ export async function loadWebConfig(path: string): Promise<LoadedWebConfig> {
     minVersion: t.minVersion,
     maxVersion: t.maxVersion,
     honorCipherOrder: t.preferServerCipherSuites,
+    // Node sets the TLS 1.3 suites from the same option (names starting with TLS_): Node's
+    // defaults are kept for those, or a TLS 1.2 list would turn TLS 1.3 off.
+    ...(t.cipherSuites.length > 0 ? { ciphers: [...tls13Defaults(), ...t.cipherSuites].join(':') } : {}),
     ...(t.curvePreferences.length > 0 ? { ecdhCurve: t.curvePreferences.join(':') } : {}),
   };
   try {

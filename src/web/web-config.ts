@@ -39,6 +39,29 @@ const CURVES: Record<string, string> = {
   X25519: 'X25519',
 };
 
+/**
+ * Go's crypto/tls names of the TLS 1.0-1.2 suites exporter-toolkit accepts (tls.CipherSuites():
+ * no RC4, 3DES or CBC-SHA256) → OpenSSL names.
+ */
+const CIPHER_SUITES: Record<string, string> = {
+  TLS_RSA_WITH_AES_128_CBC_SHA: 'AES128-SHA',
+  TLS_RSA_WITH_AES_256_CBC_SHA: 'AES256-SHA',
+  TLS_RSA_WITH_AES_128_GCM_SHA256: 'AES128-GCM-SHA256',
+  TLS_RSA_WITH_AES_256_GCM_SHA384: 'AES256-GCM-SHA384',
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: 'ECDHE-ECDSA-AES128-SHA',
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: 'ECDHE-ECDSA-AES256-SHA',
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: 'ECDHE-RSA-AES128-SHA',
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: 'ECDHE-RSA-AES256-SHA',
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 'ECDHE-RSA-AES128-GCM-SHA256',
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 'ECDHE-RSA-AES256-GCM-SHA384',
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-ECDSA-CHACHA20-POLY1305',
+};
+/** TLS 1.3 suites: accepted by name (as exporter-toolkit does) but not configurable, as in Go. */
+const TLS13_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
+
 export interface TlsServerConfig {
   /** Inline PEM, or an absolute path to read. Exactly one of each pair is set. */
   readonly cert?: string;
@@ -53,6 +76,8 @@ export interface TlsServerConfig {
   readonly minVersion: TlsVersion;
   readonly maxVersion: TlsVersion;
   readonly preferServerCipherSuites: boolean;
+  /** OpenSSL names of the TLS 1.2 (and older) suites allowed, in order; empty = OpenSSL's default. */
+  readonly cipherSuites: readonly string[];
   /** OpenSSL group names, in preference order; empty = OpenSSL's default. */
   readonly curvePreferences: readonly string[];
 }
@@ -211,9 +236,25 @@ function parseTls(value: unknown, baseDir: string, warnings: string[]): TlsServe
   if (TLS_VERSION_ORDER.indexOf(minVersion) > TLS_VERSION_ORDER.indexOf(maxVersion)) {
     fail(path, 'min_version is above max_version');
   }
-  const cipherSuites = stringList(obj, 'cipher_suites', path);
-  if (cipherSuites.length > 0) {
-    warnings.push('tls_server_config.cipher_suites is ignored: OpenSSL\'s default TLS 1.2 cipher list is used');
+  const suiteNames = stringList(obj, 'cipher_suites', path);
+  const cipherSuites: string[] = [];
+  let tls13Listed = false;
+  for (const name of suiteNames) {
+    if (TLS13_SUITES.includes(name)) {
+      tls13Listed = true;
+      continue;
+    }
+    const openssl = CIPHER_SUITES[name];
+    if (openssl === undefined) {
+      fail(`${path}.cipher_suites`, `unknown cipher suite ${JSON.stringify(name)} (Go's names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256; see docs/web-configuration.md)`);
+    }
+    cipherSuites.push(openssl);
+  }
+  if (suiteNames.length > 0 && cipherSuites.length === 0 && minVersion !== 'TLSv1.3') {
+    fail(`${path}.cipher_suites`, 'lists no TLS 1.2 suite, so no TLS 1.2 client could connect (TLS 1.3 suites are not configurable)');
+  }
+  if (tls13Listed) {
+    warnings.push('tls_server_config.cipher_suites: TLS 1.3 suites are not configurable (as in Go) and are ignored; all of them stay enabled');
   }
   const curvePreferences = stringList(obj, 'curve_preferences', path).map((name) => {
     const group = CURVES[name];
@@ -235,6 +276,7 @@ function parseTls(value: unknown, baseDir: string, warnings: string[]): TlsServe
     minVersion,
     maxVersion,
     preferServerCipherSuites: optBool(obj, 'prefer_server_cipher_suites', path, true),
+    cipherSuites: Object.freeze(cipherSuites),
     curvePreferences: Object.freeze(curvePreferences),
   });
 }

@@ -421,3 +421,36 @@ test('a reload that would remove TLS, or stop requiring a client certificate, is
     await running.close();
   }
 });
+
+/** The cipher a TLS 1.2 client offering only `ciphers` gets, or the error's code. */
+function tls12Cipher(address: string, ciphers: string): Promise<string> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host, port, ca: ca.cert, servername: 'localhost', maxVersion: 'TLSv1.2', ciphers }, () => {
+      const name = socket.getCipher().standardName;
+      socket.end();
+      resolve(name);
+    });
+    socket.on('error', (err: Error & { code?: string }) => resolve(`refused: ${err.code ?? err.message}`));
+  });
+}
+
+test('cipher_suites is honoured under TLS 1.2: a listed suite is used, others are refused; TLS 1.3 unaffected', async () => {
+  const { running, base, path } = await start(tlsConfig('  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n'));
+  try {
+    assert.equal(await tls12Cipher(running.address, 'ECDHE-ECDSA-AES256-GCM-SHA384'), 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384');
+    for (const other of ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-CHACHA20-POLY1305']) {
+      assert.match(await tls12Cipher(running.address, other), /^refused: /, other);
+    }
+    // TLS 1.3 suites are not configurable (as in Go): a default client still gets TLS 1.3.
+    const res = await request(base, '/metrics', { tls: { ca: ca.cert, agent: false } });
+    assert.equal(res.status, 200);
+    // A reload changes the list for new connections.
+    writeConfig(path, tlsConfig('  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n'));
+    assert.equal(await running.reloadWebConfig(), 'applied');
+    assert.equal(await tls12Cipher(running.address, 'ECDHE-ECDSA-AES128-GCM-SHA256'), 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256');
+    assert.match(await tls12Cipher(running.address, 'ECDHE-ECDSA-AES256-GCM-SHA384'), /^refused: /);
+  } finally {
+    await running.close();
+  }
+});

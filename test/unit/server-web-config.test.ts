@@ -54,13 +54,13 @@ test('full file: paths resolved against the config directory, defaults filled in
   assert.deepEqual(c.warnings, []);
 });
 
-test('cipher_suites and http2 are accepted with a warning', () => {
+test('TLS 1.3 cipher_suites and http2 are accepted with a warning', () => {
   const c = parseWebConfig(
-    'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\nhttp_server_config:\n  http2: true\n',
+    'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\nhttp_server_config:\n  http2: true\n',
     '/d',
   );
   assert.equal(c.warnings.length, 2);
-  assert.match(c.warnings[0] ?? '', /cipher_suites is ignored/);
+  assert.match(c.warnings[0] ?? '', /TLS 1\.3 suites are not configurable/);
   assert.match(c.warnings[1] ?? '', /http2 is ignored/);
 });
 
