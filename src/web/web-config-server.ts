@@ -52,6 +52,7 @@ export async function prepareWebConfig(path: string, logger: Logger, timeouts: C
   // node:https (and with it node:tls) only for HTTPS.
   const httpsModule = isTls ? (await import('node:https')).default : undefined;
   let server: http.Server | https.Server | undefined;
+  let current = loaded;
 
   return {
     tls: isTls,
@@ -106,8 +107,14 @@ export async function prepareWebConfig(path: string, logger: Logger, timeouts: C
             // Read by Node for every new connection.
             Object.assign(tlsServer, { requestCert, rejectUnauthorized });
             policy = next.config.tls;
+            // Open streams were admitted under the old policy: close those it no longer admits.
+            const oldCa = current.secureContext?.ca;
+            const newCa = next.secureContext.ca;
+            const caChanged = !(oldCa === newCa || (Buffer.isBuffer(oldCa) && Buffer.isBuffer(newCa) && oldCa.equals(newCa)));
+            layer.open.checkTls(policy, caChanged);
           }
           layer.update(next.config);
+          current = next;
           return undefined;
         },
       });

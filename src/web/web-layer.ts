@@ -8,6 +8,7 @@ import { PROGRAM_NAME } from '../config.js';
 import { AuthCache, BasicAuthenticator, CheckQueue, parseBasicAuthorization } from './basic-auth.js';
 import { BcryptWorker } from './bcrypt-worker.js';
 import { defaultHeaders } from './default-headers.js';
+import { OpenRequests } from './open-requests.js';
 import type { WebConfig } from './web-config.js';
 
 export { defaultHeaders } from './default-headers.js';
@@ -38,6 +39,8 @@ export class WebLayer {
   // The thread starts on the first check that misses the cache, never without basic auth.
   readonly #bcrypt = new BcryptWorker();
   readonly #queue = new CheckQueue(this.#bcrypt);
+  /** Requests let through and still open (event streams): re-checked at every update. */
+  readonly open = new OpenRequests();
   #headers: Array<[string, string]> = [];
   #auth: BasicAuthenticator;
 
@@ -71,18 +74,28 @@ export class WebLayer {
     this.#headers = [...headers];
     // The cache is shared: entries are keyed by the stored hash, so changed users never match.
     this.#auth = new BasicAuthenticator(config?.basicAuthUsers ?? new Map(), this.#queue, this.#cache);
+    this.open.setUsers(config?.basicAuthUsers ?? new Map(), this.#auth);
   }
 
   handle(req: http.IncomingMessage, res: http.ServerResponse, next: () => void): void {
     for (const [name, value] of this.#headers) res.setHeader(name, value);
     const auth = this.#auth;
-    if (!auth.enabled || isProbeRequest(req.url)) {
+    if (isProbeRequest(req.url)) {
+      next();
+      return;
+    }
+    if (!auth.enabled) {
+      this.open.track(req, res);
       next();
       return;
     }
     auth.verify(parseBasicAuthorization(req.headers.authorization), req.socket.remoteAddress ?? '').then(
       (result) => {
-        if (result === 'ok') {
+        if (result === 'ok' && auth !== this.#auth) {
+          // Reloaded while checking: checked again under the configuration now in force.
+          this.handle(req, res, next);
+        } else if (result === 'ok') {
+          this.open.track(req, res);
           next();
         } else if (result === 'busy') {
           res.setHeader('Retry-After', '1');

@@ -299,4 +299,109 @@ describe('event stream in-process', { timeout: 60_000 }, () => {
       await running.close();
     }
   });
+
+  it('a reload closes the streams whose credentials it makes invalid, and only those', async () => {
+    const pki = new TestPki();
+    try {
+      const file = join(pki.dir, 'web.yml');
+      const alicePw = bcrypt.hashSync('pw', 4);
+      const bobPw = bcrypt.hashSync('bob', 4);
+      const carolPw = bcrypt.hashSync('carol', 4);
+      writeFileSync(file, `basic_auth_users:\n  alice: ${alicePw}\n  bob: ${bobPw}\n  carol: ${carolPw}\n`);
+      const events = new LinkEventLog(10);
+      const { running, base } = await serve(events, {}, { webConfigFile: file, reload: { pollMs: 0 } });
+      const auth = (user: string, pw: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
+      const streams: SseStream[] = [];
+      const open = async (user: string, pw: string): Promise<SseStream> => {
+        const s = await openEvents(`${base}/api/v1/events`, { headers: auth(user, pw) });
+        streams.push(s);
+        assert.equal(s.status, 200, user);
+        await s.until(`${user}: live`, (x) => x.frames.some((f) => f.event === 'live'));
+        return s;
+      };
+      try {
+        const alice = await open('alice', 'pw');
+        const bob = await open('bob', 'bob');
+        const carol = await open('carol', 'carol');
+        // alice removed; bob's hash replaced by another hash of the same password; carol's password changed.
+        writeFileSync(file, `basic_auth_users:\n  bob: ${bcrypt.hashSync('bob', 4)}\n  carol: ${bcrypt.hashSync('new', 4)}\n`);
+        assert.equal(await running.reloadWebConfig(), 'applied');
+        await alice.until('alice: closed after her removal', (x) => x.closed, 2000);
+        await carol.until('carol: closed after her password changed', (x) => x.closed, 2000);
+        events.publish(sample(1));
+        await bob.until('bob: still streaming (his password still matches)', (x) => x.links().length === 1, 2000);
+        assert.equal(bob.closed, false);
+        // A reload that changes nothing for bob keeps his stream.
+        writeFileSync(file, `basic_auth_users:\n  bob: ${bcrypt.hashSync('bob', 4)}\n  dave: ${bcrypt.hashSync('d', 4)}\n`);
+        assert.equal(await running.reloadWebConfig(), 'applied');
+        events.publish(sample(2));
+        await bob.until('bob: still streaming', (x) => x.links().length === 2, 2000);
+        assert.equal(bob.closed, false);
+      } finally {
+        for (const s of streams) s.close();
+        await running.close();
+      }
+    } finally {
+      pki.cleanup();
+    }
+  });
+
+  it('a stream opened without credentials is closed when basic auth is turned on', async () => {
+    const pki = new TestPki();
+    try {
+      const file = join(pki.dir, 'web.yml');
+      writeFileSync(file, '');
+      const events = new LinkEventLog(10);
+      const { running, base } = await serve(events, {}, { webConfigFile: file, reload: { pollMs: 0 } });
+      const s = await openEvents(`${base}/api/v1/events`);
+      try {
+        await s.until('live', (x) => x.frames.some((f) => f.event === 'live'));
+        writeFileSync(file, `basic_auth_users:\n  alice: ${bcrypt.hashSync('pw', 4)}\n`);
+        assert.equal(await running.reloadWebConfig(), 'applied');
+        await s.until('closed once credentials are needed', (x) => x.closed, 2000);
+      } finally {
+        s.close();
+        await running.close();
+      }
+    } finally {
+      pki.cleanup();
+    }
+  });
+
+  it('a stream whose client certificate the reloaded TLS policy no longer accepts is closed', async () => {
+    const pki = new TestPki();
+    try {
+      const ca = pki.makeCa('ca');
+      const server = pki.makeCert('server', ca, { kind: 'server' });
+      const one = pki.makeCert('one', ca, { kind: 'client' });
+      const two = pki.makeCert('two', ca, { kind: 'client' });
+      const file = join(pki.dir, 'web.yml');
+      const config = (sans: string): string =>
+        `tls_server_config:\n  cert_file: ${server.certFile}\n  key_file: ${server.keyFile}\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${ca.certFile}\n  client_allowed_sans: [${sans}]\n`;
+      writeFileSync(file, config('one.example, two.example'));
+      const events = new LinkEventLog(10);
+      const { running, base } = await serve(events, {}, { webConfigFile: file, reload: { pollMs: 0 } });
+      const streams: SseStream[] = [];
+      try {
+        for (const c of [one, two]) {
+          const s = await openEvents(`${base}/api/v1/events`, { tls: { ca: ca.cert, cert: c.cert, key: c.key } });
+          streams.push(s);
+          assert.equal(s.status, 200);
+          await s.until('live', (x) => x.frames.some((f) => f.event === 'live'));
+        }
+        const [first, second] = streams as [SseStream, SseStream];
+        writeFileSync(file, config('two.example'));
+        assert.equal(await running.reloadWebConfig(), 'applied');
+        await first.until('one.example: closed', (x) => x.closed, 2000);
+        events.publish(sample(1));
+        await second.until('two.example: still streaming', (x) => x.links().length === 1, 2000);
+        assert.equal(second.closed, false);
+      } finally {
+        for (const s of streams) s.close();
+        await running.close();
+      }
+    } finally {
+      pki.cleanup();
+    }
+  });
 });
