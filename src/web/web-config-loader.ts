@@ -43,6 +43,19 @@ async function readNamed(path: string, what: string): Promise<Buffer> {
   }
 }
 
+/**
+ * A TLS 1.2 handshake needs a suite that signs with the certificate's key type (ECDSA suites for
+ * EC and EdDSA keys, RSA ones for RSA keys): with none listed, no TLS 1.2 client could connect.
+ */
+function checkSuitesFitKey(suites: readonly string[], minVersion: string, keyType: string | undefined): void {
+  if (suites.length === 0 || minVersion === 'TLSv1.3' || keyType === undefined) return;
+  const ecdsa = keyType === 'ec' || keyType === 'ed25519' || keyType === 'ed448';
+  const fits = suites.some((s) => (ecdsa ? s.startsWith('ECDHE-ECDSA-') : !s.startsWith('ECDHE-ECDSA-')));
+  if (!fits) {
+    throw new WebConfigError(`tls_server_config.cipher_suites: no suite for the certificate's ${keyType} key (${ecdsa ? 'ECDSA' : 'RSA'} suites)`);
+  }
+}
+
 function tls13Defaults(): string[] {
   return tls.DEFAULT_CIPHERS.split(':').filter((name) => name.startsWith('TLS_'));
 }
@@ -81,9 +94,11 @@ export async function loadWebConfig(path: string): Promise<LoadedWebConfig> {
   try {
     const x509 = new X509Certificate(cert);
     certificate = { serialNumber: x509.serialNumber, subject: x509.subject.replace(/\n/g, ', '), validTo: x509.validTo };
-    if (!x509.checkPrivateKey(createPrivateKey(key))) {
+    const privateKey = createPrivateKey(key);
+    if (!x509.checkPrivateKey(privateKey)) {
       throw new WebConfigError('tls_server_config: the key does not belong to the certificate');
     }
+    checkSuitesFitKey(t.cipherSuites, t.minVersion, privateKey.asymmetricKeyType);
   } catch (err) {
     if (err instanceof WebConfigError) throw err;
     throw new WebConfigError(`tls_server_config: invalid certificate or key: ${reason(err)}`, { cause: err });

@@ -253,6 +253,10 @@ test('start-up: an invalid file is one line naming the file', async () => {
     [`tls_server_config:\n  cert_file: ${ca.keyFile}\n  key_file: ${serverCert.keyFile}\n`, /invalid certificate or key/],
     ['basic_auth_users:\n  a: plain\n', /expected a bcrypt hash/],
     [`basic_auth_users:\n  a: $2y$15$${'a'.repeat(53)}\n`, /basic_auth_users\.a: bcrypt cost 15 is above the maximum of 12/],
+    [
+      `tls_server_config:\n  cert_file: ${serverCert.certFile}\n  key_file: ${serverCert.keyFile}\n  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]\n`,
+      /cipher_suites: no suite for the certificate's ec key \(ECDSA suites\)/,
+    ],
     ['{', /invalid YAML/],
   ];
   const app = createApp({ source, telemetryPath: '/metrics', isReady: () => true, version: 't', logger: createLogger({ level: 'error', format: 'json', destination: { write: () => undefined } }) });
