@@ -19,6 +19,7 @@ import { createLogger } from '../src/logger.js';
 import { ExporterMetrics } from '../src/metrics/exporter-metrics.js';
 import { LinkFamiliesRenderer } from '../src/metrics/link-families.js';
 import { LinkMonitor } from '../src/monitor.js';
+import { systemClock } from '../src/runtime/clock.js';
 import { AF_UNSPEC, NLMSG_DONE, NLMSG_ERROR, NLM_F_MULTI, RTM_DELLINK, RTM_NEWLINK } from '../src/netlink/constants.js';
 import { decodeLink } from '../src/netlink/link.js';
 import { decodeErrorMessage, decodeMessages } from '../src/netlink/message.js';
@@ -166,7 +167,7 @@ async function runPipeline(events: readonly ReceiveEvent[]): Promise<void> {
     table,
     metrics,
     logger,
-    now: () => 1_700_000_000_000,
+    clock: { ...systemClock, now: () => 1_700_000_000_000 },
   });
   monitor.start();
   const s = socket!;

@@ -47,6 +47,7 @@ import { NLMSG_ERROR } from './netlink/constants.js';
 import { decodeErrorMessage } from './netlink/message.js';
 import type { NetlinkSocket, ReceiveEvent } from './netlink/socket.js';
 import type { NetlinkMessage } from './netlink/types.js';
+import { systemClock, type Clock, type ClockTimer } from './runtime/clock.js';
 
 const ENODEV = 19;
 const EINVAL = 22;
@@ -58,8 +59,8 @@ export interface EthtoolMonitorOptions {
   readonly table: LinkTable;
   readonly metrics: ExporterMetrics;
   readonly logger: Logger;
-  /** Monotonic-enough clock in ms (tests inject one). */
-  readonly now?: () => number;
+  /** The clock the hold-down, lost-reply and reopen timers run on; default the system's. */
+  readonly clock?: Clock;
   /** Links with a request pair out at once (default 64). */
   readonly maxInFlightLinks?: number;
   /** A pair unanswered this long is taken as lost and may be asked again (default 5 s). */
@@ -95,7 +96,7 @@ export class EthtoolMonitor {
   readonly #opts: EthtoolMonitorOptions;
   readonly #table: LinkTable;
   readonly #logger: Logger;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #maxInFlight: number;
   readonly #lostAfterMs: number;
   readonly #minIntervalMs: number;
@@ -120,24 +121,24 @@ export class EthtoolMonitor {
   readonly #lastSentMs = new Map<number, number>();
   /** links to ask once minIntervalMs since their latest pair is over: ifindex → due time */
   readonly #delayed = new Map<number, number>();
-  #delayTimer: NodeJS.Timeout | undefined;
+  #delayTimer: ClockTimer | undefined;
   #delayDueMs = Infinity;
   /** while pairs are in flight: expires those unanswered for lostAfterMs (replies dropped on a congested socket) */
-  #lostTimer: NodeJS.Timeout | undefined;
+  #lostTimer: ClockTimer | undefined;
   #requestsSent = 0;
-  #reopenTimer: NodeJS.Timeout | undefined;
+  #reopenTimer: ClockTimer | undefined;
   #reopenDelayMs: number;
 
   constructor(opts: EthtoolMonitorOptions) {
     this.#opts = opts;
     this.#table = opts.table;
     this.#logger = opts.logger;
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? systemClock;
     this.#maxInFlight = opts.maxInFlightLinks ?? 64;
     this.#lostAfterMs = opts.lostAfterMs ?? 5000;
     this.#minIntervalMs = opts.minIntervalMs ?? 2000;
     this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 1000;
-    this.#drops = rateLimited(opts.logger, 10_000, { now: this.#now });
+    this.#drops = rateLimited(opts.logger, 10_000, { now: () => this.#clock.now() });
     this.#dropped = new DropRecorder(this.#opts.metrics.dropped, this.#drops, 'an ethtool netlink');
     opts.metrics.registerEthtoolRequests(() => this.#requestsSent);
   }
@@ -185,7 +186,7 @@ export class EthtoolMonitor {
 
   async close(): Promise<void> {
     this.#phase = 'closed';
-    if (this.#reopenTimer) clearTimeout(this.#reopenTimer);
+    this.#clock.clearTimeout(this.#reopenTimer);
     this.#reset();
     this.#drops.flush();
     const socket = this.#socket;
@@ -218,7 +219,7 @@ export class EthtoolMonitor {
     if (this.#phase !== 'ready') return; // asked for every link once the family is resolved
     const ask = this.#asks.get(ifindex);
     if (ask !== undefined) {
-      if (this.#now() - ask.sentAtMs < this.#lostAfterMs) {
+      if (this.#clock.now() - ask.sentAtMs < this.#lostAfterMs) {
         ask.dirty = true;
         return;
       }
@@ -237,16 +238,16 @@ export class EthtoolMonitor {
     const last = this.#lastSentMs.get(ifindex);
     if (last === undefined) return false;
     const due = last + this.#minIntervalMs;
-    if (this.#now() >= due) return false;
+    if (this.#clock.now() >= due) return false;
     if (!this.#delayed.has(ifindex)) this.#delayed.set(ifindex, due);
     if (due < this.#delayDueMs) this.#armDelay(due);
     return true;
   }
 
   #armDelay(due: number): void {
-    if (this.#delayTimer !== undefined) clearTimeout(this.#delayTimer);
+    this.#clock.clearTimeout(this.#delayTimer);
     this.#delayDueMs = due;
-    this.#delayTimer = setTimeout(this.#delayOver, Math.max(0, due - this.#now()));
+    this.#delayTimer = this.#clock.setTimeout(this.#delayOver, Math.max(0, due - this.#clock.now()));
     this.#delayTimer.unref();
   }
 
@@ -254,7 +255,7 @@ export class EthtoolMonitor {
     this.#delayTimer = undefined;
     this.#delayDueMs = Infinity;
     if (this.#phase !== 'ready') return;
-    const now = this.#now();
+    const now = this.#clock.now();
     let next = Infinity;
     for (const [ifindex, due] of this.#delayed) {
       if (due <= now) {
@@ -417,7 +418,7 @@ export class EthtoolMonitor {
     const modes = (unsupported & MODES_UNSUPPORTED) === 0;
     const state = (unsupported & STATE_UNSUPPORTED) === 0;
     if (!modes && !state) return;
-    const ask: Ask = { ifindex, sentAtMs: this.#now(), outstanding: 0, dirty: false };
+    const ask: Ask = { ifindex, sentAtMs: this.#clock.now(), outstanding: 0, dirty: false };
     this.#asks.set(ifindex, ask);
     if (this.#lostTimer === undefined) this.#armLostTimer();
     if (this.#minIntervalMs > 0) this.#lastSentMs.set(ifindex, ask.sentAtMs);
@@ -469,7 +470,7 @@ export class EthtoolMonitor {
   }
 
   #armLostTimer(): void {
-    this.#lostTimer = setTimeout(this.#lostCheck, this.#lostAfterMs);
+    this.#lostTimer = this.#clock.setTimeout(this.#lostCheck, this.#lostAfterMs);
     this.#lostTimer.unref();
   }
 
@@ -487,7 +488,7 @@ export class EthtoolMonitor {
   /** Drops the oldest pair in flight if its replies count as lost; true when a slot was freed. */
   #expireOldest(): boolean {
     const oldest = this.#asks.values().next();
-    if (oldest.done === true || this.#now() - oldest.value.sentAtMs < this.#lostAfterMs) return false;
+    if (oldest.done === true || this.#clock.now() - oldest.value.sentAtMs < this.#lostAfterMs) return false;
     this.#forget(oldest.value);
     if (oldest.value.dirty || this.#table.get(oldest.value.ifindex) !== undefined) this.#waiting.add(oldest.value.ifindex);
     return true;
@@ -527,10 +528,10 @@ export class EthtoolMonitor {
     this.#bySeq.clear();
     this.#waiting.clear();
     this.#delayed.clear();
-    if (this.#delayTimer !== undefined) clearTimeout(this.#delayTimer);
+    this.#clock.clearTimeout(this.#delayTimer);
     this.#delayTimer = undefined;
     this.#delayDueMs = Infinity;
-    if (this.#lostTimer !== undefined) clearTimeout(this.#lostTimer);
+    this.#clock.clearTimeout(this.#lostTimer);
     this.#lostTimer = undefined;
   }
 
@@ -544,7 +545,7 @@ export class EthtoolMonitor {
     this.#reopenDelayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
     this.#logger.error({ err: error.message, retry_in_ms: delay }, 'ethtool netlink socket failed, reopening');
     void socket?.close();
-    this.#reopenTimer = setTimeout(() => {
+    this.#reopenTimer = this.#clock.setTimeout(() => {
       this.#reopenTimer = undefined;
       if (this.#phase === 'off') this.start();
     }, delay);

@@ -10,6 +10,7 @@
 
 import { writev as fsWritev, writeSync } from 'node:fs';
 import type { LogFormat, LogLevel } from './config.js';
+import { systemClock, type Clock, type ClockTimer } from './runtime/clock.js';
 
 export type LogFields = Readonly<Record<string, unknown>>;
 
@@ -362,12 +363,12 @@ const SPARE_CHUNKS = 2;
  * (5,000 writes of 4 KiB: 205 ms here), so a storm's lines go out a buffer at a time rather than
  * a write as soon as the previous one is done. A line waits at most LINGER_MS longer to be seen.
  */
-const LINGER_MS = 20;
-const EAGAIN_RETRY_MS = 10;
+export const LINGER_MS = 20;
+export const EAGAIN_RETRY_MS = 10;
 /** The longest the exit flush waits for a non-blocking stderr to take the queue, in all. */
 export const EXIT_STALL_LIMIT_MS = 500;
 
-type WritevFn = (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position: number | null, cb: (err: NodeJS.ErrnoException | null, bytes: number) => void) => void;
+export type WritevFn = (fd: number, buffers: readonly NodeJS.ArrayBufferView[], position: number | null, cb: (err: NodeJS.ErrnoException | null, bytes: number) => void) => void;
 
 /**
  * Lines to a file descriptor without ever blocking the event loop: write() only encodes the line
@@ -381,6 +382,7 @@ export class FdLineWriter {
   readonly #fd: number;
   readonly #maxBytes: number;
   readonly #writev: WritevFn;
+  readonly #clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
   /** filled buffers (views of CHUNK_BYTES buffers, or a long line's own) and their line counts */
   #queued: Buffer[] = [];
   #queuedLines: number[] = [];
@@ -397,15 +399,16 @@ export class FdLineWriter {
   #inflightLines = 0;
   #writing = false; // an fs.writev of #inflight is in the thread pool
   #scheduled = false; // a drain is due at the next turn of the event loop
-  #linger: NodeJS.Timeout | undefined; // a drain is due LINGER_MS after the oldest queued line
+  #linger: ClockTimer | undefined; // a drain is due LINGER_MS after the oldest queued line
   #dropped = 0;
   #failed = false;
 
-  /** `writev`: fs.writev unless a test counts the calls. */
-  constructor(fd: number, options: { maxBufferedBytes?: number; writev?: WritevFn } = {}) {
+  /** `writev`: fs.writev unless a test counts the calls; `clock`: the linger and retry timers'. */
+  constructor(fd: number, options: { maxBufferedBytes?: number; writev?: WritevFn; clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'> } = {}) {
     this.#fd = fd;
     this.#maxBytes = options.maxBufferedBytes ?? MAX_BUFFERED_LOG_BYTES;
     this.#writev = options.writev ?? fsWritev;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Lines dropped so far (buffer full, or the descriptor failed). */
@@ -481,18 +484,18 @@ export class FdLineWriter {
     const pending = this.#queuedBytes + this.#currentBytes;
     if (this.#scheduled || pending === 0) return;
     if (pending >= CHUNK_BYTES) {
-      if (this.#linger !== undefined) clearTimeout(this.#linger);
+      this.#clock.clearTimeout(this.#linger);
       this.#linger = undefined;
       this.#scheduled = true;
       setImmediate(this.#drain);
     } else {
-      this.#linger ??= setTimeout(this.#drain, LINGER_MS);
+      this.#linger ??= this.#clock.setTimeout(this.#drain, LINGER_MS);
     }
   }
 
   readonly #drain = (): void => {
     this.#scheduled = false;
-    if (this.#linger !== undefined) clearTimeout(this.#linger);
+    this.#clock.clearTimeout(this.#linger);
     this.#linger = undefined;
     if (this.#inflight.length !== 0 || this.#failed) return;
     this.#seal();
@@ -543,7 +546,7 @@ export class FdLineWriter {
       if (error.code === 'EAGAIN' || error.code === 'EBUSY' || error.code === 'EINTR') {
         // A non-blocking descriptor that is full: try again shortly (the exit flush still
         // writes it if the process ends first).
-        setTimeout(this.#writeInflight, EAGAIN_RETRY_MS).unref();
+        this.#clock.setTimeout(this.#writeInflight, EAGAIN_RETRY_MS).unref();
         return;
       }
       this.#fail();

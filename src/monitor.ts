@@ -30,6 +30,7 @@ import type { NetlinkSocketError } from './errors.js';
 import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
 import { LinkTable, type ApplyResult, type LinkState } from './links/table.js';
 import { NamespaceSet, type Namespace } from './netns/namespaces.js';
+import { systemClock, type Clock, type ClockTimer } from './runtime/clock.js';
 import { decodeNsidMessage, type NsidMessage } from './netlink/nsid.js';
 import { MESSAGE_TYPES, type ExporterMetrics, type MessageType } from './metrics/exporter-metrics.js';
 import {
@@ -67,8 +68,8 @@ export interface MonitorOptions {
   readonly onResyncAll?: () => void;
   readonly metrics: ExporterMetrics;
   readonly logger: Logger;
-  /** Wall clock in ms. */
-  readonly now?: () => number;
+  /** The wall clock (link timestamps) and the backoff and stall timers; default the system's. */
+  readonly clock?: Clock;
   /** First and largest delay before reopening a failed socket, and before repeating a failed dump. */
   readonly reopenBackoffMs?: { readonly initial: number; readonly max: number };
   /**
@@ -95,7 +96,7 @@ export class LinkMonitor {
   readonly #namespaces: NamespaceSet;
   readonly #metrics: ExporterMetrics;
   readonly #logger: Logger;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   #socket: NetlinkSocket | undefined;
   #seq = 0;
   /** The dump in flight, if any. */
@@ -107,7 +108,7 @@ export class LinkMonitor {
    */
   readonly #wanted = new Set<number>();
   /** Namespaces whose failed dump waits for its backoff: a timer and the next delay each. */
-  readonly #retries = new Map<number, { timer: NodeJS.Timeout | undefined; delayMs: number }>();
+  readonly #retries = new Map<number, { timer: ClockTimer | undefined; delayMs: number }>();
   /** Namespaces with a complete dump on the current socket. */
   readonly #dumped = new Set<number>();
   /** Namespaces dumped before (on any socket): a dump of one of them is a resync. */
@@ -119,13 +120,13 @@ export class LinkMonitor {
    * exporter unready).
    */
   readonly #attempted = new Set<number>();
-  #dumpWatchdog: NodeJS.Timeout | undefined;
+  #dumpWatchdog: ClockTimer | undefined;
   /** An overrun was seen and the socket has not been read empty since: losses go unreported. */
   #congested = false;
   #ready = false;
   #everReady = false;
   #closed = false;
-  #reopenTimer: NodeJS.Timeout | undefined;
+  #reopenTimer: ClockTimer | undefined;
   #reopenDelayMs: number;
   readonly #drops: RateLimitedLog;
   readonly #dropped: DropRecorder;
@@ -136,9 +137,9 @@ export class LinkMonitor {
     if (this.#namespaces.own !== opts.table) throw new Error('LinkMonitor: namespaces.own must be the table');
     this.#metrics = opts.metrics;
     this.#logger = opts.logger;
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? systemClock;
     this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 100;
-    this.#drops = rateLimited(opts.logger, opts.dropLogIntervalMs ?? 10_000, { now: this.#now });
+    this.#drops = rateLimited(opts.logger, opts.dropLogIntervalMs ?? 10_000, { now: () => this.#clock.now() });
     this.#dropped = new DropRecorder(this.#metrics.dropped, this.#drops, 'a netlink');
     this.#namespaces.subscribe({
       added: (ns) => this.#requestDump(ns.nsid),
@@ -164,9 +165,9 @@ export class LinkMonitor {
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#reopenTimer) clearTimeout(this.#reopenTimer);
+    this.#clock.clearTimeout(this.#reopenTimer);
     this.#clearRetries();
-    if (this.#dumpWatchdog) clearTimeout(this.#dumpWatchdog);
+    this.#clock.clearTimeout(this.#dumpWatchdog);
     const socket = this.#socket;
     this.#socket = undefined;
     this.#drops.flush();
@@ -202,14 +203,14 @@ export class LinkMonitor {
     this.#everDumped.delete(ns.nsid);
     this.#attempted.delete(ns.nsid);
     const retry = this.#retries.get(ns.nsid);
-    if (retry?.timer !== undefined) clearTimeout(retry.timer);
+    this.#clock.clearTimeout(retry?.timer);
     this.#retries.delete(ns.nsid);
     // A dump of it in flight ends as it ends; its replies have no table to go to.
     this.#checkReady();
   }
 
   #clearRetries(): void {
-    for (const retry of this.#retries.values()) if (retry.timer !== undefined) clearTimeout(retry.timer);
+    for (const retry of this.#retries.values()) this.#clock.clearTimeout(retry.timer);
     this.#retries.clear();
   }
 
@@ -367,7 +368,7 @@ export class LinkMonitor {
         }
         const known = this.#opts.onTransition === undefined ? undefined : table.get(link.ifindex);
         const before = known && { adminUp: known.adminUp, operstate: known.operstate };
-        const result = table.apply(link, this.#now());
+        const result = table.apply(link, this.#clock.now());
         if (link.family === AF_UNSPEC && dump !== undefined && (reply || this.#dumpTable(dump) === table)) {
           dump.noteLink(msg, nsid, link.ifindex, link.kind === 'del');
         }
@@ -498,8 +499,8 @@ export class LinkMonitor {
 
   /** Gives the dump up when a whole interval passes without a reply (only while one runs). */
   #watchDump(dump: DumpSession, repliesBefore: number): void {
-    if (this.#dumpWatchdog) clearTimeout(this.#dumpWatchdog);
-    this.#dumpWatchdog = setTimeout(() => {
+    this.#clock.clearTimeout(this.#dumpWatchdog);
+    this.#dumpWatchdog = this.#clock.setTimeout(() => {
       this.#dumpWatchdog = undefined;
       if (this.#dump !== dump || dump.ended !== undefined) return;
       if (dump.replies > repliesBefore) {
@@ -515,7 +516,7 @@ export class LinkMonitor {
   #endDump(end: DumpEnd): void {
     const dump = this.#dump;
     this.#dump = undefined;
-    if (this.#dumpWatchdog) clearTimeout(this.#dumpWatchdog);
+    this.#clock.clearTimeout(this.#dumpWatchdog);
     this.#dumpWatchdog = undefined;
     const target = dump?.target ?? -1;
     const table = dump === undefined ? undefined : this.#dumpTable(dump);
@@ -562,7 +563,7 @@ export class LinkMonitor {
             retry_in_ms: delay,
           });
         }
-        retry.timer = setTimeout(() => {
+        retry.timer = this.#clock.setTimeout(() => {
           retry.timer = undefined;
           if (!this.#closed) this.#requestDump(target);
         }, delay);
@@ -604,7 +605,7 @@ export class LinkMonitor {
     this.#reopenDelayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
     this.#logger.error({ err: error.message, retry_in_ms: delay }, 'netlink socket failed, reopening');
     void socket?.close();
-    this.#reopenTimer = setTimeout(() => {
+    this.#reopenTimer = this.#clock.setTimeout(() => {
       this.#reopenTimer = undefined;
       if (this.#closed) return;
       try {

@@ -39,6 +39,7 @@ import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { NLMSG_ERROR } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { deviceHeader, genlMessage, nest, str, u16, u32, u8 } from '../helpers/ethtool-bytes.js';
 import { nlmsg, vethLink } from '../helpers/netlink-bytes.js';
 
@@ -105,20 +106,20 @@ function setup(opts: { links?: number; maxInFlightLinks?: number; minIntervalMs?
   const logger = createLogger({ level: 'debug', format: 'logfmt', destination: { write: (line: string) => lines.push(line) } });
   const table = new LinkTable();
   const metrics = new ExporterMetrics({ version: 't', revision: 't' }, () => table.size);
-  let now = 1_000_000;
+  const clock = new ManualClock();
   const socket = new FakeSocket(PORT);
   const client = new EthtoolMonitor({
     openSocket: opts.open ?? (() => socket),
     table,
     metrics,
     logger,
-    now: () => now,
+    clock,
     minIntervalMs: opts.minIntervalMs ?? 0,
     ...(opts.lostAfterMs === undefined ? {} : { lostAfterMs: opts.lostAfterMs }),
     ...(opts.maxInFlightLinks === undefined ? {} : { maxInFlightLinks: opts.maxInFlightLinks }),
   });
   const links = opts.links ?? 0;
-  for (let i = 1; i <= links; i++) client.onApply(table.apply(vethLink(i + 1), now));
+  for (let i = 1; i <= links; i++) client.onApply(table.apply(vethLink(i + 1), clock.now()));
   let taken = 0;
   const kit = {
     lines,
@@ -126,7 +127,10 @@ function setup(opts: { links?: number; maxInFlightLinks?: number; minIntervalMs?
     metrics,
     socket,
     client,
-    advance: (ms: number) => (now += ms),
+    /** Time passes: the client's timers due meanwhile run. */
+    advance: (ms: number) => clock.advance(ms),
+    /** Time passes while the event loop is busy: no timer runs (yet). */
+    stall: (ms: number) => clock.stall(ms),
     /** Requests sent since the last call (GETFAMILY excluded). */
     take(): Request[] {
       const out = socket.sent.slice(taken).map(parseRequest).filter((r) => r.cmd === ETHTOOL_MSG_LINKMODES_GET || r.cmd === ETHTOOL_MSG_LINKSTATE_GET);
@@ -153,7 +157,7 @@ function setup(opts: { links?: number; maxInFlightLinks?: number; minIntervalMs?
         carrierUpCount: Math.ceil(changes / 2),
         carrierDownCount: Math.floor(changes / 2),
       });
-      client.onApply(table.apply(msg, now));
+      client.onApply(table.apply(msg, clock.now()));
     },
   };
   return kit;
@@ -252,14 +256,15 @@ describe('ethtool client', () => {
     for (const link of k.table.links()) assert.equal(link.speedMbps, 10000, `${link.name} answered`);
   });
 
-  it('asks a link at most once per minIntervalMs: changes meanwhile are asked when it is over; after a quiet spell at once', async () => {
+  it('asks a link at most once per minIntervalMs: changes meanwhile are asked when it is over; after a quiet spell at once', () => {
     const k = setup({ links: 1, minIntervalMs: 50 });
     k.resolve();
     k.answer(k.take());
     for (let i = 1; i <= 10; i++) k.carrier(2, i % 2 === 0, 2 + i);
     assert.equal(k.take().length, 0, 'held down');
-    k.advance(60);
-    await new Promise((r) => setTimeout(r, 80));
+    k.advance(49);
+    assert.equal(k.take().length, 0, 'held down until the interval is over');
+    k.advance(1);
     const late = k.take();
     assert.equal(late.length, 2, 'asked once the interval is over');
     k.answer(late);
@@ -433,7 +438,7 @@ describe('ethtool client', () => {
     k.take();
     k.carrier(2, false, 3);
     assert.equal(k.take().length, 0);
-    k.advance(6000);
+    k.stall(6000); // the lost-reply timer has not run: the next change finds the pair expired
     k.carrier(2, true, 4);
     assert.equal(k.take().length, 2);
   });
@@ -444,8 +449,9 @@ describe('ethtool client', () => {
     const first = k.take();
     assert.equal(first.length, 4);
     k.answer(first.filter((r) => r.ifindex === 3)); // ifindex 2's replies are lost
-    k.advance(100);
-    await new Promise((r) => setTimeout(r, 80));
+    k.advance(29);
+    assert.equal(k.take().length, 0, 'not before lostAfterMs');
+    k.advance(1);
     const again = k.take();
     assert.deepEqual(again.map((r) => r.ifindex), [2, 2]);
     k.answer(again);

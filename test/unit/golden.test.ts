@@ -18,6 +18,7 @@ import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
 import { LinkMonitor } from '../../src/monitor.js';
 import type { MetricsSource } from '../../src/server.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { decodeEthtoolMessage, type EthtoolMessage } from '../../src/ethtool/index.js';
 import { decodeMessages } from '../../src/netlink/message.js';
 
@@ -45,7 +46,7 @@ function fixtures(): Fixture[] {
 
 /** Replays the recorded datagrams (optionally only some steps), one simulated second apart. */
 function replay(filter: (f: Fixture) => boolean) {
-  let now = START_MS;
+  const clock = new ManualClock(START_MS);
   const table = new LinkTable();
   const renderer = new LinkFamiliesRenderer(table);
   const metrics = new ExporterMetrics({ version: '0.0.0-golden', revision: 'golden' }, () => renderer.exportedCount);
@@ -54,16 +55,16 @@ function replay(filter: (f: Fixture) => boolean) {
     table,
     metrics,
     logger: createLogger({ level: 'error', format: 'logfmt', destination: { write: () => undefined } }),
-    now: () => now,
+    clock,
   });
   const socket = monitor.start() as FakeSocket;
   for (const f of fixtures().filter(filter)) {
-    now += 1000;
+    clock.stall(1000); // timestamps only: the replay is a recording, no timer of the monitor runs
     socket.deliver({ kind: 'datagram', data: f.data, senderPid: f.senderPid, truncated: false });
   }
   applyEthtoolFixtures(table);
-  now += 60_000;
-  const source: MetricsSource = new MetricsExposition(renderer, metrics, () => now);
+  clock.stall(60_000);
+  const source: MetricsSource = new MetricsExposition(renderer, metrics, () => clock.now());
   return { table, source };
 }
 

@@ -18,6 +18,7 @@ import {
 } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { errorMessage, linkMessageBytes, nlmsg, rtattr, vethLink } from '../helpers/netlink-bytes.js';
 
 interface Harness {
@@ -26,6 +27,8 @@ interface Harness {
   metrics: ExporterMetrics;
   sockets: FakeSocket[];
   logs: Record<string, unknown>[];
+  /** The monitor's clock: time moves only by clock.advance(). */
+  clock: ManualClock;
   socket(): FakeSocket;
 }
 
@@ -42,6 +45,7 @@ function harness(opts: { failOpen?: number; onApply?: (result: ApplyResult) => v
   const metrics = new ExporterMetrics({ version: 't', revision: 't' }, () => table.size);
   const sockets: FakeSocket[] = [];
   let failures = opts.failOpen ?? 0;
+  const clock = new ManualClock();
   const monitor = new LinkMonitor({
     openSocket: () => {
       if (sockets.length > 0 && failures-- > 0) throw new NetlinkSocketError('socket', 97);
@@ -52,12 +56,12 @@ function harness(opts: { failOpen?: number; onApply?: (result: ApplyResult) => v
     table,
     metrics,
     logger,
-    now: () => 1_000_000,
+    clock,
     reopenBackoffMs: { initial: 5, max: 20 },
     dumpStallMs: 150,
     ...(opts.onApply ? { onApply: opts.onApply } : {}),
   });
-  return { monitor, table, metrics, sockets, logs, socket: () => sockets[sockets.length - 1] as FakeSocket };
+  return { monitor, table, metrics, sockets, logs, clock, socket: () => sockets[sockets.length - 1] as FakeSocket };
 }
 
 const veth = vethLink;
@@ -157,8 +161,7 @@ describe('LinkMonitor', () => {
     assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_resyncs_total'), 2);
   });
 
-  it('an interrupted dump is repeated after a backoff and prunes nothing', async (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
+  it('an interrupted dump is repeated after a backoff and prunes nothing', async () => {
     const h = harness();
     h.monitor.start();
     const s = h.socket();
@@ -168,16 +171,15 @@ describe('LinkMonitor', () => {
     const seq1 = s.sentSeq(1);
     s.kernel(dumpLink(s, seq1, veth(1), NLM_F_DUMP_INTR), dumpDone(s, seq1, NLM_F_DUMP_INTR));
     assert.ok(h.table.get(2), 'not pruned by an interrupted dump');
-    t.mock.timers.tick(4);
+    h.clock.advance(4);
     assert.equal(s.sent.length, 2, 'not at once');
-    t.mock.timers.tick(1);
+    h.clock.advance(1);
     assert.equal(s.sent.length, 3);
     assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dumps_interrupted_total'), 1);
     await h.monitor.close();
   });
 
-  it('a dump interrupted every time is repeated at the backoff\'s pace; ready waits for a complete one of our namespace', async (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
+  it('a dump interrupted every time is repeated at the backoff\'s pace; ready waits for a complete one of our namespace', async () => {
     const h = harness(); // backoff 5 ms, doubling up to 20
     h.monitor.start();
     const s = h.socket();
@@ -185,7 +187,7 @@ describe('LinkMonitor', () => {
     const untilRequest = (n: number): number => {
       let waited = 0;
       while (s.sent.length <= n && waited < 1000) {
-        t.mock.timers.tick(1);
+        h.clock.advance(1);
         waited++;
       }
       assert.equal(s.sent.length, n + 1);
@@ -294,7 +296,13 @@ describe('LinkMonitor', () => {
     assert.equal(h.monitor.ready, false);
     assert.equal(first.closed, true);
     // first reopen attempt fails (failOpen: 1), the second succeeds (5 then 10 ms of backoff)
-    for (let waited = 0; h.sockets.length < 2 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+    h.clock.advance(4);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_socket_reopens_total'), 1, 'not reopened at once');
+    h.clock.advance(1);
+    assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_socket_reopens_total'), 2, 'the first attempt, after 5 ms, failed');
+    h.clock.advance(9);
+    assert.equal(h.sockets.length, 1);
+    h.clock.advance(1);
     assert.equal(h.sockets.length, 2);
     const second = h.socket();
     assert.equal(second.sent.length, 1);
@@ -320,7 +328,8 @@ describe('LinkMonitor', () => {
     }
 
     const links = (h: Harness): number[] => [...h.table.links()].map((l) => l.ifindex).sort();
-    const waitRetry = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
+    /** Lets the first backoff (5 ms) pass. */
+    const afterBackoff = (h: Harness): void => h.clock.advance(5);
 
     it('DONE(-EMSGSIZE) after a partial resync prunes nothing and dumps again after a backoff', async () => {
       const { h, s, seq } = resyncInFlight();
@@ -329,7 +338,7 @@ describe('LinkMonitor', () => {
       assert.deepEqual(links(h), [1, 2, 3], 'links the partial dump did not reach are kept');
       assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'done_error' }), 1);
       assert.equal(s.sent.length, 2, 'not at once: after a backoff');
-      await waitRetry();
+      afterBackoff(h);
       assert.equal(s.sent.length, 3);
       const seq2 = s.sentSeq(2);
       s.kernel(dumpLink(s, seq2, veth(1)), dumpLink(s, seq2, veth(3)), dumpDone(s, seq2));
@@ -342,7 +351,7 @@ describe('LinkMonitor', () => {
       s.kernel(errorMessage(-16, s.sent[1]!.subarray(0, 16)));
       assert.deepEqual(links(h), [1, 2, 3]);
       assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'refused' }), 1);
-      await waitRetry();
+      afterBackoff(h);
       assert.equal(s.sent.length, 3);
       assert.equal(h.monitor.ready, true, 'a failed resync does not make a ready exporter unready');
       await h.monitor.close();
@@ -359,14 +368,13 @@ describe('LinkMonitor', () => {
       await h.monitor.close();
     });
 
-    it('NLM_F_DUMP_INTR on a reply prunes nothing and dumps again after a backoff', async (t) => {
-      t.mock.timers.enable({ apis: ['setTimeout'] });
+    it('NLM_F_DUMP_INTR on a reply prunes nothing and dumps again after a backoff', async () => {
       const { h, s, seq } = resyncInFlight();
       s.kernel(dumpLink(s, seq, veth(1), NLM_F_DUMP_INTR), dumpDone(s, seq));
       assert.deepEqual(links(h), [1, 2, 3]);
-      t.mock.timers.tick(4);
+      h.clock.advance(4);
       assert.equal(s.sent.length, 2, 'not at once');
-      t.mock.timers.tick(1);
+      h.clock.advance(1);
       assert.equal(s.sent.length, 3);
       assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dumps_interrupted_total'), 1);
       await h.monitor.close();
@@ -380,7 +388,7 @@ describe('LinkMonitor', () => {
       // the DONE may have been in the lost datagram: do not wait for it
       s.kernel(dumpDone(s, seq));
       assert.deepEqual(links(h), [1, 2, 3]);
-      await waitRetry();
+      afterBackoff(h);
       assert.equal(s.sent.length, 3);
       await h.monitor.close();
     });
@@ -403,7 +411,7 @@ describe('LinkMonitor', () => {
       assert.deepEqual(links(h), [1, 2, 3]);
       assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'undecodable' }), 1);
       assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dropped_total', { reason: 'truncated' }), 1);
-      await waitRetry();
+      afterBackoff(h);
       assert.equal(s.sent.length, 3);
       await h.monitor.close();
     });
@@ -414,7 +422,7 @@ describe('LinkMonitor', () => {
       s.deliver({ kind: 'error', error: new NetlinkSocketError('recvmsg', 9) });
       assert.deepEqual(links(h), [1, 2, 3]);
       assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'socket_error' }), 1);
-      await waitRetry();
+      afterBackoff(h);
       const fresh = h.socket();
       assert.notEqual(fresh, s);
       assert.equal(fresh.sent.length, 1);
@@ -439,15 +447,19 @@ describe('LinkMonitor', () => {
     it('a dump whose answer never comes (lost in a full buffer) is given up without pruning and asked again', async () => {
       const { h, s, seq } = resyncInFlight();
       s.kernel(dumpLink(s, seq, veth(1)));
-      await new Promise((r) => setTimeout(r, 100));
+      h.clock.advance(100);
       s.kernel(dumpLink(s, seq, veth(2))); // still making progress: not stalled
-      await new Promise((r) => setTimeout(r, 100));
+      h.clock.advance(100);
       assert.equal(s.sent.length, 2, 'a dump that makes progress is left alone');
-      await new Promise((r) => setTimeout(r, 200)); // a whole interval without a reply, then the backoff
-      // (each new request that gets no answer either is given up in turn)
-      assert.ok((await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'stalled' })) >= 1);
+      // the check at 150 ms saw progress; the one at 300 ms sees none since: given up, then the backoff
+      h.clock.advance(99);
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'stalled' }), 0);
+      h.clock.advance(1);
+      assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_dump_failures_total', { reason: 'stalled' }), 1);
       assert.deepEqual(links(h), [1, 2, 3]);
-      assert.ok(s.sent.length >= 3, 'asked again');
+      assert.equal(s.sent.length, 2, 'not at once: after a backoff');
+      afterBackoff(h);
+      assert.equal(s.sent.length, 3, 'asked again');
       const latest = s.sentSeq(s.sent.length - 1);
       s.kernel(dumpLink(s, latest, veth(2)), dumpDone(s, latest));
       assert.deepEqual(links(h), [2]);

@@ -46,6 +46,7 @@ import type { LinkMessage } from '../../src/netlink/types.js';
 import { NamespaceSet } from '../../src/netns/namespaces.js';
 import { missingNetnsCapabilities } from '../../src/netns/privileges.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { errorMessage, linkMessageBytes, nlmsg, vethLink } from '../helpers/netlink-bytes.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/netns/', import.meta.url));
@@ -299,6 +300,8 @@ interface Harness {
   unknown: number[];
   nsidMessages: NsidMessage[];
   resyncs: number;
+  /** The monitor's clock: time moves only by clock.advance(). */
+  clock: ManualClock;
 }
 
 function harness(): Harness {
@@ -312,6 +315,7 @@ function harness(): Harness {
     unknown: [],
     nsidMessages: [],
     resyncs: 0,
+    clock: new ManualClock(1_000),
     socket: undefined as unknown as FakeSocket,
     monitor: undefined as unknown as LinkMonitor,
   };
@@ -326,7 +330,7 @@ function harness(): Harness {
     namespaces: set,
     metrics,
     logger,
-    now: () => 1_000,
+    clock: h.clock,
     reopenBackoffMs: { initial: 5, max: 20 },
     onUnknownNsid: (nsid) => {
       h.unknown.push(nsid);
@@ -423,7 +427,9 @@ describe('LinkMonitor with namespaces', () => {
     reply(s, 0);
     s.kernel(errorMessage(-13, s.sent[1]!.subarray(0, NLMSG_HDRLEN)));
     assert.equal(h.monitor.ready, true);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    h.clock.advance(4);
+    assert.equal(s.sent.length, 2, 'not at once');
+    h.clock.advance(1);
     assert.equal(targetOf(s, 2), 1, 'retried');
     await h.monitor.close();
   });
@@ -487,7 +493,9 @@ describe('LinkMonitor with namespaces', () => {
     reply(s, 2, vethLink(4));
     assert.equal(h.monitor.ready, true, 'ready: every namespace has had its first attempt');
     assert.equal(h.set.get(1)?.table.size, 0);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    h.clock.advance(4);
+    assert.equal(s.sent.length, 3, 'not at once');
+    h.clock.advance(1);
     assert.equal(targetOf(s, 3), 1, 'retried');
     reply(s, 3, vethLink(4));
     assert.equal(h.set.get(1)?.table.size, 1);
@@ -546,8 +554,7 @@ describe('LinkMonitor with namespaces', () => {
     assert.deepEqual([...h.set.own.links()].map((l) => l.ifindex), [2]);
   });
 
-  it('a namespace whose every dump is interrupted is dumped again at the backoff\'s pace and does not keep the exporter unready', async (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
+  it('a namespace whose every dump is interrupted is dumped again at the backoff\'s pace and does not keep the exporter unready', async () => {
     const h = harness(); // backoff 5 ms, doubling up to 20
     h.set.upsert(4, 'churning', undefined);
     h.monitor.start();
@@ -564,7 +571,7 @@ describe('LinkMonitor with namespaces', () => {
     for (let n = 2; n <= 5; n++) {
       let waited = 0;
       while (s.sent.length <= n && waited < 1000) {
-        t.mock.timers.tick(1);
+        h.clock.advance(1);
         waited++;
       }
       gaps.push(waited);
