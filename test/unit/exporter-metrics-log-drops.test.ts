@@ -5,6 +5,7 @@ import { closeSync, openSync } from 'node:fs';
 import { test } from 'node:test';
 import { FdLineWriter, createLogger } from '../../src/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const dropped = (text: string): number => {
   const m = /^linkstate_exporter_log_lines_dropped_total (\S+)$/m.exec(text);
@@ -15,7 +16,8 @@ const dropped = (text: string): number => {
 test('linkstate_exporter_log_lines_dropped_total counts the lines the log writer dropped', async () => {
   const fd = openSync('/dev/null', 'w');
   try {
-    const writer = new FdLineWriter(fd, { maxBufferedBytes: 120 });
+    // The linger never passes on this clock: nothing is written until flushSync() below.
+    const writer = new FdLineWriter(fd, { maxBufferedBytes: 120, clock: new ManualClock() });
     const logger = createLogger({ level: 'info', format: 'logfmt', destination: writer, now: () => 0 });
     const metrics = new ExporterMetrics({ version: '0', revision: 'x' }, () => 0, () => logger.droppedLines);
     assert.equal(dropped(await metrics.renderPrometheus()), 0);
@@ -26,7 +28,8 @@ test('linkstate_exporter_log_lines_dropped_total counts the lines the log writer
     logger.info('x'.repeat(200)); // longer than the bound: dropped whatever has been written meanwhile
     assert.equal(dropped(await metrics.renderPrometheus()), 5);
     assert.match(await metrics.renderOpenMetrics(), /^linkstate_exporter_log_lines_dropped_total 5$/m);
-    while (writer.bufferedBytes > 0) await new Promise((r) => setTimeout(r, 5)); // written before the fd closes
+    writer.flushSync(); // written before the fd closes
+    assert.equal(writer.bufferedBytes, 0);
   } finally {
     closeSync(fd);
   }

@@ -1,15 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writev } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXIT_STALL_LIMIT_MS, FdLineWriter, MAX_BUFFERED_LOG_BYTES, createLogger, rateLimited, type Logger, type LoggerOptions } from '../../src/logger.js';
+import { FdLineWriter, LINGER_MS, createLogger, rateLimited, type Logger, type LoggerOptions, type WritevFn } from '../../src/logger.js';
 import type { LogLevel } from '../../src/config.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 const TS = '2026-01-02T03:04:05.678Z';
-const LOGGER_URL = new URL('../../src/logger.js', import.meta.url).href;
 
 function capture(opts: Omit<LoggerOptions, 'destination'>): { lines: string[]; logger: Logger } {
   const lines: string[] = [];
@@ -251,12 +250,41 @@ test('a disabled level touches neither its fields nor the destination nor the cl
 // ---------------------------------------------------------------------------------------------
 // The bounded asynchronous writer.
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * fs.writev, watched, and the writer's timers on a ManualClock: a test waits for the writes
+ * themselves (real I/O in the thread pool), and the linger passes when the test says so.
+ * `record` sees each writev's buffers.
+ */
+function watchedWriter(fd: number, record: (buffers: readonly NodeJS.ArrayBufferView[]) => void = () => undefined, maxBufferedBytes?: number) {
+  const clock = new ManualClock();
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const watched: WritevFn = (f, buffers, position, cb) => {
+    record(buffers);
+    inFlight += 1;
+    writev(f, buffers, position, (err, bytes) => {
+      inFlight -= 1;
+      cb(err, bytes);
+      wake?.();
+    });
+  };
+  const writer = new FdLineWriter(fd, { writev: watched, clock, ...(maxBufferedBytes === undefined ? {} : { maxBufferedBytes }) });
+  /** Waits until every accepted byte is written; a tail short of a buffer is let linger LINGER_MS. */
+  const drained = async (what: string): Promise<void> => {
+    while (writer.bufferedBytes > 0) {
+      if (inFlight > 0) {
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      await turn(); // a buffer's worth is written from the next turn
+      if (inFlight > 0 || writer.bufferedBytes === 0) continue;
+      if (clock.pending === 0) assert.fail(`${what}: ${writer.bufferedBytes} bytes queued, and no write nor linger due`);
+      clock.advance(LINGER_MS);
+    }
+  };
+  return { writer, clock, drained };
 }
 
 /** Runs `body` with a fresh file open for writing (its descriptor and path), closed and removed after. */
@@ -274,7 +302,7 @@ async function withLogFile(body: (fd: number, path: string) => Promise<void>): P
 
 test('FdLineWriter: a line that would pass the bound is dropped and counted; room comes back once written', () =>
   withLogFile(async (fd, path) => {
-    const writer = new FdLineWriter(fd, { maxBufferedBytes: 30 });
+    const { writer, drained } = watchedWriter(fd, undefined, 30);
     const logger = createLogger({ level: 'info', format: 'logfmt', destination: writer });
     writer.write('0123456789\n'); // 11
     writer.write('é123456789\n'); // 12 bytes (é is two), 23
@@ -285,9 +313,9 @@ test('FdLineWriter: a line that would pass the bound is dropped and counted; roo
     assert.equal(writer.droppedLines, 2);
     assert.equal(logger.droppedLines, 2, 'the logger reports its writer count');
     assert.equal(readFileSync(path, 'utf8'), '', 'nothing is written synchronously');
-    await until(() => writer.bufferedBytes === 0, 'the queue to drain');
+    await drained('the queue to drain');
     writer.write('again\n');
-    await until(() => writer.bufferedBytes === 0, 'the queue to drain');
+    await drained('the queue to drain');
     assert.equal(readFileSync(path, 'utf8'), '0123456789\né123456789\n012345\nagain\n');
     assert.equal(writer.droppedLines, 2);
   }));
@@ -295,18 +323,16 @@ test('FdLineWriter: a line that would pass the bound is dropped and counted; roo
 test('FdLineWriter: lines go out a buffer at a time, LINGER_MS late at most, every byte once and in order', () =>
   withLogFile(async (fd, path) => {
     const calls: number[] = []; // bytes asked of each writev
-    const countingWritev = (f: number, buffers: readonly NodeJS.ArrayBufferView[], position: number | null, cb: (err: NodeJS.ErrnoException | null, bytes: number) => void): void => {
-      calls.push(buffers.reduce((n, b) => n + b.byteLength, 0));
-      writev(f, buffers, position, cb);
-    };
-    const writer = new FdLineWriter(fd, { writev: countingWritev });
-    // A few lines, the last a few turns of the event loop ago: one write, about 20 ms after the first.
-    const t0 = Date.now();
+    const { writer, clock, drained } = watchedWriter(fd, (buffers) => calls.push(buffers.reduce((n, b) => n + b.byteLength, 0)));
+    // A few lines, the last a few turns of the event loop ago: one write, LINGER_MS after the first.
     for (let i = 0; i < 5; i++) writer.write(`line ${i}\n`);
-    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-    if (Date.now() - t0 < 15) assert.equal(calls.length, 0, 'a few short lines wait for more');
-    await until(() => writer.bufferedBytes === 0, 'the lines to be written');
-    assert.ok(Date.now() - t0 >= 15, 'written after the linger');
+    for (let i = 0; i < 3; i++) await turn();
+    assert.equal(calls.length, 0, 'a few short lines wait for more');
+    clock.advance(LINGER_MS - 1);
+    assert.equal(calls.length, 0, 'not before LINGER_MS');
+    clock.advance(1);
+    assert.equal(calls.length, 1, 'written after the linger');
+    await drained('the lines to be written');
     assert.deepEqual(calls, [35], 'the five lines in one write');
     // A storm's worth in one turn: written at the next turn, not after the linger, in writes of
     // at least a buffer (64 KiB) each; then a line longer than a buffer, kept whole.
@@ -320,9 +346,9 @@ test('FdLineWriter: lines go out a buffer at a time, LINGER_MS late at most, eve
     const long = 'x'.repeat(100_000) + '\n';
     writer.write(long);
     expected += long;
-    await new Promise((r) => setImmediate(r));
+    await turn();
     assert.equal(calls.length, 1, 'the first write starts at the next turn');
-    await until(() => writer.bufferedBytes === 0, 'the storm to be written');
+    await drained('the storm to be written');
     assert.ok(calls.slice(0, -1).every((bytes) => bytes >= 64 * 1024 - 200), `writes of a buffer or more: ${calls.join(', ')}`);
     assert.ok(calls.length <= 6, `${calls.length} writes for 1.4 MB`);
     assert.equal(readFileSync(path, 'utf8'), expected);
@@ -331,200 +357,28 @@ test('FdLineWriter: lines go out a buffer at a time, LINGER_MS late at most, eve
       const line = `again ${i} ${'y'.repeat(i % 97)}\n`;
       writer.write(line);
       expected += line;
-      if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+      if (i % 500 === 0) await turn();
     }
-    await until(() => writer.bufferedBytes === 0, 'the rest to be written');
+    await drained('the rest to be written');
     assert.equal(readFileSync(path, 'utf8'), expected);
   }));
 
 test('FdLineWriter: long lines share a buffer as far as their bytes (not their worst case) allow', () =>
   withLogFile(async (fd, path) => {
     const writes: number[][] = []; // the buffers' sizes of each writev
-    const writer = new FdLineWriter(fd, {
-      writev: (f, buffers, position, cb) => {
-        writes.push(buffers.map((b) => b.byteLength));
-        writev(f, buffers, position, cb);
-      },
-    });
+    const { writer, drained } = watchedWriter(fd, (buffers) => writes.push(buffers.map((b) => b.byteLength)));
     // 15,000 ASCII characters: 45,000 bytes at 3 a unit, more than a buffer has left after the
     // first line; 15,001 bytes in fact, and four of them fit in one 64 KiB buffer.
     const line = 'z'.repeat(15_000) + '\n';
     for (let i = 0; i < 4; i++) writer.write(line);
     assert.equal(writer.bufferedBytes, 4 * 15_001);
-    await until(() => writer.bufferedBytes === 0, 'the lines to be written');
+    await drained('the lines to be written');
     assert.deepEqual(writes, [[4 * 15_001]]);
     assert.equal(readFileSync(path, 'utf8'), line.repeat(4));
   }));
 
 test('a custom destination reports no drops', () => {
   assert.equal(capture({ level: 'info', format: 'json' }).logger.droppedLines, 0);
-});
-
-interface Child {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/**
- * Runs `body` as an ES module in a child node with `createLogger` in scope and stderr a pipe.
- * holdStderr: the parent does not read stderr until the child writes a line on stdout.
- */
-function runChild(body: string, opts: { holdStderr?: boolean; closeStderr?: boolean; delayReadMs?: number } = {}): Promise<Child> {
-  const code = `import { createLogger } from ${JSON.stringify(LOGGER_URL)};\n${body}`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    const err: Buffer[] = [];
-    const readStderr = (): void => {
-      child.stderr.on('data', (c: Buffer) => err.push(c));
-      child.stderr.resume();
-    };
-    if (opts.closeStderr) {
-      child.stderr.destroy();
-      child.stdin.write('closed\n');
-    } else if (opts.holdStderr) {
-      child.stderr.pause();
-    } else if (opts.delayReadMs !== undefined) {
-      child.stderr.pause();
-      setTimeout(readStderr, opts.delayReadMs);
-    } else {
-      readStderr();
-    }
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-      if (opts.holdStderr && stdout.includes('\n') && child.stderr.listenerCount('data') === 0) readStderr();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ code: status, stdout, stderr: Buffer.concat(err).toString('utf8') });
-    });
-  });
-}
-
-const seqLine = (i: number): string => `ts=${TS} level=info msg=storm seq=${String(i).padStart(7, '0')} pad=${'x'.repeat(40)}\n`;
-const CHILD_STORM = (n: number): string =>
-  `const logger = createLogger({ level: 'info', format: 'logfmt', now: () => ${T0} });
-   for (let i = 0; i < ${n}; i += 1) logger.info({ seq: String(i).padStart(7, '0'), pad: 'x'.repeat(40) }, 'storm');`;
-
-test('stderr: what is still queued at exit is written synchronously, in order, even past the pipe size', async () => {
-  const n = 20_000; // ~1.7 MB: many times a pipe's 64 KiB, so the exit flush waits for the reader
-  const r = await runChild(`${CHILD_STORM(n)}\nprocess.exit(0);`, { delayReadMs: 100 });
-  assert.equal(r.code, 0);
-  const expected = Array.from({ length: n }, (_, i) => seqLine(i)).join('');
-  assert.equal(r.stderr.length, expected.length);
-  assert.ok(r.stderr === expected, 'every line, byte for byte, in order');
-});
-
-test('stderr: the exit flush also waits out EAGAIN when stderr is non-blocking', async () => {
-  const n = 20_000;
-  // Touching process.stderr makes Node set O_NONBLOCK on a pipe: writeSync then gets EAGAIN.
-  const r = await runChild(
-    `process.stderr; const flags = (await import('node:fs')).readFileSync('/proc/self/fdinfo/2', 'utf8');
-     process.stdout.write(/flags:\\s*(\\d+)/.exec(flags)[1] + '\\n');
-     ${CHILD_STORM(n)}\nprocess.exit(0);`,
-    { delayReadMs: 150 },
-  );
-  assert.equal(r.code, 0);
-  assert.ok((parseInt(r.stdout.trim(), 8) & 0o4000) !== 0, `stderr is O_NONBLOCK in the child (flags ${r.stdout.trim()})`);
-  assert.ok(r.stderr === Array.from({ length: n }, (_, i) => seqLine(i)).join(''), 'every line, in order');
-});
-
-test('stderr: a reader that keeps taking a little holds the exit flush no longer than the stall limit', async (t) => {
-  const n = 100_000; // ~8.5 MB queued at exit; the reader takes one chunk every 30 ms
-  const code = `import { createLogger } from ${JSON.stringify(LOGGER_URL)};
-    process.stderr; // Node makes the pipe O_NONBLOCK, as the exporter does with a pipe or socket
-    ${CHILD_STORM(n)}
-    process.stdout.write('exiting\\n', () => process.exit(0));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let exitingAt: number | undefined;
-  let received = 0;
-  child.stdout.setEncoding('utf8').on('data', (c: string) => {
-    if (c.includes('exiting')) exitingAt ??= Date.now();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    received += c.length;
-    child.stderr.pause();
-    setTimeout(() => child.stderr.resume(), 30).unref();
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const [status, exitedAt] = await new Promise<[number | null, number]>((resolve) => child.on('exit', (c) => resolve([c, Date.now()])));
-  clearTimeout(killer);
-  assert.equal(status, 0);
-  assert.ok(exitingAt !== undefined, 'the child got to its exit');
-  const ms = exitedAt - exitingAt;
-  assert.ok(ms < EXIT_STALL_LIMIT_MS + 400, `the exit took ${ms} ms with ${received} of ~${n * seqLine(0).length} bytes read (limit ${EXIT_STALL_LIMIT_MS} ms)`);
-  assert.ok(received > 0 && received < n * seqLine(0).length, `the reader got part of the log (${received} bytes)`);
-  t.diagnostic(`exit flush ${ms} ms, ${received} bytes read`);
-});
-
-test('FdLineWriter on a non-blocking pipe: short writes and EAGAIN go on from where they stopped, every byte once, in order', async () => {
-  const n = 20_000; // ~1.7 MB through a 64 KiB pipe read late: writev comes back short or with EAGAIN
-  const r = await runChild(
-    `process.stderr; // Node makes the pipe O_NONBLOCK
-     const { FdLineWriter } = await import(${JSON.stringify(LOGGER_URL)});
-     const writer = new FdLineWriter(2); // not the shared one: no exit flush, only the asynchronous path
-     for (let i = 0; i < ${n}; i += 1) {
-       writer.write(\`ts=${TS} level=info msg=storm seq=\${String(i).padStart(7, '0')} pad=${'x'.repeat(40)}\\n\`);
-       if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
-     }
-     const iv = setInterval(() => {
-       if (writer.bufferedBytes > 0) return;
-       clearInterval(iv);
-       process.stdout.write(JSON.stringify({ dropped: writer.droppedLines }) + '\\n');
-       process.exit(0);
-     }, 5);`,
-    { delayReadMs: 150 },
-  );
-  assert.equal(r.code, 0);
-  assert.deepEqual(JSON.parse(r.stdout), { dropped: 0 });
-  const expected = Array.from({ length: n }, (_, i) => seqLine(i)).join('');
-  assert.equal(r.stderr.length, expected.length);
-  assert.ok(r.stderr === expected, 'every line, byte for byte, in order');
-});
-
-test('stderr: a reader that stalls never stalls the event loop; past 16 MiB the newest lines are dropped and counted', async () => {
-  const lineBytes = seqLine(0).length;
-  const n = Math.ceil((MAX_BUFFERED_LOG_BYTES * 1.25) / lineBytes);
-  const r = await runChild(
-    `${CHILD_STORM(n)}
-     // The parent reads nothing yet: the timers must still run.
-     let ticks = 0;
-     const t0 = Date.now();
-     const iv = setInterval(() => { ticks += 1; }, 10);
-     setTimeout(() => {
-       clearInterval(iv);
-       process.stdout.write(JSON.stringify({ dropped: logger.droppedLines, ticks, ms: Date.now() - t0 }) + '\\n');
-     }, 300);`,
-    { holdStderr: true },
-  );
-  assert.equal(r.code, 0);
-  const report = JSON.parse(r.stdout) as { dropped: number; ticks: number; ms: number };
-  assert.ok(report.ticks >= 5, `timers ran while stderr was stalled (${report.ticks} ticks in ${report.ms} ms)`);
-  const kept = n - report.dropped;
-  assert.ok(report.dropped > 0 && kept > 0, `dropped ${report.dropped} of ${n}`);
-  assert.ok(kept * lineBytes <= MAX_BUFFERED_LOG_BYTES, 'no more than 16 MiB was queued');
-  assert.ok((kept + 1) * lineBytes > MAX_BUFFERED_LOG_BYTES, 'one more line would have passed 16 MiB: the bound, exactly');
-  assert.ok(r.stderr === Array.from({ length: kept }, (_, i) => seqLine(i)).join(''), 'the oldest lines, in order; the newest dropped');
-});
-
-test('stderr: a reader that is gone (EPIPE) costs nothing but counted drops', async () => {
-  const r = await runChild(
-    `process.stdin.once('data', () => {
-       for (let i = 0; i < 10; i += 1) logger.info({ i }, 'into the void');
-       setTimeout(() => {
-         for (let i = 0; i < 5; i += 1) logger.info({ i }, 'still nobody');
-         process.stdout.write(JSON.stringify({ dropped: logger.droppedLines }) + '\\n');
-         process.stdin.destroy();
-       }, 200);
-     });
-     const logger = createLogger({ level: 'info', format: 'logfmt' });`,
-    { closeStderr: true },
-  );
-  assert.equal(r.code, 0);
-  assert.deepEqual(JSON.parse(r.stdout), { dropped: 15 });
 });
 
 // ---------------------------------------------------------------------------------------------
