@@ -212,7 +212,13 @@ test('an address that is not on this host is a ConfigError', async () => {
   });
 });
 
-test('close() is prompt with a keep-alive client connected, and closes that connection', async () => {
+/** Lets the event loop turn (I/O, no time passing) until `done()`, at most `turns` times; returns done(). */
+async function turnsUntil(done: () => boolean, turns = 1000): Promise<boolean> {
+  for (let i = 0; i < turns && !done(); i++) await new Promise((r) => setImmediate(r));
+  return done();
+}
+
+test('close() is prompt with a keep-alive client connected, and closes that connection', async (t) => {
   const app = createApp({ source: new FakeSource(), telemetryPath: '/metrics', isReady: () => true, version: '1', logger: silentLogger() });
   const running = await startServer(app, { host: '127.0.0.1', port: 0 });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -224,28 +230,37 @@ test('close() is prompt with a keep-alive client connected, and closes that conn
     assert.equal(sockets.length, 1, 'the client holds an idle keep-alive connection');
     const socket = sockets[0] as net.Socket;
     socket.ref(); // the agent unrefs idle sockets; keep the loop alive until the server closes it
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    const started = Date.now();
-    await running.close();
-    await closed;
-    assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`);
+    let closed = false;
+    socket.once('close', () => (closed = true));
+    t.mock.timers.enable({ apis: ['setTimeout'] }); // the grace period never passes: only a prompt close closes
+    let stopped = false;
+    void running.close().then(() => (stopped = true));
+    assert.ok(await turnsUntil(() => closed && stopped), `closed with no time passing (connection closed: ${closed}, server: ${stopped})`);
   } finally {
     agent.destroy();
   }
 });
 
-test('close() cuts a connection whose request never completes within the grace period', async () => {
+test('close() cuts a connection whose request never completes within the grace period', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const app = createApp({ source: new FakeSource(), telemetryPath: '/metrics', isReady: () => true, version: '1', logger: silentLogger() });
   const running = await startServer(app, { host: '127.0.0.1', port: 0 }, { closeGraceMs: 200 });
   const [host, port] = [running.address.split(':')[0] as string, Number(running.address.split(':')[1])];
   const socket = net.connect({ host, port });
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n'); // headers never finished
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  await new Promise((r) => setTimeout(r, 50));
-  const started = Date.now();
-  await running.close();
-  await closed;
-  const took = Date.now() - started;
-  assert.ok(took >= 150 && took < 1000, `close took ${took} ms`);
+  // A whole request, then one whose headers never finish, in one write: once the first is
+  // answered, the server has read the start of the second.
+  socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n');
+  let received = '';
+  socket.setEncoding('utf8').on('data', (c: string) => (received += c));
+  assert.ok(await turnsUntil(() => received.endsWith('text_metric 1\n')), 'the first request is answered');
+  let closed = false;
+  socket.once('close', () => (closed = true));
+  let stopped = false;
+  void running.close().then(() => (stopped = true));
+  assert.equal(await turnsUntil(() => closed, 100), false, 'not cut at once');
+  t.mock.timers.tick(199);
+  assert.equal(await turnsUntil(() => closed, 100), false, 'not before the grace period');
+  t.mock.timers.tick(1);
+  assert.ok(await turnsUntil(() => closed && stopped), 'cut when the grace period is over');
 });
