@@ -8,11 +8,10 @@ import { isIPv6 } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from './errors.js';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFormat = 'logfmt' | 'json';
-
-export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-export const LOG_FORMATS: readonly LogFormat[] = ['logfmt', 'json'];
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['logfmt', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface ListenAddress {
   /** undefined = all interfaces (":PORT"). IPv6 addresses without brackets. */

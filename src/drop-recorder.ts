@@ -2,11 +2,12 @@
 // linkstate_exporter_netlink_dropped_total and log it, rate-limited. One recorder per monitor.
 import { NetlinkDecodeError } from './errors.js';
 import type { RateLimitedLog } from './logger.js';
+import type { DropReason } from './metrics/exporter-metrics.js';
 import { decodeMessages } from './netlink/message.js';
 import type { NetlinkMessage } from './netlink/types.js';
 
 /** Why messagesOf() dropped a whole datagram. */
-export type DatagramDrop = 'foreign_sender' | 'truncated' | 'undecodable';
+export type DatagramDrop = Extract<DropReason, 'foreign_sender' | 'truncated'> | 'undecodable';
 
 export class DropRecorder {
   /**
@@ -15,12 +16,12 @@ export class DropRecorder {
    * @param what how the log names the messages ("a netlink", "an ethtool netlink")
    */
   constructor(
-    private readonly counter: { inc(labels: { reason: string }): void },
+    private readonly counter: { inc(labels: { reason: DropReason }): void },
     private readonly log: RateLimitedLog,
     private readonly what: string,
   ) {}
 
-  drop(reason: string, message: string, fields: Record<string, unknown>): void {
+  drop(reason: DropReason, message: string, fields: Record<string, unknown>): void {
     this.counter.inc({ reason });
     this.log.log(message, { reason, ...fields });
   }

@@ -17,10 +17,9 @@
 import { NLM_F_DUMP_INTR } from './netlink/constants.js';
 import type { NetlinkMessage } from './netlink/types.js';
 
-export type DumpFailure = 'done_error' | 'refused' | 'truncated' | 'undecodable' | 'socket_error' | 'stalled';
-
-/** Every DumpFailure, for pre-initialising labelled counters at zero. */
-export const DUMP_FAILURES: readonly DumpFailure[] = ['done_error', 'refused', 'truncated', 'undecodable', 'socket_error', 'stalled'];
+/** Why a dump ended without pruning; the list pre-initialises labelled counters at zero. */
+export const DUMP_FAILURES = ['done_error', 'refused', 'truncated', 'undecodable', 'socket_error', 'stalled'] as const;
+export type DumpFailure = (typeof DUMP_FAILURES)[number];
 
 export type DumpEnd =
   | {

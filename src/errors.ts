@@ -6,54 +6,39 @@ import { constants as osConstants } from 'node:os';
 /**
  * Why a netlink datagram, message or attribute could not be decoded. Short snake_case values,
  * usable directly as a Prometheus label value (a closed set, so cardinality stays bounded).
+ * The list pre-initialises labelled counters at zero; the type is derived from it.
  */
-export type NetlinkDecodeReason =
+export const NETLINK_DECODE_REASONS = [
   /** Fewer than 16 bytes left where an nlmsghdr must start. */
-  | 'short_header'
-  /** nlmsg_len below the 16-byte header size. */
-  | 'bad_length'
-  /** nlmsg_len runs past the end of the datagram. */
-  | 'truncated'
-  /** An rtattr header or its rta_len runs past the end of the region holding it. */
-  | 'attribute_overrun'
-  /** rta_len below the 4-byte attribute header size. */
-  | 'bad_attribute_length'
-  /** An attribute's payload is not the exact size of its type (e.g. a u32 of 2 bytes). */
-  | 'bad_attribute_size'
-  /** A string attribute without its terminating NUL. */
-  | 'bad_string'
-  /** An RTM_NEWLINK/RTM_DELLINK payload shorter than struct ifinfomsg (16 bytes). */
-  | 'short_ifinfomsg'
-  /** An NLMSG_ERROR payload shorter than its s32 error field. */
-  | 'short_error'
-  /** An RTM_NEWNSID/RTM_DELNSID payload shorter than its padded struct rtgenmsg (4 bytes). */
-  | 'short_rtgenmsg'
-  /** A message handed to a decoder for a different nlmsg_type (or genl command). */
-  | 'unexpected_type'
-  /** A generic netlink payload shorter than struct genlmsghdr (4 bytes). */
-  | 'short_genlmsghdr'
-  /** An attribute the message cannot be used without is absent (e.g. an ethtool reply's device index). */
-  | 'missing_attribute'
-  /** An ethtool bitset whose parts disagree (value length vs size, mask in a list, bit past size). */
-  | 'bad_bitset';
-
-/** Every NetlinkDecodeReason, for pre-initialising labelled counters at zero. */
-export const NETLINK_DECODE_REASONS: readonly NetlinkDecodeReason[] = [
   'short_header',
+  /** nlmsg_len below the 16-byte header size. */
   'bad_length',
+  /** nlmsg_len runs past the end of the datagram. */
   'truncated',
+  /** An rtattr header or its rta_len runs past the end of the region holding it. */
   'attribute_overrun',
+  /** rta_len below the 4-byte attribute header size. */
   'bad_attribute_length',
+  /** An attribute's payload is not the exact size of its type (e.g. a u32 of 2 bytes). */
   'bad_attribute_size',
+  /** A string attribute without its terminating NUL. */
   'bad_string',
+  /** An RTM_NEWLINK/RTM_DELLINK payload shorter than struct ifinfomsg (16 bytes). */
   'short_ifinfomsg',
+  /** An NLMSG_ERROR payload shorter than its s32 error field. */
   'short_error',
+  /** An RTM_NEWNSID/RTM_DELNSID payload shorter than its padded struct rtgenmsg (4 bytes). */
   'short_rtgenmsg',
+  /** A message handed to a decoder for a different nlmsg_type (or genl command). */
   'unexpected_type',
+  /** A generic netlink payload shorter than struct genlmsghdr (4 bytes). */
   'short_genlmsghdr',
+  /** An attribute the message cannot be used without is absent (e.g. an ethtool reply's device index). */
   'missing_attribute',
+  /** An ethtool bitset whose parts disagree (value length vs size, mask in a list, bit past size). */
   'bad_bitset',
-];
+] as const;
+export type NetlinkDecodeReason = (typeof NETLINK_DECODE_REASONS)[number];
 
 /** Bytes from the kernel (or something pretending to be it) that do not decode. */
 export class NetlinkDecodeError extends Error {

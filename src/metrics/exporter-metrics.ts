@@ -24,12 +24,13 @@ const Gauge = require('prom-client/lib/gauge.js') as typeof client.Gauge;
 export const MESSAGE_TYPES = ['newlink', 'dellink', 'done', 'error', 'other'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
-/** Reasons of linkstate_exporter_netlink_dropped_total, all pre-initialised at 0. */
 /** Reasons of linkstate_exporter_netns_errors_total, all pre-initialised at 0. */
 export const NETNS_ERRORS = ['unreadable', 'not_a_namespace', 'vanished', 'nsid_failed'] as const;
 export type NetnsError = (typeof NETNS_ERRORS)[number];
 
-export const DROP_REASONS: readonly string[] = ['foreign_sender', 'truncated', 'unknown_nsid', ...NETLINK_DECODE_REASONS];
+/** Reasons of linkstate_exporter_netlink_dropped_total, all pre-initialised at 0. */
+export const DROP_REASONS = ['foreign_sender', 'truncated', 'unknown_nsid', ...NETLINK_DECODE_REASONS] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
 
 // prom-client's default collectors, minus three, and three of them in lean copies of our own
 // (process-collectors.ts: processCpuTotal, osMemoryHeap, heapSizeAndUsed):
