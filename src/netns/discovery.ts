@@ -32,6 +32,7 @@ import {
 } from '../netlink/nsid.js';
 import type { RequestSocket } from '../netlink/socket.js';
 import type { NetlinkMessage } from '../netlink/types.js';
+import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
 import type { NamespaceSet } from './namespaces.js';
 
 export interface DiscoveryOptions {
@@ -46,6 +47,8 @@ export interface DiscoveryOptions {
   readonly rescanMs?: number;
   /** Interval of the rate limit on warnings. */
   readonly logIntervalMs?: number;
+  /** The clock of the rescan, retry, debounce and directory-check timers; default the system's. */
+  readonly clock?: Clock;
 }
 
 /** A startup problem the exporter cannot run with (an unreadable path directory, say). */
@@ -69,6 +72,7 @@ export class NamespaceDiscovery {
   readonly #opts: DiscoveryOptions;
   readonly #set: NamespaceSet;
   readonly #log: RateLimitedLog;
+  readonly #clock: Clock;
   #socket: RequestSocket | undefined;
   #seq = 0;
   /** device number of nsfs (from our own /proc/self/ns/net): a file with it is a namespace */
@@ -78,10 +82,10 @@ export class NamespaceDiscovery {
   readonly #nsidOfInode = new Map<number, number>();
   /** inotify on each path directory, and the directory's inode when it was set up */
   readonly #watchers = new Map<string, { readonly watcher: FSWatcher; readonly ino: number }>();
-  #dirTimer: NodeJS.Timeout | undefined;
-  #rescanTimer: NodeJS.Timeout | undefined;
-  #watchTimer: NodeJS.Timeout | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
+  #dirTimer: ClockTimer | undefined;
+  #rescanTimer: ClockTimer | undefined;
+  #watchTimer: ClockTimer | undefined;
+  #retryTimer: ClockTimer | undefined;
   #retryStep = 0;
   /** Files under the paths that were not (yet) a namespace at the last scan: when first seen so. */
   readonly #notYet = new Map<string, number>();
@@ -98,7 +102,8 @@ export class NamespaceDiscovery {
   constructor(opts: DiscoveryOptions) {
     this.#opts = opts;
     this.#set = opts.namespaces;
-    this.#log = rateLimited(opts.logger, opts.logIntervalMs ?? 10_000);
+    this.#clock = opts.clock ?? systemClock;
+    this.#log = rateLimited(opts.logger, opts.logIntervalMs ?? 10_000, { now: () => this.#clock.now() });
   }
 
   /**
@@ -128,8 +133,7 @@ export class NamespaceDiscovery {
     this.#closed = true;
     for (const { watcher } of this.#watchers.values()) watcher.close();
     this.#watchers.clear();
-    for (const timer of [this.#rescanTimer, this.#watchTimer, this.#retryTimer]) if (timer !== undefined) clearTimeout(timer);
-    if (this.#dirTimer !== undefined) clearInterval(this.#dirTimer);
+    for (const timer of [this.#rescanTimer, this.#watchTimer, this.#retryTimer, this.#dirTimer]) this.#clock.clearTimeout(timer);
     this.#socket?.close();
     this.#socket = undefined;
     this.#log.flush();
@@ -155,7 +159,7 @@ export class NamespaceDiscovery {
   readonly onUnknownNsid = (nsid: number): boolean => {
     if (this.#closed) return false;
     if (this.#set.route(nsid) !== undefined) return true;
-    const now = Date.now();
+    const now = this.#clock.now();
     if (now - (this.#unknownAskedAt.get(nsid) ?? -Infinity) < 1_000) return false;
     this.#unknownAskedAt.set(nsid, now);
     if (this.#unknownAskedAt.size > 1024) this.#unknownAskedAt.clear();
@@ -339,9 +343,9 @@ export class NamespaceDiscovery {
           // `ip netns add` creates the file, then mounts the namespace on it: look again soon,
           // and only then call it not a namespace.
           notYet = true;
-          const firstSeen = this.#notYet.get(path) ?? Date.now();
+          const firstSeen = this.#notYet.get(path) ?? this.#clock.now();
           this.#notYet.set(path, firstSeen);
-          if (Date.now() - firstSeen >= NOT_A_NAMESPACE_AFTER_MS && !this.#reported.has(path)) {
+          if (this.#clock.now() - firstSeen >= NOT_A_NAMESPACE_AFTER_MS && !this.#reported.has(path)) {
             this.#reported.add(path);
             this.#opts.countError('not_a_namespace');
             this.#log.log('a file under --collector.netns.paths is not a network namespace, skipped', { path });
@@ -525,8 +529,10 @@ export class NamespaceDiscovery {
         // gone again: the next check looks once more
       }
     }
+    // Looked at again every DIRECTORY_CHECK_MS: the timer is set anew by the check itself.
     if (this.#dirTimer === undefined && !this.#closed) {
-      this.#dirTimer = setInterval(() => {
+      this.#dirTimer = this.#clock.setTimeout(() => {
+        this.#dirTimer = undefined;
         if (this.#watchPaths()) this.#onPathEvent();
       }, DIRECTORY_CHECK_MS);
       this.#dirTimer.unref();
@@ -536,7 +542,7 @@ export class NamespaceDiscovery {
 
   #onPathEvent(): void {
     if (this.#closed || this.#watchTimer !== undefined) return;
-    this.#watchTimer = setTimeout(() => {
+    this.#watchTimer = this.#clock.setTimeout(() => {
       this.#watchTimer = undefined;
       this.#retryStep = 0;
       this.#sync();
@@ -547,7 +553,7 @@ export class NamespaceDiscovery {
   #retrySoon(): void {
     if (this.#closed || this.#retryTimer !== undefined || this.#retryStep >= NOT_YET_RETRIES_MS.length) return;
     const delay = NOT_YET_RETRIES_MS[this.#retryStep++] as number;
-    this.#retryTimer = setTimeout(() => {
+    this.#retryTimer = this.#clock.setTimeout(() => {
       this.#retryTimer = undefined;
       this.#sync();
     }, delay);
@@ -555,7 +561,7 @@ export class NamespaceDiscovery {
   }
 
   #scheduleRescan(): void {
-    this.#rescanTimer = setTimeout(() => {
+    this.#rescanTimer = this.#clock.setTimeout(() => {
       this.#rescanTimer = undefined;
       if (this.#closed) return;
       this.#watchPaths();

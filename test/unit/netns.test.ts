@@ -3,13 +3,15 @@
 // (built to the uapi's struct cmsghdr layout: no device can hand us its raw bytes), the namespace
 // set, the per-namespace rendering and the monitor's routing and per-namespace dumps.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { NetlinkDecodeError } from '../../src/errors.js';
 import { LinkTable } from '../../src/links/table.js';
 import { createLogger } from '../../src/logger.js';
-import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
+import { ExporterMetrics, type NetnsError } from '../../src/metrics/exporter-metrics.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
 import { LinkMonitor } from '../../src/monitor.js';
 import {
@@ -19,6 +21,7 @@ import {
   NETNSA_NSID,
   NETNSA_PID,
   NLMSG_DONE,
+  NLMSG_ERROR,
   NLMSG_HDRLEN,
   NLM_F_ACK,
   NLM_F_DUMP,
@@ -43,6 +46,7 @@ import {
 import { encodeLinkDumpRequest } from '../../src/netlink/request.js';
 import { nsidFromControl } from '../../src/netlink/socket.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
+import { NamespaceDiscovery } from '../../src/netns/discovery.js';
 import { NamespaceSet } from '../../src/netns/namespaces.js';
 import { missingNetnsCapabilities } from '../../src/netns/privileges.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
@@ -656,5 +660,79 @@ describe('linkstate_netns_info', () => {
     assert.match(family.pieces('prometheus')[1]!.toString(), /nsid="3",inode="99"/);
     set.remove(7);
     assert.doesNotMatch(family.pieces('prometheus')[1]!.toString(), /web/);
+  });
+});
+
+// ---- the discovery's timing, on a ManualClock, against a request socket playing the kernel ----
+
+describe('NamespaceDiscovery timing', () => {
+  /**
+   * A discovery of one path directory, in a kernel where no namespace has an nsid: the nsid dump
+   * is empty and every other request is refused (ENOENT).
+   */
+  function discoveryOf(files: readonly string[]) {
+    const dir = mkdtempSync(join(tmpdir(), 'discovery-clock-'));
+    for (const name of files) writeFileSync(join(dir, name), '');
+    const clock = new ManualClock();
+    const errors: NetnsError[] = [];
+    const requests: number[] = []; // nlmsg_type of each request
+    const discovery = new NamespaceDiscovery({
+      namespaces: new NamespaceSet(),
+      paths: [dir],
+      logger: createLogger({ level: 'error', format: 'json', destination: { write: () => undefined } }),
+      countError: (reason) => errors.push(reason),
+      clock,
+      openRequestSocket: () => ({
+        request: (bytes, seq) => {
+          requests.push(bytes.readUInt16LE(4));
+          if ((bytes.readUInt16LE(6) & NLM_F_DUMP) === NLM_F_DUMP) return decodeMessages(nlmsg({ type: NLMSG_DONE, flags: NLM_F_MULTI, seq }, Buffer.alloc(4)));
+          const refusal = Buffer.alloc(4);
+          refusal.writeInt32LE(-2, 0);
+          return decodeMessages(nlmsg({ type: NLMSG_ERROR, seq }, Buffer.concat([refusal, bytes.subarray(0, NLMSG_HDRLEN)])));
+        },
+        close: () => undefined,
+      }),
+    });
+    const done = (): void => {
+      discovery.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    return { discovery, clock, errors, requests, done };
+  }
+
+  it('a file under a path that never becomes a namespace is counted once, not before 750 ms after it was first seen', () => {
+    const d = discoveryOf(['not-a-namespace']);
+    try {
+      d.discovery.start();
+      d.clock.advance(749); // looked at again meanwhile: `ip netns add` mounts after it creates
+      assert.deepEqual(d.errors, [], 'maybe not mounted yet');
+      d.clock.advance(1_000);
+      assert.deepEqual(d.errors, ['not_a_namespace']);
+      d.clock.advance(60_000); // the periodic rescans see it again
+      assert.deepEqual(d.errors, ['not_a_namespace'], 'counted once');
+    } finally {
+      d.done();
+    }
+  });
+
+  it('a datagram from an unknown nsid is looked into at most once a second per nsid', () => {
+    const d = discoveryOf([]);
+    try {
+      d.discovery.start();
+      const asked = (nsid: number): number => {
+        const before = d.requests.length;
+        assert.equal(d.discovery.onUnknownNsid(nsid), false);
+        return d.requests.length - before;
+      };
+      assert.equal(asked(9), 1, 'asked at once whether it is our own self-id');
+      d.clock.advance(999);
+      assert.equal(asked(9), 0, 'not again within the second');
+      assert.equal(asked(10), 1, 'another nsid is asked about on its own');
+      d.clock.advance(1);
+      assert.equal(asked(9), 1, 'again a second later');
+      assert.ok(d.requests.every((type) => type === RTM_GETNSID));
+    } finally {
+      d.done();
+    }
   });
 });
