@@ -333,7 +333,7 @@ function parseUsers(value: unknown): Map<string, string> {
     if (user === '' || user.includes(':')) fail(path, `user name ${JSON.stringify(user)} must be non-empty and without ":"`);
     if (typeof hash !== 'string' || !BCRYPT_HASH.test(hash)) {
       // Never echo the value: it may be a plain-text password put there by mistake.
-      fail(`${path}.${user}`, 'expected a bcrypt hash ($2a$, $2b$ or $2y$, cost 04-31), e.g. from "htpasswd -nBC 10 \'\'"');
+      fail(`${path}.${user}`, 'expected a bcrypt hash ($2a$, $2b$ or $2y$, cost 04-12), e.g. from "htpasswd -nBC 10 \'\'"');
     }
     const costProblem = bcryptCostProblem(hash);
     if (costProblem !== undefined) fail(`${path}.${user}`, costProblem);
