@@ -349,9 +349,8 @@ export const MAX_BUFFERED_LOG_BYTES = 16 * 1024 * 1024;
  * comes (Buffer#write): no string per line to measure, join and encode again later, and the
  * buffers are reused once written. One fs.writev takes every filled buffer, up to
  * MAX_WRITE_BYTES: what a busy turn of the event loop logged goes out in one system call.
- * A storm's line to a file costs 1.07-1.11 µs of the process's CPU, 0.30 µs of it formatting;
- * with the text kept as strings joined per 64 KiB (the writer before) it cost 1.38-1.40 µs
- * (bench/micro/logger.ts --stderr).
+ * Cheaper per line than keeping strings and joining them per buffer (docs/design.md, Measured
+ * trade-offs).
  */
 const CHUNK_BYTES = 64 * 1024;
 const MAX_WRITE_BYTES = 1024 * 1024;
@@ -359,9 +358,9 @@ const MAX_WRITE_BYTES = 1024 * 1024;
 const SPARE_CHUNKS = 2;
 /**
  * A write starts once CHUNK_BYTES are queued, or LINGER_MS after the oldest unwritten line:
- * each write is a round trip through the thread pool, ~40 µs of CPU however little it carries
- * (5,000 writes of 4 KiB: 205 ms here), so a storm's lines go out a buffer at a time rather than
- * a write as soon as the previous one is done. A line waits at most LINGER_MS longer to be seen.
+ * each write is a round trip through the thread pool, whose CPU cost hardly depends on how much
+ * it carries (docs/design.md, Measured trade-offs), so a storm's lines go out a buffer at a time
+ * rather than a write as soon as the previous one is done. A line waits at most LINGER_MS longer to be seen.
  */
 export const LINGER_MS = 20;
 export const EAGAIN_RETRY_MS = 10;
@@ -590,7 +589,7 @@ export class FdLineWriter {
   /**
    * Writes everything queued, synchronously, in order. A write still in the thread pool is left
    * to it: if the reader is so slow that it has not finished, its text and the queue's may reach
-   * the reader interleaved (sonic-boom, used before, did the same). On a non-blocking descriptor
+   * the reader interleaved (sonic-boom's flushSync does the same). On a non-blocking descriptor
    * (run.ts makes a pipe or socket on stderr one), EAGAIN is retried for EXIT_STALL_LIMIT_MS in
    * all, then the rest is given up; a blocking descriptor's writes are waited for.
    */

@@ -1,8 +1,8 @@
 // Where a piece of the exposition is written before it gets a buffer of its own: lines go into
 // bytes as they come, a few kilobytes at a time, so rendering leaves only short-lived strings
-// behind (accumulating a whole piece as a string kept ~100 KB ropes alive across minor GCs, which
-// made V8 grow the young generation to 32 MiB), and Buffer#write, which costs the same for a line
-// as for a few kilobytes, runs once per batch of lines rather than per line.
+// behind (a whole piece accumulated as a string kept large ropes alive across minor GCs, and V8
+// grew the young generation for them: docs/design.md, Measured trade-offs), and Buffer#write,
+// which costs the same for a line as for a few kilobytes, runs once per batch of lines.
 
 const EMPTY = Buffer.alloc(0);
 

@@ -28,10 +28,10 @@ export interface DeflatedSegment {
 }
 
 /**
- * Fastest level, a 4 KiB window and a small hash: the compressor state is ~25 KiB instead of
- * ~300 KiB per call (fewer, smaller mallocs per scrape), and on metrics text — which repeats
- * within a few lines — the output is no larger (measured at 10,000 links: 509 KB against 522 KB
- * with the defaults, in half the time).
+ * Fastest level, a 4 KiB window and a small hash: a compressor state far smaller than the
+ * default's per call (fewer, smaller mallocs per scrape), and on metrics text — which repeats
+ * within a few lines — output no larger, and faster, than with the defaults (docs/design.md,
+ * Measured trade-offs).
  */
 const DEFLATE_OPTIONS: zlib.ZlibOptions = {
   level: zlib.constants.Z_BEST_SPEED,
@@ -56,12 +56,12 @@ export function exactCopy(bytes: Buffer): Buffer {
 
 /**
  * zlib's output buffer for a piece of `length` bytes: a quarter of it (metrics text compresses
- * 5-8x at level 1), from 1 KiB to zlib's default 16 KiB. Every deflateRawSync allocates its own
- * output buffer, freed only when the GC collects it: at 16 KiB each, a churn that re-renders every
- * chunk (~800 pieces at 10,000 links, recompressed at each gzip scrape) left ~13 MB of them a
- * scrape to the GC, from malloc's heap arena, which kept the pages (issue 8, the soak's RSS after
- * GC). Under 4 KiB the buffer is a slice of Buffer's shared pool; a piece that outgrows it gets
- * more buffers, joined (the result is copied anyway).
+ * better than that at level 1), from 1 KiB to zlib's default 16 KiB. Every deflateRawSync
+ * allocates its own output buffer, freed only when the GC collects it: at 16 KiB each, a churn
+ * that re-renders every chunk left megabytes of them a scrape to the GC, from malloc's heap
+ * arena, which kept the pages (docs/design.md, Measured trade-offs). Under 4 KiB the
+ * buffer is a slice of Buffer's shared pool; a piece that outgrows it gets more buffers, joined
+ * (the result is copied anyway).
  */
 export function outputChunkBytes(length: number): number {
   return Math.min(16 * 1024, Math.max(1024, length >>> 2));
@@ -84,8 +84,9 @@ export function deflateSegment(data: Buffer): DeflatedSegment {
 /**
  * The gzip member holding the segments' text in order, as buffers to send one after another.
  * The CRC of the whole is combined from the segments' (one multiplication by each one's shift):
- * at 10,001 links a scrape joins ~900 segments, and combining with crc32Combine (which computes
- * the shift from the length each time) was a quarter of a cached gzip scrape's CPU.
+ * a large table has hundreds of segments, and crc32Combine, which computes the shift from the
+ * length at every call, made the combination a large share of a cached gzip scrape's CPU
+ * (docs/design.md, Measured trade-offs).
  */
 export function gzipSegments(segments: readonly DeflatedSegment[]): Buffer[] {
   const out: Buffer[] = [GZIP_HEADER];

@@ -2,7 +2,7 @@
 // exporter's prom-client registry, in the format the scraper asked for, gzipped when asked.
 //
 // The link families come as cached pieces (see link-families.ts); a scrape hands them to the
-// server as they are (no copy of a body that is ~9 MB at 10,000 links) and renders only
+// server as they are (no copy of a body of megabytes at 10,000 links) and renders only
 // prom-client's part. For gzip, each cached piece is also kept compressed (gzip-piece-cache.ts),
 // so a scrape compresses only prom-client's few kilobytes and the pieces that changed, and joins
 // the rest into one gzip member (deflate-segments.ts).

@@ -1,10 +1,11 @@
 // koffi, loaded from the prebuilt binary it ships for this platform. koffi's package index
 // (node_modules/koffi/index.js) first requires its install-time helpers, which load node:https,
-// node:tls, node:crypto and node:zlib for a download this exporter never makes (about 1.5 MB
-// of RSS at rest); and then requires the same binary. The binary's exports are koffi's whole
-// API (the index adds only deprecated aliases: handle, callback, lib.cdecl/stdcall/...).
+// node:tls, node:crypto and node:zlib for a download this exporter never makes (resident memory
+// for nothing: docs/design.md, Measured trade-offs); and then requires the same binary. The
+// binary's exports are koffi's whole API (the index adds only deprecated aliases: handle,
+// callback, lib.cdecl/stdcall/...).
 // When the binary for this platform is not where koffi ships it, or the platform needs koffi's
-// own detection (ARM and RISC-V float ABIs read from the ELF header), the index is used as before.
+// own detection (ARM and RISC-V float ABIs read from the ELF header), koffi's index is used.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 

@@ -180,7 +180,7 @@ export interface NativeBlock {
  * zero: false leaves the memory as malloc gave it, for a buffer only ever read where the kernel
  * has just written (the datagram staging area): a large block comes from mmap, and its pages are
  * not resident until first written. Zeroing the two 1 MiB staging areas (link and ethtool
- * sockets) made them resident at start: 1.7 MB of RSS at rest.
+ * sockets) would make them resident at start, for nothing (docs/design.md, Measured trade-offs).
  */
 export function allocNative(bytes: number, options: { zero?: boolean } = {}): NativeBlock {
   const pointer = koffi.alloc('uint8_t', bytes);
