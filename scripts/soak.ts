@@ -113,10 +113,10 @@ function startExporter(ns: Netns, logLevel: string, extraArgs: readonly string[]
 
 /**
  * Memory after a full GC, read at the second of two GCs 250 ms apart. The first frees what died
- * (a round's 5,000 links: their rendered chunks, 200-300 KB each); V8 sweeps ArrayBuffers on a
- * background thread, so right after gc() those bytes may still be counted (array buffers after
- * GC 0.5 to 10.5 MiB with only lo left, RSS alike), depending on how far the sweeper got. The
- * second GC reads what is retained, not how far the sweeper got.
+ * (a round's links: their rendered chunks); V8 sweeps ArrayBuffers on a background thread, so
+ * right after gc() those bytes may still be counted (array buffers and RSS alike), depending on
+ * how far the sweeper got. The second GC reads what is retained, not how far the sweeper got
+ * (docs/design.md, Measured trade-offs).
  */
 async function probe(exporter: Exporter, thenTrim = false): Promise<CollectedMemory> {
   const from = exporter.logSize();
@@ -411,9 +411,9 @@ async function churn(ns: Netns, exporter: Exporter, opts: Options, rss: RssSampl
       });
       // Memory is read at rest, as between Prometheus's scrapes: the scrapers pause for
       // REST_BEFORE_PROBE_MS first. While they scrape without pause, V8 keeps its young
-      // generation at whatever size the round's storm grew it to (2 or 8 MiB; it shrinks only at
-      // a collection after seconds of little allocation), and the RSS after GC followed that size
-      // by 6 MB from round to round (issue 8).
+      // generation at whatever size the round's storm grew it to (it shrinks only at a collection
+      // after seconds of little allocation), and the RSS after GC followed that size from round
+      // to round (docs/design.md, Measured trade-offs).
       await load.pause();
       await new Promise((resolve) => setTimeout(resolve, REST_BEFORE_PROBE_MS));
       const gc = await probe(exporter);
@@ -453,8 +453,8 @@ async function churn(ns: Netns, exporter: Exporter, opts: Options, rss: RssSampl
     per_round: rounds,
     heap_used_after_gc_mib: afterGc.map((m) => mib(m.heapUsedBytes)),
     rss_after_gc_mib: afterGc.map((m) => mib(m.rssBytes)),
-    // issue 8: every round's RSS after GC within 10 % of round 0's (measured the same way: after
-    // the same deletion and the same rest), with no malloc_trim before
+    // the soak's memory target: every round's RSS after GC within 10 % of round 0's (measured the
+    // same way: after the same deletion and the same rest), with no malloc_trim before
     rss_after_gc_within_10_percent: afterGc.every((m) => m.rssBytes <= 1.1 * (afterGc[0] as CollectedMemory).rssBytes),
   };
 }

@@ -4,7 +4,7 @@
 //
 // Why not an LD_PRELOAD shim around socket(): koffi resolves `socket` with dlsym() on its own
 // handle of libc.so.6, which looks only in libc and its dependencies, so a preloaded library never
-// interposes (measured: the exporter started normally under such a shim).
+// interposes (tried: the exporter started normally under such a shim).
 //
 // The C source is compiled at test time with gcc (Debian: gcc + libc6-dev, whose linux-libc-dev
 // provides linux/seccomp.h).

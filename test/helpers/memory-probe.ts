@@ -28,8 +28,8 @@ if (isMainThread) {
     const m = process.memoryUsage();
     const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
     // The RSS once the collection's background work is done (V8 unmaps freed pages and sweeps
-    // array buffers on other threads): read right after gc() it still held up to ~5 MB that
-    // went within the next moments (issue 8's soak: 69-75 MiB against 69-71 in smaps just after).
+    // array buffers on other threads): read right after gc() it still held megabytes that went
+    // within the next moments (the soak showed it: docs/design.md, Measured trade-offs).
     await new Promise((resolve) => setTimeout(resolve, ${SETTLE_MS}));
     let line = 'gc-probe heap_used=' + m.heapUsed + ' rss=' + process.memoryUsage.rss() + ' heap_total=' + m.heapTotal + ' external=' + m.external + ' array_buffers=' + m.arrayBuffers + ' rss_at_gc=' + m.rss;
     if (young) line += ' new_space=' + young.space_size;

@@ -16,16 +16,14 @@ const GROUP = 7;
 /**
  * Memory is read right after a forced full GC (memory-probe.ts), with no scrape in flight, after
  * each round's deletions. The JS heap in use must come back to the baseline (taken after a
- * warm-up round) within HEAP_TOLERANCE: measured here it stays within +-0.3 MiB, while the 2,000
- * links of a round hold about 0.8 MiB of it (~400 B each; the rendered series live in Buffers,
- * outside the heap). The test asserts that all the measured rounds' links, had they leaked,
- * would exceed twice the bound, so a leak of half of what each link holds fails it.
- * External memory (Buffers) is reported, not asserted: after GC it still swings by +-5 MiB from
- * one reading to the next. RSS gets a loose bound: V8 keeps the heap it grew to committed (heap
- * total ~20 -> ~48 MiB after the first rounds; its memory reducer shrinks it only after ~30 s
- * idle) and glibc keeps freed native memory for reuse, so RSS after GC settles 15-30 MiB above
- * the warm-up baseline and stays there; it does not keep growing with more rounds (14 rounds
- * of 600 links: 110, 112, 122, ... 129, 127 MiB; the soak shows the same over 10 x 5,000).
+ * warm-up round) within HEAP_TOLERANCE (a link's rendered series live in Buffers, outside the
+ * heap). The test asserts that all the measured rounds' links, had they leaked, would exceed
+ * twice the bound, so a leak of half of what each link holds fails it.
+ * External memory (Buffers) is reported, not asserted: after GC it still swings from one reading
+ * to the next. RSS gets a loose bound: V8 keeps the heap it grew to committed (its memory reducer
+ * shrinks it only after a while idle) and glibc keeps freed native memory for reuse, so RSS after
+ * GC settles above the warm-up baseline and stays there; it does not keep growing with more
+ * rounds. The figures are in RELIABILITY.md (Churn).
  */
 const HEAP_TOLERANCE_BYTES = 1024 * 1024;
 const RSS_TOLERANCE_BYTES = 32 * 1024 * 1024;

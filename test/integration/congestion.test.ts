@@ -3,12 +3,10 @@
 // NETLINK_S_CONGESTED), so a resync started before that can complete and still miss changes that
 // were dropped after it passed their link, with no new ENOBUFS to say so. The exporter must wait
 // for the socket to be read empty before it dumps: then every count is exact after the storm.
-// (With the default buffer this storm failed 2 of 2 runs on the build before that rule, when one
-// recvmsg per datagram made the exporter slower than the storm. Since recvmmsg it keeps up with
-// it on average, so the buffer here is small and every burst overflows it: the test still
-// demands exact counts through continuous losses, but it no longer reproduces the old failure
-// on demand; the unit test "after an overrun the resync waits until the socket has been read
-// empty" in monitor.test.ts pins the rule itself.)
+// The exporter keeps up with this storm on average, so the buffer here is small and every burst
+// overflows it: the test demands exact counts through continuous losses. The unit test "after an
+// overrun the resync waits until the socket has been read empty" in monitor.test.ts pins the
+// rule itself.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, startExporter, type RunningExporter } from '../helpers/exporter.js';
@@ -44,7 +42,7 @@ describe('a storm that keeps the receive queue full through the resync', { timeo
   it('counts are exact soon after the storm, although the kernel stops reporting losses mid-storm', async (t) => {
     if (!requireRoot(t)) return;
     // One request below flips 1,000 peers: a burst of 2,000 notifications (~2.6 MB) at once. The
-    // exporter now keeps up with this storm on average, so the buffer is small (256 KiB asked,
+    // exporter keeps up with this storm on average, so the buffer is small (256 KiB asked,
     // 512 KiB granted): every burst overflows it, and losses go on through the resync.
     exporter = await startExporter(ns, ['--log.level=warn', '--no-collector.ethtool', '--netlink.receive-buffer-bytes=256KiB']);
     const running = exporter;

@@ -1,5 +1,5 @@
 // grafana/: the dashboard's structure (stable uid, data source, job, instance, netns and device
-// variables, the panels the issue asks for), every PromQL expression in it parsed by promtool and
+// variables, the panels an operator needs), every PromQL expression in it parsed by promtool and
 // selecting on $job and $instance (per-link ones on $device and $netns too, their legends and
 // tables showing netns), no hard-coded job name anywhere under grafana/, plus the provisioning
 // examples. Whether each expression returns data is proven in
@@ -91,7 +91,7 @@ test('the job variable lists the jobs with an exporter and defaults to all of th
 });
 
 test('no file under grafana/ hard-codes a job: every job matcher is job=~"$job"', () => {
-  // The check can fail: it finds the matchers the dashboard used to hard-code, in JSON too.
+  // The check can fail: it finds a hard-coded job matcher such as a dashboard may carry, in JSON too.
   const old = JSON.parse(JSON.stringify({ expr: 'up{job=~"linkstate-exporter.*", instance=~"$instance"}' })) as unknown;
   assert.deepEqual(hardCodedJobMatchers(jsonStrings(old).join('\n')), ['job=~"linkstate-exporter.*"']);
   assert.deepEqual(hardCodedJobMatchers(`a{job="node"} or b{job!~'x'} or c{ job = "z" }`), ['job="node"', "job!~'x'", 'job = "z"']);
@@ -220,7 +220,7 @@ test('every panel and target uses the datasource variable, panel ids are unique,
   }
 });
 
-test('the dashboard shows what the issue asks for', () => {
+test('the dashboard has a panel for each state, flap, downtime, netlink and scrape view', () => {
   const panels = allPanels(loadDashboard()).filter((p) => p.type !== 'row');
   const find = (what: string, pred: (p: (typeof panels)[number], exprs: string) => boolean): void => {
     assert.ok(

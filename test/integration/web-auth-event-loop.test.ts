@@ -1,7 +1,8 @@
 // The event loop during a wrong-password flood, in-process: the authenticator with its real
 // bcrypt thread, 32 clients' worth of distinct wrong passwords at cost 10, and the loop's delay
-// measured meanwhile (perf_hooks.monitorEventLoopDelay). bcrypt on the loop would put a
-// comparison's ~75 ms into the delay of most samples.
+// measured meanwhile (perf_hooks.monitorEventLoopDelay). bcrypt on the loop would put a whole
+// comparison (tens of milliseconds at cost 10: docs/web-configuration.md) into the delay of most
+// samples.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// How the renderer allocates a chunk's bytes (issue 8): one buffer per chunk, its pieces views
+// How the renderer allocates a chunk's bytes: one buffer per chunk, its pieces views
 // into it, so that a full chunk is one allocation above glibc's mmap threshold (returned to the
 // system when freed) instead of one heap-arena block per family.
 import assert from 'node:assert/strict';

@@ -108,7 +108,7 @@ const SHAPES: ReadonlyArray<readonly [string, Record<string, unknown>, string | 
   ['no msg: no msg key', { a: 1 }, undefined, ' a=1', ',"a":1}'],
   ['an empty msg', { a: 1 }, '', ' msg="" a=1', ',"msg":"","a":1}'],
   ['msg from a field when none is given', { msg: 'from field', a: 1 }, undefined, ' msg="from field" a=1', ',"msg":"from field","a":1}'],
-  // Changed from pino: fields named ts or level used to replace the real ones (a forged level).
+  // A field named ts or level must never replace the real one (it would forge a level).
   [
     'fields named ts, level, msg never forge the real ones',
     { ts: 'forged', level: 'error', msg: 'field', a: 1 },
