@@ -69,8 +69,8 @@ export interface StormCpu {
 
 /**
  * How many storms at each level: alternated, so that a busy moment of the machine hits both. One
- * storm's CPU varies by up to 1.8x from the next on this 2-core machine (how many overruns it
- * meets decides), so five, not three.
+ * storm's CPU varies widely from the next (how many overruns it meets decides: docs/design.md,
+ * Measured trade-offs), so five, not three.
  */
 const STORM_CPU_RUNS = 5;
 
@@ -155,7 +155,7 @@ async function main(config: MemoryRunConfig): Promise<void> {
       try {
         if (!result.stormMemory.survived) throw new Error('the exporter died in the storm: no CPU figures');
         // CPU per message at the default level and at --log.level=warn, alternated, a fresh process
-        // each, nobody scraping; the medians are compared (one storm each varied 1.04-1.41x).
+        // each, nobody scraping; the medians are compared (single storms vary too much).
         const runs: { info: StormCost[]; warn: StormCost[] } = { info: [], warn: [] };
         for (let i = 0; i < STORM_CPU_RUNS; i += 1) {
           for (const level of ['info', 'warn'] as const) {

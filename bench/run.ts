@@ -35,7 +35,7 @@ type Step = (typeof STEPS)[number];
 const FOOTPRINT_PAIRS = 5;
 /** veth pairs of the storm-memory and memory-cap lab: 1,001 interfaces */
 const STORM_MEMORY_PAIRS = 500;
-/** the scrape-baseline step's baseline: the last commit before issue 9's work (ethtool, bridge port state) */
+/** the scrape-baseline step's baseline: the last commit before the ethtool client and bridge port state */
 const DEFAULT_BASELINE_REV = 'f650b85';
 /** veth pairs of the scrape-baseline lab: 10,001 interfaces */
 const BASELINE_PAIRS = 5000;
@@ -300,7 +300,8 @@ async function main(argv: readonly string[]): Promise<void> {
     exporterNodeOptions: opts.exporterNodeOptions ?? '',
     ...(exporterMain !== undefined ? { exporterMain } : {}),
     steps: [...steps].join(','),
-    // the memory steps: the storm of the issue (2,000 requests) unless --storm-flips
+    // the memory steps: the storm the memory limit is sized for (2,000 requests, as in
+    // test/integration/memory-limit.test.ts) unless --storm-flips
     memoryStormFlips: opts.stormFlips ?? 1000,
     footprintRuns: quick ? 1 : 3,
     footprintScrapes: 20,

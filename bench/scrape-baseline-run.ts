@@ -1,7 +1,8 @@
 // Step `scrape-baseline`: the scrape of this build against the scrape of a baseline revision (by
-// default the last commit before issue 9), in the same lab and the same run, interleaved, so that
-// the loopback's and the machine's drift from run to run cancels out of the ratio. Runs inside
-// the lab's network namespace (run.ts starts it under `ip netns exec`); writes scrape-baseline.json.
+// default f650b85, the last commit before the ethtool client and bridge port state), in the same
+// lab and the same run, interleaved, so that the loopback's and the machine's drift from run to
+// run cancels out of the ratio. Runs inside the lab's network namespace (run.ts starts it under
+// `ip netns exec`); writes scrape-baseline.json.
 //   1. the lab: N veth pairs (default 5,000: 10,001 interfaces), settled (every veth operationally up);
 //   2. three exporters on their own ports, started one after the other: the baseline (its default
 //      flags), this build (default flags) and this build with --no-collector.ethtool; each ready
@@ -163,11 +164,11 @@ function retransSegs(): number {
 
 /**
  * Pins every thread of the exporters to the first CPU this harness may use and the harness to the
- * second (taskset); null with one CPU, or when taskset fails (logged; the series run unpinned). Unpinned, on this 2-core VM the scheduler moved the exporter being
- * scraped, the harness and the idle exporters' V8 threads between the cores mid-transfer: the
- * plain scrapes (10 MB over loopback) had tails of 40-110 ms in stretches of a run (all three
- * exporters alike; the gzip ones did not), p75 up to 8x the median, and one run's median ratio
- * 1.66x where the next gave 1.08x; pinned, p90 within 1.7x the median (bench/README.md).
+ * second (taskset); null with one CPU, or when taskset fails (logged; the series run unpinned).
+ * Unpinned, the scheduler moved the exporter being scraped, the harness and the idle exporters'
+ * V8 threads between the cores mid-transfer: plain scrapes grew long tails in stretches of a run
+ * and the median ratio moved from one run to the next; pinned, the tails went (bench/README.md,
+ * the scrape-baseline step).
  */
 async function pin(pids: readonly number[]): Promise<Pinning | null> {
   // the first two CPUs this harness may run on (a cpuset may leave out CPU 0 or 1)

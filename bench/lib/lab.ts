@@ -50,8 +50,9 @@ export async function buildLab(n: number): Promise<number> {
   await ipBatch(add);
   await ipBatch([`link set group ${LNK_GROUP} up`, `link set group ${PEER_GROUP} up`, `link set group ${STORM_GROUP} up`]);
   // Carrier is set at once, but the kernel's linkwatch work — which sets operstate and sends the
-  // RTM_NEWLINK for each carrier change — drains its queue slowly (~50 s for 10,000 new links
-  // here), and a change made meanwhile waits behind the whole backlog. The lab is ready when
+  // RTM_NEWLINK for each carrier change — drains its queue slowly (tens of seconds for thousands
+  // of new links: docs/design.md, Measured trade-offs), and a change made meanwhile waits behind
+  // the whole backlog. The lab is ready when
   // every veth's operstate is up.
   const deadline = Date.now() + 300_000;
   while (countNotUp() > 0) {

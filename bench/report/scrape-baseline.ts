@@ -48,7 +48,7 @@ export function renderScrapeBaseline(results: BenchResults): string[] {
   const blocks = b.ratios.current.plain.blocks?.length ?? 0;
   const out = [
     '',
-    `### Scrape against the scrape before issue 9 (baseline ${rev}), same lab, same run`,
+    `### Scrape against the baseline ${rev} (before the ethtool client), same lab, same run`,
     '',
     `${int(b.interfaces)} interfaces (${int(b.pairs)} veth pairs and lo). Three exporters at once on their own ports: the baseline, \`${b.baselineSubject}\`, ` +
       "checked out in a git worktree and built with its own lock file and tsc (default flags: it has no ethtool client); this build with default flags (ethtool on: the body " +
@@ -102,7 +102,7 @@ function targetRow(b: ScrapeBaselineResult, h: 'plain' | 'prometheus'): [string,
   const cur = b.exporters.current[h];
   const where = b.interfaces === TARGET_INTERFACES ? '' : ` (measured at ${int(b.interfaces)} interfaces, not 10,001: no verdict)`;
   return [
-    `10,001 interfaces: scrape within ${SCRAPE_BASELINE_TARGET}× of the scrape before issue 9 (${b.baselineRevision.slice(0, 7)}), same run, ${h === 'plain' ? 'plain' : 'gzip (Prometheus)'} ` +
+    `10,001 interfaces: scrape within ${SCRAPE_BASELINE_TARGET}× of the baseline's (${b.baselineRevision.slice(0, 7)}, before the ethtool client), same run, ${h === 'plain' ? 'plain' : 'gzip (Prometheus)'} ` +
       '(judged on the median ratio with default flags, ethtool on)',
     `ethtool on ${x(on.median)} (${f2(cur.median)} vs ${f2(base.median)} ms; ${spread(on)} within the run; body ${x(on.textBytes)}, per MiB ${x(on.perMiB)}, CPU ${x(on.cpu)}${on.user === undefined ? '' : `: user ${x(on.user)}, kernel ${x(on.system)}`}); ` +
       `\`--no-collector.ethtool\` ${x(off.median)} (body ${x(off.textBytes)}, per MiB ${x(off.perMiB)}, CPU ${x(off.cpu)})${where}`,
@@ -115,7 +115,7 @@ export function scrapeBaselineTargets(results: BenchResults): Array<[string, str
   const b = results.scrapeBaseline;
   if (b === undefined) {
     if (results.scrapeBaselineError === undefined) return [];
-    return [[`10,001 interfaces: scrape within ${SCRAPE_BASELINE_TARGET}× of the scrape before issue 9, same run`, `step failed: ${results.scrapeBaselineError.replace(/\|/g, '\\|').replace(/\n/g, ' ')}`, undefined]];
+    return [[`10,001 interfaces: scrape within ${SCRAPE_BASELINE_TARGET}× of the baseline's (before the ethtool client), same run`, `step failed: ${results.scrapeBaselineError.replace(/\|/g, '\\|').replace(/\n/g, ' ')}`, undefined]];
   }
   return [targetRow(b, 'plain'), targetRow(b, 'prometheus')];
 }
