@@ -2,7 +2,9 @@
 // writes dist/src/build-info.json (scripts/write-build-info.mjs) from `git rev-parse HEAD`; a
 // build outside a git checkout, or none at all, reports "unknown".
 
-import { readFileSync } from 'node:fs';
+import { fs } from './builtins.js';
+
+const { readFileSync } = fs;
 
 let cached: string | undefined;
 

@@ -8,9 +8,11 @@
 // 20 ms late, bounded at 16 MiB of unwritten text (newest lines dropped and counted), flushed
 // synchronously at exit.
 
-import { writev as fsWritev, writeSync } from 'node:fs';
+import { fs } from './builtins.js';
 import type { LogFormat, LogLevel } from './config.js';
 import { systemClock, type Clock, type ClockTimer } from './runtime/clock.js';
+
+const { writev: fsWritev, writeSync } = fs;
 
 export type LogFields = Readonly<Record<string, unknown>>;
 

@@ -3,7 +3,8 @@
 // Only what every configuration needs is imported here: --web.config.file (YAML, bcrypt,
 // TLS, reloads) lives in web/web-config-server.ts, imported when the flag is given.
 
-import http from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import { http } from './builtins.js';
 import type https from 'node:https';
 import type { ListenAddress } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -68,7 +69,7 @@ export interface StartOptions {
 }
 
 export interface RunningServer {
-  server: http.Server | https.Server;
+  server: HttpServer | https.Server;
   /** "127.0.0.1:10071", "[::]:10071". */
   address: string;
   /** true when serving HTTPS. */
@@ -96,7 +97,7 @@ export async function startServer(
       ? undefined
       : await (await import('./web/web-config-server.js')).prepareWebConfig(opts.webConfigFile, logger, timeouts);
 
-  let server: http.Server | https.Server;
+  let server: HttpServer | https.Server;
   if (web !== undefined) {
     server = web.createServer(app);
   } else {

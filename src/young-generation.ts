@@ -1,5 +1,6 @@
 // The young generation may grow while a storm lasts (see v8-flags.ts for the flags set at start).
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { v8FlagsApplied } from './v8-flags.js';
 
 /**
  * With the young generation held at 1 MiB per semi-space (v8-flags.ts), a storm scavenged every
@@ -28,6 +29,8 @@ function newSpaceBytes(): number {
 function setGrowing(grow: boolean): void {
   if (grow === growing) return;
   growing = grow;
+  // On a V8 the flags were not measured on, its own growth policy stays untouched.
+  if (!v8FlagsApplied()) return;
   setFlagsFromString(grow ? '--semi-space-growth-factor=2' : '--semi-space-growth-factor=1');
 }
 

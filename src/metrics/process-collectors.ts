@@ -11,10 +11,12 @@
 //   /proc/self/stat (16 µs) only to drop it; its three values are v8.getHeapStatistics()'s
 //   (2 µs), where process.memoryUsage() takes them from.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fs } from '../builtins.js';
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
 import type client from 'prom-client';
+
+const { closeSync, fstatSync, openSync, readSync } = fs;
 
 const require = createRequire(import.meta.url);
 const Counter = require('prom-client/lib/counter.js') as typeof client.Counter;

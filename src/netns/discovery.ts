@@ -15,7 +15,8 @@
 // lives while anything holds it, so an fd kept open would keep deleted namespaces, and their
 // devices, alive.
 
-import { closeSync, constants, fstatSync, openSync, readdirSync, readlinkSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import type { FSWatcher, Stats } from 'node:fs';
+import { fs } from '../builtins.js';
 import type { Logger, RateLimitedLog } from '../logger.js';
 import { rateLimited } from '../logger.js';
 import type { NetnsError } from '../metrics/exporter-metrics.js';
@@ -34,6 +35,8 @@ import type { RequestSocket } from '../netlink/socket.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
 import type { NamespaceSet } from './namespaces.js';
+
+const { closeSync, constants, fstatSync, openSync, readdirSync, readlinkSync, statSync, watch } = fs;
 
 export interface DiscoveryOptions {
   readonly namespaces: NamespaceSet;

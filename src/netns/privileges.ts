@@ -3,7 +3,9 @@
 // - CAP_NET_BROADCAST: NETLINK_LISTEN_ALL_NSID (receive other namespaces' link events);
 // - CAP_NET_ADMIN: RTM_NEWNSID (give a named namespace an nsid) and the link dumps of other
 //   namespaces (IFLA_TARGET_NETNSID).
-import { readFileSync } from 'node:fs';
+import { fs } from '../builtins.js';
+
+const { readFileSync } = fs;
 
 const CAP_NET_BROADCAST = 11;
 const CAP_NET_ADMIN = 12;

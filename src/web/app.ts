@@ -4,7 +4,8 @@
 // every other request goes to an express app built on the first such request (see createApp).
 
 import { EventEmitter } from 'node:events';
-import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { http } from '../builtins.js';
 import { createRequire } from 'node:module';
 import type express from 'express';
 import type { NextFunction, Request, Response } from 'express';
@@ -47,7 +48,7 @@ export interface AppOptions {
 }
 
 /** The request listener and the event streams it serves (closed with the server). */
-export type App = ((req: http.IncomingMessage, res: http.ServerResponse) => void) & { readonly eventStreams?: EventStreams };
+export type App = ((req: IncomingMessage, res: ServerResponse) => void) & { readonly eventStreams?: EventStreams };
 
 /**
  * express(), built from express's application, request and response modules as its index
@@ -60,7 +61,7 @@ function newExpressApp(): express.Application {
   const application = require('express/lib/application.js') as object;
   const request = require('express/lib/request.js') as object;
   const response = require('express/lib/response.js') as object;
-  const app = function (req: http.IncomingMessage, res: http.ServerResponse, next?: NextFunction): void {
+  const app = function (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
     (app as unknown as { handle(...args: unknown[]): void }).handle(req, res, next);
   } as unknown as express.Application;
   // merge-descriptors(app, source, false), as express does.
@@ -80,7 +81,7 @@ export const NOT_READY_TEXT = 'Not ready: initial link dump not applied yet';
 
 const ALLOWED_METHODS = 'GET, HEAD';
 
-function sendText(res: http.ServerResponse, status: number, text: string): void {
+function sendText(res: ServerResponse, status: number, text: string): void {
   const body = Buffer.from(text.endsWith('\n') ? text : `${text}\n`, 'utf8');
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
@@ -133,7 +134,7 @@ async function sendChunks(res: Response, contentType: string, chunks: Iterable<s
   if (!res.destroyed) res.end();
 }
 
-function onlyGetHead(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+function onlyGetHead(req: IncomingMessage, res: ServerResponse): boolean {
   if (req.method === 'GET' || req.method === 'HEAD') return true;
   res.setHeader('Allow', ALLOWED_METHODS);
   sendText(res, 405, 'Method Not Allowed');
@@ -198,7 +199,7 @@ export function createApp(opts: AppOptions): App {
   };
 
   /** The telemetry path, once the method is known to be GET or HEAD. Rejects only on a bug. */
-  const serveTelemetry = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+  const serveTelemetry = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (maxRequests > 0 && inFlight >= maxRequests) {
       sendText(res, 503, 'Too many requests');
       return;
@@ -227,14 +228,14 @@ export function createApp(opts: AppOptions): App {
     }
   };
 
-  const serveHealthy = (res: http.ServerResponse): void => sendText(res, 200, 'OK');
-  const serveReady = (res: http.ServerResponse): void => {
+  const serveHealthy = (res: ServerResponse): void => sendText(res, 200, 'OK');
+  const serveReady = (res: ServerResponse): void => {
     if (opts.isReady()) sendText(res, 200, 'OK');
     else sendText(res, 503, NOT_READY_TEXT);
   };
 
   // Never a stack trace or an internal message in a response.
-  const fail = (err: unknown, req: http.IncomingMessage, res: http.ServerResponse, path: string | undefined): void => {
+  const fail = (err: unknown, req: IncomingMessage, res: ServerResponse, path: string | undefined): void => {
     const status = clientErrorStatus(err);
     if (status === undefined) opts.logger.error({ err, method: req.method, path }, 'request failed');
     if (res.headersSent) {
@@ -319,7 +320,7 @@ export function createApp(opts: AppOptions): App {
     return app;
   };
 
-  const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const path = plainPath(req.url);
     // A throw here would escape the server's 'request' listener (express's router caught it):
     // answered as express would, a 500 without internals, logged.

@@ -5,11 +5,14 @@
 // of all the bytes: unchanged → nothing; changed and valid → apply; invalid → keep the
 // last good config and log why (once per distinct problem).
 
-import { watch, type FSWatcher } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { fs } from '../builtins.js';
 import { dirname } from 'node:path';
 import type { Logger } from '../logger.js';
 import type { WebConfig } from './web-config.js';
 import { loadWebConfig, type LoadedWebConfig } from './web-config-loader.js';
+
+const { watch } = fs;
 
 export type ReloadOutcome = 'unchanged' | 'applied' | 'rejected';
 

@@ -3,7 +3,8 @@
 // exporter started without one never loads yaml, bcryptjs, node:https or this code
 // (test/integration/footprint.test.ts checks it).
 
-import http from 'node:http';
+import type { RequestListener, Server as HttpServer } from 'node:http';
+import { http } from '../builtins.js';
 import type https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { ConfigError } from '../errors.js';
@@ -24,7 +25,7 @@ export interface ConfiguredWeb {
   /** true when serving HTTPS. */
   readonly tls: boolean;
   /** Creates the HTTP or HTTPS server whose requests pass through the web layer first. */
-  createServer(app: http.RequestListener): http.Server | https.Server;
+  createServer(app: RequestListener): HttpServer | https.Server;
   /** Starts watching the files; the returned reloader is closed with the server. */
   startReloading(reload?: { debounceMs?: number; pollMs?: number }): {
     reload(): Promise<ReloadOutcome>;
@@ -51,7 +52,7 @@ export async function prepareWebConfig(path: string, logger: Logger, timeouts: C
   const layer = new WebLayer(isTls, loaded.config);
   // node:https (and with it node:tls) only for HTTPS.
   const httpsModule = isTls ? (await import('node:https')).default : undefined;
-  let server: http.Server | https.Server | undefined;
+  let server: HttpServer | https.Server | undefined;
   let current = loaded;
 
   return {

@@ -2,8 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { getHeapSpaceStatistics } from 'node:v8';
-import '../../src/v8-flags.js'; // the exporter's flags: --semi-space-growth-factor=1 among them
+import { applyV8Flags } from '../../src/v8-flags.js';
 import { quietRound, stormRound, youngGenerationMayGrow } from '../../src/young-generation.js';
+
+// The exporter's flags (--semi-space-growth-factor=1 among them), as main.ts sets them.
+assert.ok(applyV8Flags(), `the exporter's V8 flags apply to V8 ${process.versions.v8}`);
 
 function newSpaceBytes(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
