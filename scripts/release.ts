@@ -116,8 +116,11 @@ function sourceDateEpoch(): number {
 /** koffi's native addon for this platform, inside the tree. */
 export const KOFFI_ADDON = 'node_modules/koffi/build/koffi/linux_x64/koffi.node';
 
-/** Directory names that production code never reads, dropped from node_modules. */
-const PRUNE_DIRS = new Set(['test', 'tests', '__tests__', 'docs', 'doc', 'example', 'examples', '.github']);
+/**
+ * Folders at the top of a package that its code never reads, dropped from node_modules. Only at
+ * the top: deeper down such a name can be code (yaml's dist/doc/ is its Document class).
+ */
+const PRUNE_DIRS = new Set(['test', 'tests', '__tests__', 'docs', 'doc', 'example', 'examples']);
 
 /** koffi ships prebuilt binaries for 18 platforms, its C++ sources and headers: keep linux x64 only. */
 function pruneKoffi(dir: string): void {
@@ -145,7 +148,7 @@ function copyProductionModules(tree: string): string[] {
         // Nested node_modules are lock entries of their own (copied only if not dev).
         if (top === 'node_modules') return false;
         // Test, doc and example folders, and dotfiles (.eslintrc, .npmignore, .github/).
-        if (rel.split('/').some((part) => PRUNE_DIRS.has(part) || part.startsWith('.'))) return false;
+        if (PRUNE_DIRS.has(top) || rel.split('/').some((part) => part.startsWith('.'))) return false;
         // Documentation, type declarations and source maps; licences stay, whatever their suffix.
         const base = rel.split('/').pop() ?? '';
         return !(/\.(?:md|markdown|ts|map)$/i.test(base) && !/^licen[cs]e/i.test(base));

@@ -8,7 +8,7 @@
 // installs them); under CI=true a missing tool fails the test.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,6 +26,9 @@ const TOOLS: readonly [string, string][] = [
   ['podman', 'podman'],
   ['runc', 'runc'],
 ];
+
+// bcrypt of "change-me" (docs/web-configuration.md).
+const CHANGE_ME_HASH = '$2y$10$/0QqgvAu9mmidbKpMw81TeEnPPRVOVhQvOigZU0AZFuBdxdhCtZE.';
 
 const PODMAN = ['--runtime', 'runc', '--cgroup-manager', 'cgroupfs'];
 // Limits at or below the test's own: podman's defaults (nofile 1048576) are set by runc with
@@ -72,11 +75,11 @@ function spawnWithoutNode(ns: Netns, argv: readonly string[]): { child: ChildPro
   return { child, stderr: () => stderr };
 }
 
-async function waitReady(base: string, what: string, log: () => string, child?: ChildProcess): Promise<void> {
+async function waitReady(base: string, what: string, log: () => string, child?: ChildProcess, headers: Record<string, string> = {}): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child !== undefined && child.exitCode !== null) assert.fail(`${what} exited ${child.exitCode} before it was ready: ${log()}`);
-    const status = await fetch(`${base}/-/ready`).then(
+    const status = await fetch(`${base}/-/ready`, { headers }).then(
       async (res) => (await res.arrayBuffer(), res.status),
       () => 0,
     );
@@ -87,8 +90,8 @@ async function waitReady(base: string, what: string, log: () => string, child?: 
 }
 
 /** linkstate_exporter_build_info's labels from a /metrics scrape. */
-async function buildInfo(base: string): Promise<Record<string, string>> {
-  const res = await fetch(`${base}/metrics`);
+async function buildInfo(base: string, headers: Record<string, string> = {}): Promise<Record<string, string>> {
+  const res = await fetch(`${base}/metrics`, { headers });
   assert.equal(res.status, 200);
   const line = (await res.text()).split('\n').find((l) => l.startsWith('linkstate_exporter_build_info{'));
   assert.ok(line, 'linkstate_exporter_build_info in /metrics');
@@ -210,11 +213,16 @@ describe('release artifacts', { timeout: 300_000 }, () => {
     const untar = await runCommand('tar', ['-xzf', artifacts.tarball, '-C', unpacked]);
     assert.equal(untar.code, 0, describeResult('tar -x', untar));
     const launcher = join(unpacked, `linkstate-exporter-${artifacts.version}.linux-amd64`, 'linkstate-exporter');
+    // A web config with basic auth: the YAML parser and bcrypt, loaded only with one, are in the tree.
+    const webConfig = join(dir, 'web-config.yml');
+    writeFileSync(webConfig, `basic_auth_users:\n  prometheus: ${CHANGE_ME_HASH}\n`);
     const p = port++;
-    const run = spawnWithoutNode(ns, [launcher, `--web.listen-address=127.0.0.1:${p}`]);
+    const run = spawnWithoutNode(ns, [launcher, `--web.listen-address=127.0.0.1:${p}`, `--web.config.file=${webConfig}`]);
     try {
-      await waitReady(`http://127.0.0.1:${p}`, 'the tarball', run.stderr, run.child);
-      const info = await buildInfo(`http://127.0.0.1:${p}`);
+      const auth = { authorization: `Basic ${Buffer.from('prometheus:change-me').toString('base64')}` };
+      await waitReady(`http://127.0.0.1:${p}`, 'the tarball', run.stderr, run.child, auth);
+      assert.equal((await fetch(`http://127.0.0.1:${p}/metrics`)).status, 401, 'basic auth required');
+      const info = await buildInfo(`http://127.0.0.1:${p}`, auth);
       assert.equal(info['revision'], revision);
       assert.equal(info['nodejs'], pinnedNode());
       assert.equal(info['version'], artifacts.version);
