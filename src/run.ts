@@ -2,7 +2,7 @@
 // Exit codes: 0 after SIGINT/SIGTERM or --help/--version, 1 for bad flags/config or a start-up
 // failure (socket, address in use), 2 for an unexpected internal error.
 
-import { fstatSync } from 'node:fs';
+import { fs } from './builtins.js';
 import { parseConfig, VERSION, type Config } from './config.js';
 import { buildRevision } from './build-info.js';
 import { ConfigError, NetlinkSocketError } from './errors.js';
@@ -218,7 +218,7 @@ async function main(argv: readonly string[]): Promise<number> {
  */
 function nonBlockingStderr(): void {
   try {
-    const stats = fstatSync(2);
+    const stats = fs.fstatSync(2);
     if (stats.isFIFO() || stats.isSocket()) setNonBlocking(2);
   } catch {
     // no stderr: nothing to write to

@@ -2,7 +2,7 @@
 // Only src/netlink/socket.ts imports this file; nothing else in src/ touches koffi (but
 // koffi-native.ts, which loads its prebuilt binary without the install-time code of koffi's
 // index). Every function is declared once at load time: calls construct no koffi types.
-import { constants } from 'node:fs';
+import { fs } from '../builtins.js';
 import { koffi } from './koffi-native.js';
 
 const lib = koffi.load('libc.so.6');
@@ -72,8 +72,8 @@ const fcntl = lib.func('int fcntl(int fd, int cmd, ...)') as (fd: number, cmd: n
 export function setNonBlocking(fd: number): boolean {
   const flags = fcntl(fd, F_GETFL);
   if (flags < 0) return false;
-  if ((flags & constants.O_NONBLOCK) !== 0) return true;
-  return fcntl(fd, F_SETFL, 'int', flags | constants.O_NONBLOCK) === 0;
+  if ((flags & fs.constants.O_NONBLOCK) !== 0) return true;
+  return fcntl(fd, F_SETFL, 'int', flags | fs.constants.O_NONBLOCK) === 0;
 }
 
 // glibc's allocator, told to give memory back. A storm or a 10,000-link dump allocates and frees

@@ -187,7 +187,7 @@ export function createApp(opts: AppOptions): App {
   // The page, its script and the API: slots of their own, so that page readers who never read
   // can not take the scrapes' slots. Held until the response is done or its connection gone.
   let pagesInFlight = 0;
-  const pageSlot = (res: http.ServerResponse): boolean => {
+  const pageSlot = (res: ServerResponse): boolean => {
     if (maxRequests > 0 && pagesInFlight >= maxRequests) {
       res.setHeader('Retry-After', '1');
       sendText(res, 503, 'Too many requests');

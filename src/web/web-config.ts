@@ -3,7 +3,7 @@
 // resolved against the config file's directory, as exporter-toolkit does. Any problem
 // throws WebConfigError with one line naming the key.
 
-import { validateHeaderName, validateHeaderValue } from 'node:http';
+import { http } from '../builtins.js';
 import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { bcryptCostProblem } from './basic-auth.js';
@@ -284,8 +284,8 @@ function parseTls(value: unknown, baseDir: string, warnings: string[]): TlsServe
 /** Fails unless node:http accepts the header as is (res.setHeader would throw on every request). */
 function checkHeader(name: string, value: string, path: string): void {
   try {
-    validateHeaderName(name);
-    if (value !== '') validateHeaderValue(name, value);
+    http.validateHeaderName(name);
+    if (value !== '') http.validateHeaderValue(name, value);
   } catch {
     // What Node refuses: characters outside Latin-1 and control characters other than tab.
     const bad = [...value].find((c) => !/^[\t\x20-\x7e\x80-\xff]$/.test(c)) ?? '';
