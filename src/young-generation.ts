@@ -3,12 +3,11 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { v8FlagsApplied } from './v8-flags.js';
 
 /**
- * With the young generation held at 1 MiB per semi-space (v8-flags.ts), a storm scavenged every
- * ~1 MiB allocated and the garbage collector was 20-44 % of the main thread (profiles of a 1,000-pair storm and of the log line); V8's default growth factor (2)
- * made the same storms ~20 % cheaper in CPU at the cost of ~10 MB more while they last. V8's
- * memory reducer shrinks the space again once allocation stops (RSS 74 -> 59 MB within 11 s of a
- * storm's end, the same as with the factor held at 1), and the factor goes back to 1 a second
- * after the last storm round, so start-up and scrapes at rest keep the small footprint.
+ * With the young generation held at 1 MiB per semi-space (v8-flags.ts), a storm scavenges every
+ * MiB it allocates and the collector takes a large share of the main thread; letting the space
+ * grow while a storm lasts makes storms cheaper for a few MB more. V8's memory reducer shrinks it
+ * again once allocation stops, and the factor goes back to 1 a second after the last storm round,
+ * so start-up and scrapes at rest keep the small footprint (docs/design.md, "Measured trade-offs").
  * The receive path calls stormRound() for a round that ended on its bound (data still queued)
  * and quietRound() for one that read the socket empty.
  */
