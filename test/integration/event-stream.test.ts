@@ -309,7 +309,7 @@ describe('event stream in-process', { timeout: 60_000 }, () => {
       const carolPw = bcrypt.hashSync('carol', 4);
       writeFileSync(file, `basic_auth_users:\n  alice: ${alicePw}\n  bob: ${bobPw}\n  carol: ${carolPw}\n`);
       const events = new LinkEventLog(10);
-      const { running, base } = await serve(events, {}, { webConfigFile: file, reload: { pollMs: 0 } });
+      const { running, base } = await serve(events, {}, { webConfigFile: file, reload: { pollMs: 0, debounceMs: 3_600_000 } }); // reloaded by hand only
       const auth = (user: string, pw: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
       const streams: SseStream[] = [];
       const open = async (user: string, pw: string): Promise<SseStream> => {
@@ -352,7 +352,7 @@ describe('event stream in-process', { timeout: 60_000 }, () => {
       const file = join(pki.dir, 'web.yml');
       writeFileSync(file, '');
       const events = new LinkEventLog(10);
-      const { running, base } = await serve(events, {}, { webConfigFile: file, reload: { pollMs: 0 } });
+      const { running, base } = await serve(events, {}, { webConfigFile: file, reload: { pollMs: 0, debounceMs: 3_600_000 } }); // reloaded by hand only
       const s = await openEvents(`${base}/api/v1/events`);
       try {
         await s.until('live', (x) => x.frames.some((f) => f.event === 'live'));
@@ -380,7 +380,7 @@ describe('event stream in-process', { timeout: 60_000 }, () => {
         `tls_server_config:\n  cert_file: ${server.certFile}\n  key_file: ${server.keyFile}\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${ca.certFile}\n  client_allowed_sans: [${sans}]\n`;
       writeFileSync(file, config('one.example, two.example'));
       const events = new LinkEventLog(10);
-      const { running, base } = await serve(events, {}, { webConfigFile: file, reload: { pollMs: 0 } });
+      const { running, base } = await serve(events, {}, { webConfigFile: file, reload: { pollMs: 0, debounceMs: 3_600_000 } }); // reloaded by hand only
       const streams: SseStream[] = [];
       try {
         for (const c of [one, two]) {

@@ -69,6 +69,13 @@ async function start(
   return { running, base: `${running.tls ? 'https' : 'http'}://${running.address}`, logs, path };
 }
 
+/**
+ * For tests that reload by hand: no watcher-driven reload fires while they run (one in progress
+ * when the test writes the file could apply it first, and the test's own reload would then find
+ * it unchanged).
+ */
+const MANUAL_RELOAD: Partial<StartOptions> = { reload: { debounceMs: 3_600_000, pollMs: 0 } };
+
 function tlsConfig(extra = ''): string {
   return `tls_server_config:\n  cert_file: ${serverCert.certFile}\n  key_file: ${serverCert.keyFile}\n${extra}`;
 }
@@ -329,7 +336,7 @@ test('an invalid file later keeps the last good config; a valid one is then appl
 });
 
 test('a reload with a bcrypt cost above the ceiling is refused; the last good config stays', async () => {
-  const { running, base, logs, path } = await start(`basic_auth_users:\n  alice: ${bcrypt.hashSync('one', 4)}\n`);
+  const { running, base, logs, path } = await start(`basic_auth_users:\n  alice: ${bcrypt.hashSync('one', 4)}\n`, MANUAL_RELOAD);
   try {
     writeConfig(path, `basic_auth_users:\n  alice: $2y$13$${'a'.repeat(53)}\n`);
     assert.equal(await running.reloadWebConfig(), 'rejected');
@@ -342,7 +349,7 @@ test('a reload with a bcrypt cost above the ceiling is refused; the last good co
 });
 
 test('switching from HTTP to HTTPS on reload is refused (needs a restart)', async () => {
-  const { running, base, logs, path } = await start('');
+  const { running, base, logs, path } = await start('', MANUAL_RELOAD);
   try {
     writeConfig(path, tlsConfig());
     assert.equal(await running.reloadWebConfig(), 'rejected');
@@ -354,7 +361,7 @@ test('switching from HTTP to HTTPS on reload is refused (needs a restart)', asyn
 });
 
 test('client_auth_type change on reload applies to new connections', async () => {
-  const { running, base, path } = await start(tlsConfig());
+  const { running, base, path } = await start(tlsConfig(), MANUAL_RELOAD);
   try {
     assert.equal((await request(base, '/metrics', { tls: { ca: ca.cert, agent: false } })).status, 200);
     writeConfig(path, tlsConfig(`  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${ca.certFile}\n`));
@@ -368,7 +375,7 @@ test('client_auth_type change on reload applies to new connections', async () =>
 });
 
 test('a reload that would remove every basic-auth user is refused and logged at error; changing users still reloads', async () => {
-  const { running, base, logs, path } = await start(`basic_auth_users:\n  alice: ${bcrypt.hashSync('one', 4)}\n`);
+  const { running, base, logs, path } = await start(`basic_auth_users:\n  alice: ${bcrypt.hashSync('one', 4)}\n`, MANUAL_RELOAD);
   try {
     for (const text of ['', 'basic_auth_users:\n', 'basic_auth_users: {}\n', 'http_server_config:\n  headers:\n    X-Frame-Options: deny\n']) {
       writeConfig(path, text);
@@ -391,7 +398,7 @@ test('a reload that would remove every basic-auth user is refused and logged at 
 });
 
 test('adding basic auth on reload applies it', async () => {
-  const { running, base, path } = await start('');
+  const { running, base, path } = await start('', MANUAL_RELOAD);
   try {
     assert.equal((await request(base, '/metrics')).status, 200);
     writeConfig(path, `basic_auth_users:\n  alice: ${bcrypt.hashSync('one', 4)}\n`);
@@ -404,7 +411,7 @@ test('adding basic auth on reload applies it', async () => {
 
 test('a reload that would remove TLS, or stop requiring a client certificate, is refused and logged at error', async () => {
   const mtls = tlsConfig(`  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${ca.certFile}\n`);
-  const { running, base, logs, path } = await start(mtls);
+  const { running, base, logs, path } = await start(mtls, MANUAL_RELOAD);
   const withCert = { tls: { ca: ca.cert, cert: client.cert, key: client.key, agent: false } };
   try {
     for (const [text, why] of [
@@ -440,7 +447,7 @@ function tls12Cipher(address: string, ciphers: string): Promise<string> {
 }
 
 test('cipher_suites is honoured under TLS 1.2: a listed suite is used, others are refused; TLS 1.3 unaffected', async () => {
-  const { running, base, path } = await start(tlsConfig('  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n'));
+  const { running, base, path } = await start(tlsConfig('  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n'), MANUAL_RELOAD);
   try {
     assert.equal(await tls12Cipher(running.address, 'ECDHE-ECDSA-AES256-GCM-SHA384'), 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384');
     for (const other of ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-CHACHA20-POLY1305']) {
