@@ -2,23 +2,11 @@
 // Registry — prom-client stays the authority for these families: their objects, collectors and
 // values. Their text is prom-client's to the byte, printed by registry-text.ts.
 
-import { createRequire } from 'node:module';
-import type client from 'prom-client';
 import { DUMP_FAILURES } from '../dump-session.js';
 import { NETLINK_DECODE_REASONS } from '../errors.js';
 import { heapSizeCollector, processCpuCollector, processMemoryCollector } from './process-collectors.js';
+import { Counter, Gauge, Registry, defaultCollector, type DefaultCollector, type PromClientCollector } from './prom-client-adapter.js';
 import { registryText } from './registry-text.js';
-
-const require = createRequire(import.meta.url);
-
-// prom-client's own classes, required one by one: its index also loads Histogram, Summary,
-// Pushgateway (node:https, node:tls), the cluster aggregator and, through the CPU collector,
-// @opentelemetry/api, none of which this exporter uses. Measured (issue 8): the index alone
-// adds ~10 MB to a bare node; in the exporter at rest, where much of that is shared with what
-// else it loads, 0.7-1.5 MB. The paths are prom-client 15's files; it has no "exports" map.
-const Registry = require('prom-client/lib/registry.js') as typeof client.Registry;
-const Counter = require('prom-client/lib/counter.js') as typeof client.Counter;
-const Gauge = require('prom-client/lib/gauge.js') as typeof client.Gauge;
 
 /** Netlink message types counted by linkstate_exporter_netlink_messages_total. */
 export const MESSAGE_TYPES = ['newlink', 'dellink', 'done', 'error', 'other'] as const;
@@ -32,13 +20,22 @@ export type NetnsError = (typeof NETNS_ERRORS)[number];
 export const DROP_REASONS = ['foreign_sender', 'truncated', 'unknown_nsid', ...NETLINK_DECODE_REASONS] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
-// prom-client's default collectors, minus three, and three of them in lean copies of our own
-// (process-collectors.ts: processCpuTotal, osMemoryHeap, heapSizeAndUsed):
-// - eventLoopLag: its perf_hooks histogram runs a libuv timer every 10 ms forever, and this
-//   exporter promises no wake-ups while nothing changes;
+// Three of prom-client's default collectors in lean copies of our own (process-collectors.ts).
+const OWN_COLLECTORS = {
+  processCpuTotal: processCpuCollector,
+  osMemoryHeap: processMemoryCollector,
+  heapSizeAndUsed: heapSizeCollector,
+} as const satisfies Record<string, DefaultCollector>;
+type OwnCollector = keyof typeof OWN_COLLECTORS;
+
+const isOwnCollector = (name: string): name is OwnCollector => Object.hasOwn(OWN_COLLECTORS, name);
+
+// prom-client's default collectors, in its order, but three left out:
+// - eventLoopLag: its perf_hooks histogram wakes a libuv timer many times a second forever, and
+//   this exporter promises no wake-ups while nothing changes;
 // - processHandles, processRequests, processResources: they export gauges named *_total
 //   (nodejs_active_handles_total, ...), which `promtool check metrics` rejects.
-const DEFAULT_COLLECTORS = [
+const DEFAULT_COLLECTORS: readonly (OwnCollector | PromClientCollector)[] = [
   'processCpuTotal',
   'processStartTime',
   'osMemoryHeap',
@@ -48,15 +45,7 @@ const DEFAULT_COLLECTORS = [
   'heapSpacesSizeAndUsed',
   'version',
   'gc',
-] as const;
-
-type Collector = (registry: client.Registry, config: object) => void;
-
-const OWN_COLLECTORS: Partial<Record<(typeof DEFAULT_COLLECTORS)[number], Collector>> = {
-  processCpuTotal: processCpuCollector,
-  osMemoryHeap: processMemoryCollector,
-  heapSizeAndUsed: heapSizeCollector,
-};
+];
 
 export interface BuildInfo {
   readonly version: string;
@@ -64,17 +53,17 @@ export interface BuildInfo {
 }
 
 export class ExporterMetrics {
-  readonly registry: client.Registry;
-  readonly messages: client.Counter<'type'>;
-  readonly overruns: client.Counter;
-  readonly superseded: client.Counter;
-  readonly resyncs: client.Counter;
-  readonly dumpsInterrupted: client.Counter;
-  readonly dumpFailures: client.Counter<'reason'>;
-  readonly dropped: client.Counter<'reason'>;
-  readonly socketReopens: client.Counter;
-  readonly links: client.Gauge;
-  readonly receiveBuffer: client.Gauge;
+  readonly registry: Registry;
+  readonly messages: Counter<'type'>;
+  readonly overruns: Counter;
+  readonly superseded: Counter;
+  readonly resyncs: Counter;
+  readonly dumpsInterrupted: Counter;
+  readonly dumpFailures: Counter<'reason'>;
+  readonly dropped: Counter<'reason'>;
+  readonly socketReopens: Counter;
+  readonly links: Gauge;
+  readonly receiveBuffer: Gauge;
 
   /** `logLinesDropped`: the logger's count of lines its destination could not take (Logger.droppedLines). */
   constructor(build: BuildInfo, linksExported: () => number, logLinesDropped: () => number = () => 0) {
@@ -161,7 +150,7 @@ export class ExporterMetrics {
 
     // prom-client's order: CPU, start time, memory, file descriptors, heap, heap spaces, version, GC
     for (const name of DEFAULT_COLLECTORS) {
-      const collector = OWN_COLLECTORS[name] ?? (require(`prom-client/lib/metrics/${name}.js`) as Collector);
+      const collector = isOwnCollector(name) ? OWN_COLLECTORS[name] : defaultCollector(name);
       collector(registry, {});
     }
   }
@@ -188,7 +177,7 @@ export class ExporterMetrics {
    * and the discovery's error counter (returned). linkstate_netns_info is cached bytes of its own
    * (netns/info-family.ts).
    */
-  registerNamespaces(namespaces: { readonly size: number }): client.Counter<'reason'> {
+  registerNamespaces(namespaces: { readonly size: number }): Counter<'reason'> {
     const registers = [this.registry];
     new Gauge({
       name: 'linkstate_exporter_namespaces',

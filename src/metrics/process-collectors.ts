@@ -1,29 +1,22 @@
 // Three of prom-client's default collectors in lean copies: the same families (names, help,
-// types) with the same values, read more cheaply. A scrape runs them all; at 10,001 interfaces the
-// exporter's own part of a scrape is its fixed cost, beside the ~10 MB of cached link families
-// (issue 9). Measured here, per collect, by the syscalls they make:
-// - processCpuTotal: the same, without its exemplar support, which loads @opentelemetry/api
-//   (~7 MB of RSS) even when unused;
+// types) with the same values, read with fewer syscalls and less garbage (a scrape runs them
+// all; the figures are in docs/design.md):
+// - processCpuTotal: the same, without its exemplar support;
 // - osMemoryHeap: prom-client reads /proc/self/status with readFileSync (open, fstat, read,
-//   close: 33 µs) and splits the whole text into lines and objects; here one pread of the same
-//   file from a descriptor kept open (14 µs) and three fields found in its bytes;
+//   close) and splits the whole text into lines and objects; here one pread of the same file
+//   from a descriptor kept open, and three fields found in its bytes;
 // - heapSizeAndUsed: prom-client calls process.memoryUsage(), which also reads the RSS from
-//   /proc/self/stat (16 µs) only to drop it; its three values are v8.getHeapStatistics()'s
-//   (2 µs), where process.memoryUsage() takes them from.
+//   /proc/self/stat only to drop it; its three values are v8.getHeapStatistics()'s, where
+//   process.memoryUsage() takes them from.
 
-import { fs } from '../builtins.js';
-import { createRequire } from 'node:module';
 import v8 from 'node:v8';
-import type client from 'prom-client';
+import { fs } from '../builtins.js';
+import { Counter, Gauge, type Registry } from './prom-client-adapter.js';
 
 const { closeSync, fstatSync, openSync, readSync } = fs;
 
-const require = createRequire(import.meta.url);
-const Counter = require('prom-client/lib/counter.js') as typeof client.Counter;
-const Gauge = require('prom-client/lib/gauge.js') as typeof client.Gauge;
-
 /** process_cpu_user_seconds_total, process_cpu_system_seconds_total, process_cpu_seconds_total. */
-export function processCpuCollector(registry: client.Registry): void {
+export function processCpuCollector(registry: Registry): void {
   const registers = [registry];
   let last = process.cpuUsage();
   const user = new Counter({
@@ -97,7 +90,7 @@ function statusField(bytes: Buffer, key: Buffer): number | undefined {
 class StatusReader {
   #fd: number | undefined;
   #ino = -1;
-  /** the text is ~1.5 KB; doubled when one read fills it (a process in a thousand groups) */
+  /** room for the whole text as a rule; doubled when one read fills it (a process in a thousand groups) */
   #buf = Buffer.allocUnsafeSlow(4096);
 
   read(): Buffer | undefined {
@@ -137,7 +130,7 @@ let statusReader: StatusReader | undefined;
  * prom-client's collectors do); a read of undefined leaves them as they were.
  */
 function gaugeTrio(
-  registry: client.Registry,
+  registry: Registry,
   families: readonly [readonly [string, string], readonly [string, string], readonly [string, string]],
   read: () => readonly [number, number, number] | undefined,
 ): void {
@@ -155,11 +148,11 @@ function gaugeTrio(
       others[1].set(values[2]);
     },
   });
-  const others = [second, third].map(([name, help]) => new Gauge({ name, help, registers })) as [client.Gauge, client.Gauge];
+  const others = [second, third].map(([name, help]) => new Gauge({ name, help, registers })) as [Gauge, Gauge];
 }
 
 /** prom-client's osMemoryHeap on Linux: process_resident_memory_bytes, process_virtual_memory_bytes, process_heap_bytes. */
-export function processMemoryCollector(registry: client.Registry): void {
+export function processMemoryCollector(registry: Registry): void {
   gaugeTrio(
     registry,
     [
@@ -176,7 +169,7 @@ export function processMemoryCollector(registry: client.Registry): void {
 }
 
 /** prom-client's heapSizeAndUsed: nodejs_heap_size_total_bytes, nodejs_heap_size_used_bytes, nodejs_external_memory_bytes. */
-export function heapSizeCollector(registry: client.Registry): void {
+export function heapSizeCollector(registry: Registry): void {
   gaugeTrio(
     registry,
     [

@@ -1,7 +1,7 @@
 // The built exporter loads only what its configuration uses (its footprint at rest): without
 // --web.config.file it never loads the YAML parser, bcrypt or the web-config code; and never
-// express's body parsers or prom-client's index (with @opentelemetry/api), nor koffi's index
-// (whose download code loads node:https and node:tls). Every module the
+// express's body parsers or prom-client's index (with @opentelemetry/api and the Pushgateway's
+// node:https), nor koffi's index (whose download code loads node:https and node:tls). Every module the
 // process loads is recorded by test/helpers/module-trace.ts (an ESM resolve hook plus
 // require.cache and the built-in list at exit); the run with a web config shows that the trace
 // does see the modules loaded on demand. And the V8 settings of src/v8-flags.ts are in effect.

@@ -3,18 +3,11 @@
 // (escapes, NaN and infinities, histograms' shared labels, empty families, counters with and
 // without _total), random ones (fast-check), and the exporter's own registry.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type client from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, type Metric, type OpenMetricsContentType, type RegistryContentType } from 'prom-client';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { registryText } from '../../src/metrics/registry-text.js';
-
-const require = createRequire(import.meta.url);
-const Registry = require('prom-client/lib/registry.js') as typeof client.Registry;
-const Counter = require('prom-client/lib/counter.js') as typeof client.Counter;
-const Gauge = require('prom-client/lib/gauge.js') as typeof client.Gauge;
-const Histogram = require('prom-client/lib/histogram.js') as typeof client.Histogram;
 
 type Format = 'prometheus' | 'openmetrics';
 
@@ -22,9 +15,9 @@ type Format = 'prometheus' | 'openmetrics';
  * prom-client's text of a registry made by `build`, and ours of another one made the same way
  * (prom-client renames counters in place when it prints OpenMetrics, so each side gets its own).
  */
-async function bothTexts(build: (registry: client.Registry<client.RegistryContentType>) => void, format: Format): Promise<{ theirs: string; ours: string }> {
-  const make = (): client.Registry<client.RegistryContentType> => {
-    const registry = new Registry<client.RegistryContentType>();
+async function bothTexts(build: (registry: Registry<RegistryContentType>) => void, format: Format): Promise<{ theirs: string; ours: string }> {
+  const make = (): Registry<RegistryContentType> => {
+    const registry = new Registry<RegistryContentType>();
     if (format === 'openmetrics') registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     build(registry);
     return registry;
@@ -34,7 +27,7 @@ async function bothTexts(build: (registry: client.Registry<client.RegistryConten
   return { theirs, ours };
 }
 
-function assortment(registry: client.Registry<client.RegistryContentType>): void {
+function assortment(registry: Registry<RegistryContentType>): void {
   const registers = [registry];
   const messages = new Counter({ name: 'x_messages_total', help: 'Messages, by type.', labelNames: ['type'], registers });
   messages.inc({ type: 'newlink' }, 3);
@@ -83,7 +76,7 @@ for (const format of ['prometheus', 'openmetrics'] as const) {
     });
     await fc.assert(
       fc.asyncProperty(fc.uniqueArray(family, { selector: (f) => f.name.replace(/_total$/, ''), maxLength: 5 }), async (families) => {
-        const build = (registry: client.Registry<client.RegistryContentType>): void => {
+        const build = (registry: Registry<RegistryContentType>): void => {
           for (const f of families) {
             const labelNames = f.labelNames.filter((l) => l !== 'le' && !l.startsWith('__'));
             const labels = (values: string[]): Record<string, string> => Object.fromEntries(labelNames.map((l, i) => [l, values[i] as string]));
@@ -123,9 +116,9 @@ test("the exporter's registry: the same families, series and order as prom-clien
   assert.match(prom.ours, /^nodejs_gc_duration_seconds_bucket\{le="\+Inf",kind="\w+"\} \d+$/m);
   assert.equal(shape(prom.ours), shape(prom.theirs));
 
-  const omRegistry = new Registry<client.OpenMetricsContentType>();
+  const omRegistry = new Registry<OpenMetricsContentType>();
   omRegistry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-  for (const m of metrics.registry.getMetricsAsArray()) omRegistry.registerMetric(m as unknown as client.Metric);
+  for (const m of metrics.registry.getMetricsAsArray()) omRegistry.registerMetric(m as unknown as Metric);
   // prom-client renames the counters in place as it prints them; ours prints the same either way
   const om = await samePair(() => metrics.renderOpenMetrics(), () => omRegistry.metrics());
   assert.match(om.ours, /^# TYPE linkstate_exporter_netlink_messages counter$/m);
