@@ -1,9 +1,9 @@
 // The routes: telemetry path, status page ("/"), its script, /api/v1/links, the event stream
 // /api/v1/events, health and readiness. Never listens (server.ts does: listen, TLS, web config
 // reloads). The telemetry path, /-/healthy and /-/ready are answered here with node:http alone;
-// every other request goes to an express app built on the first such request (see createApp).
+// every other request goes to express(), loaded on the first such request: scrapes and probes
+// never load it (docs/design.md, "What the public entry points cost").
 
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { http } from '../builtins.js';
 import { createRequire } from 'node:module';
@@ -50,31 +50,10 @@ export interface AppOptions {
 /** The request listener and the event streams it serves (closed with the server). */
 export type App = ((req: IncomingMessage, res: ServerResponse) => void) & { readonly eventStreams?: EventStreams };
 
-/**
- * express(), built from express's application, request and response modules as its index
- * builds it. The index itself also loads body-parser (raw-body, iconv-lite) and serve-static
- * for express.json()/urlencoded()/static(), which this exporter never uses: about 3 MB of RSS
- * at rest (BENCHMARKS.md). express 5 has no "exports" map, so these paths are public.
- */
+/** express(), from its index, loaded by the first request that needs it. */
 function newExpressApp(): express.Application {
-  const require = createRequire(import.meta.url);
-  const application = require('express/lib/application.js') as object;
-  const request = require('express/lib/request.js') as object;
-  const response = require('express/lib/response.js') as object;
-  const app = function (req: IncomingMessage, res: ServerResponse, next?: NextFunction): void {
-    (app as unknown as { handle(...args: unknown[]): void }).handle(req, res, next);
-  } as unknown as express.Application;
-  // merge-descriptors(app, source, false), as express does.
-  for (const source of [EventEmitter.prototype, application]) {
-    for (const name of Object.getOwnPropertyNames(source)) {
-      if (Object.hasOwn(app, name)) continue;
-      Object.defineProperty(app, name, Object.getOwnPropertyDescriptor(source, name)!);
-    }
-  }
-  const own = { app: { configurable: true, enumerable: true, writable: true, value: app } };
-  Object.assign(app, { request: Object.create(request, own), response: Object.create(response, own) });
-  (app as unknown as { init(): void }).init();
-  return app;
+  const load = createRequire(import.meta.url)('express') as typeof express;
+  return load();
 }
 
 export const NOT_READY_TEXT = 'Not ready: initial link dump not applied yet';

@@ -1,7 +1,6 @@
 // The built exporter loads only what its configuration uses (its footprint at rest): without
 // --web.config.file it never loads the YAML parser, bcrypt or the web-config code; and never
-// express's body parsers or prom-client's index (with @opentelemetry/api and the Pushgateway's
-// node:https), nor koffi's index (whose download code loads node:https and node:tls). Every module the
+// prom-client's index (with @opentelemetry/api and the Pushgateway's node:https), nor koffi's index (whose download code loads node:https and node:tls). Every module the
 // process loads is recorded by test/helpers/module-trace.ts (an ESM resolve hook plus
 // require.cache and the built-in list at exit); the run with a web config shows that the trace
 // does see the modules loaded on demand. And the V8 settings of src/v8-flags.ts are in effect.
@@ -33,13 +32,8 @@ const WEB_CONFIG_ONLY = [
   '/dist/src/web/bcrypt-thread.js',
 ];
 
-/** Never loaded: express's index (body parsers, static files) and prom-client's index. */
+/** Never loaded: prom-client's index. */
 const NEVER = [
-  '/node_modules/express/index.js',
-  '/node_modules/express/lib/express.js',
-  '/node_modules/body-parser/',
-  '/node_modules/raw-body/',
-  '/node_modules/serve-static/',
   '/node_modules/prom-client/index.js',
   '/node_modules/prom-client/lib/pushgateway.js',
   '/node_modules/prom-client/lib/cluster.js',
@@ -56,8 +50,8 @@ const NEVER_BUILTINS_PLAIN = ['node:https', 'node:tls', 'node:_tls_wrap', 'node:
 const ALWAYS = [
   '/dist/src/main.js',
   '/dist/src/server.js',
-  '/node_modules/express/lib/application.js',
-  '/node_modules/express/lib/response.js',
+  // express, from its index, for the landing page these runs request.
+  '/node_modules/express/index.js',
   '/node_modules/prom-client/lib/registry.js',
   '/node_modules/koffi/build/koffi/',
   'node:http',
@@ -80,6 +74,7 @@ async function runTraced(
   args: string[],
   headers: Record<string, string> = {},
   scrapes = 0,
+  pages = true,
 ): Promise<TracedRun> {
   const trace = join(dir, `${name}.trace`);
   writeFileSync(trace, '');
@@ -106,10 +101,13 @@ async function runTraced(
       metrics: await get('/metrics'),
       gzip: await get('/metrics', { 'accept-encoding': 'gzip' }),
       openmetrics: await get('/metrics', { accept: 'application/openmetrics-text; version=1.0.0' }),
-      landing: await get('/'),
-      missing: await get('/nowhere'),
-      anonymous: await fetch(`${base}/metrics`, { headers: { connection: 'close' } }).then(async (r) => (await r.arrayBuffer(), r.status)),
+      healthy: await get('/-/healthy'),
     };
+    if (pages) {
+      status.landing = await get('/');
+      status.missing = await get('/nowhere');
+    }
+    status.anonymous = await fetch(`${base}/metrics`, { headers: { connection: 'close' } }).then(async (r) => (await r.arrayBuffer(), r.status));
     let metrics = '';
     for (let i = 0; i <= scrapes; i++) {
       metrics = await (await fetch(`${base}/metrics`, { headers: { connection: 'close', ...headers } })).text();
@@ -143,15 +141,23 @@ describe('footprint of the built exporter: modules it loads, V8 settings', { tim
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('without --web.config.file: no YAML parser, bcrypt or web-config code, and never express/prom-client indexes', async (t) => {
+  it('without --web.config.file: no YAML parser, bcrypt or web-config code, and never prom-client\'s or koffi\'s index', async (t) => {
     if (!requireRoot(t)) return;
     const run = await runTraced(ns, dir, 'plain', []);
-    assert.deepEqual(run.status, { metrics: 200, gzip: 200, openmetrics: 200, landing: 200, missing: 404, anonymous: 200 });
+    assert.deepEqual(run.status, { metrics: 200, gzip: 200, openmetrics: 200, healthy: 200, landing: 200, missing: 404, anonymous: 200 });
     for (const part of ALWAYS) assert.ok(loaded(run.modules, part), `${part} is in the trace (the trace works)`);
     for (const part of [...WEB_CONFIG_ONLY, ...NEVER]) {
       assert.ok(!loaded(run.modules, part), `${part} was loaded without --web.config.file:\n${run.modules.filter((m) => m.includes(part)).join('\n')}`);
     }
     for (const builtin of NEVER_BUILTINS_PLAIN) assert.ok(!run.modules.includes(builtin), `${builtin} was loaded without --web.config.file`);
+  });
+
+  it('scrapes and probes alone never load express: it comes with the first page or API request', async (t) => {
+    if (!requireRoot(t)) return;
+    const run = await runTraced(ns, dir, 'scrapes-only', [], {}, 5, false);
+    assert.deepEqual(run.status, { metrics: 200, gzip: 200, openmetrics: 200, healthy: 200, anonymous: 200 });
+    assert.ok(loaded(run.modules, '/dist/src/web/app.js'), 'the trace works');
+    assert.ok(!loaded(run.modules, '/node_modules/express/'), `express was loaded:\n${run.modules.filter((m) => m.includes('/express/')).join('\n')}`);
   });
 
   it('the V8 settings of v8-flags.ts hold: the young generation stops growing (200 scrapes)', async (t) => {
@@ -173,7 +179,7 @@ describe('footprint of the built exporter: modules it loads, V8 settings', { tim
     const run = await runTraced(ns, dir, 'web-config', [`--web.config.file=${file}`], {
       authorization: `Basic ${Buffer.from('prometheus:s3cret').toString('base64')}`,
     });
-    assert.deepEqual(run.status, { metrics: 200, gzip: 200, openmetrics: 200, landing: 200, missing: 404, anonymous: 401 });
+    assert.deepEqual(run.status, { metrics: 200, gzip: 200, openmetrics: 200, healthy: 200, landing: 200, missing: 404, anonymous: 401 });
     for (const part of [...ALWAYS, ...WEB_CONFIG_ONLY]) assert.ok(loaded(run.modules, part), `${part} is loaded with --web.config.file`);
     for (const part of NEVER) assert.ok(!loaded(run.modules, part), `${part} was loaded`);
   });
