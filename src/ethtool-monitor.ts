@@ -41,7 +41,7 @@ import {
 } from './ethtool/index.js';
 import type { LinkModes, LinkState as EthtoolLinkState } from './ethtool/types.js';
 import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
-import type { ApplyResult, LinkTable } from './links/table.js';
+import type { LinkChange, LinkTable } from './links/table.js';
 import type { ExporterMetrics } from './metrics/exporter-metrics.js';
 import { NLMSG_ERROR } from './netlink/constants.js';
 import { decodeErrorMessage } from './netlink/message.js';
@@ -68,8 +68,8 @@ export interface EthtoolMonitorOptions {
   /**
    * Least time between two pairs for one link (default 2 s; 0: none). Each GET takes the kernel's
    * rtnl_lock inside our sendto, so during a storm (whose own requests hold that lock) every
-   * request also blocks the event loop for a moment: at 500 ms the storm cost 1.3-1.6x the CPU per
-   * message of the client off, at 2 s 1.0-1.1x (bench/micro/storm-ethtool.ts).
+   * request also blocks the event loop for a moment; shorter intervals cost a storm visibly more
+   * CPU per message (bench/micro/storm-ethtool.ts measures it).
    */
   readonly minIntervalMs?: number;
   /** First and largest delay before reopening a failed socket. */
@@ -194,23 +194,24 @@ export class EthtoolMonitor {
     await socket?.close();
   }
 
-  /** The rtnetlink monitor's hook (MonitorOptions.onApply): ask about links that appeared or changed carrier. */
-  readonly onApply = (result: ApplyResult): void => {
-    switch (result.kind) {
+  /** Subscribed to our namespace's table: asks about links that appeared or changed carrier, forgets those gone. */
+  readonly onLinkChange = (change: LinkChange): void => {
+    switch (change.kind) {
       case 'added':
-        this.#unsupported.delete(result.link.ifindex);
-        this.want(result.link.ifindex);
+        this.#unsupported.delete(change.link.ifindex);
+        this.want(change.link.ifindex);
         return;
       case 'updated':
-        if (result.carrier !== undefined) this.want(result.link.ifindex);
+        if (change.carrier !== undefined) this.want(change.link.ifindex);
         return;
       case 'removed':
-        this.#unsupported.delete(result.link.ifindex);
-        this.#waiting.delete(result.link.ifindex);
-        this.#lastSentMs.delete(result.link.ifindex);
-        this.#delayed.delete(result.link.ifindex);
+      case 'evicted':
+      case 'pruned':
+        this.#unsupported.delete(change.link.ifindex);
+        this.#waiting.delete(change.link.ifindex);
+        this.#lastSentMs.delete(change.link.ifindex);
+        this.#delayed.delete(change.link.ifindex);
         return;
-      default:
     }
   };
 

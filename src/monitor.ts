@@ -28,7 +28,7 @@ import { DropRecorder } from './drop-recorder.js';
 import { DumpSession, type DumpEnd } from './dump-session.js';
 import type { NetlinkSocketError } from './errors.js';
 import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
-import { LinkTable, type ApplyResult, type LinkState } from './links/table.js';
+import type { LinkTable } from './links/table.js';
 import { NamespaceSet, type Namespace } from './netns/namespaces.js';
 import { systemClock, type Clock, type ClockTimer } from './runtime/clock.js';
 import { decodeNsidMessage, type NsidMessage } from './netlink/nsid.js';
@@ -79,16 +79,6 @@ export interface MonitorOptions {
   readonly dumpStallMs?: number;
   /** Interval of the rate limit on drop warnings. */
   readonly dropLogIntervalMs?: number;
-  /**
-   * Called after each link message is applied to the table (dump replies and notifications
-   * alike), e.g. by the ethtool client to ask about links that appeared or changed carrier.
-   */
-  readonly onApply?: (result: ApplyResult) => void;
-  /**
-   * Called after a message is applied that changed a known link's carrier, admin or oper state,
-   * with the admin and oper state just before it (the table updates links in place).
-   */
-  readonly onTransition?: (result: ApplyResult, before: { readonly adminUp: boolean; readonly operstate: number }) => void;
 }
 
 export class LinkMonitor {
@@ -234,18 +224,9 @@ export class LinkMonitor {
 
   /**
    * Messages are counted in plain numbers while a batch is handled and added to the prom-client
-   * counter once per batch: a labelled inc() per message was a tenth of the CPU of a storm.
+   * counter once per batch: a labelled inc() per message is a large part of a storm's CPU.
    */
   readonly #messageCounts: Record<MessageType, number> = { newlink: 0, dellink: 0, done: 0, error: 0, other: 0 };
-
-  /**
-   * A link removed without its RTM_DELLINK (lost in an overrun): logged, and whoever keeps state
-   * per link (the ethtool client's maps) is told as for a deletion, so that it does not keep it.
-   */
-  #gone(table: LinkTable, link: LinkState, msg: string, where: Record<string, unknown> = netnsField(link.netns)): void {
-    this.#logger.debug({ device: link.name, ...where, ifindex: link.ifindex }, msg);
-    if (table === this.#namespaces.own) this.#opts.onApply?.({ kind: 'removed', link });
-  }
 
   /** True when a resync of the notification's namespace can be counted on: its dumps work. */
   #resyncSupersedes(route: LinkTable | 'excluded' | undefined, nsid: number): boolean {
@@ -366,19 +347,10 @@ export class LinkMonitor {
           if (reply) this.#endDump(dump.spoiled('undecodable'));
           return;
         }
-        const known = this.#opts.onTransition === undefined ? undefined : table.get(link.ifindex);
-        const before = known && { adminUp: known.adminUp, operstate: known.operstate };
-        const result = table.apply(link, this.#clock.now());
+        // The table tells its subscribers (log lines, event log, ethtool) what changed.
+        table.apply(link, this.#clock.now());
         if (link.family === AF_UNSPEC && dump !== undefined && (reply || this.#dumpTable(dump) === table)) {
           dump.noteLink(msg, nsid, link.ifindex, link.kind === 'del');
-        }
-        this.#logResult(result);
-        // ethtool speaks for our own namespace only (it has no target namespace).
-        if (table === this.#namespaces.own) this.#opts.onApply?.(result);
-        const evicted = table.takeEvicted();
-        if (evicted !== undefined) for (const gone of evicted) this.#gone(table, gone, 'link gone (a new link took its name), removed');
-        if (before !== undefined && result.kind === 'updated' && (result.carrier !== undefined || before.adminUp !== result.link.adminUp || before.operstate !== result.link.operstate)) {
-          this.#opts.onTransition?.(result, before);
         }
         return;
       }
@@ -419,41 +391,6 @@ export class LinkMonitor {
       }
       default:
         counts.other++;
-    }
-  }
-
-  #logResult(result: ApplyResult): void {
-    const logger = this.#logger;
-    switch (result.kind) {
-      case 'updated':
-        if (result.renamedFrom !== undefined) {
-          logger.info({ device: result.link.name, ...netnsField(result.link.netns), from: result.renamedFrom, ifindex: result.link.ifindex }, 'link renamed');
-        }
-        if (result.carrier) {
-          const link = result.link;
-          // Built key by key (no spreads: one object per line of a storm). Order as logged:
-          // device, netns (other namespaces), from, to, changes, then the down reason (ethtool
-          // ext_state) when the driver has said one for this link.
-          const fields: Record<string, unknown> = { device: link.name };
-          if (link.netns !== undefined) fields['netns'] = link.netns;
-          fields['from'] = result.carrier.from;
-          fields['to'] = result.carrier.to;
-          fields['changes'] = result.carrier.changes;
-          const reason = link.carrier ? undefined : link.downReason;
-          if (reason !== undefined) {
-            fields['reason'] = reason;
-            fields['detail'] = link.downReasonDetail ?? '';
-          }
-          logger.info(fields, 'carrier changed');
-        }
-        return;
-      case 'added':
-        logger.debug({ device: result.link.name, ...netnsField(result.link.netns), ifindex: result.link.ifindex }, 'link added');
-        return;
-      case 'removed':
-        logger.debug({ device: result.link.name, ...netnsField(result.link.netns), ifindex: result.link.ifindex }, 'link removed');
-        return;
-      default:
     }
   }
 
@@ -524,9 +461,7 @@ export class LinkMonitor {
     switch (end.kind) {
       case 'complete': {
         // Pruned only when nothing was lost while it ran; else the dump asked for next prunes.
-        if (!end.again && table !== undefined) {
-          for (const link of table.retainOnly(end.seen)) this.#gone(table, link, 'link gone (missed its deletion), removed', where);
-        }
+        if (!end.again && table !== undefined) table.retainOnly(end.seen);
         this.#retries.delete(target);
         if (table !== undefined) {
           this.#dumped.add(target);

@@ -7,7 +7,8 @@ import { parseConfig, VERSION, type Config } from './config.js';
 import { buildRevision } from './build-info.js';
 import { ConfigError, NetlinkSocketError } from './errors.js';
 import { createLogger } from './logger.js';
-import { LinkEventLog, transitionsOf } from './events/link-events.js';
+import { LinkEventLog, publishTransitions } from './events/link-events.js';
+import { linkChangeLog } from './links/change-log.js';
 import { LinkTable } from './links/table.js';
 import { ExporterMetrics } from './metrics/exporter-metrics.js';
 import { MetricsExposition } from './metrics/exposition.js';
@@ -86,6 +87,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const exported = (name: string): boolean =>
     (include === undefined || include.test(name)) && (exclude === undefined || !exclude.test(name));
   const events = new LinkEventLog(config.web.eventsHistory);
+  // Who hears of link changes, in this order: the log lines, ethtool (our own namespace only: it
+  // has no target namespace), the event log.
+  namespaces.subscribeLinks(linkChangeLog(logger));
+  if (ethtool !== undefined) table.subscribe(ethtool.onLinkChange);
+  namespaces.subscribeLinks(publishTransitions(events, exported));
   const monitor = new LinkMonitor({
     openSocket: () => {
       const socket = openLinkSocket({ receiveBufferBytes: config.netlink.receiveBufferBytes, groups: RTMGRP_LINK, allNamespaces: netns });
@@ -105,12 +111,6 @@ async function main(argv: readonly string[]): Promise<number> {
       : { namespaces, onNsidMessage: discovery.onNsidMessage, onUnknownNsid: discovery.onUnknownNsid, onResyncAll: discovery.onResyncAll }),
     metrics,
     logger,
-    ...(ethtool === undefined ? {} : { onApply: ethtool.onApply }),
-    onTransition: (result, before) => {
-      if (result.kind !== 'ignored' && exported(result.link.name)) {
-        for (const event of transitionsOf(result, before, Date.now())) events.publish(event);
-      }
-    },
   });
 
   let socket;

@@ -1,16 +1,16 @@
-// The link event log: one event per carrier, admin or oper-state transition the monitor
-// observes, kept in a bounded history for the event stream's replay (GET /api/v1/events).
+// The link event log: one event per carrier, admin or oper-state transition a link table
+// reports, kept in a bounded history for the event stream's replay (GET /api/v1/events).
 //
 // Retention (after blackbox_exporter's prober/history.go, which keeps failed probes longer):
 // at most `capacity` events in all; when full, the oldest event that is not a down transition
 // goes first, and only a history of nothing but down transitions loses its oldest down. The
 // newest event is always kept.
 // Each event is serialized into its SSE frame (one string) once, when it is first needed: at
-// publish when a stream is open, else at the first replay. A storm with nobody watching pays
-// for no JSON (a profile of a 100k-transition storm had the eager frames at ~10 % of its CPU).
+// publish when a stream is open, else at the first replay: a storm with nobody watching pays
+// for no JSON.
 // Nothing is allocated before the first event.
 
-import type { ApplyResult, LinkState } from '../links/table.js';
+import type { ApplyResult, LinkChangeListener } from '../links/table.js';
 import { operStateName } from '../links/table.js';
 
 export type TransitionType = 'carrier' | 'admin' | 'oper';
@@ -25,12 +25,6 @@ export interface LinkEvent {
   readonly from: string;
   readonly to: string;
   readonly carrier_changes: number;
-}
-
-/** The state the monitor read just before it applied a message (the table mutates in place). */
-export interface StateBefore {
-  readonly adminUp: boolean;
-  readonly operstate: number;
 }
 
 interface Stored {
@@ -50,10 +44,10 @@ export function isDownTransition(type: TransitionType, to: string): boolean {
   return type === 'oper' ? DOWN_OPER.has(to) : to === 'down';
 }
 
-/** The transitions one applied message made, given the state before it. */
-export function transitionsOf(result: ApplyResult, before: StateBefore, nowMs: number): LinkEvent[] {
+/** The transitions one applied message made, from the state before it to the state after. */
+export function transitionsOf(result: ApplyResult, nowMs: number): LinkEvent[] {
   if (result.kind !== 'updated') return NO_EVENTS;
-  const link: LinkState = result.link;
+  const { link, before } = result;
   const adminChanged = before.adminUp !== link.adminUp;
   const operChanged = before.operstate !== link.operstate;
   if (!adminChanged && result.carrier === undefined && !operChanged) return NO_EVENTS;
@@ -73,6 +67,14 @@ export function transitionsOf(result: ApplyResult, before: StateBefore, nowMs: n
 }
 
 const NO_EVENTS: LinkEvent[] = [];
+
+/** A table subscriber that publishes the transitions of the links `exported` accepts, stamped by `now`. */
+export function publishTransitions(log: LinkEventLog, exported: (name: string) => boolean, now: () => number = Date.now): LinkChangeListener {
+  return (change) => {
+    if (change.kind !== 'updated' || !exported(change.link.name)) return;
+    for (const event of transitionsOf(change, now())) log.publish(event);
+  };
+}
 
 // A storm applies many messages within one millisecond: format each millisecond once.
 let lastTimeMs = NaN;

@@ -7,6 +7,9 @@
 // no change at all; the kernel counters still moved. So the exported counters are the kernel's
 // whenever the kernel sends them, and only links whose messages lack them fall back to counting
 // the transitions this table observed (which is exact only when no notification was coalesced).
+//
+// Links change here and nowhere else: outside the table a LinkState is read-only, and each
+// change bumps the versions and is told to the subscribers in one step (#commit).
 
 import {
   AF_BRIDGE,
@@ -39,7 +42,8 @@ export interface EthtoolLinkState {
   readonly linkDownEvents: number | undefined;
 }
 
-export interface LinkState {
+/** A link as the table keeps it; others see it read-only (LinkState). */
+interface LinkRecord {
   readonly ifindex: number;
   name: string;
   /** The netns label of the link's namespace; undefined in the exporter's own namespace. */
@@ -55,6 +59,14 @@ export interface LinkState {
   ifalias: string | undefined;
   /** ifindex of the master device, if enslaved */
   master: number | undefined;
+  /** IFLA_LINK: the lower device's (or a veth peer's) ifindex, in linkNetnsid's namespace when set */
+  iflink: number | undefined;
+  /** IFLA_LINK_NETNSID: the nsid of iflink's namespace when it is not the link's own */
+  linkNetnsid: number | undefined;
+  /** IFLA_PROTO_DOWN: a daemon holds the link protodown */
+  protoDown: boolean;
+  /** IFLA_PROTO_DOWN_REASON value bits; undefined when the kernel sent none */
+  protoDownReason: number | undefined;
   kind: string | undefined;
   /** IFLA_PARENT_DEV_BUS_NAME ("pci", "virtio"): physical devices only */
   parentBus: string | undefined;
@@ -92,20 +104,81 @@ export interface LinkState {
   version: number;
 }
 
+export type LinkState = Readonly<LinkRecord>;
+
 export type CarrierWord = 'up' | 'down';
 
-/** What one applied message did, for logging and for metrics bookkeeping. */
+/**
+ * What a change compares: a link's state just before a message changed it. Enough to tell
+ * every transition the consumers look for (admin, carrier, oper, renames) and why carrier went
+ * (the lower device, protodown, the master, the kernel's counters before and after).
+ */
+export interface LinkSnapshot {
+  readonly name: string;
+  readonly adminUp: boolean;
+  readonly carrier: boolean;
+  readonly operstate: number;
+  readonly master: number | undefined;
+  readonly iflink: number | undefined;
+  readonly linkNetnsid: number | undefined;
+  readonly protoDown: boolean;
+  readonly protoDownReason: number | undefined;
+  readonly bridgePortState: number | undefined;
+  readonly kernelCounters: boolean;
+  readonly carrierChanges: number;
+  readonly carrierUpChanges: number;
+  readonly carrierDownChanges: number;
+}
+
+/** A link the table did not hold (or a new device under a reused ifindex). */
+export interface LinkAdded {
+  readonly kind: 'added';
+  readonly link: LinkState;
+}
+
+/** A known link whose state changed; `link` is its state now, `before` what it was. */
+export interface LinkUpdated {
+  readonly kind: 'updated';
+  readonly link: LinkState;
+  readonly before: LinkSnapshot;
+  /** set when the carrier gauge changed or the kernel counted carrier changes */
+  readonly carrier?: { readonly from: CarrierWord; readonly to: CarrierWord; readonly changes: number };
+  /** set when the link's name changed: its series move to the new device label */
+  readonly renamedFrom?: string;
+}
+
+/** RTM_DELLINK of a known link. */
+export interface LinkRemoved {
+  readonly kind: 'removed';
+  readonly link: LinkState;
+}
+
+/** A stale link dropped because another took its name (its deletion was lost in an overrun). */
+export interface LinkEvicted {
+  readonly kind: 'evicted';
+  readonly link: LinkState;
+  /** the link that now holds the name */
+  readonly by: LinkState;
+}
+
+/** A link a complete dump did not report (its deletion was lost in an overrun). */
+export interface LinkPruned {
+  readonly kind: 'pruned';
+  readonly link: LinkState;
+  /** the nsid of the table's namespace; undefined for the exporter's own */
+  readonly nsid: number | undefined;
+}
+
+/** Everything that changes a table, as its subscribers hear it. */
+export type LinkChange = LinkAdded | LinkUpdated | LinkRemoved | LinkEvicted | LinkPruned;
+
+export type LinkChangeListener = (change: LinkChange) => void;
+
+/** What one applied message did: the change it made (also told to subscribers), or none. */
 export type ApplyResult =
-  | { readonly kind: 'added'; readonly link: LinkState }
-  | { readonly kind: 'removed'; readonly link: LinkState }
-  | {
-      readonly kind: 'updated';
-      readonly link: LinkState;
-      /** set when the carrier gauge changed or the kernel counted carrier changes */
-      readonly carrier?: { readonly from: CarrierWord; readonly to: CarrierWord; readonly changes: number };
-      /** set when the link's name changed: its series move to the new device label */
-      readonly renamedFrom?: string;
-    }
+  | LinkAdded
+  | LinkUpdated
+  | LinkRemoved
   | { readonly kind: 'unchanged'; readonly link: LinkState }
   | { readonly kind: 'ignored' };
 
@@ -115,8 +188,32 @@ export function operStateName(value: number): string {
   return OPER_STATE_NAMES[value] ?? 'unknown';
 }
 
+function snapshot(link: LinkState): LinkSnapshot {
+  return {
+    name: link.name,
+    adminUp: link.adminUp,
+    carrier: link.carrier,
+    operstate: link.operstate,
+    master: link.master,
+    iflink: link.iflink,
+    linkNetnsid: link.linkNetnsid,
+    protoDown: link.protoDown,
+    protoDownReason: link.protoDownReason,
+    bridgePortState: link.bridgePortState,
+    kernelCounters: link.kernelCounters,
+    carrierChanges: link.carrierChanges,
+    carrierUpChanges: link.carrierUpChanges,
+    carrierDownChanges: link.carrierDownChanges,
+  };
+}
+
+/**
+ * The only place links change. Every change goes through #commit, which bumps the versions the
+ * renderer's caches key on and tells the subscribers, synchronously and in order: a link never
+ * changes without both.
+ */
 export class LinkTable {
-  readonly #links = new Map<number, LinkState>();
+  readonly #links = new Map<number, LinkRecord>();
   /**
    * name → ifindex. The kernel keeps names unique within a namespace at every moment, so when a
    * message gives a link a name another entry still holds, that entry is stale (its rename or
@@ -130,10 +227,19 @@ export class LinkTable {
   /** bumped on every change to any link's rendered state */
   #version = 0;
   #netns: string | undefined;
+  readonly #nsid: number | undefined;
+  /** Replaced, never changed in place: a delivery in progress keeps the list it started with. */
+  #listeners: readonly LinkChangeListener[] = [];
+  /** Links evicted by the change being applied: told after it. */
+  #evicted: LinkEvicted[] | undefined;
 
-  /** `netns`: the label of the namespace whose links this table holds; none for our own. */
-  constructor(netns?: string) {
+  /**
+   * `netns`: the label of the namespace whose links this table holds; none for our own. `nsid`:
+   * our namespace's id for it, told with its pruned links.
+   */
+  constructor(netns?: string, nsid?: number) {
     this.#netns = netns;
+    this.#nsid = nsid;
   }
 
   /** The netns label of this table's links (undefined: the exporter's own namespace). */
@@ -141,13 +247,20 @@ export class LinkTable {
     return this.#netns;
   }
 
+  /** Tells the listener every change from now on, synchronously, in order. Returns its unsubscribe. */
+  subscribe(listener: LinkChangeListener): () => void {
+    this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
   /** Gives the namespace a new label: every link's series move to it. */
   relabel(netns: string | undefined): void {
     if (netns === this.#netns) return;
     this.#netns = netns;
     for (const link of this.#links.values()) link.netns = netns;
-    this.#layoutVersion++;
-    this.#version++;
+    this.#bump(undefined, true);
   }
 
   get size(): number {
@@ -186,10 +299,9 @@ export class LinkTable {
         removed.push(link);
       }
     }
-    if (removed.length > 0) {
-      this.#layoutVersion++;
-      this.#version++;
-    }
+    if (removed.length === 0) return removed;
+    this.#bump(undefined, true);
+    if (this.#listeners.length > 0) for (const link of removed) this.#deliver({ kind: 'pruned', link, nsid: this.#nsid });
     return removed;
   }
 
@@ -204,9 +316,7 @@ export class LinkTable {
       if (!link) return { kind: 'ignored' };
       this.#links.delete(msg.ifindex);
       this.#releaseName(link);
-      this.#layoutVersion++;
-      this.#version++;
-      return { kind: 'removed', link };
+      return this.#commit({ kind: 'removed', link }, true);
     }
     const previous = this.#links.get(msg.ifindex);
     if (!previous || isDifferentDevice(previous, msg)) {
@@ -214,9 +324,7 @@ export class LinkTable {
       if (previous) this.#releaseName(previous);
       this.#claimName(link);
       this.#links.set(msg.ifindex, link);
-      this.#layoutVersion++;
-      this.#version++;
-      return { kind: 'added', link };
+      return this.#commit({ kind: 'added', link }, true);
     }
     return this.#update(previous, msg, nowMs);
   }
@@ -231,9 +339,9 @@ export class LinkTable {
     if (!link) return { kind: 'ignored' };
     const state = msg.kind === 'del' ? undefined : (msg.bridgePortState ?? link.bridgePortState);
     if (state === link.bridgePortState) return { kind: 'unchanged', link };
+    const before = snapshot(link);
     link.bridgePortState = state;
-    this.#touch(link);
-    return { kind: 'updated', link };
+    return this.#commit({ kind: 'updated', link, before }, false);
   }
 
   /**
@@ -248,11 +356,12 @@ export class LinkTable {
     const autoneg = modes?.autoneg;
     const advertised = modes?.advertisedSpeedMaxMbps;
     if (link.speedMbps !== speed || link.duplex !== duplex || link.autoneg !== autoneg || link.advertisedSpeedMaxMbps !== advertised) {
+      const before = snapshot(link);
       link.speedMbps = speed;
       link.duplex = duplex;
       link.autoneg = autoneg;
       link.advertisedSpeedMaxMbps = advertised;
-      this.#touch(link);
+      this.#commit({ kind: 'updated', link, before }, false);
     }
     return link;
   }
@@ -273,64 +382,63 @@ export class LinkTable {
       link.downReasonDetail !== detail ||
       link.phyLinkDownEvents !== downEvents
     ) {
+      const before = snapshot(link);
       link.sqi = sqi;
       link.sqiMax = sqiMax;
       link.downReason = reason;
       link.downReasonDetail = detail;
       link.phyLinkDownEvents = downEvents;
-      this.#touch(link);
+      this.#commit({ kind: 'updated', link, before }, false);
     }
     return link;
   }
 
-  #touch(link: LinkState): void {
-    link.version++;
+  /**
+   * The one step of every change: bumps the versions (layout too when links came, went or were
+   * renamed), tells the subscribers, then tells them of the links the change evicted.
+   */
+  #commit<C extends LinkAdded | LinkUpdated | LinkRemoved>(change: C, layout: boolean): C {
+    this.#bump(change.kind === 'updated' ? change.link : undefined, layout);
+    if (this.#listeners.length > 0) this.#deliver(change);
+    const evicted = this.#evicted;
+    if (evicted !== undefined) {
+      this.#evicted = undefined;
+      if (this.#listeners.length > 0) for (const gone of evicted) this.#deliver(gone);
+    }
+    return change;
+  }
+
+  #bump(link: LinkRecord | undefined, layout: boolean): void {
+    if (link !== undefined) link.version++;
     this.#version++;
+    if (layout) this.#layoutVersion++;
+  }
+
+  #deliver(change: LinkChange): void {
+    for (const listener of this.#listeners) listener(change);
   }
 
   /** Records link.name as link's, dropping a stale entry that still held it. */
-  #claimName(link: LinkState): void {
+  #claimName(link: LinkRecord): void {
     const holder = this.#byName.get(link.name);
     if (holder !== undefined && holder !== link.ifindex) {
       const stale = this.#links.get(holder);
       this.#links.delete(holder);
-      if (stale !== undefined) (this.#evicted ??= []).push(stale);
-      this.#version++;
+      if (stale !== undefined) (this.#evicted ??= []).push({ kind: 'evicted', link: stale, by: link });
     }
     this.#byName.set(link.name, link.ifindex);
   }
 
-  #evicted: LinkState[] | undefined;
-
-  /**
-   * Stale links that apply() dropped because a new or renamed link took their name (their
-   * deletion was lost in an overrun), since the last call; undefined when none. The monitor
-   * tells whoever keeps state per link (the ethtool client) that they are gone.
-   */
-  takeEvicted(): LinkState[] | undefined {
-    const evicted = this.#evicted;
-    this.#evicted = undefined;
-    return evicted;
-  }
-
-  #releaseName(link: LinkState): void {
+  #releaseName(link: LinkRecord): void {
     if (this.#byName.get(link.name) === link.ifindex) this.#byName.delete(link.name);
   }
 
-  #update(link: LinkState, msg: LinkMessage, nowMs: number): ApplyResult {
-    let changed = false;
-    let renamedFrom: string | undefined;
-    if (msg.ifname !== undefined && msg.ifname !== link.name) {
-      renamedFrom = link.name;
-      this.#releaseName(link);
-      link.name = msg.ifname;
-      this.#claimName(link);
-      this.#layoutVersion++;
-      changed = true;
-    }
+  #update(link: LinkRecord, msg: LinkMessage, nowMs: number): ApplyResult {
+    const renamed = msg.ifname !== undefined && msg.ifname !== link.name;
     const adminUp = (msg.flags & IFF_UP) !== 0;
     const carrier = carrierOf(msg);
     const operstate = msg.operstate ?? IF_OPER_UNKNOWN;
+    const protoDown = msg.protoDown !== undefined && msg.protoDown !== 0;
     const fromCarrier = link.carrier;
 
     // Carrier changes the kernel counted since the previous message (coalesced ones included).
@@ -341,36 +449,66 @@ export class LinkTable {
     } else {
       counted = carrier !== fromCarrier ? 1 : 0;
     }
-
+    // The counters after this message: the kernel's when it sends them; before Linux 4.16 there
+    // are no up/down counts, and they are derived from the state we saw.
+    let changes = link.carrierChanges;
+    let ups = link.carrierUpChanges;
+    let downs = link.carrierDownChanges;
     if (msg.carrierChanges !== undefined) {
-      if (!link.kernelCounters) {
-        // First message with kernel counters for a link we had been counting ourselves.
-        link.kernelCounters = true;
-      }
-      if (link.carrierChanges !== msg.carrierChanges) changed = true;
-      link.carrierChanges = msg.carrierChanges;
-      // Before Linux 4.16 there are no up/down counts: derive them from the state we saw.
+      changes = msg.carrierChanges;
       if (msg.carrierUpCount !== undefined && msg.carrierDownCount !== undefined) {
-        if (link.carrierUpChanges !== msg.carrierUpCount || link.carrierDownChanges !== msg.carrierDownCount) changed = true;
-        link.carrierUpChanges = msg.carrierUpCount;
-        link.carrierDownChanges = msg.carrierDownCount;
+        ups = msg.carrierUpCount;
+        downs = msg.carrierDownCount;
       } else if (carrier !== fromCarrier) {
-        if (carrier) link.carrierUpChanges++;
-        else link.carrierDownChanges++;
-        changed = true;
+        if (carrier) ups++;
+        else downs++;
       }
     } else if (carrier !== fromCarrier) {
-      link.carrierChanges++;
-      if (carrier) link.carrierUpChanges++;
-      else link.carrierDownChanges++;
-      changed = true;
+      changes++;
+      if (carrier) ups++;
+      else downs++;
+    }
+    const kernelCounters = link.kernelCounters || msg.carrierChanges !== undefined;
+    const carrierEvent = carrier !== fromCarrier || counted > 0;
+
+    if (
+      !renamed &&
+      !carrierEvent &&
+      link.adminUp === adminUp &&
+      link.operstate === operstate &&
+      link.kernelCounters === kernelCounters &&
+      link.carrierChanges === changes &&
+      link.carrierUpChanges === ups &&
+      link.carrierDownChanges === downs &&
+      (msg.mtu === undefined || link.mtu === msg.mtu) &&
+      (msg.address === undefined || link.address === msg.address) &&
+      link.ifalias === msg.ifalias &&
+      link.master === msg.master &&
+      (msg.infoKind === undefined || link.kind === msg.infoKind) &&
+      link.bridgePortState === msg.bridgePortState &&
+      link.parentBus === msg.parentBus &&
+      link.parentDevice === msg.parentDevice &&
+      link.iflink === msg.iflink &&
+      link.linkNetnsid === msg.linkNetnsid &&
+      link.protoDown === protoDown &&
+      link.protoDownReason === msg.protoDownReason
+    ) {
+      return { kind: 'unchanged', link };
     }
 
-    const carrierEvent = carrier !== fromCarrier || counted > 0;
-    if (carrierEvent) {
-      link.lastChangeMs = nowMs;
-      changed = true;
+    const before = snapshot(link);
+    let renamedFrom: string | undefined;
+    if (renamed) {
+      renamedFrom = link.name;
+      this.#releaseName(link);
+      link.name = msg.ifname as string;
+      this.#claimName(link);
     }
+    link.kernelCounters = kernelCounters;
+    link.carrierChanges = changes;
+    link.carrierUpChanges = ups;
+    link.carrierDownChanges = downs;
+    if (carrierEvent) link.lastChangeMs = nowMs;
 
     // Time without carrier while administratively up.
     const wasDown = link.downSinceMs !== undefined;
@@ -378,27 +516,10 @@ export class LinkTable {
     if (wasDown && !isDown) {
       link.downMsAccumulated += Math.max(0, nowMs - (link.downSinceMs as number));
       link.downSinceMs = undefined;
-      changed = true;
     } else if (!wasDown && isDown) {
       link.downSinceMs = nowMs;
-      changed = true;
     }
 
-    if (
-      link.adminUp !== adminUp ||
-      link.carrier !== carrier ||
-      link.operstate !== operstate ||
-      (msg.mtu !== undefined && link.mtu !== msg.mtu) ||
-      (msg.address !== undefined && link.address !== msg.address) ||
-      link.ifalias !== msg.ifalias ||
-      link.master !== msg.master ||
-      (msg.infoKind !== undefined && link.kind !== msg.infoKind) ||
-      link.bridgePortState !== msg.bridgePortState ||
-      link.parentBus !== msg.parentBus ||
-      link.parentDevice !== msg.parentDevice
-    ) {
-      changed = true;
-    }
     link.adminUp = adminUp;
     link.carrier = carrier;
     link.operstate = operstate;
@@ -407,9 +528,14 @@ export class LinkTable {
     // storing those in the long-lived link would keep every message's strings alive past the
     // young generation (a storm's garbage promoted, and the scavenger's remembered set grown).
     if (msg.address !== undefined && link.address !== msg.address) link.address = msg.address;
-    // IFLA_IFALIAS and IFLA_MASTER are sent only when set: absence means cleared.
+    // IFLA_IFALIAS, IFLA_MASTER, IFLA_LINK and the protodown reason are sent only when set:
+    // absence means cleared.
     if (link.ifalias !== msg.ifalias) link.ifalias = msg.ifalias;
     link.master = msg.master;
+    link.iflink = msg.iflink;
+    link.linkNetnsid = msg.linkNetnsid;
+    link.protoDown = protoDown;
+    link.protoDownReason = msg.protoDownReason;
     if (msg.infoKind !== undefined && link.kind !== msg.infoKind) link.kind = msg.infoKind;
     // Sent in every message of a device that has a parent: absence means none.
     if (link.parentBus !== msg.parentBus) link.parentBus = msg.parentBus;
@@ -418,16 +544,14 @@ export class LinkTable {
     // without it is not (or no longer) a bridge port.
     link.bridgePortState = msg.bridgePortState;
 
-    if (!changed) return { kind: 'unchanged', link };
-    link.version++;
-    this.#version++;
-    const result: { kind: 'updated'; link: LinkState; carrier?: { from: CarrierWord; to: CarrierWord; changes: number }; renamedFrom?: string } = {
+    const change: { kind: 'updated'; link: LinkState; before: LinkSnapshot; carrier?: { from: CarrierWord; to: CarrierWord; changes: number }; renamedFrom?: string } = {
       kind: 'updated',
       link,
+      before,
     };
-    if (carrierEvent) result.carrier = { from: word(fromCarrier), to: word(carrier), changes: Math.max(counted, 1) };
-    if (renamedFrom !== undefined) result.renamedFrom = renamedFrom;
-    return result;
+    if (carrierEvent) change.carrier = { from: word(fromCarrier), to: word(carrier), changes: Math.max(counted, 1) };
+    if (renamedFrom !== undefined) change.renamedFrom = renamedFrom;
+    return this.#commit(change, renamed);
   }
 }
 
@@ -454,7 +578,7 @@ function isDifferentDevice(link: LinkState, msg: LinkMessage): boolean {
   return false;
 }
 
-function createLink(msg: LinkMessage, nowMs: number, netns: string | undefined): LinkState {
+function createLink(msg: LinkMessage, nowMs: number, netns: string | undefined): LinkRecord {
   const adminUp = (msg.flags & IFF_UP) !== 0;
   const carrier = carrierOf(msg);
   const kernelCounters = msg.carrierChanges !== undefined;
@@ -469,6 +593,10 @@ function createLink(msg: LinkMessage, nowMs: number, netns: string | undefined):
     address: msg.address,
     ifalias: msg.ifalias,
     master: msg.master,
+    iflink: msg.iflink,
+    linkNetnsid: msg.linkNetnsid,
+    protoDown: msg.protoDown !== undefined && msg.protoDown !== 0,
+    protoDownReason: msg.protoDownReason,
     kind: msg.infoKind,
     parentBus: msg.parentBus,
     parentDevice: msg.parentDevice,

@@ -7,7 +7,7 @@
 // has a LinkTable of its own: a link's key is (nsid, ifindex), and name uniqueness, which the table
 // relies on to drop stale entries, holds within each table exactly as the kernel keeps it.
 
-import { LinkTable } from '../links/table.js';
+import { LinkTable, type LinkChangeListener } from '../links/table.js';
 
 export interface Namespace {
   /** Our namespace's id for it (NETNSA_NSID, >= 0). */
@@ -40,6 +40,7 @@ export class NamespaceSet {
   /** nsids of namespaces that exist but are excluded by the filter: their messages are ignored. */
   readonly #excluded = new Map<number, string>();
   readonly #listeners: NamespaceListener[] = [];
+  readonly #linkListeners: LinkChangeListener[] = [];
   #ordered: LinkTable[] | undefined;
   #version = 0;
   #infoVersion = 0;
@@ -71,6 +72,13 @@ export class NamespaceSet {
 
   subscribe(listener: NamespaceListener): void {
     this.#listeners.push(listener);
+  }
+
+  /** Tells the listener every link change in our table and in every exported namespace's, from now on. */
+  subscribeLinks(listener: LinkChangeListener): void {
+    this.#linkListeners.push(listener);
+    this.own.subscribe(listener);
+    for (const ns of this.#byNsid.values()) ns.table.subscribe(listener);
   }
 
   get(nsid: number): Namespace | undefined {
@@ -134,7 +142,9 @@ export class NamespaceSet {
     }
     this.#excluded.delete(nsid);
     if (known === undefined) {
-      const ns: Namespace = { nsid, label, inode, table: new LinkTable(label) };
+      const table = new LinkTable(label, nsid);
+      for (const listener of this.#linkListeners) table.subscribe(listener);
+      const ns: Namespace = { nsid, label, inode, table };
       this.#byNsid.set(nsid, ns);
       this.#changed();
       for (const listener of this.#listeners) listener.added(ns);

@@ -118,8 +118,9 @@ function setup(opts: { links?: number; maxInFlightLinks?: number; minIntervalMs?
     ...(opts.lostAfterMs === undefined ? {} : { lostAfterMs: opts.lostAfterMs }),
     ...(opts.maxInFlightLinks === undefined ? {} : { maxInFlightLinks: opts.maxInFlightLinks }),
   });
+  table.subscribe(client.onLinkChange);
   const links = opts.links ?? 0;
-  for (let i = 1; i <= links; i++) client.onApply(table.apply(vethLink(i + 1), clock.now()));
+  for (let i = 1; i <= links; i++) table.apply(vethLink(i + 1), clock.now());
   let taken = 0;
   const kit = {
     lines,
@@ -157,7 +158,7 @@ function setup(opts: { links?: number; maxInFlightLinks?: number; minIntervalMs?
         carrierUpCount: Math.ceil(changes / 2),
         carrierDownCount: Math.floor(changes / 2),
       });
-      client.onApply(table.apply(msg, clock.now()));
+      table.apply(msg, clock.now());
     },
   };
   return kit;
@@ -325,8 +326,8 @@ describe('ethtool client', () => {
     assert.deepEqual(next.map((r) => r.cmd), [ETHTOOL_MSG_LINKSTATE_GET], 'LINKMODES is not asked again for a device that does not do it');
     k.answer(next);
     // the device reappears (a new device under that ifindex): asked in full again
-    k.client.onApply(k.table.apply({ ...vethLink(2), kind: 'del' }, 0));
-    k.client.onApply(k.table.apply(vethLink(2), 0));
+    k.table.apply({ ...vethLink(2), kind: 'del' }, 0);
+    k.table.apply(vethLink(2), 0);
     assert.equal(k.take().length, 2);
   });
 

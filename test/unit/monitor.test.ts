@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { NetlinkSocketError } from '../../src/errors.js';
-import { LinkTable, type ApplyResult } from '../../src/links/table.js';
+import { linkChangeLog } from '../../src/links/change-log.js';
+import { LinkTable, type LinkChange } from '../../src/links/table.js';
 import { createLogger } from '../../src/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { LinkMonitor } from '../../src/monitor.js';
@@ -32,7 +33,7 @@ interface Harness {
   socket(): FakeSocket;
 }
 
-function harness(opts: { failOpen?: number; onApply?: (result: ApplyResult) => void } = {}): Harness {
+function harness(opts: { failOpen?: number; onChange?: (change: LinkChange) => void } = {}): Harness {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -42,6 +43,9 @@ function harness(opts: { failOpen?: number; onApply?: (result: ApplyResult) => v
   });
   const logger = createLogger({ level: 'debug', format: 'json', destination: { write: (line: string) => sink.write(line) } });
   const table = new LinkTable();
+  // Wired as run.ts wires them: the log lines, then the per-link hook (the ethtool client's).
+  table.subscribe(linkChangeLog(logger));
+  if (opts.onChange) table.subscribe(opts.onChange);
   const metrics = new ExporterMetrics({ version: 't', revision: 't' }, () => table.size);
   const sockets: FakeSocket[] = [];
   let failures = opts.failOpen ?? 0;
@@ -59,7 +63,6 @@ function harness(opts: { failOpen?: number; onApply?: (result: ApplyResult) => v
     clock,
     reopenBackoffMs: { initial: 5, max: 20 },
     dumpStallMs: 150,
-    ...(opts.onApply ? { onApply: opts.onApply } : {}),
   });
   return { monitor, table, metrics, sockets, logs, clock, socket: () => sockets[sockets.length - 1] as FakeSocket };
 }
@@ -468,13 +471,13 @@ describe('LinkMonitor', () => {
 
     /** The first dump done with these veths; the per-link hook (the ethtool client's) records removals. */
     function dumped(...ifindexes: number[]): { h: Harness; s: FakeSocket; removed: () => number[] } {
-      const results: ApplyResult[] = [];
-      const h = harness({ onApply: (r) => results.push(r) });
+      const results: LinkChange[] = [];
+      const h = harness({ onChange: (r) => results.push(r) });
       h.monitor.start();
       const s = h.socket();
       const seq0 = s.sentSeq(0);
       s.kernel(...ifindexes.map((i) => dumpLink(s, seq0, veth(i))), dumpDone(s, seq0));
-      return { h, s, removed: () => results.flatMap((r) => (r.kind === 'removed' ? [r.link.ifindex] : [])) };
+      return { h, s, removed: () => results.flatMap((r) => (r.kind === 'removed' || r.kind === 'evicted' || r.kind === 'pruned' ? [r.link.ifindex] : [])) };
     }
 
     it('after an overrun the resync waits until the socket has been read empty (the kernel reports no loss before that)', async () => {
