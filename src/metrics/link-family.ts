@@ -32,8 +32,9 @@ export interface LinkFamily {
   readonly samples: (link: LinkState, device: string, ctx: SampleContext) => string;
   /**
    * Only for a family whose samples move with the clock: true while a link's samples must be
-   * rendered anew at every scrape (a down-time clock while the link is down). It may read only
-   * state whose changes bump link.version. Without it, samples change only with the link.
+   * rendered anew at every scrape (a down-time clock while the link is down). It may read any
+   * LinkState field: the table bumps link.version on every change of one (table-changes.test.ts
+   * checks each). Without it, samples change only with the link.
    */
   readonly liveWhile?: (link: LinkState) => boolean;
 }
