@@ -49,6 +49,20 @@ import { encodeLinkDumpRequest } from './netlink/request.js';
 import type { NetlinkSocket, ReceiveEvent } from './netlink/socket.js';
 import type { NetlinkMessage } from './netlink/types.js';
 
+/** What the monitor tells the namespace discovery (netns/discovery.ts). */
+export interface NamespaceHooks {
+  /** An RTM_NEWNSID/RTM_DELNSID of our namespace arrived (RTNLGRP_NSID). */
+  readonly onNsidMessage: (msg: NsidMessage) => void;
+  /**
+   * A datagram came from an nsid no namespace is known by. Return true when it is known now
+   * (e.g. it is our own namespace's new self-id): the datagram is then routed again; else it is
+   * dropped.
+   */
+  readonly onUnknownNsid: (nsid: number) => boolean;
+  /** Notifications were lost (overrun, reopen) and every namespace is dumped again. */
+  readonly onResyncAll: () => void;
+}
+
 export interface MonitorOptions {
   /** Opens a socket subscribed to RTMGRP_LINK; called at start and on every reopen. Throws NetlinkSocketError. */
   readonly openSocket: () => NetlinkSocket;
@@ -56,16 +70,8 @@ export interface MonitorOptions {
   readonly table: LinkTable;
   /** Other namespaces (--collector.netns); without it only our own namespace is followed. */
   readonly namespaces?: NamespaceSet;
-  /** An RTM_NEWNSID/RTM_DELNSID of our namespace arrived (RTNLGRP_NSID). */
-  readonly onNsidMessage?: (msg: NsidMessage) => void;
-  /**
-   * A datagram came from an nsid no namespace is known by. Return true when it is known now
-   * (e.g. it is our own namespace's new self-id): the datagram is then routed again; else it is
-   * dropped.
-   */
-  readonly onUnknownNsid?: (nsid: number) => boolean;
-  /** Notifications were lost (overrun, reopen) and every namespace is dumped again. */
-  readonly onResyncAll?: () => void;
+  /** Who keeps the set of namespaces up to date (--collector.netns); none: it never changes. */
+  readonly discovery?: NamespaceHooks | undefined;
   readonly metrics: ExporterMetrics;
   readonly logger: Logger;
   /** The wall clock (link timestamps) and the backoff and stall timers; default the system's. */
@@ -175,7 +181,7 @@ export class LinkMonitor {
     socket.start((events, drained) => {
       if (this.#socket === socket) this.handle(events, drained);
     });
-    if (this.#everReady) this.#opts.onResyncAll?.();
+    if (this.#everReady) this.#opts.discovery?.onResyncAll();
     this.#requestAll();
   }
 
@@ -259,7 +265,7 @@ export class LinkMonitor {
     // Lost notifications may include ones the dump in flight has already passed, of any namespace.
     this.#dump?.requestAnother();
     this.#congested = true;
-    this.#opts.onResyncAll?.();
+    this.#opts.discovery?.onResyncAll();
     this.#wanted.add(-1);
     for (const ns of this.#namespaces.namespaces()) this.#wanted.add(ns.nsid);
   }
@@ -275,7 +281,7 @@ export class LinkMonitor {
     // our own table here, and #handleMessage sends them to the dumped namespace's table instead.
     let route = this.#namespaces.route(nsid);
     if (route === undefined) {
-      if (this.#opts.onUnknownNsid?.(nsid) === true) route = this.#namespaces.route(nsid);
+      if (this.#opts.discovery?.onUnknownNsid(nsid) === true) route = this.#namespaces.route(nsid);
       if (route === undefined) {
         this.#dropped.drop('unknown_nsid', 'dropped a netlink datagram from a namespace whose nsid is not known (yet)', { nsid, bytes: data.length });
         return;
@@ -378,7 +384,8 @@ export class LinkMonitor {
       case RTM_DELNSID: {
         counts.other++;
         // Only our own namespace's nsids matter; other namespaces announce theirs to us too.
-        if (route !== this.#namespaces.own || this.#opts.onNsidMessage === undefined) return;
+        const discovery = this.#opts.discovery;
+        if (route !== this.#namespaces.own || discovery === undefined) return;
         let decoded;
         try {
           decoded = decodeNsidMessage(msg);
@@ -386,7 +393,7 @@ export class LinkMonitor {
           this.#dropped.decodeError(error);
           return;
         }
-        this.#opts.onNsidMessage(decoded);
+        discovery.onNsidMessage(decoded);
         return;
       }
       default:

@@ -106,9 +106,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return socket;
     },
     table,
-    ...(discovery === undefined
-      ? {}
-      : { namespaces, onNsidMessage: discovery.onNsidMessage, onUnknownNsid: discovery.onUnknownNsid, onResyncAll: discovery.onResyncAll }),
+    namespaces,
+    discovery,
     metrics,
     logger,
   });

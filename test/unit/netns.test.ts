@@ -336,13 +336,15 @@ function harness(): Harness {
     logger,
     clock: h.clock,
     reopenBackoffMs: { initial: 5, max: 20 },
-    onUnknownNsid: (nsid) => {
-      h.unknown.push(nsid);
-      if (nsid === 42) set.selfNsid = 42; // as the discovery does when it is our own self-id
-      return set.route(nsid) !== undefined;
+    discovery: {
+      onUnknownNsid: (nsid) => {
+        h.unknown.push(nsid);
+        if (nsid === 42) set.selfNsid = 42; // as the discovery does when it is our own self-id
+        return set.route(nsid) !== undefined;
+      },
+      onNsidMessage: (msg) => h.nsidMessages.push(msg),
+      onResyncAll: () => h.resyncs++,
     },
-    onNsidMessage: (msg) => h.nsidMessages.push(msg),
-    onResyncAll: () => h.resyncs++,
   });
   return h;
 }
