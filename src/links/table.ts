@@ -142,9 +142,9 @@ export interface LinkUpdated {
   readonly link: LinkState;
   readonly before: LinkSnapshot;
   /** set when the carrier gauge changed or the kernel counted carrier changes */
-  readonly carrier?: { readonly from: CarrierWord; readonly to: CarrierWord; readonly changes: number };
+  readonly carrier?: { readonly from: CarrierWord; readonly to: CarrierWord; readonly changes: number } | undefined;
   /** set when the link's name changed: its series move to the new device label */
-  readonly renamedFrom?: string;
+  readonly renamedFrom?: string | undefined;
 }
 
 /** RTM_DELLINK of a known link. */
@@ -341,7 +341,7 @@ export class LinkTable {
     if (state === link.bridgePortState) return { kind: 'unchanged', link };
     const before = snapshot(link);
     link.bridgePortState = state;
-    return this.#commit({ kind: 'updated', link, before }, false);
+    return this.#commit({ kind: 'updated', link, before, carrier: undefined, renamedFrom: undefined }, false);
   }
 
   /**
@@ -361,7 +361,7 @@ export class LinkTable {
       link.duplex = duplex;
       link.autoneg = autoneg;
       link.advertisedSpeedMaxMbps = advertised;
-      this.#commit({ kind: 'updated', link, before }, false);
+      this.#commit({ kind: 'updated', link, before, carrier: undefined, renamedFrom: undefined }, false);
     }
     return link;
   }
@@ -388,7 +388,7 @@ export class LinkTable {
       link.downReason = reason;
       link.downReasonDetail = detail;
       link.phyLinkDownEvents = downEvents;
-      this.#commit({ kind: 'updated', link, before }, false);
+      this.#commit({ kind: 'updated', link, before, carrier: undefined, renamedFrom: undefined }, false);
     }
     return link;
   }
@@ -544,13 +544,14 @@ export class LinkTable {
     // without it is not (or no longer) a bridge port.
     link.bridgePortState = msg.bridgePortState;
 
-    const change: { kind: 'updated'; link: LinkState; before: LinkSnapshot; carrier?: { from: CarrierWord; to: CarrierWord; changes: number }; renamedFrom?: string } = {
+    // Every key set at once: one object shape for every update, whatever it changed.
+    const change: LinkUpdated = {
       kind: 'updated',
       link,
       before,
+      carrier: carrierEvent ? { from: word(fromCarrier), to: word(carrier), changes: Math.max(counted, 1) } : undefined,
+      renamedFrom,
     };
-    if (carrierEvent) change.carrier = { from: word(fromCarrier), to: word(carrier), changes: Math.max(counted, 1) };
-    if (renamedFrom !== undefined) change.renamedFrom = renamedFrom;
     return this.#commit(change, renamed);
   }
 }
