@@ -331,6 +331,20 @@ describe('ethtool client', () => {
     assert.equal(k.take().length, 2);
   });
 
+  it('a link pruned by a dump or evicted by a name is forgotten as one deleted: its successor is asked at once', () => {
+    const k = setup({ links: 2, minIntervalMs: 60_000 });
+    k.resolve();
+    k.answer(k.take());
+    k.advance(10);
+    k.table.retainOnly(new Set([3])); // veth2's RTM_DELLINK was lost in an overrun
+    k.table.apply(vethLink(2, { ifname: 'new2' }), 0); // a new device under that ifindex
+    assert.deepEqual(k.take().map((r) => r.ifindex), [2, 2], 'not held down by the pruned link\'s last ask');
+    k.table.apply(vethLink(9, { ifname: 'veth3' }), 0); // veth3 was deleted unseen: evicted
+    k.take();
+    k.table.apply(vethLink(3, { ifname: 'other3' }), 0);
+    assert.deepEqual(k.take().map((r) => r.ifindex), [3, 3], 'nor by the evicted one\'s');
+  });
+
   it('LINKSTATE asks for ETHTOOL_FLAG_STATS; EXT_DOWN_CNT in a reply is applied, a reply without it leaves it absent', () => {
     const k = setup({ links: 2 });
     k.resolve();
