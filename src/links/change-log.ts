@@ -2,10 +2,10 @@
 // links added, removed and dropped (evicted by a name, pruned by a dump) at debug.
 
 import type { Logger } from '../logger.js';
-import type { LinkChange, LinkChangeListener } from './table.js';
+import type { LinkChange, LinkChangeListener, LinkTable } from './table.js';
 
 export function linkChangeLog(logger: Logger): LinkChangeListener {
-  return (change: LinkChange): void => {
+  return (change: LinkChange, table: LinkTable): void => {
     const link = change.link;
     switch (change.kind) {
       case 'updated':
@@ -39,7 +39,7 @@ export function linkChangeLog(logger: Logger): LinkChangeListener {
         logger.debug({ device: link.name, ...netnsField(link.netns), ifindex: link.ifindex }, 'link gone (a new link took its name), removed');
         return;
       case 'pruned': {
-        const where = change.nsid === undefined ? {} : { nsid: change.nsid, ...netnsField(link.netns) };
+        const where = table.nsid === undefined ? {} : { nsid: table.nsid, ...netnsField(link.netns) };
         logger.debug({ device: link.name, ...where, ifindex: link.ifindex }, 'link gone (missed its deletion), removed');
         return;
       }

@@ -165,14 +165,13 @@ export interface LinkEvicted {
 export interface LinkPruned {
   readonly kind: 'pruned';
   readonly link: LinkState;
-  /** the nsid of the table's namespace; undefined for the exporter's own */
-  readonly nsid: number | undefined;
 }
 
 /** Everything that changes a table, as its subscribers hear it. */
 export type LinkChange = LinkAdded | LinkUpdated | LinkRemoved | LinkEvicted | LinkPruned;
 
-export type LinkChangeListener = (change: LinkChange) => void;
+/** `table`: the table that changed (one listener may hear several, see NamespaceSet.subscribeLinks). */
+export type LinkChangeListener = (change: LinkChange, table: LinkTable) => void;
 
 /** What one applied message did: the change it made (also told to subscribers), or none. */
 export type ApplyResult =
@@ -233,10 +232,7 @@ export class LinkTable {
   /** Links evicted by the change being applied: told after it. */
   #evicted: LinkEvicted[] | undefined;
 
-  /**
-   * `netns`: the label of the namespace whose links this table holds; none for our own. `nsid`:
-   * our namespace's id for it, told with its pruned links.
-   */
+  /** `netns`: the label of the namespace whose links this table holds, `nsid` its id; none for our own. */
   constructor(netns?: string, nsid?: number) {
     this.#netns = netns;
     this.#nsid = nsid;
@@ -245,6 +241,11 @@ export class LinkTable {
   /** The netns label of this table's links (undefined: the exporter's own namespace). */
   get netns(): string | undefined {
     return this.#netns;
+  }
+
+  /** Our namespace's id for the namespace of this table's links (undefined: our own). */
+  get nsid(): number | undefined {
+    return this.#nsid;
   }
 
   /** Tells the listener every change from now on, synchronously, in order. Returns its unsubscribe. */
@@ -301,7 +302,7 @@ export class LinkTable {
     }
     if (removed.length === 0) return removed;
     this.#bump(undefined, true);
-    if (this.#listeners.length > 0) for (const link of removed) this.#deliver({ kind: 'pruned', link, nsid: this.#nsid });
+    if (this.#listeners.length > 0) for (const link of removed) this.#deliver({ kind: 'pruned', link });
     return removed;
   }
 
@@ -415,7 +416,7 @@ export class LinkTable {
   }
 
   #deliver(change: LinkChange): void {
-    for (const listener of this.#listeners) listener(change);
+    for (const listener of this.#listeners) listener(change, this);
   }
 
   /** Records link.name as link's, dropping a stale entry that still held it. */
