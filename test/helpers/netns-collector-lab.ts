@@ -19,6 +19,7 @@ import {
 } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import koffi from 'koffi';
+import { setnsCalls } from './libc.js';
 import { SYSFS_BUILTINS_SCRIPT } from './kernel-match.js';
 import { parseKernelCounters, type Netns } from './netns.js';
 
@@ -307,25 +308,7 @@ export class NetnsLab {
 const CLONE_NEWNET = 0x40000000;
 const O_RDONLY = 0;
 const O_CLOEXEC = 0o2000000;
-let libc:
-  | {
-      open: (path: string, flags: number) => number;
-      setns: (fd: number, nstype: number) => number;
-      close: (fd: number) => number;
-    }
-  | undefined;
-
-function bindings(): NonNullable<typeof libc> {
-  if (libc === undefined) {
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      open: lib.func('int open(const char *path, int flags)'),
-      setns: lib.func('int setns(int fd, int nstype)'),
-      close: lib.func('int close(int fd)'),
-    };
-  }
-  return libc;
-}
+const bindings = setnsCalls;
 
 /**
  * Moves the calling (main) thread into the network namespace of PID (sockets it creates after

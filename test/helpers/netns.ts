@@ -11,6 +11,7 @@ import {
 } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import koffi from 'koffi';
+import { setnsCalls } from './libc.js';
 
 /** The kernel's own view of one device, read from sysfs inside the namespace. */
 export interface KernelLinkCounters {
@@ -176,25 +177,7 @@ export function requireRoot(t: TestContext): boolean {
 const CLONE_NEWNET = 0x40000000;
 const O_RDONLY = 0;
 const O_CLOEXEC = 0o2000000;
-let setnsBindings:
-  | {
-      open: (path: string, flags: number) => number;
-      setns: (fd: number, nstype: number) => number;
-      close: (fd: number) => number;
-    }
-  | undefined;
-
-function bindings(): NonNullable<typeof setnsBindings> {
-  if (setnsBindings === undefined) {
-    const lib = koffi.load('libc.so.6');
-    setnsBindings = {
-      open: lib.func('int open(const char *path, int flags)'),
-      setns: lib.func('int setns(int fd, int nstype)'),
-      close: lib.func('int close(int fd)'),
-    };
-  }
-  return setnsBindings;
-}
+const bindings = setnsCalls;
 
 function switchTo(path: string): void {
   const libc = bindings();

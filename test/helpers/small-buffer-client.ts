@@ -3,6 +3,7 @@
 // loopback socket absorbs. IPv4 only.
 import net from 'node:net';
 import koffi from 'koffi';
+import { libcBindings } from './libc.js';
 
 const AF_INET = 2;
 const SOCK_STREAM = 1;
@@ -10,27 +11,17 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 
-let libc:
-  | {
-      socket: (domain: number, type: number, protocol: number) => number;
-      setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
-      connect: (fd: number, addr: Buffer, len: number) => number;
-      close: (fd: number) => number;
-    }
-  | undefined;
-
-function bindings(): NonNullable<typeof libc> {
-  if (libc === undefined) {
-    const lib = koffi.load('libc.so.6');
-    libc = {
-      socket: lib.func('int socket(int domain, int type, int protocol)'),
-      setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
-      connect: lib.func('int connect(int fd, const void *addr, uint32_t len)'),
-      close: lib.func('int close(int fd)'),
-    };
-  }
-  return libc;
-}
+const bindings = libcBindings<{
+  socket: (domain: number, type: number, protocol: number) => number;
+  setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
+  connect: (fd: number, addr: Buffer, len: number) => number;
+  close: (fd: number) => number;
+}>({
+  socket: 'int socket(int domain, int type, int protocol)',
+  setsockopt: 'int setsockopt(int fd, int level, int name, const void *value, uint32_t len)',
+  connect: 'int connect(int fd, const void *addr, uint32_t len)',
+  close: 'int close(int fd)',
+});
 
 /** Connects to host:port (IPv4) with SO_RCVBUF set to receiveBufferBytes first; the socket starts paused. */
 export function connectSmallBuffer(host: string, port: number, receiveBufferBytes: number): net.Socket {

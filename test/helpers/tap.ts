@@ -2,6 +2,7 @@
 // a process has it attached (TUNSETIFF on /dev/net/tun); `ip link set TAP carrier on` is refused
 // with EPERM otherwise, and closing the last descriptor drops the carrier.
 import koffi from 'koffi';
+import { libcBindings } from './libc.js';
 
 /** ioctl TUNSETIFF = _IOW('T', 202, int) */
 const TUNSETIFF = 0x400454ca;
@@ -13,26 +14,16 @@ const O_CLOEXEC = 0o2000000;
 const IFREQ_LEN = 40;
 const IFNAMSIZ = 16;
 
-let bound:
-  | {
-      open: (path: string, flags: number) => number;
-      ioctl: (fd: number, request: number, arg: Buffer) => number;
-      close: (fd: number) => number;
-    }
-  | undefined;
-
-function libc(): NonNullable<typeof bound> {
-  if (bound === undefined) {
-    const lib = koffi.load('libc.so.6');
-    bound = {
-      open: lib.func('int open(const char *path, int flags)'),
-      // ioctl is variadic in C; on x86-64 and arm64 a fixed pointer argument is passed the same way
-      ioctl: lib.func('int ioctl(int fd, unsigned long request, void *arg)'),
-      close: lib.func('int close(int fd)'),
-    };
-  }
-  return bound;
-}
+const libc = libcBindings<{
+  open: (path: string, flags: number) => number;
+  ioctl: (fd: number, request: number, arg: Buffer) => number;
+  close: (fd: number) => number;
+}>({
+  open: 'int open(const char *path, int flags)',
+  // ioctl is variadic in C; on x86-64 and arm64 a fixed pointer argument is passed the same way
+  ioctl: 'int ioctl(int fd, unsigned long request, void *arg)',
+  close: 'int close(int fd)',
+});
 
 /**
  * Attaches to the existing tap `name` of the calling thread's network namespace (enter it first
