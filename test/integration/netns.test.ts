@@ -300,9 +300,12 @@ describe('--collector.netns in a lab with its own /run/netns', { timeout: 150_00
     const names = [`"$(printf 'n\\377')"`, `"$(printf 'n\\376')"`];
     await lab.run('sh', ['-c', names.map((n) => `ip netns add ${n}`).join(' && ')]);
     try {
-      const samples = await eventually('both namespaces to be exported', async () => {
+      // Counted as soon as they are known; their links land with their first dump, a moment later.
+      const lo = (s: Awaited<ReturnType<typeof scrape>>, netns: string): boolean =>
+        s.some((x) => x.name === 'linkstate_up' && x.labels['device'] === 'lo' && x.labels['netns'] === netns);
+      const samples = await eventually('both namespaces and their links to be exported', async () => {
         const s = await scrape(exporter);
-        return sampleValue(s, 'linkstate_exporter_namespaces') === 9 ? s : undefined;
+        return sampleValue(s, 'linkstate_exporter_namespaces') === 9 && lo(s, 'n\\xff') && lo(s, 'n\\xfe') ? s : undefined;
       });
       const labels = netnsInfo(samples).map((i) => i.netns);
       assert.ok(labels.includes('n\\xff') && labels.includes('n\\xfe'), `labels: ${labels.join(',')}`);
