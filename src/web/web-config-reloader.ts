@@ -28,7 +28,8 @@ export interface ReloaderOptions {
 
 /**
  * Why `next` may not replace `current` at a reload because it would open the exporter: no
- * basic-auth user left, no TLS, or a client certificate no longer required. A file emptied by
+ * basic-auth user left, no TLS, a client certificate no longer required or no longer verified,
+ * or the client SAN allow-list removed. A file emptied by
  * mistake (or half-written) must not silently turn protection off; turning it off on purpose
  * takes a restart. Changing users, certificates or CAs, or adding protection, is fine.
  */
@@ -43,6 +44,14 @@ export function weakeningProblem(current: WebConfig, next: WebConfig): string | 
     c.tls?.clientAuthType === 'RequireAnyClientCert' || c.tls?.clientAuthType === 'RequireAndVerifyClientCert';
   if (required(current) && !required(next)) {
     return `client_auth_type ${next.tls?.clientAuthType ?? 'NoClientCert'} would stop requiring a client certificate; restart the exporter to turn that off`;
+  }
+  // A certificate required and verified against the client CA, then required only: any
+  // self-signed certificate would be let in.
+  if (current.tls?.clientAuthType === 'RequireAndVerifyClientCert' && next.tls?.clientAuthType === 'RequireAnyClientCert') {
+    return 'client_auth_type RequireAnyClientCert would stop verifying client certificates against client_ca_file; restart the exporter to turn that off';
+  }
+  if ((current.tls?.clientAllowedSans.length ?? 0) > 0 && (next.tls?.clientAllowedSans.length ?? 0) === 0) {
+    return 'the new file has no client_allowed_sans and would admit any verified client certificate; restart the exporter to turn that off';
   }
   return undefined;
 }

@@ -418,6 +418,7 @@ test('a reload that would remove TLS, or stop requiring a client certificate, is
       ['', /plain HTTP.*restart/],
       [tlsConfig(), /client certificate.*restart/],
       [tlsConfig(`  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ${ca.certFile}\n`), /client certificate.*restart/],
+      [tlsConfig(`  client_auth_type: RequireAnyClientCert\n  client_ca_file: ${ca.certFile}\n`), /stop verifying client certificates.*restart/],
     ] as const) {
       writeConfig(path, text);
       assert.equal(await running.reloadWebConfig(), 'rejected', text);
@@ -425,9 +426,15 @@ test('a reload that would remove TLS, or stop requiring a client certificate, is
       await assert.rejects(request(base, '/metrics', { tls: { ca: ca.cert, agent: false } }), 'still needs a client certificate');
       assert.equal((await request(base, '/metrics', withCert)).status, 200);
     }
-    // Another client CA, still required: applied.
-    writeConfig(path, tlsConfig(`  client_auth_type: RequireAnyClientCert\n  client_ca_file: ${ca.certFile}\n`));
+    // Still required and verified, now also limited to a SAN: applied.
+    const withSans = tlsConfig(`  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${ca.certFile}\n  client_allowed_sans: [client.example]\n`);
+    writeConfig(path, withSans);
     assert.equal(await running.reloadWebConfig(), 'applied');
+    assert.equal((await request(base, '/metrics', withCert)).status, 200);
+    // The SAN list dropped again: any verified certificate would do; refused.
+    writeConfig(path, mtls);
+    assert.equal(await running.reloadWebConfig(), 'rejected');
+    assert.ok(logs.some((l) => l.includes('"level":"error"') && /client_allowed_sans.*restart/.test(l)), logs.join(''));
   } finally {
     await running.close();
   }
