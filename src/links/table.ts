@@ -161,7 +161,10 @@ export interface LinkEvicted {
   readonly by: LinkState;
 }
 
-/** A link a complete dump did not report (its deletion was lost in an overrun). */
+/**
+ * A link whose deletion was lost (in an overrun): a complete dump did not report it, or a new
+ * device took its ifindex.
+ */
 export interface LinkPruned {
   readonly kind: 'pruned';
   readonly link: LinkState;
@@ -322,7 +325,11 @@ export class LinkTable {
     const previous = this.#links.get(msg.ifindex);
     if (!previous || isDifferentDevice(previous, msg)) {
       const link = createLink(msg, nowMs, this.#netns);
-      if (previous) this.#releaseName(previous);
+      if (previous) {
+        // The old device's deletion was lost and its ifindex reused: it is gone, told first.
+        this.#releaseName(previous);
+        if (this.#listeners.length > 0) this.#deliver({ kind: 'pruned', link: previous });
+      }
       this.#claimName(link);
       this.#links.set(msg.ifindex, link);
       return this.#commit({ kind: 'added', link }, true);

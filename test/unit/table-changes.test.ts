@@ -33,6 +33,15 @@ describe('LinkTable change events', () => {
     assert.equal(table.nsid, 4);
   });
 
+  it('a new device on the ifindex of one whose deletion was lost: the old one is told gone first', () => {
+    const { table, changes } = recorded();
+    table.apply(vethLink(7, { carrierChanges: 40, carrierUpCount: 20, carrierDownCount: 20 }), 0);
+    table.apply(vethLink(7, { ifname: 'other7', carrierChanges: 1, carrierUpCount: 1, carrierDownCount: 0 }), 1); // counters went back
+    assert.deepEqual(summary(changes), ['added 7', 'pruned 7', 'added 7']);
+    assert.equal(changes[1]!.link.name, 'veth7');
+    assert.equal(changes[2]!.link.name, 'other7');
+  });
+
   it('an update carries the state before it, and the link as it is after', () => {
     const { table, changes } = recorded();
     table.apply(vethLink(3, { iflink: 9, master: 5, carrierChanges: 40, carrierUpCount: 20, carrierDownCount: 20 }), 0);
