@@ -113,6 +113,8 @@ export class EthtoolMonitor {
   readonly #bySeq = new Map<number, { readonly ask: Ask; readonly half: Half; readonly flags?: number }>();
   /** header flags of LINKSTATE requests: ETHTOOL_FLAG_STATS until the kernel refuses it */
   #stateFlags = ETHTOOL_FLAG_STATS;
+  /** A LINKSTATE request with ETHTOOL_FLAG_STATS was answered: this kernel takes the flag. */
+  #statsAccepted = false;
   /** links waiting for a free slot, in the order asked */
   readonly #waiting = new Set<number>();
   /** ifindex → MODES_UNSUPPORTED | STATE_UNSUPPORTED, until the link goes */
@@ -309,7 +311,9 @@ export class EthtoolMonitor {
       const entry = this.#bySeq.get(error.requestSeq);
       if (entry === undefined || error.error === 0) return;
       const { ask, half } = entry;
-      if (half === 'state' && -error.error === EINVAL && entry.flags !== undefined && (entry.flags & ETHTOOL_FLAG_STATS) !== 0) {
+      // Only before any LINKSTATE request with the flag was answered: once one was, an EINVAL is
+      // that link's own refusal, not the kernel's age.
+      if (half === 'state' && -error.error === EINVAL && !this.#statsAccepted && entry.flags !== undefined && (entry.flags & ETHTOOL_FLAG_STATS) !== 0) {
         // a kernel before 6.2: LINKSTATE takes no ETHTOOL_FLAG_STATS; ask again without it
         if (this.#stateFlags !== 0) {
           this.#stateFlags = 0;
@@ -364,6 +368,7 @@ export class EthtoolMonitor {
         const state = decoded.linkState;
         const entry = ours ? this.#bySeq.get(msg.seq) : undefined;
         if (entry !== undefined && entry.half === 'state' && entry.ask.ifindex === state.ifindex) {
+          if (entry.flags !== undefined && (entry.flags & ETHTOOL_FLAG_STATS) !== 0) this.#statsAccepted = true;
           this.#applyLinkState(state.ifindex, state);
           this.#answered(msg.seq);
         }

@@ -389,6 +389,23 @@ describe('ethtool client', () => {
     assert.equal(k.lines.filter((l) => l.includes('ETHTOOL_FLAG_STATS')).length, 1);
   });
 
+  it('a kernel that took ETHTOOL_FLAG_STATS once: a later EINVAL is that link\'s refusal, the flag stays', () => {
+    const k = setup({ links: 2 });
+    k.resolve();
+    k.answer(k.take()); // both LINKSTATE requests, with the flag, answered
+    k.carrier(2, false, 3);
+    const later = k.take().filter((r) => r.cmd === ETHTOOL_MSG_LINKSTATE_GET);
+    assert.equal(later.length, 1);
+    assert.notEqual(headerFlags(later[0]!.bytes), undefined, 'sent with the flag');
+    k.socket.kernel(errorFor(later[0]!.bytes, 22));
+    assert.ok(k.lines.some((l) => l.includes('ethtool request refused')), 'logged as a refusal');
+    assert.equal(k.lines.filter((l) => l.includes('ETHTOOL_FLAG_STATS')).length, 0, 'not taken for an old kernel');
+    k.carrier(3, false, 3);
+    const other = k.take().filter((r) => r.cmd === ETHTOOL_MSG_LINKSTATE_GET);
+    assert.equal(other.length, 1);
+    assert.notEqual(headerFlags(other[0]!.bytes), undefined, 'the other link is still asked with the flag');
+  });
+
   it('the down reason: applied from LINKSTATE while without carrier, logged, cleared on the next reply without it', () => {
     const k = setup({ links: 1 });
     k.resolve();
