@@ -308,11 +308,11 @@ export class LinkFamiliesRenderer {
   /**
    * Renders every family of the chunk into one buffer; the chunk's pieces are views into it. A
    * chunk's pieces are always replaced together, so none keeps another's bytes alive longer.
-   * One allocation per chunk instead of one per family: a full chunk (256 links, ~300 KB) is
+   * One allocation per chunk instead of one per family: a full chunk (256 links) is
    * above glibc's mmap threshold (128 KiB, libc.ts) and goes back to the system when the GC frees
-   * it. Pieces of one family (4-100 KB each) came from the heap arena, where the generations a
-   * churn or a storm leaves for the GC stayed resident after it freed them (issue 8: the main
-   * arena at 17-23 MB with 4-6 MB in use after every 5,000-interface churn round).
+   * it. Pieces of one family came from the heap arena, where the generations a churn or a storm
+   * leaves for the GC stayed resident after it freed them (RELIABILITY.md, "Freed native memory
+   * kept by glibc").
    */
   #renderChunk(chunk: Chunk): void {
     const { links, tables } = chunk;

@@ -4,13 +4,12 @@
 //
 // prom-client stays the authority for these families: their objects, collectors and values are
 // its own, and the output is pinned byte for byte to its formatter (test/unit/registry-text.test.ts).
-// Only the formatting is ours. Why (issue 9, the scrape at 10,001 interfaces): prom-client's
-// formatter builds arrays, label objects, a WeakMap entry for a fresh `{}` and several strings
-// per sample, ~180 KB of garbage per render of this registry's 9 KB, and it renders every
-// family's HELP and TYPE lines anew at every scrape. That was a young-generation GC every 4
-// scrapes of an idle exporter and ~0.1 ms of each scrape's 0.3 ms in the registry. Here the
-// HELP/TYPE lines are kept per metric object (they never change) and each sample is one string
-// appended to the output.
+// Only the formatting is ours. Why (the scrape at 10,001 interfaces): prom-client's formatter
+// builds arrays, label objects, a WeakMap entry for a fresh `{}` and several strings per sample,
+// many times this registry's own size in garbage per render, and it renders every family's HELP
+// and TYPE lines anew at every scrape: young-generation GCs in an idle exporter, and a share of
+// each scrape (docs/design.md, "Measured trade-offs"). Here the HELP/TYPE lines are kept per
+// metric object (they never change) and each sample is one string appended to the output.
 //
 // Not supported, because no metric of this exporter uses them: registry default labels and
 // exemplars (prom-client prints both only when configured).

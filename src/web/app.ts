@@ -135,11 +135,10 @@ function plainPath(url: string | undefined): string | undefined {
 /**
  * The request listener. The telemetry path, /-/healthy and /-/ready (what Prometheus and
  * probes ask, every few seconds) are answered here with node:http alone, exactly as the express
- * routes below answer them. The express app, with every route, is built on the first other
- * request (the status page, the API, a 404, a spelling only express matches such as
- * "/-/healthy/"): express's application, request and response modules with what they load
- * (router, send, mime-db, qs, get-intrinsic, node:crypto through etag and cookie-signature, ...)
- * held ~4 MB of RSS in an exporter that only ever served scrapes (issue 8).
+ * routes below answer them. express(), with every route, is loaded on the first other request
+ * (the status page, the API, a 404, a spelling only express matches such as "/-/healthy/"), so
+ * an exporter that only serves scrapes never holds it (docs/design.md, "What the public entry
+ * points cost").
  */
 export function createApp(opts: AppOptions): App {
   const now = opts.now ?? Date.now;
