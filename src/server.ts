@@ -44,8 +44,8 @@ export interface ServerTimeouts {
 /**
  * headers 10 s and request 30 s are far above what a scraper needs on a LAN and cut a
  * slow-loris client off quickly; response 60 s is the longest scrape timeout a 60 s interval
- * allows, and lets a 3 MB status page through at 50 kB/s; keep-alive 90 s outlasts the common
- * 15–60 s scrape intervals so Prometheus reuses its connection (and its TLS session).
+ * allows, and lets the status page of a large host through a slow link; keep-alive 90 s outlasts
+ * the common 15–60 s scrape intervals so Prometheus reuses its connection (and its TLS session).
  */
 export const DEFAULT_TIMEOUTS: ServerTimeouts = {
   headersTimeoutMs: 10_000,

@@ -1,5 +1,8 @@
 // The shape of test/fixtures/netlink/*.json (written by scripts/record-fixtures.ts) and the
 // decode it records for each datagram.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { RTM_DELLINK, RTM_NEWLINK } from '../../src/netlink/constants.js';
 import { decodeLink } from '../../src/netlink/link.js';
 import { decodeDoneStatus, decodeErrorMessage, decodeMessages, isDone, isError } from '../../src/netlink/message.js';
@@ -75,4 +78,17 @@ export function decodeFixtureMessages(data: Buffer): RecordedMessage[] {
     return header;
   });
   return JSON.parse(JSON.stringify(decoded)) as RecordedMessage[];
+}
+
+/**
+ * Writes a fixture built to the kernel's uapi layout as `<base>.bin` and `<base>.json` in
+ * `outDir`. The decoder's reading is a check for the author, not the source of the expectation:
+ * where it disagrees with `expected` it is printed and false is returned.
+ */
+export function writeBuiltFixture(outDir: string, base: string, data: Buffer, record: object, decoded: unknown, expected: unknown): boolean {
+  const agrees = isDeepStrictEqual(JSON.parse(JSON.stringify(decoded)), JSON.parse(JSON.stringify(expected)));
+  if (!agrees) console.error(`decoder disagrees with ${base}:\n${JSON.stringify(decoded, null, 2)}`);
+  writeFileSync(join(outDir, `${base}.bin`), data);
+  writeFileSync(join(outDir, `${base}.json`), JSON.stringify(record, null, 2) + '\n');
+  return agrees;
 }
