@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBuiltFixture } from '../test/helpers/fixture-record.js';
 import koffi from 'koffi';
-import { errnoName } from '../src/errors.js';
+import { errnoName } from '../src/netlink/errors.js';
 import {
   ETHTOOL_A_LINKMODES_AUTONEG,
   ETHTOOL_A_LINKMODES_DUPLEX,

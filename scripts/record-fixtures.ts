@@ -55,7 +55,7 @@ import {
   SOCK_RAW,
 } from '../src/netlink/constants.js';
 import { libc, lastErrno } from '../src/netlink/libc.js';
-import { encodeLinkDumpRequest } from '../src/netlink/request.js';
+import { encodeLinkDumpRequest } from '../src/rtnetlink/request.js';
 import type { LinkMessage } from '../src/netlink/types.js';
 import { openLinkSocket, type ReceiveEvent } from '../src/netlink/socket.js';
 import { decodeFixtureMessages, writeBuiltFixture, type FixtureRecord, type IpRecord, type RecordedMessage } from '../test/helpers/fixture-record.js';

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { openSync, closeSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RTNLGRP_NSID } from '../src/netlink/constants.js';
-import { encodeAssignNsidRequest, encodeNsidDumpRequest } from '../src/netlink/nsid.js';
+import { encodeAssignNsidRequest, encodeNsidDumpRequest } from '../src/rtnetlink/nsid.js';
 import { openLinkSocket, openRequestSocket, type ReceiveEvent } from '../src/netlink/socket.js';
 
 const DIR = fileURLToPath(new URL('../../test/fixtures/netns/', import.meta.url));

@@ -1,4 +1,4 @@
-// Writes dist/src/build-info.json with the git revision of the tree being built: the
+// Writes dist/src/runtime/build-info.json with the git revision of the tree being built: the
 // LINKSTATE_EXPORTER_REVISION variable if set (a build without .git, as the Containerfile's),
 // else `git rev-parse`, else "unknown".
 import { execFileSync } from 'node:child_process';
@@ -12,5 +12,5 @@ if (revision === 'unknown') {
     // not a git checkout (e.g. an unpacked npm tarball): keep "unknown"
   }
 }
-mkdirSync('dist/src', { recursive: true });
-writeFileSync('dist/src/build-info.json', JSON.stringify({ revision }) + '\n');
+mkdirSync('dist/src/runtime', { recursive: true });
+writeFileSync('dist/src/runtime/build-info.json', JSON.stringify({ revision }) + '\n');

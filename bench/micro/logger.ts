@@ -30,7 +30,7 @@ const LINES = Number(option('lines', '200000'));
 const RUNS = Number(option('runs', '7'));
 const modulePath = option('module', '');
 const { createLogger } = (await import(
-  modulePath === '' ? '../../src/logger.js' : pathToFileURL(resolve(modulePath)).href
+  modulePath === '' ? '../../src/runtime/logger.js' : pathToFileURL(resolve(modulePath)).href
 )) as { createLogger: Create };
 
 const DEVICES = Array.from({ length: 1000 }, (_, i) => `lnk${i}`);

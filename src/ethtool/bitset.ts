@@ -12,7 +12,7 @@
 // Untrusted: every inconsistency is a NetlinkDecodeError ('bad_bitset', or the attribute reader's
 // size/overrun reasons), checked the way the kernel's own parser checks what user space sends.
 
-import { NetlinkDecodeError } from '../errors.js';
+import { NetlinkDecodeError } from '../netlink/errors.js';
 import { AttributeReader } from '../netlink/attributes.js';
 import { RTA_HDRLEN } from '../netlink/constants.js';
 import {

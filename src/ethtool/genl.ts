@@ -8,7 +8,7 @@
 // MAXATTR and CTRL_ATTR_MCAST_GRP_ID are u32, names are NUL-terminated strings, and
 // CTRL_ATTR_MCAST_GROUPS nests one attribute per group (types 1..n) holding a NAME and an ID.
 
-import { NetlinkDecodeError } from '../errors.js';
+import { NetlinkDecodeError } from '../netlink/errors.js';
 import { AttributeReader, rtaAlign } from '../netlink/attributes.js';
 import { NLMSG_HDRLEN, NLM_F_REQUEST, RTA_HDRLEN } from '../netlink/constants.js';
 import type { NetlinkMessage } from '../netlink/types.js';

@@ -3,7 +3,7 @@
 // ETHTOOL_A_HEADER_DEV_NAME string, ETHTOOL_A_HEADER_FLAGS u32 (requests), and since Linux 6.12
 // ETHTOOL_A_HEADER_PHY_INDEX u32. Replies and notifications name the device by index and name.
 
-import { NetlinkDecodeError } from '../errors.js';
+import { NetlinkDecodeError } from '../netlink/errors.js';
 import { AttributeReader } from '../netlink/attributes.js';
 import { NLA_F_NESTED, NLMSG_HDRLEN, RTA_HDRLEN } from '../netlink/constants.js';
 import { writeGenlRequestHeader } from './genl.js';

@@ -2,7 +2,7 @@
 // The exporter only needs to know which device it is about — a LINKINFO change is a reason to
 // ask for LINKMODES and LINKSTATE again — so only the header is decoded.
 
-import { NetlinkDecodeError } from '../errors.js';
+import { NetlinkDecodeError } from '../netlink/errors.js';
 import { AttributeReader } from '../netlink/attributes.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import { ETHTOOL_A_LINKINFO_HEADER, ETHTOOL_MSG_LINKINFO_GET_REPLY, ETHTOOL_MSG_LINKINFO_NTF } from './constants.js';

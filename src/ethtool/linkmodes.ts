@@ -7,7 +7,7 @@
 // mask the supported ones, PEER a list bitset (the partner's modes; not decoded). Any other size
 // is a decode error, never 0. Unknown attributes are skipped.
 
-import { NetlinkDecodeError } from '../errors.js';
+import { NetlinkDecodeError } from '../netlink/errors.js';
 import { AttributeReader } from '../netlink/attributes.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import { walkBitset } from './bitset.js';

@@ -8,7 +8,7 @@
 // the PHY or driver counts link-down events). The kernel sends no LINKSTATE notification: ask
 // again after every carrier change.
 
-import { NetlinkDecodeError } from '../errors.js';
+import { NetlinkDecodeError } from '../netlink/errors.js';
 import { AttributeReader } from '../netlink/attributes.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import {

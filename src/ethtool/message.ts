@@ -1,7 +1,7 @@
 // One entry point for the messages of the ethtool family: replies to our GET requests and the
 // notifications of the "monitor" multicast group, dispatched on the genl command.
 
-import { NetlinkDecodeError } from '../errors.js';
+import { NetlinkDecodeError } from '../netlink/errors.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import {
   ETHTOOL_MSG_LINKINFO_GET_REPLY,

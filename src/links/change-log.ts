@@ -1,7 +1,7 @@
 // The log lines of link changes, as a table subscriber: renames and carrier changes at info,
 // links added, removed and dropped (evicted by a name, pruned by a dump) at debug.
 
-import type { Logger } from '../logger.js';
+import type { Logger } from '../runtime/logger.js';
 import type { LinkChange, LinkChangeListener, LinkTable } from './table.js';
 
 export function linkChangeLog(logger: Logger): LinkChangeListener {

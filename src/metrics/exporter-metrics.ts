@@ -2,8 +2,8 @@
 // Registry — prom-client stays the authority for these families: their objects, collectors and
 // values. Their text is prom-client's to the byte, printed by registry-text.ts.
 
-import { DUMP_FAILURES } from '../dump-session.js';
-import { NETLINK_DECODE_REASONS } from '../errors.js';
+import { DUMP_FAILURES } from '../rtnetlink/dump-session.js';
+import { NETLINK_DECODE_REASONS } from '../netlink/errors.js';
 import { heapSizeCollector, processCpuCollector, processMemoryCollector } from './process-collectors.js';
 import { Counter, Gauge, Registry, defaultCollector, type DefaultCollector, type PromClientCollector } from './prom-client-adapter.js';
 import { registryText } from './registry-text.js';
@@ -175,7 +175,7 @@ export class ExporterMetrics {
   /**
    * The namespace metrics, registered only with --collector.netns: linkstate_exporter_namespaces
    * and the discovery's error counter (returned). linkstate_netns_info is cached bytes of its own
-   * (netns/info-family.ts).
+   * (src/metrics/namespace-info-family.ts).
    */
   registerNamespaces(namespaces: { readonly size: number }): Counter<'reason'> {
     const registers = [this.registry];

@@ -10,7 +10,7 @@
 //   process.memoryUsage() takes them from.
 
 import v8 from 'node:v8';
-import { fs } from '../builtins.js';
+import { fs } from '../runtime/builtins.js';
 import { Counter, Gauge, type Registry } from './prom-client-adapter.js';
 
 const { closeSync, fstatSync, openSync, readSync } = fs;

@@ -10,7 +10,7 @@
 // Byte order: netlink is host-endian; like the rest of src/netlink this reads little-endian
 // (see message.ts, which refuses to load on a big-endian host).
 
-import { NetlinkDecodeError, type NetlinkDecodeReason } from '../errors.js';
+import { NetlinkDecodeError, type NetlinkDecodeReason } from './errors.js';
 import { NLA_TYPE_MASK, RTA_HDRLEN } from './constants.js';
 import { decodeKernelText } from './kernel-text.js';
 

@@ -2,7 +2,7 @@
 // Only src/netlink/socket.ts imports this file; nothing else in src/ touches koffi (but
 // koffi-native.ts, which loads its prebuilt binary without the install-time code of koffi's
 // index). Every function is declared once at load time: calls construct no koffi types.
-import { fs } from '../builtins.js';
+import { fs } from '../runtime/builtins.js';
 import { koffi } from './koffi-native.js';
 
 const lib = koffi.load('libc.so.6');

@@ -7,7 +7,7 @@
 // big-endian would mean a byte-order branch in every read for hosts nobody runs this on.
 
 import { endianness } from 'node:os';
-import { NetlinkDecodeError } from '../errors.js';
+import { NetlinkDecodeError } from './errors.js';
 import {
   NLMSG_DONE,
   NLMSG_ERROR,

@@ -8,8 +8,8 @@
 // with a resync dump.
 //
 // The poll handle is unref'd, so an idle exporter may exit; close() stops it and closes the fd.
-import { quietRound, stormRound } from '../young-generation.js';
-import { NetlinkSocketError, type NetlinkSocketOperation } from '../errors.js';
+import { quietRound, stormRound } from '../runtime/young-generation.js';
+import { NetlinkSocketError, type NetlinkSocketOperation } from './errors.js';
 import {
   AF_NETLINK,
   EAGAIN,
@@ -92,7 +92,7 @@ export interface NetlinkSocket {
   /**
    * Begin receiving; events in kernel order, in bounded batches. `drained` is true when the batch
    * ended because the socket had nothing more (recvmsg said EAGAIN): only then is the kernel's
-   * overflow state known to be clear (see NetlinkSocket.start's caller in monitor.ts). Call once.
+   * overflow state known to be clear (see NetlinkSocket.start's caller in rtnetlink/link-monitor.ts). Call once.
    */
   start(onEvents: (events: ReceiveEvent[], drained: boolean) => void): void;
   /** Stop receiving and close the fd; idempotent. */

@@ -16,9 +16,9 @@
 // devices, alive.
 
 import type { FSWatcher, Stats } from 'node:fs';
-import { fs } from '../builtins.js';
-import type { Logger, RateLimitedLog } from '../logger.js';
-import { rateLimited } from '../logger.js';
+import { fs } from '../runtime/builtins.js';
+import type { Logger, RateLimitedLog } from '../runtime/logger.js';
+import { rateLimited } from '../runtime/logger.js';
 import type { NetnsError } from '../metrics/exporter-metrics.js';
 import { NETNSA_NSID_NOT_ASSIGNED, NLMSG_DONE, NLMSG_ERROR, RTM_NEWNSID } from '../netlink/constants.js';
 import { decodeKernelText } from '../netlink/kernel-text.js';
@@ -30,7 +30,7 @@ import {
   encodeNsidOfFdRequest,
   encodeNsidOfPidRequest,
   type NsidMessage,
-} from '../netlink/nsid.js';
+} from '../rtnetlink/nsid.js';
 import type { RequestSocket } from '../netlink/socket.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';

@@ -3,7 +3,7 @@
 // - CAP_NET_BROADCAST: NETLINK_LISTEN_ALL_NSID (receive other namespaces' link events);
 // - CAP_NET_ADMIN: RTM_NEWNSID (give a named namespace an nsid) and the link dumps of other
 //   namespaces (IFLA_TARGET_NETNSID).
-import { fs } from '../builtins.js';
+import { fs } from '../runtime/builtins.js';
 
 const { readFileSync } = fs;
 

@@ -5,13 +5,13 @@
 // never load it (docs/design.md, "What the public entry points cost").
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { http } from '../builtins.js';
+import { http } from '../runtime/builtins.js';
 import { createRequire } from 'node:module';
 import type express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import { PROGRAM_NAME } from '../config.js';
-import type { LinkEventLog } from '../events/link-events.js';
-import type { Logger } from '../logger.js';
+import { PROGRAM_NAME } from '../cli/config.js';
+import type { LinkEventLog } from '../links/event-log.js';
+import type { Logger } from '../runtime/logger.js';
 import type { Exposition } from '../metrics/exposition.js';
 import type { EventStreams } from './event-stream.js';
 import { acceptsGzip, negotiateOpenMetrics } from './negotiate.js';

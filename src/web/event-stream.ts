@@ -6,7 +6,7 @@
 // all streams, running only while at least one stream is open: an idle exporter has none.
 
 import type { Request, Response } from 'express';
-import type { LinkEventLog } from '../events/link-events.js';
+import type { LinkEventLog } from '../links/event-log.js';
 
 export interface EventStreamOptions {
   readonly log: LinkEventLog;

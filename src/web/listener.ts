@@ -4,8 +4,8 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { formatListenAddress, type ListenAddress } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { formatListenAddress, type ListenAddress } from '../cli/config.js';
+import { ConfigError } from '../runtime/config-error.js';
 
 export type AnyHttpServer = http.Server | https.Server;
 

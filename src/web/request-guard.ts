@@ -4,7 +4,7 @@
 // would otherwise end the process.
 
 import type http from 'node:http';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../runtime/logger.js';
 
 export type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => unknown;
 

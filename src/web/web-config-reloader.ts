@@ -6,9 +6,9 @@
 // last good config and log why (once per distinct problem).
 
 import type { FSWatcher } from 'node:fs';
-import { fs } from '../builtins.js';
+import { fs } from '../runtime/builtins.js';
 import { dirname } from 'node:path';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../runtime/logger.js';
 import type { WebConfig } from './web-config.js';
 import { loadWebConfig, type LoadedWebConfig } from './web-config-loader.js';
 

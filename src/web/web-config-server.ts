@@ -4,11 +4,11 @@
 // (test/integration/footprint.test.ts checks it).
 
 import type { RequestListener, Server as HttpServer } from 'node:http';
-import { http } from '../builtins.js';
+import { http } from '../runtime/builtins.js';
 import type https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { ConfigError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { ConfigError } from '../runtime/config-error.js';
+import type { Logger } from '../runtime/logger.js';
 import { guardRequests } from './request-guard.js';
 import { clientCertificateProblem, handshakeOptions } from './tls-policy.js';
 import { WebConfigError, type TlsServerConfig } from './web-config.js';

@@ -3,7 +3,7 @@
 // resolved against the config file's directory, as exporter-toolkit does. Any problem
 // throws WebConfigError with one line naming the key.
 
-import { http } from '../builtins.js';
+import { http } from '../runtime/builtins.js';
 import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { bcryptCostProblem } from './basic-auth.js';

@@ -4,7 +4,7 @@
 // web-config-server.ts).
 
 import type http from 'node:http';
-import { PROGRAM_NAME } from '../config.js';
+import { PROGRAM_NAME } from '../cli/config.js';
 import { AuthCache, BasicAuthenticator, CheckQueue, parseBasicAuthorization } from './basic-auth.js';
 import { BcryptWorker } from './bcrypt-worker.js';
 import { defaultHeaders } from './default-headers.js';

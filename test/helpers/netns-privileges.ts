@@ -22,7 +22,7 @@ export const PEER_LABEL = 'lab-peer';
 export const LAB_DEVICE = 'npv0';
 export const PEER_DEVICE = 'npv1';
 
-/** The one line the exporter prints when --collector.netns lacks a capability (src/run.ts). */
+/** The one line the exporter prints when --collector.netns lacks a capability (src/cli/run.ts). */
 export function missingCapabilitiesLine(missing: readonly string[]): string {
   return `linkstate-exporter: --collector.netns needs CAP_NET_ADMIN and CAP_NET_BROADCAST; this process lacks ${missing.join(' and ')}`;
 }

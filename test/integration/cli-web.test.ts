@@ -1,5 +1,5 @@
 // The built binary honours --web.config.file (TLS + basic auth): the flag is wired through
-// main.ts, not only parsed. (The web layer itself, --web.max-requests included, is tested in
+// cli/run.ts, not only parsed. (The web layer itself, --web.max-requests included, is tested in
 // depth in-process by web-config.test.ts and web-limits.test.ts.)
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

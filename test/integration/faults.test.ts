@@ -12,17 +12,17 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import koffi from 'koffi';
-import type { NetlinkSocketError } from '../../src/errors.js';
+import type { NetlinkSocketError } from '../../src/netlink/errors.js';
 import { LinkTable } from '../../src/links/table.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { MetricsExposition } from '../../src/metrics/exposition.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
-import { LinkMonitor } from '../../src/monitor.js';
+import { LinkMonitor } from '../../src/rtnetlink/link-monitor.js';
 import { RTMGRP_LINK } from '../../src/netlink/constants.js';
 import { libc } from '../../src/netlink/libc.js';
 import { openLinkSocket, type NetlinkSocket } from '../../src/netlink/socket.js';
-import { createApp } from '../../src/server.js';
+import { createApp } from '../../src/web/server.js';
 import { eventually, MAIN, startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { parseSamples, sampleValue, type Sample } from '../helpers/exposition.js';
 import { buildForbidNetlink } from '../helpers/forbid-netlink.js';
@@ -33,7 +33,7 @@ const PAIRS = 8;
 const dup2 = koffi.load('libc.so.6').func('int dup2(int oldfd, int newfd)') as (oldfd: number, newfd: number) => number;
 const dup = koffi.load('libc.so.6').func('int dup(int oldfd)') as (oldfd: number) => number;
 
-/** The exporter's pieces wired in this process (as main.ts does) around the real netlink socket. */
+/** The exporter's pieces wired in this process (as cli/run.ts does) around the real netlink socket. */
 interface InProcess {
   readonly monitor: LinkMonitor;
   readonly metrics: ExporterMetrics;

@@ -3,7 +3,7 @@
 // prom-client's index (with @opentelemetry/api and the Pushgateway's node:https), nor koffi's index (whose download code loads node:https and node:tls). Every module the
 // process loads is recorded by test/helpers/module-trace.ts (an ESM resolve hook plus
 // require.cache and the built-in list at exit); the run with a web config shows that the trace
-// does see the modules loaded on demand. And the V8 settings of src/v8-flags.ts are in effect.
+// does see the modules loaded on demand. And the V8 settings of src/runtime/v8-flags.ts are in effect.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,7 +49,7 @@ const NEVER_BUILTINS_PLAIN = ['node:https', 'node:tls', 'node:_tls_wrap', 'node:
 /** Always loaded: if these are missing, the trace itself is broken. */
 const ALWAYS = [
   '/dist/src/main.js',
-  '/dist/src/server.js',
+  '/dist/src/web/server.js',
   // express, from its index, for the landing page these runs request.
   '/node_modules/express/index.js',
   '/node_modules/prom-client/lib/registry.js',

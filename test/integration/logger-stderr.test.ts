@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { EXIT_STALL_LIMIT_MS, MAX_BUFFERED_LOG_BYTES } from '../../src/logger.js';
+import { EXIT_STALL_LIMIT_MS, MAX_BUFFERED_LOG_BYTES } from '../../src/runtime/logger.js';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 const TS = '2026-01-02T03:04:05.678Z';
-const LOGGER_URL = new URL('../../src/logger.js', import.meta.url).href;
+const LOGGER_URL = new URL('../../src/runtime/logger.js', import.meta.url).href;
 
 interface Child {
   readonly code: number | null;

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
 import { readRepoFile } from '../helpers/repo.js';
-import { V8_FLAGS, v8FlagsApply } from '../../src/v8-flags.js';
+import { V8_FLAGS, v8FlagsApply } from '../../src/runtime/v8-flags.js';
 
 interface Package {
   readonly engines: { node: string };

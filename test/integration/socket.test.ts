@@ -16,16 +16,16 @@ import {
   SOCK_RAW,
 } from '../../src/netlink/constants.js';
 import { libc, lastErrno } from '../../src/netlink/libc.js';
-import { decodeLink } from '../../src/netlink/link.js';
+import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeMessages, isDone } from '../../src/netlink/message.js';
-import { encodeLinkDumpRequest } from '../../src/netlink/request.js';
+import { encodeLinkDumpRequest } from '../../src/rtnetlink/request.js';
 import { openLinkSocket, type NetlinkSocket, type ReceiveEvent } from '../../src/netlink/socket.js';
 import type { LinkMessage, NetlinkMessage } from '../../src/netlink/types.js';
 import { GENL_ID_CTRL, decodeEthtoolMessage, decodeFamily, encodeGetFamilyRequest, multicastGroupId } from '../../src/ethtool/index.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
 
 const SOCKET_MODULE = new URL('../../src/netlink/socket.js', import.meta.url).href;
-const REQUEST_MODULE = new URL('../../src/netlink/request.js', import.meta.url).href;
+const REQUEST_MODULE = new URL('../../src/rtnetlink/request.js', import.meta.url).href;
 // Read before entering the namespace: net.core.rmem_max is only visible from the initial one.
 const RMEM_MAX = readRmemMax();
 

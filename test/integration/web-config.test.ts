@@ -8,9 +8,9 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import bcrypt from 'bcryptjs';
-import { createApp, startServer, type Exposition, type MetricsSource, type RunningServer, type StartOptions } from '../../src/server.js';
-import { ConfigError } from '../../src/errors.js';
-import { createLogger } from '../../src/logger.js';
+import { createApp, startServer, type Exposition, type MetricsSource, type RunningServer, type StartOptions } from '../../src/web/server.js';
+import { ConfigError } from '../../src/runtime/config-error.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { request, type TestResponse } from '../helpers/http-request.js';
 import { TestPki, type CertFiles } from '../helpers/test-certs.js';
 

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { createApp, startServer, NOT_READY_TEXT, type Exposition, type MetricsSource } from '../../src/server.js';
-import { createLogger } from '../../src/logger.js';
+import { createApp, startServer, NOT_READY_TEXT, type Exposition, type MetricsSource } from '../../src/web/server.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { request, type TestResponse } from '../helpers/http-request.js';
 
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';

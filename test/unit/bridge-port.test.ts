@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { NetlinkDecodeError } from '../../src/errors.js';
+import { NetlinkDecodeError } from '../../src/netlink/errors.js';
 import { LinkTable } from '../../src/links/table.js';
 import {
   AF_BRIDGE,
@@ -23,7 +23,7 @@ import {
   RTM_DELLINK,
   RTM_NEWLINK,
 } from '../../src/netlink/constants.js';
-import { decodeLink } from '../../src/netlink/link.js';
+import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeMessages } from '../../src/netlink/message.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { ifinfomsg, nestedAttr, nlmsg, rtattr, stringAttr, u8Attr, vethLink } from '../helpers/netlink-bytes.js';

@@ -9,8 +9,8 @@ import {
   parseListenAddress,
   VERSION,
   type Config,
-} from '../../src/config.js';
-import { ConfigError } from '../../src/errors.js';
+} from '../../src/cli/config.js';
+import { ConfigError } from '../../src/runtime/config-error.js';
 
 function run(argv: string[]): Config {
   const result = parseConfig(argv);

@@ -8,9 +8,9 @@ import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
-import { NETLINK_DECODE_REASONS, NetlinkDecodeError } from '../../src/errors.js';
+import { NETLINK_DECODE_REASONS, NetlinkDecodeError } from '../../src/netlink/errors.js';
 import { NLMSG_ERROR, RTM_DELLINK, RTM_NEWLINK } from '../../src/netlink/constants.js';
-import { decodeLink } from '../../src/netlink/link.js';
+import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeErrorMessage, decodeMessages } from '../../src/netlink/message.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import {

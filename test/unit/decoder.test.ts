@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { NetlinkDecodeError, type NetlinkDecodeReason } from '../../src/errors.js';
+import { NetlinkDecodeError, type NetlinkDecodeReason } from '../../src/netlink/errors.js';
 import { AttributeReader } from '../../src/netlink/attributes.js';
 import {
   IFF_LOWER_UP,
@@ -36,7 +36,7 @@ import {
   RTM_GETLINK,
   RTM_NEWLINK,
 } from '../../src/netlink/constants.js';
-import { decodeLink } from '../../src/netlink/link.js';
+import { decodeLink } from '../../src/rtnetlink/link.js';
 import {
   decodeDoneStatus,
   decodeErrorMessage,
@@ -46,7 +46,7 @@ import {
   isError,
   isMulti,
 } from '../../src/netlink/message.js';
-import { encodeLinkDumpRequest } from '../../src/netlink/request.js';
+import { encodeLinkDumpRequest } from '../../src/rtnetlink/request.js';
 import type { LinkMessage, NetlinkMessage } from '../../src/netlink/types.js';
 import {
   doneMessage,

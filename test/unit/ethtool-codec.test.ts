@@ -37,7 +37,7 @@ import { decodeFamily, decodeGenlHeader, encodeGetFamilyRequest, multicastGroupI
 import { decodeLinkModes, encodeLinkModesRequest, linkModeName, linkModeSpeedMbps } from '../../src/ethtool/linkmodes.js';
 import { decodeLinkState, encodeLinkStateRequest, linkExtStateName, linkExtSubstateName } from '../../src/ethtool/linkstate.js';
 import { decodeEthtoolMessage } from '../../src/ethtool/message.js';
-import { NetlinkDecodeError } from '../../src/errors.js';
+import { NetlinkDecodeError } from '../../src/netlink/errors.js';
 import { decodeMessages } from '../../src/netlink/message.js';
 import type { NetlinkMessage } from '../../src/netlink/types.js';
 import {

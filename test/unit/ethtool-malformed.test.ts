@@ -40,7 +40,7 @@ import { decodeFamily } from '../../src/ethtool/genl.js';
 import { decodeLinkModes } from '../../src/ethtool/linkmodes.js';
 import { decodeLinkState } from '../../src/ethtool/linkstate.js';
 import { decodeEthtoolMessage } from '../../src/ethtool/message.js';
-import { NetlinkDecodeError, type NetlinkDecodeReason } from '../../src/errors.js';
+import { NetlinkDecodeError, type NetlinkDecodeReason } from '../../src/netlink/errors.js';
 import { decodeMessages } from '../../src/netlink/message.js';
 import { attr, bitWords, deviceHeader, flag, genlMessage, nest, str, u16, u32, u8 } from '../helpers/ethtool-bytes.js';
 

@@ -3,7 +3,7 @@
 // EOPNOTSUPP / ENODEV, notifications, undecodable replies and overruns.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EthtoolMonitor } from '../../src/ethtool-monitor.js';
+import { EthtoolMonitor } from '../../src/ethtool/monitor.js';
 import {
   CTRL_ATTR_FAMILY_ID,
   CTRL_ATTR_FAMILY_NAME,
@@ -32,9 +32,9 @@ import {
   ETHTOOL_MSG_LINKSTATE_GET_REPLY,
   GENL_ID_CTRL,
 } from '../../src/ethtool/constants.js';
-import { NetlinkSocketError } from '../../src/errors.js';
+import { NetlinkSocketError } from '../../src/netlink/errors.js';
 import { LinkTable } from '../../src/links/table.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { NLMSG_ERROR } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';

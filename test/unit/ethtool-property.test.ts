@@ -39,7 +39,7 @@ import { encodeLinkModesRequest } from '../../src/ethtool/linkmodes.js';
 import { encodeLinkStateRequest } from '../../src/ethtool/linkstate.js';
 import { decodeEthtoolMessage } from '../../src/ethtool/message.js';
 import type { EthtoolMessage, GenlFamily } from '../../src/ethtool/types.js';
-import { NETLINK_DECODE_REASONS, NetlinkDecodeError } from '../../src/errors.js';
+import { NETLINK_DECODE_REASONS, NetlinkDecodeError } from '../../src/netlink/errors.js';
 import { NLMSG_ERROR } from '../../src/netlink/constants.js';
 import { decodeErrorMessage, decodeMessages } from '../../src/netlink/message.js';
 import { attr, compactBitset, deviceHeader, genlMessage, u32, u8, verboseBitset } from '../helpers/ethtool-bytes.js';

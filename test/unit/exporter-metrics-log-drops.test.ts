@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { closeSync, openSync } from 'node:fs';
 import { test } from 'node:test';
-import { FdLineWriter, createLogger } from '../../src/logger.js';
+import { FdLineWriter, createLogger } from '../../src/runtime/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 

@@ -2,7 +2,7 @@
 // datagrams recorded from the real kernel (test/fixtures/netlink) through the monitor with a
 // fixed clock; families that depend on the process (process_*, nodejs_*, build_info) are
 // filtered out. The body is taken the way the HTTP server takes it: from MetricsExposition as its
-// MetricsSource (src/server.ts), pieces joined in order, plain and gzip-decoded, so the golden
+// MetricsSource (src/web/server.ts), pieces joined in order, plain and gzip-decoded, so the golden
 // files pin what a scraper receives. UPDATE_GOLDEN=1 rewrites the golden files for review.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,12 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { LinkTable } from '../../src/links/table.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { MetricsExposition, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../../src/metrics/exposition.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
-import { LinkMonitor } from '../../src/monitor.js';
-import type { MetricsSource } from '../../src/server.js';
+import { LinkMonitor } from '../../src/rtnetlink/link-monitor.js';
+import type { MetricsSource } from '../../src/web/server.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { decodeEthtoolMessage, type EthtoolMessage } from '../../src/ethtool/index.js';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writev } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FdLineWriter, LINGER_MS, createLogger, rateLimited, type Logger, type LoggerOptions, type WritevFn } from '../../src/logger.js';
-import type { LogLevel } from '../../src/config.js';
+import { FdLineWriter, LINGER_MS, createLogger, rateLimited, type Logger, type LoggerOptions, type WritevFn } from '../../src/runtime/logger.js';
+import type { LogLevel } from '../../src/cli/config.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);

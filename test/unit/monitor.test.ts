@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { NetlinkSocketError } from '../../src/errors.js';
+import { NetlinkSocketError } from '../../src/netlink/errors.js';
 import { linkChangeLog } from '../../src/links/change-log.js';
 import { LinkTable, type LinkChange } from '../../src/links/table.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
-import { LinkMonitor } from '../../src/monitor.js';
+import { LinkMonitor } from '../../src/rtnetlink/link-monitor.js';
 import {
   IFF_UP,
   IFLA_PARENT_DEV_NAME,

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { NetlinkDecodeError } from '../../src/errors.js';
+import { NetlinkDecodeError } from '../../src/netlink/errors.js';
 import { LinkTable } from '../../src/links/table.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { ExporterMetrics, type NetnsError } from '../../src/metrics/exporter-metrics.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
-import { LinkMonitor } from '../../src/monitor.js';
+import { LinkMonitor } from '../../src/rtnetlink/link-monitor.js';
 import {
   IFLA_TARGET_NETNSID,
   NETLINK_LISTEN_ALL_NSID,
@@ -42,8 +42,8 @@ import {
   encodeNsidOfFdRequest,
   encodeNsidOfPidRequest,
   type NsidMessage,
-} from '../../src/netlink/nsid.js';
-import { encodeLinkDumpRequest } from '../../src/netlink/request.js';
+} from '../../src/rtnetlink/nsid.js';
+import { encodeLinkDumpRequest } from '../../src/rtnetlink/request.js';
 import { nsidFromControl } from '../../src/netlink/socket.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { NamespaceDiscovery } from '../../src/netns/discovery.js';
@@ -631,7 +631,7 @@ describe('LinkMonitor with namespaces', () => {
 
 describe('link events of other namespaces', () => {
   it('carry netns after device; our own carry no netns key', async () => {
-    const { transitionsOf } = await import('../../src/events/link-events.js');
+    const { transitionsOf } = await import('../../src/links/event-log.js');
     const pod = new LinkTable('pod-a');
     pod.apply(vethLink(2), 0);
     const down = pod.apply(vethLink(2, { carrier: 0, flags: 1, carrierChanges: 3, carrierDownCount: 2 }), 1);
@@ -647,7 +647,7 @@ describe('link events of other namespaces', () => {
 
 describe('linkstate_netns_info', () => {
   it('one sample per exported namespace, by label, escaped; cached until a namespace, label or inode changes', async () => {
-    const { NamespaceInfoFamily } = await import('../../src/netns/info-family.js');
+    const { NamespaceInfoFamily } = await import('../../src/metrics/namespace-info-family.js');
     const set = new NamespaceSet();
     const family = new NamespaceInfoFamily(set);
     assert.deepEqual(family.pieces('prometheus'), [], 'no namespace, no family');

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { createApp, startServer, NOT_READY_TEXT, type Exposition, type MetricsSource, type RunningServer } from '../../src/server.js';
-import { ConfigError } from '../../src/errors.js';
-import { createLogger } from '../../src/logger.js';
+import { createApp, startServer, NOT_READY_TEXT, type Exposition, type MetricsSource, type RunningServer } from '../../src/web/server.js';
+import { ConfigError } from '../../src/runtime/config-error.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { request } from '../helpers/http-request.js';
 
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { LinkTable } from '../../src/links/table.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP, IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
-import { createApp, startServer, type MetricsSource } from '../../src/server.js';
+import { createApp, startServer, type MetricsSource } from '../../src/web/server.js';
 import { ago, escapeHtml, renderLinksJson, renderStatusPage } from '../../src/web/status-page.js';
 import { request } from '../helpers/http-request.js';
 

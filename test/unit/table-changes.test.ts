@@ -5,7 +5,7 @@ import type { LinkMessage } from '../../src/netlink/types.js';
 import { LinkTable, type LinkChange, type LinkState } from '../../src/links/table.js';
 import { NamespaceSet } from '../../src/netns/namespaces.js';
 import { linkChangeLog } from '../../src/links/change-log.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { vethLink } from '../helpers/netlink-bytes.js';
 
 const del = (ifindex: number, ifname = `veth${ifindex}`): LinkMessage => ({ ...vethLink(ifindex, { ifname }), kind: 'del' });

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { LinkTable } from '../../src/links/table.js';
 import { IFF_LOWER_UP, IFF_UP, IFLA_IFNAME } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
-import { decodeLink } from '../../src/netlink/link.js';
+import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeMessages } from '../../src/netlink/message.js';
 import { fullLink, linkMessageBytes, rtattr } from '../helpers/netlink-bytes.js';
 

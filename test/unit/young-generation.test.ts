@@ -1,9 +1,9 @@
-// The young generation is held small at rest and may grow during a storm (src/young-generation.ts).
+// The young generation is held small at rest and may grow during a storm (src/runtime/young-generation.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { applyV8Flags } from '../../src/v8-flags.js';
-import { quietRound, stormRound, youngGenerationMayGrow } from '../../src/young-generation.js';
+import { applyV8Flags } from '../../src/runtime/v8-flags.js';
+import { quietRound, stormRound, youngGenerationMayGrow } from '../../src/runtime/young-generation.js';
 
 // The exporter's flags (--semi-space-growth-factor=1 among them), as main.ts sets them.
 assert.ok(applyV8Flags(), `the exporter's V8 flags apply to V8 ${process.versions.v8}`);

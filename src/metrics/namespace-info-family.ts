@@ -1,8 +1,8 @@
 // linkstate_netns_info{netns,nsid,inode} 1, one sample per exported namespace, kept as bytes until
 // the namespaces change (as the link families are): rendered by prom-client at every scrape, a
 // hundred labelled samples cost more than the four hundred links of those namespaces.
-import { escapeLabelValue, familyHeader, type ExpositionFormat, type LinkFamily } from '../metrics/link-family.js';
-import type { NamespaceSet } from './namespaces.js';
+import { escapeLabelValue, familyHeader, type ExpositionFormat, type LinkFamily } from './link-family.js';
+import type { NamespaceSet } from '../netns/namespaces.js';
 
 const FAMILY = {
   name: 'linkstate_netns_info',

@@ -2,26 +2,27 @@
 // Exit codes: 0 after SIGINT/SIGTERM or --help/--version, 1 for bad flags/config or a start-up
 // failure (socket, address in use), 2 for an unexpected internal error.
 
-import { fs } from './builtins.js';
+import { fs } from '../runtime/builtins.js';
 import { parseConfig, VERSION, type Config } from './config.js';
-import { buildRevision } from './build-info.js';
-import { ConfigError, NetlinkSocketError } from './errors.js';
-import { createLogger } from './logger.js';
-import { LinkEventLog, publishTransitions } from './events/link-events.js';
-import { linkChangeLog } from './links/change-log.js';
-import { LinkTable } from './links/table.js';
-import { ExporterMetrics } from './metrics/exporter-metrics.js';
-import { MetricsExposition } from './metrics/exposition.js';
-import { LinkFamiliesRenderer } from './metrics/link-families.js';
-import { LinkMonitor } from './monitor.js';
-import { EthtoolMonitor } from './ethtool-monitor.js';
-import { NETLINK_GENERIC, RTMGRP_LINK, RTNLGRP_NSID } from './netlink/constants.js';
-import { configureAllocator, openLinkSocket, openRequestSocket, setNonBlocking } from './netlink/socket.js';
-import { DiscoveryError, NamespaceDiscovery } from './netns/discovery.js';
-import { NamespaceInfoFamily } from './netns/info-family.js';
-import { NamespaceSet } from './netns/namespaces.js';
-import { missingNetnsCapabilities } from './netns/privileges.js';
-import { createApp, startServer } from './server.js';
+import { buildRevision } from '../runtime/build-info.js';
+import { NetlinkSocketError } from '../netlink/errors.js';
+import { ConfigError } from '../runtime/config-error.js';
+import { createLogger } from '../runtime/logger.js';
+import { LinkEventLog, publishTransitions } from '../links/event-log.js';
+import { linkChangeLog } from '../links/change-log.js';
+import { LinkTable } from '../links/table.js';
+import { ExporterMetrics } from '../metrics/exporter-metrics.js';
+import { MetricsExposition } from '../metrics/exposition.js';
+import { LinkFamiliesRenderer } from '../metrics/link-families.js';
+import { LinkMonitor } from '../rtnetlink/link-monitor.js';
+import { EthtoolMonitor } from '../ethtool/monitor.js';
+import { NETLINK_GENERIC, RTMGRP_LINK, RTNLGRP_NSID } from '../netlink/constants.js';
+import { configureAllocator, openLinkSocket, openRequestSocket, setNonBlocking } from '../netlink/socket.js';
+import { DiscoveryError, NamespaceDiscovery } from '../netns/discovery.js';
+import { NamespaceInfoFamily } from '../metrics/namespace-info-family.js';
+import { NamespaceSet } from '../netns/namespaces.js';
+import { missingNetnsCapabilities } from '../netns/privileges.js';
+import { createApp, startServer } from '../web/server.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   let config: Config;

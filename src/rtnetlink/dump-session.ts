@@ -14,8 +14,8 @@
 //   error it answers with is dropped like any other message). Dump again after a backoff.
 // Nothing but `complete` prunes: a partial dump must never delete the links it did not reach.
 
-import { NLM_F_DUMP_INTR } from './netlink/constants.js';
-import type { NetlinkMessage } from './netlink/types.js';
+import { NLM_F_DUMP_INTR } from '../netlink/constants.js';
+import type { NetlinkMessage } from '../netlink/types.js';
 
 /** Why a dump ended without pruning; the list pre-initialises labelled counters at zero. */
 export const DUMP_FAILURES = ['done_error', 'refused', 'truncated', 'undecodable', 'socket_error', 'stalled'] as const;

@@ -10,8 +10,8 @@
 // for no JSON.
 // Nothing is allocated before the first event.
 
-import type { ApplyResult, LinkChangeListener } from '../links/table.js';
-import { operStateName } from '../links/table.js';
+import type { ApplyResult, LinkChangeListener } from './table.js';
+import { operStateName } from './table.js';
 
 export type TransitionType = 'carrier' | 'admin' | 'oper';
 

@@ -9,8 +9,8 @@
 // synchronously at exit.
 
 import { fs } from './builtins.js';
-import type { LogFormat, LogLevel } from './config.js';
-import { systemClock, type Clock, type ClockTimer } from './runtime/clock.js';
+import type { LogFormat, LogLevel } from '../cli/config.js';
+import { systemClock, type Clock, type ClockTimer } from './clock.js';
 
 const { writev: fsWritev, writeSync } = fs;
 

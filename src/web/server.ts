@@ -4,20 +4,20 @@
 // TLS, reloads) lives in web/web-config-server.ts, imported when the flag is given.
 
 import type { Server as HttpServer } from 'node:http';
-import { http } from './builtins.js';
+import { http } from '../runtime/builtins.js';
 import type https from 'node:https';
-import type { ListenAddress } from './config.js';
-import { createLogger, type Logger } from './logger.js';
-import type { App } from './web/app.js';
-import { defaultHeaders } from './web/default-headers.js';
-import { listen } from './web/listener.js';
-import { guardRequests } from './web/request-guard.js';
-import { NODE_CHECK_INTERVAL_OFF, guardSlowClients } from './web/slow-client-guard.js';
-import type { ReloadOutcome } from './web/web-config-reloader.js';
+import type { ListenAddress } from '../cli/config.js';
+import { createLogger, type Logger } from '../runtime/logger.js';
+import type { App } from './app.js';
+import { defaultHeaders } from './default-headers.js';
+import { listen } from './listener.js';
+import { guardRequests } from './request-guard.js';
+import { NODE_CHECK_INTERVAL_OFF, guardSlowClients } from './slow-client-guard.js';
+import type { ReloadOutcome } from './web-config-reloader.js';
 
-export { createApp, NOT_READY_TEXT, type App, type AppOptions, type Exposition, type MetricsSource } from './web/app.js';
-export { formatBoundAddress, listenErrorMessage } from './web/listener.js';
-export type { ReloadOutcome } from './web/web-config-reloader.js';
+export { createApp, NOT_READY_TEXT, type App, type AppOptions, type Exposition, type MetricsSource } from './app.js';
+export { formatBoundAddress, listenErrorMessage } from './listener.js';
+export type { ReloadOutcome } from './web-config-reloader.js';
 
 export interface ServerTimeouts {
   /** Time allowed to receive a request's headers: a slow client is answered 408 and cut off. */
@@ -95,7 +95,7 @@ export async function startServer(
   const web =
     opts.webConfigFile === undefined
       ? undefined
-      : await (await import('./web/web-config-server.js')).prepareWebConfig(opts.webConfigFile, logger, timeouts);
+      : await (await import('./web-config-server.js')).prepareWebConfig(opts.webConfigFile, logger, timeouts);
 
   let server: HttpServer | https.Server;
   if (web !== undefined) {

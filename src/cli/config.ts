@@ -1,12 +1,12 @@
 // Command-line flags → frozen Config. Flags are spelled the way Prometheus
 // exporters spell them (--web.listen-address, --log.level, ...). Any bad input
 // throws ConfigError with a single line; --help and --version return the text
-// to print instead of exiting, so main.ts decides what to do with it.
+// to print instead of exiting, so cli/run.ts decides what to do with it.
 
 import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../runtime/config-error.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -62,8 +62,8 @@ export type ConfigResult =
 
 export const PROGRAM_NAME = 'linkstate-exporter';
 
-// dist/src/config.js → ../../package.json (the package root). Read once at start.
-const packageJson = createRequire(import.meta.url)('../../package.json') as { version?: unknown };
+// dist/src/cli/config.js → ../../../package.json (the package root). Read once at start.
+const packageJson = createRequire(import.meta.url)('../../../package.json') as { version?: unknown };
 export const VERSION: string = typeof packageJson.version === 'string' ? packageJson.version : 'unknown';
 
 export const DEFAULT_LISTEN_ADDRESS = ':10071';

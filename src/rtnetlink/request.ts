@@ -8,7 +8,7 @@ import {
   NLM_F_REQUEST,
   RTM_GETLINK,
   IFLA_TARGET_NETNSID,
-} from './constants.js';
+} from '../netlink/constants.js';
 
 /**
  * RTM_GETLINK with NLM_F_REQUEST | NLM_F_DUMP and an all-zero ifinfomsg (family AF_UNSPEC):

@@ -7,8 +7,8 @@
 // NETNSA_FD and NETNSA_NSID = -1 ("give it one", as `ip netns set NAME auto` does). Answers and
 // the RTNLGRP_NSID notifications are RTM_NEWNSID/RTM_DELNSID carrying NETNSA_NSID.
 
-import { NetlinkDecodeError } from '../errors.js';
-import { AttributeReader } from './attributes.js';
+import { NetlinkDecodeError } from '../netlink/errors.js';
+import { AttributeReader } from '../netlink/attributes.js';
 import {
   NETNSA_FD,
   NETNSA_NSID,
@@ -22,9 +22,9 @@ import {
   RTM_DELNSID,
   RTM_GETNSID,
   RTM_NEWNSID,
-} from './constants.js';
+} from '../netlink/constants.js';
 import { encodeRtnlRequest } from './request.js';
-import type { NetlinkMessage } from './types.js';
+import type { NetlinkMessage } from '../netlink/types.js';
 
 /** An RTM_*NSID request: struct rtgenmsg (padded to 4) and NETNSA_* s32 attributes. */
 function header(type: number, flags: number, seq: number, attributes: ReadonlyArray<readonly [number, number]>): Buffer {

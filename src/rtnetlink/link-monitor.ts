@@ -24,15 +24,15 @@
 // may have lost any namespace's messages) dumps them all. A datagram from an nsid nobody has
 // announced is counted and dropped, and the discovery is asked about it (it dumps it when found).
 
-import { DropRecorder } from './drop-recorder.js';
+import { DropRecorder } from '../netlink/drop-recorder.js';
 import { DumpSession, type DumpEnd } from './dump-session.js';
-import type { NetlinkSocketError } from './errors.js';
-import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
-import type { LinkTable } from './links/table.js';
-import { NamespaceSet, type Namespace } from './netns/namespaces.js';
-import { systemClock, type Clock, type ClockTimer } from './runtime/clock.js';
-import { decodeNsidMessage, type NsidMessage } from './netlink/nsid.js';
-import { MESSAGE_TYPES, type ExporterMetrics, type MessageType } from './metrics/exporter-metrics.js';
+import type { NetlinkSocketError } from '../netlink/errors.js';
+import { rateLimited, type Logger, type RateLimitedLog } from '../runtime/logger.js';
+import type { LinkTable } from '../links/table.js';
+import { NamespaceSet, type Namespace } from '../netns/namespaces.js';
+import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
+import { decodeNsidMessage, type NsidMessage } from './nsid.js';
+import { MESSAGE_TYPES, type ExporterMetrics, type MessageType } from '../metrics/exporter-metrics.js';
 import {
   AF_UNSPEC,
   NLMSG_DONE,
@@ -42,12 +42,12 @@ import {
   RTM_DELNSID,
   RTM_NEWLINK,
   RTM_NEWNSID,
-} from './netlink/constants.js';
-import { decodeLink } from './netlink/link.js';
-import { decodeDoneStatus, decodeErrorMessage } from './netlink/message.js';
-import { encodeLinkDumpRequest } from './netlink/request.js';
-import type { NetlinkSocket, ReceiveEvent } from './netlink/socket.js';
-import type { NetlinkMessage } from './netlink/types.js';
+} from '../netlink/constants.js';
+import { decodeLink } from './link.js';
+import { decodeDoneStatus, decodeErrorMessage } from '../netlink/message.js';
+import { encodeLinkDumpRequest } from './request.js';
+import type { NetlinkSocket, ReceiveEvent } from '../netlink/socket.js';
+import type { NetlinkMessage } from '../netlink/types.js';
 
 /** What the monitor tells the namespace discovery (netns/discovery.ts). */
 export interface NamespaceHooks {

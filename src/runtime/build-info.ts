@@ -1,5 +1,5 @@
 // The revision the exporter was built from, for linkstate_exporter_build_info. `npm run build`
-// writes dist/src/build-info.json (scripts/write-build-info.mjs) from `git rev-parse HEAD`; a
+// writes dist/src/runtime/build-info.json (scripts/write-build-info.mjs) from `git rev-parse HEAD`; a
 // build outside a git checkout, or none at all, reports "unknown".
 
 import { fs } from './builtins.js';

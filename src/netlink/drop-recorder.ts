@@ -1,10 +1,10 @@
 // What the netlink monitors do with a datagram or message they cannot use: count it by reason in
 // linkstate_exporter_netlink_dropped_total and log it, rate-limited. One recorder per monitor.
 import { NetlinkDecodeError } from './errors.js';
-import type { RateLimitedLog } from './logger.js';
-import type { DropReason } from './metrics/exporter-metrics.js';
-import { decodeMessages } from './netlink/message.js';
-import type { NetlinkMessage } from './netlink/types.js';
+import type { RateLimitedLog } from '../runtime/logger.js';
+import type { DropReason } from '../metrics/exporter-metrics.js';
+import { decodeMessages } from './message.js';
+import type { NetlinkMessage } from './types.js';
 
 /** Why messagesOf() dropped a whole datagram. */
 export type DatagramDrop = Extract<DropReason, 'foreign_sender' | 'truncated'> | 'undecodable';

@@ -26,9 +26,9 @@
 //   and skipped (its link is considered answered). An overrun (ENOBUFS) may have lost replies:
 //   every link is asked again.
 
-import { DropRecorder } from './drop-recorder.js';
-import type { NetlinkSocketError } from './errors.js';
-import { ETHTOOL_FLAG_STATS } from './ethtool/constants.js';
+import { DropRecorder } from '../netlink/drop-recorder.js';
+import type { NetlinkSocketError } from '../netlink/errors.js';
+import { ETHTOOL_FLAG_STATS } from './constants.js';
 import {
   ETHTOOL_GENL_NAME,
   GENL_ID_CTRL,
@@ -38,16 +38,16 @@ import {
   encodeLinkModesRequest,
   encodeLinkStateRequest,
   multicastGroupId,
-} from './ethtool/index.js';
-import type { LinkModes, LinkState as EthtoolLinkState } from './ethtool/types.js';
-import { rateLimited, type Logger, type RateLimitedLog } from './logger.js';
-import type { LinkChange, LinkTable } from './links/table.js';
-import type { ExporterMetrics } from './metrics/exporter-metrics.js';
-import { NLMSG_ERROR } from './netlink/constants.js';
-import { decodeErrorMessage } from './netlink/message.js';
-import type { NetlinkSocket, ReceiveEvent } from './netlink/socket.js';
-import type { NetlinkMessage } from './netlink/types.js';
-import { systemClock, type Clock, type ClockTimer } from './runtime/clock.js';
+} from './index.js';
+import type { LinkModes, LinkState as EthtoolLinkState } from './types.js';
+import { rateLimited, type Logger, type RateLimitedLog } from '../runtime/logger.js';
+import type { LinkChange, LinkTable } from '../links/table.js';
+import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
+import { NLMSG_ERROR } from '../netlink/constants.js';
+import { decodeErrorMessage } from '../netlink/message.js';
+import type { NetlinkSocket, ReceiveEvent } from '../netlink/socket.js';
+import type { NetlinkMessage } from '../netlink/types.js';
+import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
 
 const ENODEV = 19;
 const EINVAL = 22;

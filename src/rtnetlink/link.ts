@@ -22,8 +22,8 @@
 // that the objects share one hidden class on the hot path. Compare with expectations that
 // have the same keys (or drop undefined ones first, e.g. through JSON).
 
-import { NetlinkDecodeError } from '../errors.js';
-import { AttributeReader } from './attributes.js';
+import { NetlinkDecodeError } from '../netlink/errors.js';
+import { AttributeReader } from '../netlink/attributes.js';
 import {
   IFINFOMSG_LEN,
   IFLA_ADDRESS,
@@ -54,8 +54,8 @@ import {
   NLMSG_HDRLEN,
   RTM_DELLINK,
   RTM_NEWLINK,
-} from './constants.js';
-import type { LinkMessage, NetlinkMessage } from './types.js';
+} from '../netlink/constants.js';
+import type { LinkMessage, NetlinkMessage } from '../netlink/types.js';
 
 // One reader per nesting level, reused for every message (decodeLink is synchronous).
 const attrs = new AttributeReader();
