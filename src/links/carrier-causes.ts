@@ -7,9 +7,11 @@
 // (carrier before, none now) one of them is the loss announced, counted under the cause the new
 // state shows; the rest, and all of them otherwise, were never announced (linkwatch coalesced
 // them, or an overrun lost their messages and the resync dump found the counter moved): `unknown`.
-// So the sum over causes is always the kernel's count now minus its count at first sight.
+// So the sum over causes is the kernel's count now minus its count at first sight; exactly so
+// once a loss caught before linkwatch set its operstate (see unsettled) is settled by the link's
+// next message, which the kernel always sends.
 
-import { IF_OPER_LOWERLAYERDOWN } from '../netlink/constants.js';
+import { IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../netlink/constants.js';
 import type { Clock } from '../runtime/clock.js';
 import type { LinkChange, LinkSnapshot, LinkState, LinkUpdated } from './table.js';
 
@@ -35,6 +37,15 @@ export function classifyCause(link: CauseState): Exclude<CarrierCause, 'unknown'
   if (link.operstate === IF_OPER_LOWERLAYERDOWN) return 'lower_layer';
   if (link.kind !== undefined && AGGREGATES.has(link.kind)) return 'no_active_members';
   return 'carrier';
+}
+
+/**
+ * A link without carrier whose operstate still says UP has a lower device: netif_carrier_off has
+ * run, linkwatch has not yet set the operstate that tells whether its lower device is the cause
+ * (LOWERLAYERDOWN) or not (DOWN). Its next message will say; a resync dump can catch this moment.
+ */
+function unsettled(link: LinkState): boolean {
+  return !link.carrier && link.operstate === IF_OPER_UP && link.iflink !== undefined && classifyCause(link) === 'carrier';
 }
 
 /** The cause of the link's current outage; undefined while it has carrier. */
@@ -73,6 +84,8 @@ export interface CarrierLosses {
 interface LossRecord extends CarrierLosses {
   readonly counts: number[];
   lastDownSeconds: number | undefined;
+  /** an announced loss whose cause the link's next settled message tells (see unsettled) */
+  pending: boolean;
   /** clock ms of the announced loss of the outage in progress; undefined when none is */
   downSinceMs: number | undefined;
 }
@@ -108,12 +121,18 @@ export class CarrierCauses {
 
   #update(change: LinkUpdated): void {
     const { link, before } = change;
+    let record = this.#records.get(link);
+    if (record?.pending === true && !unsettled(link)) {
+      // Settled: the cause its state shows now, or unknown when carrier came back first.
+      record.pending = false;
+      (record.counts[INDEX[link.carrier ? 'unknown' : classifyCause(link)]] as number)++;
+    }
     if (before.carrier === link.carrier && before.carrierDownChanges === link.carrierDownChanges) return;
     const losses = lossesOf(before, link);
-    let record = this.#records.get(link);
     if (losses.announced !== undefined || losses.unknown > 0) {
       record ??= this.#create(link);
-      if (losses.announced !== undefined) (record.counts[INDEX[losses.announced]] as number)++;
+      if (losses.announced !== undefined && unsettled(link)) record.pending = true;
+      else if (losses.announced !== undefined) (record.counts[INDEX[losses.announced]] as number)++;
       record.counts[INDEX.unknown] = (record.counts[INDEX.unknown] as number) + losses.unknown;
     }
     if (before.carrier && !link.carrier) {
@@ -126,7 +145,7 @@ export class CarrierCauses {
   }
 
   #create(link: LinkState): LossRecord {
-    const record: LossRecord = { counts: CARRIER_CAUSES.map(() => 0), lastDownSeconds: undefined, downSinceMs: undefined };
+    const record: LossRecord = { counts: CARRIER_CAUSES.map(() => 0), lastDownSeconds: undefined, pending: false, downSinceMs: undefined };
     this.#records.set(link, record);
     return record;
   }
