@@ -73,6 +73,31 @@ export function lossesOf(before: LinkSnapshot, link: LinkState): LossesOfUpdate 
   return { announced: undefined, unknown: delta };
 }
 
+/** What the log line and the event of a carrier change say about the losses it shows. */
+export interface LossNote {
+  /** the cause of the loss the message announced; undefined when none, or not yet settled */
+  readonly cause: Exclude<CarrierCause, 'unknown'> | undefined;
+  /** IFLA_PROTO_DOWN_REASON bits, for a protodown loss whose message carried them */
+  readonly protodownReason: number | undefined;
+  /** losses the kernel counted that no message announced */
+  readonly unannounced: number;
+}
+
+/**
+ * The cause of the link's current outage as the page and the events show it: currentCause, but
+ * none while the kernel has not settled it yet (see unsettled).
+ */
+export function shownCause(link: LinkState): Exclude<CarrierCause, 'unknown'> | undefined {
+  return link.carrier || unsettled(link) ? undefined : classifyCause(link);
+}
+
+/** The losses an update shows, as the accounting counts them (the log line and event say these). */
+export function lossNote(before: LinkSnapshot, link: LinkState): LossNote {
+  const { announced, unknown } = lossesOf(before, link);
+  const cause = announced === undefined || unsettled(link) ? undefined : announced;
+  return { cause, protodownReason: cause === 'protodown' ? link.protoDownReason : undefined, unannounced: unknown };
+}
+
 /** One link's record; created at its first counted loss or first announced loss. */
 export interface CarrierLosses {
   /** losses per cause, indexed as CARRIER_CAUSES; 0 for a cause never counted */

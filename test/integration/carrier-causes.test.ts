@@ -10,6 +10,7 @@ import { eventually, startExporter, type RunningExporter } from '../helpers/expo
 import { parseSamples, sampleValue, type Sample } from '../helpers/exposition.js';
 import { DISABLE_IPV6, readKernelCounters } from '../helpers/kernel-match.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
+import { openEvents, type SseStream } from '../helpers/sse-client.js';
 import { holdTap } from '../helpers/tap.js';
 
 const LOSSES = 'linkstate_carrier_losses_total';
@@ -73,6 +74,7 @@ describe('carrier-loss causes on the real kernel', { timeout: 120_000 }, () => {
   const releases: Array<() => void> = [];
   let exporter: RunningExporter;
   let baseline: Map<string, number>;
+  let events: SseStream | undefined;
 
   before(async (t) => {
     if (!requireRoot(t as never)) return;
@@ -119,6 +121,7 @@ describe('carrier-loss causes on the real kernel', { timeout: 120_000 }, () => {
   });
 
   after(async () => {
+    events?.close();
     if (exporter) await exporter.stop();
     for (const release of releases) release();
     leave?.();
@@ -144,7 +147,9 @@ describe('carrier-loss causes on the real kernel', { timeout: 120_000 }, () => {
     const losses = lossesByDevice(samples);
     assert.deepEqual(losses.get('lsc-ad0'), { admin: 1 });
     assert.deepEqual(losses.get('lsc-ad1'), { lower_layer: 1 });
-    assert.equal(sampleValue(samples, 'linkstate_carrier_down_cause', { device: 'lsc-ad0' , cause: 'admin' }), 1);
+    assert.equal(sampleValue(samples, 'linkstate_carrier_down_cause', { device: 'lsc-ad0', cause: 'admin' }), 1);
+    await exporter.logged(/msg="carrier changed" device=lsc-ad0 from=up to=down changes=1 cause=admin/);
+    await exporter.logged(/msg="carrier changed" device=lsc-ad1 from=up to=down changes=1 cause=lower_layer/);
     assert.equal(sampleValue(samples, 'linkstate_carrier_down_cause', { device: 'lsc-ad1', cause: 'lower_layer' }), 1);
   });
 
@@ -177,13 +182,33 @@ describe('carrier-loss causes on the real kernel', { timeout: 120_000 }, () => {
     assert.deepEqual(losses.get('lsc-tap0'), { carrier: 1 });
   });
 
-  it('ip link set macvlan protodown on: protodown (the kernel says DOWN, not LOWERLAYERDOWN)', async (t) => {
+  it('ip link set macvlan protodown on: protodown (the kernel says DOWN, not LOWERLAYERDOWN), with its reason bits in the log, the event and the API', async (t) => {
     if (!requireRoot(t)) return;
+    events = await openEvents(`${exporter.base}/api/v1/events`);
+    await events.until('the replay', (s) => s.frames.some((f) => f.event === 'live'));
+    await ns.run('ip', ['link', 'set', 'lsc-mvp', 'protodown_reason', '0', 'on']);
     await ns.run('ip', ['link', 'set', 'lsc-mvp', 'protodown', 'on']);
     const samples = await identityHolds(ns, exporter, baseline);
     assert.equal((await readKernelCounters(ns)).get('lsc-mvp')?.operstate, 'down');
     assert.deepEqual(lossesByDevice(samples).get('lsc-mvp'), { protodown: 1 });
     assert.equal(sampleValue(samples, 'linkstate_carrier_down_cause', { device: 'lsc-mvp', cause: 'protodown' }), 1);
+
+    await exporter.logged(/msg="carrier changed" device=lsc-mvp from=up to=down changes=1 cause=protodown protodown_reason=1/);
+    const lost = (s: SseStream) => s.links().find((e) => e['device'] === 'lsc-mvp' && e['type'] === 'carrier' && e['to'] === 'down');
+    await (events as SseStream).until('the carrier event of lsc-mvp', (s) => lost(s) !== undefined);
+    const event = lost(events as SseStream) as Record<string, unknown>;
+    assert.equal(event['cause'], 'protodown');
+    assert.equal(event['protodown_reason'], 1);
+
+    const api = JSON.parse((await exporter.get('/api/v1/links')).text) as { links: Array<Record<string, unknown>> };
+    const link = api.links.find((l) => l['device'] === 'lsc-mvp') as Record<string, unknown>;
+    assert.equal(link['carrier_down_cause'], 'protodown');
+    assert.equal(link['protodown_reason'], 1);
+    assert.deepEqual(link['carrier_losses'], { protodown: 1 });
+    const page = (await exporter.get('/')).text;
+    assert.match(page, /data-device="lsc-mvp".*<td class="cause" title="protodown reason 0x1">protodown<\/td>/);
+    // the kernel refuses to clear protodown while a reason is set
+    await ns.run('ip', ['link', 'set', 'lsc-mvp', 'protodown_reason', '0', 'off']);
     await ns.run('ip', ['link', 'set', 'lsc-mvp', 'protodown', 'off']);
   });
 
