@@ -6,7 +6,7 @@
 // links and family (see LinkFamiliesRenderer), and a scrape only hands out the cached pieces.
 // Samples are the same in both exposition formats; only the headers differ.
 
-import { BRIDGE_PORT_STATE_NAMES, OPER_STATE_NAMES } from '../netlink/constants.js';
+import { BRIDGE_PORT_STATE_NAMES, OPER_STATE_NAMES } from '../rtnetlink/constants.js';
 import { downSeconds, type LinkState, type LinkTable } from '../links/table.js';
 import { ByteScratch } from './byte-scratch.js';
 import { counter, familyHeader, gauge, info, labelled, stateSet, escapeLabelValue, type ExpositionFormat, type LinkFamily, type SampleContext } from './link-family.js';

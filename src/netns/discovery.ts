@@ -20,7 +20,8 @@ import { fs } from '../runtime/builtins.js';
 import type { Logger, RateLimitedLog } from '../runtime/logger.js';
 import { rateLimited } from '../runtime/logger.js';
 import type { NetnsError } from '../metrics/exporter-metrics.js';
-import { NETNSA_NSID_NOT_ASSIGNED, NLMSG_DONE, NLMSG_ERROR, RTM_NEWNSID } from '../netlink/constants.js';
+import { NETNSA_NSID_NOT_ASSIGNED, NLMSG_DONE, NLMSG_ERROR } from '../netlink/constants.js';
+import { RTM_NEWNSID } from '../rtnetlink/constants.js';
 import { decodeKernelText } from '../netlink/kernel-text.js';
 import { decodeDoneStatus } from '../netlink/message.js';
 import {

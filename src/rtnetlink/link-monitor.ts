@@ -33,16 +33,8 @@ import { NamespaceSet, type Namespace } from '../netns/namespaces.js';
 import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
 import { decodeNsidMessage, type NsidMessage } from './nsid.js';
 import { MESSAGE_TYPES, type ExporterMetrics, type MessageType } from '../metrics/exporter-metrics.js';
-import {
-  AF_UNSPEC,
-  NLMSG_DONE,
-  NLMSG_ERROR,
-  NLMSG_HDRLEN,
-  RTM_DELLINK,
-  RTM_DELNSID,
-  RTM_NEWLINK,
-  RTM_NEWNSID,
-} from '../netlink/constants.js';
+import { NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN } from '../netlink/constants.js';
+import { AF_UNSPEC, RTM_DELLINK, RTM_DELNSID, RTM_NEWLINK, RTM_NEWNSID } from './constants.js';
 import { decodeLink } from './link.js';
 import { decodeDoneStatus, decodeErrorMessage } from '../netlink/message.js';
 import { encodeLinkDumpRequest } from './request.js';

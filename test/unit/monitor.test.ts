@@ -7,16 +7,14 @@ import { LinkTable, type LinkChange } from '../../src/links/table.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { LinkMonitor } from '../../src/rtnetlink/link-monitor.js';
+import { NLMSG_DONE, NLM_F_DUMP_INTR, NLM_F_MULTI } from '../../src/netlink/constants.js';
 import {
   IFF_UP,
   IFLA_PARENT_DEV_NAME,
   IFLA_PROTO_DOWN,
-  NLMSG_DONE,
-  NLM_F_DUMP_INTR,
-  NLM_F_MULTI,
   RTM_GETLINK,
   RTM_NEWLINK,
-} from '../../src/netlink/constants.js';
+} from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
 import { ManualClock } from '../helpers/manual-clock.js';
