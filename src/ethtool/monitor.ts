@@ -26,6 +26,7 @@
 //   and skipped (its link is considered answered). An overrun (ENOBUFS) may have lost replies:
 //   every link is asked again.
 
+import { NetlinkClient } from '../netlink/client.js';
 import { DropRecorder } from '../netlink/drop-recorder.js';
 import type { NetlinkSocketError } from '../netlink/errors.js';
 import { ETHTOOL_FLAG_STATS } from './constants.js';
@@ -40,18 +41,14 @@ import {
   multicastGroupId,
 } from './index.js';
 import type { LinkModes, LinkState as EthtoolLinkState } from './types.js';
-import { rateLimited, type Logger, type RateLimitedLog } from '../runtime/logger.js';
+import type { Logger } from '../runtime/logger.js';
 import type { LinkChange, LinkTable } from '../links/table.js';
 import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
-import { NLMSG_ERROR } from '../netlink/constants.js';
+import { EINVAL, ENODEV, EOPNOTSUPP, NLMSG_ERROR } from '../netlink/constants.js';
 import { decodeErrorMessage } from '../netlink/message.js';
 import type { NetlinkSocket, ReceiveEvent } from '../netlink/socket.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
-
-const ENODEV = 19;
-const EINVAL = 22;
-const EOPNOTSUPP = 95;
 
 export interface EthtoolMonitorOptions {
   /** Opens a NETLINK_GENERIC socket (no groups); called at start and on every reopen. Throws NetlinkSocketError. */
@@ -100,13 +97,12 @@ export class EthtoolMonitor {
   readonly #maxInFlight: number;
   readonly #lostAfterMs: number;
   readonly #minIntervalMs: number;
-  readonly #drops: RateLimitedLog;
+  /** The socket, its sequence numbers, warnings and reopen. */
+  readonly #client: NetlinkClient<NetlinkSocket>;
   readonly #dropped: DropRecorder;
-  #socket: NetlinkSocket | undefined;
   #phase: EthtoolPhase = 'off';
   #familyId = 0;
   #familySeq = 0;
-  #seq = 0;
   /** in flight, by ifindex, in the order sent (the first is the oldest) */
   readonly #asks = new Map<number, Ask>();
   /** seq → the link and half it asked for */
@@ -128,8 +124,6 @@ export class EthtoolMonitor {
   /** while pairs are in flight: expires those unanswered for lostAfterMs (replies dropped on a congested socket) */
   #lostTimer: ClockTimer | undefined;
   #requestsSent = 0;
-  #reopenTimer: ClockTimer | undefined;
-  #reopenDelayMs: number;
 
   constructor(opts: EthtoolMonitorOptions) {
     this.#opts = opts;
@@ -139,9 +133,15 @@ export class EthtoolMonitor {
     this.#maxInFlight = opts.maxInFlightLinks ?? 64;
     this.#lostAfterMs = opts.lostAfterMs ?? 5000;
     this.#minIntervalMs = opts.minIntervalMs ?? 2000;
-    this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 1000;
-    this.#drops = rateLimited(opts.logger, 10_000, { now: () => this.#clock.now() });
-    this.#dropped = new DropRecorder(this.#opts.metrics.dropped, this.#drops, 'an ethtool netlink');
+    this.#client = new NetlinkClient({
+      open: opts.openSocket,
+      logger: opts.logger,
+      clock: this.#clock,
+      backoff: opts.reopenBackoffMs ?? { initial: 1000, max: 30_000 },
+      logIntervalMs: 10_000,
+      name: 'ethtool netlink socket',
+    });
+    this.#dropped = new DropRecorder(this.#opts.metrics.dropped, this.#client.log, 'an ethtool netlink');
     opts.metrics.registerEthtoolRequests(() => this.#requestsSent);
   }
 
@@ -160,7 +160,7 @@ export class EthtoolMonitor {
   }
 
   get socket(): NetlinkSocket | undefined {
-    return this.#socket;
+    return this.#client.socket;
   }
 
   /** Opens the socket and asks for the family. Never throws: without ethtool netlink, it logs one info line and stays off. */
@@ -168,17 +168,16 @@ export class EthtoolMonitor {
     if (this.#phase === 'closed') return;
     let socket: NetlinkSocket;
     try {
-      socket = this.#opts.openSocket();
+      socket = this.#client.open();
     } catch (error) {
       this.#unavailable({ err: (error as Error).message });
       return;
     }
-    this.#socket = socket;
     this.#phase = 'resolving';
     socket.start((events) => {
-      if (this.#socket === socket) this.handle(events);
+      if (this.#client.socket === socket) this.handle(events);
     });
-    this.#familySeq = this.#nextSeq();
+    this.#familySeq = this.#client.seq.next();
     try {
       socket.send(encodeGetFamilyRequest(this.#familySeq));
     } catch (error) {
@@ -188,12 +187,8 @@ export class EthtoolMonitor {
 
   async close(): Promise<void> {
     this.#phase = 'closed';
-    this.#clock.clearTimeout(this.#reopenTimer);
     this.#reset();
-    this.#drops.flush();
-    const socket = this.#socket;
-    this.#socket = undefined;
-    await socket?.close();
+    await this.#client.close();
   }
 
   /** Subscribed to our namespace's table: asks about links that appeared or changed carrier, forgets those gone. */
@@ -294,7 +289,7 @@ export class EthtoolMonitor {
   }
 
   #handleMessage(msg: NetlinkMessage): void {
-    const portId = this.#socket?.portId;
+    const portId = this.#client.socket?.portId;
     if (msg.type === NLMSG_ERROR) {
       let error;
       try {
@@ -326,7 +321,7 @@ export class EthtoolMonitor {
       if (-error.error === EOPNOTSUPP) {
         this.#unsupported.set(ask.ifindex, (this.#unsupported.get(ask.ifindex) ?? 0) | (half === 'modes' ? MODES_UNSUPPORTED : STATE_UNSUPPORTED));
       } else if (-error.error !== ENODEV) {
-        this.#drops.log('ethtool request refused', { ifindex: ask.ifindex, request: half, errno: -error.error });
+        this.#client.log.log('ethtool request refused', { ifindex: ask.ifindex, request: half, errno: -error.error });
       }
       if (half === 'modes') this.#table.applyLinkModes(ask.ifindex, undefined);
       else this.#applyLinkState(ask.ifindex, undefined);
@@ -395,7 +390,7 @@ export class EthtoolMonitor {
     const group = multicastGroupId(family, 'monitor');
     if (group !== undefined) {
       try {
-        this.#socket?.addMembership(group);
+        this.#client.socket?.addMembership(group);
       } catch (error) {
         this.#logger.info({ err: (error as Error).message }, 'cannot join the ethtool monitor group: ethtool values refreshed only on carrier changes');
       }
@@ -403,7 +398,7 @@ export class EthtoolMonitor {
       this.#logger.info('ethtool family without a monitor group: ethtool values refreshed only on carrier changes');
     }
     this.#phase = 'ready';
-    this.#reopenDelayMs = this.#opts.reopenBackoffMs?.initial ?? 1000;
+    this.#client.recovered();
     this.#logger.debug({ family_id: family.familyId, monitor_group: group }, 'ethtool netlink family resolved');
     this.#askAllAgain();
   }
@@ -412,13 +407,11 @@ export class EthtoolMonitor {
     this.#phase = 'unavailable';
     this.#reset();
     this.#logger.info(fields, 'ethtool netlink not available (no "ethtool" generic netlink family): speed, duplex and down reason not exported');
-    const socket = this.#socket;
-    this.#socket = undefined;
-    void socket?.close();
+    this.#client.discard();
   }
 
   #send(ifindex: number): void {
-    const socket = this.#socket;
+    const socket = this.#client.socket;
     if (socket === undefined) return;
     const unsupported = this.#unsupported.get(ifindex) ?? 0;
     const modes = (unsupported & MODES_UNSUPPORTED) === 0;
@@ -430,14 +423,14 @@ export class EthtoolMonitor {
     if (this.#minIntervalMs > 0) this.#lastSentMs.set(ifindex, ask.sentAtMs);
     try {
       if (modes) {
-        const seq = this.#nextSeq();
+        const seq = this.#client.seq.next();
         this.#bySeq.set(seq, { ask, half: 'modes' });
         ask.outstanding++;
         this.#requestsSent++;
         socket.send(encodeLinkModesRequest(this.#familyId, seq, ifindex));
       }
       if (state) {
-        const seq = this.#nextSeq();
+        const seq = this.#client.seq.next();
         const flags = this.#stateFlags;
         this.#bySeq.set(seq, { ask, half: 'state', flags });
         ask.outstanding++;
@@ -525,7 +518,7 @@ export class EthtoolMonitor {
   }
 
   #handleOverrun(): void {
-    this.#drops.log('ethtool netlink socket overrun (ENOBUFS): replies or notifications lost, asking every link again', {});
+    this.#client.log.log('ethtool netlink socket overrun (ENOBUFS): replies or notifications lost, asking every link again', {});
     this.#askAllAgain();
   }
 
@@ -543,26 +536,12 @@ export class EthtoolMonitor {
 
   #socketFailed(error: NetlinkSocketError): void {
     if (this.#phase === 'closed' || this.#phase === 'unavailable') return;
-    const socket = this.#socket;
-    this.#socket = undefined;
     this.#phase = 'off';
     this.#reset();
-    const delay = this.#reopenDelayMs;
-    this.#reopenDelayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
-    this.#logger.error({ err: error.message, retry_in_ms: delay }, 'ethtool netlink socket failed, reopening');
-    void socket?.close();
-    this.#reopenTimer = this.#clock.setTimeout(() => {
-      this.#reopenTimer = undefined;
+    this.#client.failed(error, () => {
       if (this.#phase === 'off') this.start();
-    }, delay);
-    this.#reopenTimer.unref();
+    });
   }
-
-  #nextSeq(): number {
-    this.#seq = (this.#seq + 1) >>> 0 || 1;
-    return this.#seq;
-  }
-
 }
 
 function linkModesValues(modes: LinkModes): {

@@ -17,11 +17,11 @@
 
 import type { FSWatcher, Stats } from 'node:fs';
 import { fs } from '../runtime/builtins.js';
-import type { Logger, RateLimitedLog } from '../runtime/logger.js';
-import { rateLimited } from '../runtime/logger.js';
+import type { Logger } from '../runtime/logger.js';
+import { NetlinkClient } from '../netlink/client.js';
 import type { NetnsError } from '../metrics/exporter-metrics.js';
-import { NETNSA_NSID_NOT_ASSIGNED, NLMSG_DONE, NLMSG_ERROR } from '../netlink/constants.js';
-import { RTM_NEWNSID } from '../rtnetlink/constants.js';
+import { EEXIST, EINVAL, ENOENT, NLMSG_DONE, NLMSG_ERROR } from '../netlink/constants.js';
+import { NETNSA_NSID_NOT_ASSIGNED, RTM_NEWNSID } from '../rtnetlink/constants.js';
 import { decodeKernelText } from '../netlink/kernel-text.js';
 import { decodeDoneStatus } from '../netlink/message.js';
 import {
@@ -75,10 +75,9 @@ interface NamedFile {
 export class NamespaceDiscovery {
   readonly #opts: DiscoveryOptions;
   readonly #set: NamespaceSet;
-  readonly #log: RateLimitedLog;
   readonly #clock: Clock;
-  #socket: RequestSocket | undefined;
-  #seq = 0;
+  /** The request socket, its sequence numbers and the rate-limited warnings. */
+  readonly #client: NetlinkClient<RequestSocket>;
   /** device number of nsfs (from our own /proc/self/ns/net): a file with it is a namespace */
   #nsfsDev = -1;
   #ownInode = -1;
@@ -107,7 +106,13 @@ export class NamespaceDiscovery {
     this.#opts = opts;
     this.#set = opts.namespaces;
     this.#clock = opts.clock ?? systemClock;
-    this.#log = rateLimited(opts.logger, opts.logIntervalMs ?? 10_000, { now: () => this.#clock.now() });
+    this.#client = new NetlinkClient({
+      open: opts.openRequestSocket,
+      logger: opts.logger,
+      clock: this.#clock,
+      logIntervalMs: opts.logIntervalMs ?? 10_000,
+      name: 'namespace request socket',
+    });
   }
 
   /**
@@ -119,7 +124,7 @@ export class NamespaceDiscovery {
     const own = statSync('/proc/self/ns/net');
     this.#nsfsDev = own.dev;
     this.#ownInode = own.ino;
-    this.#socket = this.#opts.openRequestSocket();
+    this.#client.open();
     for (const dir of this.#opts.paths) {
       try {
         readdirSync(dir);
@@ -138,9 +143,7 @@ export class NamespaceDiscovery {
     for (const { watcher } of this.#watchers.values()) watcher.close();
     this.#watchers.clear();
     for (const timer of [this.#rescanTimer, this.#watchTimer, this.#retryTimer, this.#dirTimer]) this.#clock.clearTimeout(timer);
-    this.#socket?.close();
-    this.#socket = undefined;
-    this.#log.flush();
+    void this.#client.close();
   }
 
   /** RTM_NEWNSID / RTM_DELNSID of our namespace (from the monitor's socket). */
@@ -170,7 +173,7 @@ export class NamespaceDiscovery {
     // Our own namespace given an id of its own (the kernel does, when a dump of another namespace
     // reports a veth whose peer is ours): from then on our own events carry it. Asked at once, so
     // that not one of them is dropped.
-    const selfNsid = this.#ask(encodeNsidOfPidRequest(this.#nextSeq(), process.pid));
+    const selfNsid = this.#ask(encodeNsidOfPidRequest(this.#client.seq.next(), process.pid));
     if (selfNsid !== undefined && selfNsid === nsid) {
       this.#set.selfNsid = nsid;
       return true;
@@ -221,7 +224,7 @@ export class NamespaceDiscovery {
   }
 
   #syncOnce(added?: readonly number[]): void {
-    const selfNsid = this.#ask(encodeNsidOfPidRequest(this.#nextSeq(), process.pid));
+    const selfNsid = this.#ask(encodeNsidOfPidRequest(this.#client.seq.next(), process.pid));
     if (selfNsid !== undefined) this.#set.selfNsid = selfNsid;
     let nsids: Set<number>;
     if (added === undefined) {
@@ -286,7 +289,7 @@ export class NamespaceDiscovery {
 
   /** Every nsid our namespace has given (RTM_GETNSID dump), without our own self-id. */
   #listNsids(): Set<number> | undefined {
-    const seq = this.#nextSeq();
+    const seq = this.#client.seq.next();
     const answer = this.#request(encodeNsidDumpRequest(seq), seq);
     if (answer === undefined) return undefined;
     const done = answer[answer.length - 1];
@@ -294,7 +297,7 @@ export class NamespaceDiscovery {
       // A list that ended with an error (or NLMSG_ERROR) may be partial: removing the namespaces
       // it lacks would drop live ones. Nothing is decided on it.
       this.#opts.countError('nsid_failed');
-      this.#log.log('the RTM_GETNSID dump failed, namespaces unchanged', { errno: done === undefined ? undefined : -done.payload.readInt32LE(0) });
+      this.#client.log.log('the RTM_GETNSID dump failed, namespaces unchanged', { errno: done === undefined ? undefined : -done.payload.readInt32LE(0) });
       return undefined;
     }
     const nsids = new Set<number>();
@@ -304,7 +307,7 @@ export class NamespaceDiscovery {
         const { nsid } = decodeNsidMessage(msg);
         if (nsid >= 0 && nsid !== this.#set.selfNsid) nsids.add(nsid);
       } catch (error) {
-        this.#log.log('undecodable RTM_NEWNSID in the nsid dump, skipped', { err: (error as Error).message });
+        this.#client.log.log('undecodable RTM_NEWNSID in the nsid dump, skipped', { err: (error as Error).message });
       }
     }
     return nsids;
@@ -328,7 +331,7 @@ export class NamespaceDiscovery {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') {
           this.#opts.countError('unreadable');
-          this.#log.log('cannot read a --collector.netns.paths directory', { path: dir, err: code ?? String(error) });
+          this.#client.log.log('cannot read a --collector.netns.paths directory', { path: dir, err: code ?? String(error) });
         }
         continue;
       }
@@ -352,7 +355,7 @@ export class NamespaceDiscovery {
           if (this.#clock.now() - firstSeen >= NOT_A_NAMESPACE_AFTER_MS && !this.#reported.has(path)) {
             this.#reported.add(path);
             this.#opts.countError('not_a_namespace');
-            this.#log.log('a file under --collector.netns.paths is not a network namespace, skipped', { path });
+            this.#client.log.log('a file under --collector.netns.paths is not a network namespace, skipped', { path });
           }
           continue;
         }
@@ -396,22 +399,22 @@ export class NamespaceDiscovery {
       }
     } catch (error) {
       this.#opts.countError('vanished');
-      this.#log.log('a namespace under --collector.netns.paths went away before it could be asked', { path, err: (error as NodeJS.ErrnoException).code });
+      this.#client.log.log('a namespace under --collector.netns.paths went away before it could be asked', { path, err: (error as NodeJS.ErrnoException).code });
       return undefined;
     }
     try {
-      let nsid = this.#ask(encodeNsidOfFdRequest(this.#nextSeq(), fd), path);
+      let nsid = this.#ask(encodeNsidOfFdRequest(this.#client.seq.next(), fd), path);
       if (nsid === NETNSA_NSID_NOT_ASSIGNED) {
-        const seq = this.#nextSeq();
+        const seq = this.#client.seq.next();
         const answer = this.#request(encodeAssignNsidRequest(seq, fd), seq);
         const error = answer === undefined ? undefined : ackError(answer);
         // EEXIST: somebody gave it one meanwhile.
-        if (error !== undefined && error !== 0 && error !== -17) {
+        if (error !== undefined && error !== 0 && error !== -EEXIST) {
           this.#opts.countError('nsid_failed');
-          this.#log.log('could not give a named namespace an nsid (RTM_NEWNSID), skipped', { path, errno: -error });
+          this.#client.log.log('could not give a named namespace an nsid (RTM_NEWNSID), skipped', { path, errno: -error });
           return undefined;
         }
-        nsid = this.#ask(encodeNsidOfFdRequest(this.#nextSeq(), fd), path);
+        nsid = this.#ask(encodeNsidOfFdRequest(this.#client.seq.next(), fd), path);
       }
       return nsid === undefined || nsid < 0 ? undefined : nsid;
     } finally {
@@ -447,7 +450,7 @@ export class NamespaceDiscovery {
       const inode = Number(/^net:\[(\d+)\]$/.exec(link)?.[1]);
       if (!Number.isSafeInteger(inode) || tried.has(inode)) continue;
       tried.add(inode);
-      const nsid = this.#ask(encodeNsidOfPidRequest(this.#nextSeq(), Number(pid)));
+      const nsid = this.#ask(encodeNsidOfPidRequest(this.#client.seq.next(), Number(pid)));
       if (nsid === undefined || !wanted.has(nsid)) continue;
       this.#nsidOfInode.set(inode, nsid);
       wanted.delete(nsid);
@@ -473,27 +476,22 @@ export class NamespaceDiscovery {
     }
     const error = ackError(answer);
     if (path !== undefined) {
-      this.#opts.countError(error === -2 || error === -22 ? 'vanished' : 'nsid_failed');
-      this.#log.log('RTM_GETNSID for a named namespace failed, skipped', { path, errno: error === undefined ? undefined : -error });
+      this.#opts.countError(error === -ENOENT || error === -EINVAL ? 'vanished' : 'nsid_failed');
+      this.#client.log.log('RTM_GETNSID for a named namespace failed, skipped', { path, errno: error === undefined ? undefined : -error });
     }
     return undefined;
   }
 
   #request(request: Buffer, seq: number): NetlinkMessage[] | undefined {
-    const socket = this.#socket;
+    const socket = this.#client.socket;
     if (socket === undefined) return undefined;
     try {
       return socket.request(request, seq);
     } catch (error) {
       this.#opts.countError('nsid_failed');
-      this.#log.log('a namespace id request failed', { err: (error as Error).message });
+      this.#client.log.log('a namespace id request failed', { err: (error as Error).message });
       return undefined;
     }
-  }
-
-  #nextSeq(): number {
-    this.#seq = (this.#seq + 1) >>> 0 || 1;
-    return this.#seq;
   }
 
   /**

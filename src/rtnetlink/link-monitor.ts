@@ -24,10 +24,11 @@
 // may have lost any namespace's messages) dumps them all. A datagram from an nsid nobody has
 // announced is counted and dropped, and the discovery is asked about it (it dumps it when found).
 
+import { Backoff, NetlinkClient } from '../netlink/client.js';
 import { DropRecorder } from '../netlink/drop-recorder.js';
 import { DumpSession, type DumpEnd } from './dump-session.js';
 import type { NetlinkSocketError } from '../netlink/errors.js';
-import { rateLimited, type Logger, type RateLimitedLog } from '../runtime/logger.js';
+import type { Logger } from '../runtime/logger.js';
 import type { LinkTable } from '../links/table.js';
 import { NamespaceSet, type Namespace } from '../netns/namespaces.js';
 import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
@@ -85,8 +86,8 @@ export class LinkMonitor {
   readonly #metrics: ExporterMetrics;
   readonly #logger: Logger;
   readonly #clock: Clock;
-  #socket: NetlinkSocket | undefined;
-  #seq = 0;
+  /** The socket, its sequence numbers, warnings and reopen. */
+  readonly #client: NetlinkClient<NetlinkSocket>;
   /** The dump in flight, if any. */
   #dump: DumpSession | undefined;
   /**
@@ -96,7 +97,7 @@ export class LinkMonitor {
    */
   readonly #wanted = new Set<number>();
   /** Namespaces whose failed dump waits for its backoff: a timer and the next delay each. */
-  readonly #retries = new Map<number, { timer: ClockTimer | undefined; delayMs: number }>();
+  readonly #retries = new Map<number, { timer: ClockTimer | undefined; backoff: Backoff }>();
   /** Namespaces with a complete dump on the current socket. */
   readonly #dumped = new Set<number>();
   /** Namespaces dumped before (on any socket): a dump of one of them is a resync. */
@@ -113,10 +114,6 @@ export class LinkMonitor {
   #congested = false;
   #ready = false;
   #everReady = false;
-  #closed = false;
-  #reopenTimer: ClockTimer | undefined;
-  #reopenDelayMs: number;
-  readonly #drops: RateLimitedLog;
   readonly #dropped: DropRecorder;
 
   constructor(opts: MonitorOptions) {
@@ -126,9 +123,15 @@ export class LinkMonitor {
     this.#metrics = opts.metrics;
     this.#logger = opts.logger;
     this.#clock = opts.clock ?? systemClock;
-    this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 100;
-    this.#drops = rateLimited(opts.logger, opts.dropLogIntervalMs ?? 10_000, { now: () => this.#clock.now() });
-    this.#dropped = new DropRecorder(this.#metrics.dropped, this.#drops, 'a netlink');
+    this.#client = new NetlinkClient({
+      open: opts.openSocket,
+      logger: opts.logger,
+      clock: this.#clock,
+      backoff: this.#backoffMs,
+      logIntervalMs: opts.dropLogIntervalMs ?? 10_000,
+      name: 'netlink socket',
+    });
+    this.#dropped = new DropRecorder(this.#metrics.dropped, this.#client.log, 'a netlink');
     this.#namespaces.subscribe({
       added: (ns) => this.#requestDump(ns.nsid),
       removed: (ns) => this.#forget(ns),
@@ -141,29 +144,28 @@ export class LinkMonitor {
   }
 
   get socket(): NetlinkSocket | undefined {
-    return this.#socket;
+    return this.#client.socket;
+  }
+
+  /** First and largest delay before reopening a failed socket, and before repeating a failed dump. */
+  get #backoffMs(): { readonly initial: number; readonly max: number } {
+    return this.#opts.reopenBackoffMs ?? { initial: 100, max: 30_000 };
   }
 
   /** Opens the socket and asks for the first dump. Throws NetlinkSocketError when the socket cannot be opened. */
   start(): NetlinkSocket {
-    const socket = this.#opts.openSocket();
+    const socket = this.#client.open();
     this.#attach(socket);
     return socket;
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#clock.clearTimeout(this.#reopenTimer);
     this.#clearRetries();
     this.#clock.clearTimeout(this.#dumpWatchdog);
-    const socket = this.#socket;
-    this.#socket = undefined;
-    this.#drops.flush();
-    await socket?.close();
+    await this.#client.close();
   }
 
   #attach(socket: NetlinkSocket): void {
-    this.#socket = socket;
     this.#metrics.receiveBuffer.set(socket.receiveBufferBytes);
     this.#dump = undefined;
     this.#congested = false;
@@ -171,7 +173,7 @@ export class LinkMonitor {
     this.#attempted.clear();
     this.#wanted.clear();
     socket.start((events, drained) => {
-      if (this.#socket === socket) this.handle(events, drained);
+      if (this.#client.socket === socket) this.handle(events, drained);
     });
     if (this.#everReady) this.#opts.discovery?.onResyncAll();
     this.#requestAll();
@@ -251,8 +253,8 @@ export class LinkMonitor {
 
   #handleOverrun(): void {
     this.#metrics.overruns.inc();
-    this.#drops.log('netlink socket overrun (ENOBUFS): notifications lost, resyncing from a fresh dump', {
-      receive_buffer_bytes: this.#socket?.receiveBufferBytes,
+    this.#client.log.log('netlink socket overrun (ENOBUFS): notifications lost, resyncing from a fresh dump', {
+      receive_buffer_bytes: this.#client.socket?.receiveBufferBytes,
     });
     // Lost notifications may include ones the dump in flight has already passed, of any namespace.
     this.#dump?.requestAnother();
@@ -401,9 +403,9 @@ export class LinkMonitor {
 
   /** Starts the next wanted dump, unless one is in flight or the socket is congested. */
   #pump(): void {
-    const socket = this.#socket;
+    const socket = this.#client.socket;
     // Never two dumps at once: the kernel would refuse the second (EBUSY). It runs afterwards.
-    if (!socket || this.#dump !== undefined || this.#closed) return;
+    if (!socket || this.#dump !== undefined || this.#client.closed) return;
     // Not before the socket has been read empty (see the header): handle() pumps then.
     if (this.#congested) return;
     for (const target of this.#wanted) {
@@ -416,10 +418,9 @@ export class LinkMonitor {
   }
 
   #startDump(socket: NetlinkSocket, target: number): void {
-    this.#seq = (this.#seq + 1) >>> 0 || 1;
     // A namespace's first dump is not a resync (nor is our own first, at start).
     const isResync = this.#everDumped.has(target);
-    const dump = new DumpSession(this.#seq, socket.portId, isResync, target);
+    const dump = new DumpSession(this.#client.seq.next(), socket.portId, isResync, target);
     this.#dump = dump;
     this.#dumpStartTable = target < 0 ? this.#namespaces.own : this.#namespaces.get(target)?.table;
     if (isResync) this.#metrics.resyncs.inc();
@@ -484,13 +485,12 @@ export class LinkMonitor {
           this.#attempted.add(target);
           this.#checkReady();
         }
-        const retry = this.#retries.get(target) ?? { timer: undefined, delayMs: this.#opts.reopenBackoffMs?.initial ?? 100 };
-        const delay = retry.delayMs;
-        retry.delayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
+        const retry = this.#retries.get(target) ?? { timer: undefined, backoff: new Backoff(this.#backoffMs.initial, this.#backoffMs.max) };
+        const delay = retry.backoff.next();
         if (end.kind === 'interrupted') {
           this.#logger.debug({ ...where, retry_in_ms: delay }, 'link dump interrupted by concurrent changes (NLM_F_DUMP_INTR), dumping again');
         } else {
-          this.#drops.log('link dump failed, nothing pruned; dumping again', {
+          this.#client.log.log('link dump failed, nothing pruned; dumping again', {
             ...where,
             reason: end.reason,
             ...(end.errno === undefined ? {} : { errno: end.errno }),
@@ -499,7 +499,7 @@ export class LinkMonitor {
         }
         retry.timer = this.#clock.setTimeout(() => {
           retry.timer = undefined;
-          if (!this.#closed) this.#requestDump(target);
+          if (!this.#client.closed) this.#requestDump(target);
         }, delay);
         this.#retries.set(target, retry);
         if (end.again) this.#wanted.add(target);
@@ -517,7 +517,7 @@ export class LinkMonitor {
     if (this.#ready || !this.#dumped.has(-1)) return;
     for (const ns of this.#namespaces.namespaces()) if (!this.#dumped.has(ns.nsid) && !this.#attempted.has(ns.nsid)) return;
     this.#ready = true;
-    this.#reopenDelayMs = this.#opts.reopenBackoffMs?.initial ?? 100;
+    this.#client.recovered();
     let links = this.#namespaces.own.size;
     for (const ns of this.#namespaces.namespaces()) links += ns.table.size;
     this.#logger.info(
@@ -528,28 +528,19 @@ export class LinkMonitor {
   }
 
   #handleSocketError(error: NetlinkSocketError): void {
-    if (this.#closed) return;
-    const socket = this.#socket;
-    this.#socket = undefined;
+    if (this.#client.closed) return;
     this.#ready = false;
     if (this.#dump !== undefined) this.#endDump(this.#dump.aborted());
     this.#clearRetries();
     this.#metrics.socketReopens.inc();
-    const delay = this.#reopenDelayMs;
-    this.#reopenDelayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
-    this.#logger.error({ err: error.message, retry_in_ms: delay }, 'netlink socket failed, reopening');
-    void socket?.close();
-    this.#reopenTimer = this.#clock.setTimeout(() => {
-      this.#reopenTimer = undefined;
-      if (this.#closed) return;
+    this.#client.failed(error, () => {
       try {
-        this.#attach(this.#opts.openSocket());
+        this.#attach(this.#client.open());
       } catch (e) {
         this.#handleSocketError(e as NetlinkSocketError);
       }
-    }, delay);
+    });
   }
-
 }
 
 function netnsField(netns: string | undefined): { netns?: string } {

@@ -65,3 +65,16 @@ test('the import scan sees imports (a scan that finds nothing proves nothing)', 
   assert.ok(importedFolders(join(root, 'rtnetlink/link.ts')).includes('netlink'));
   assert.ok(importedFolders(join(root, 'cli/run.ts')).length > 5);
 });
+
+test('errno values are named in one place: src/netlink/constants.ts', () => {
+  const found: string[] = [];
+  for (const file of sources(root)) {
+    const name = relative(root, file);
+    if (name === 'netlink/constants.ts') continue;
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/\bconst (E[A-Z]{2,}) = \d+/g)) found.push(`${name}: ${m[1]}`);
+    // A negated errno compared bare (-1 is an nsid or a failed call, not an errno).
+    for (const m of text.matchAll(/[!=]==? -([2-9]|[1-9]\d{1,2})\b/g)) found.push(`${name}: -${m[1]}`);
+  }
+  assert.deepEqual(found, []);
+});

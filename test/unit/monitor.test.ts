@@ -314,6 +314,26 @@ describe('LinkMonitor', () => {
     await h.monitor.close();
   });
 
+  it('waits for a reopen on an unref\'d timer: a failed socket does not hold the process', () => {
+    const h = harness();
+    const unrefs: number[] = [];
+    const setTimeout = h.clock.setTimeout.bind(h.clock);
+    h.clock.setTimeout = (callback, ms) => {
+      const timer = setTimeout(callback, ms);
+      const unref = timer.unref.bind(timer);
+      (timer as { unref: () => unknown }).unref = () => (unrefs.push(ms), unref());
+      return timer;
+    };
+    h.monitor.start();
+    const first = h.socket();
+    first.kernel(dumpDone(first, first.sentSeq(0)));
+    unrefs.length = 0;
+    first.deliver({ kind: 'error', error: new NetlinkSocketError('recvmsg', 9) });
+    assert.deepEqual(unrefs, [5], 'the 5 ms reopen timer is unref\'d');
+    h.clock.advance(5);
+    assert.equal(h.sockets.length, 2, 'and still fires');
+  });
+
   describe('one dump session: every failure ends it without pruning and asks again', () => {
     /** A ready monitor with links 1, 2 and 3, then an overrun: the resync dump is in flight. */
     function resyncInFlight(): { h: Harness; s: FakeSocket; seq: number } {
