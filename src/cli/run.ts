@@ -11,6 +11,7 @@ import { createLogger } from '../runtime/logger.js';
 import { LinkEventLog, publishTransitions } from '../links/event-log.js';
 import { linkChangeLog } from '../links/change-log.js';
 import { LinkTable } from '../links/table.js';
+import { nameSelected } from '../links/name-filter.js';
 import { ExporterMetrics } from '../metrics/exporter-metrics.js';
 import { MetricsExposition } from '../metrics/exposition.js';
 import { LinkFamiliesRenderer } from '../metrics/link-families.js';
@@ -57,12 +58,10 @@ async function main(argv: readonly string[]): Promise<number> {
   nonBlockingStderr();
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   const table = new LinkTable();
+  const deviceFilter = { include: config.collector.deviceInclude, exclude: config.collector.deviceExclude };
   // With --collector.netns, one table per namespace: the exporter's own and every other one.
   const namespaces = new NamespaceSet(table, { include: config.collector.netnsInclude, exclude: config.collector.netnsExclude });
-  const renderer = new LinkFamiliesRenderer(netns ? namespaces : table, {
-    include: config.collector.deviceInclude,
-    exclude: config.collector.deviceExclude,
-  });
+  const renderer = new LinkFamiliesRenderer(netns ? namespaces : table, deviceFilter);
   const metrics = new ExporterMetrics({ version: VERSION, revision: buildRevision() }, () => renderer.exportedCount, () => logger.droppedLines);
   const netnsErrors = netns ? metrics.registerNamespaces(namespaces) : undefined;
   const discovery =
@@ -85,9 +84,7 @@ async function main(argv: readonly string[]): Promise<number> {
       })
     : undefined;
   // The status page, /api/v1/links and the event log show the exported links only.
-  const { deviceInclude: include, deviceExclude: exclude } = config.collector;
-  const exported = (name: string): boolean =>
-    (include === undefined || include.test(name)) && (exclude === undefined || !exclude.test(name));
+  const exported = (name: string): boolean => nameSelected(deviceFilter, name);
   const events = new LinkEventLog(config.web.eventsHistory);
   // Who hears of link changes, in this order: the log lines, ethtool (our own namespace only: it
   // has no target namespace), the event log.
