@@ -7,15 +7,15 @@
 //   reopen, and every RESCAN_MS as a safety net);
 // - RTNLGRP_NSID notifications, from the monitor's socket: RTM_NEWNSID / RTM_DELNSID;
 // - the files under the paths (/run/netns: `ip netns`, containerd/CNI; /run/docker/netns):
-//   bind mounts of namespaces, watched with inotify (fs.watch). Their names become the netns
-//   label, their inode is the namespace's identity. A named namespace without an nsid is given one
-//   (RTM_NEWNSID, NETNSA_FD, nsid -1), or its link events would never reach us.
+//   bind mounts of namespaces, watched with inotify (path-watcher.ts). Their names become the
+//   netns label (labels.ts), their inode is the namespace's identity. A named namespace without an
+//   nsid is given one (RTM_NEWNSID, NETNSA_FD, nsid -1), or its link events would never reach us.
 // - /proc/PID/ns/net, only for the inode of an nsid that has no name (GETNSID by NETNSA_PID).
 // A namespace fd is held only for the one request that needs it: open, ask, close. A namespace
 // lives while anything holds it, so an fd kept open would keep deleted namespaces, and their
 // devices, alive.
 
-import type { FSWatcher, Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { fs } from '../runtime/builtins.js';
 import type { Logger } from '../runtime/logger.js';
 import { NetlinkClient } from '../netlink/client.js';
@@ -36,8 +36,10 @@ import type { RequestSocket } from '../netlink/socket.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
 import type { NamespaceSet } from './namespaces.js';
+import { chooseLabels } from './labels.js';
+import { PathWatcher } from './path-watcher.js';
 
-const { closeSync, constants, fstatSync, openSync, readdirSync, readlinkSync, statSync, watch } = fs;
+const { closeSync, constants, fstatSync, openSync, readdirSync, readlinkSync, statSync } = fs;
 
 export interface DiscoveryOptions {
   readonly namespaces: NamespaceSet;
@@ -61,16 +63,8 @@ export class DiscoveryError extends Error {}
 const RESCAN_MS = 30_000;
 /** A new file under a path is often not yet a mount of a namespace: `ip netns add` creates it, then mounts. */
 const NOT_YET_RETRIES_MS = [20, 50, 100, 200, 400, 400];
-const WATCH_DEBOUNCE_MS = 10;
 /** A file that is still not a namespace this long after it was first seen is one (counted once). */
 const NOT_A_NAMESPACE_AFTER_MS = 750;
-/** How often path directories that do not exist (yet), or were replaced, are looked for. */
-const DIRECTORY_CHECK_MS = 1_000;
-
-interface NamedFile {
-  readonly label: string;
-  readonly path: string;
-}
 
 export class NamespaceDiscovery {
   readonly #opts: DiscoveryOptions;
@@ -83,11 +77,9 @@ export class NamespaceDiscovery {
   #ownInode = -1;
   /** inode → nsid, for named namespaces and those found under /proc */
   readonly #nsidOfInode = new Map<number, number>();
-  /** inotify on each path directory, and the directory's inode when it was set up */
-  readonly #watchers = new Map<string, { readonly watcher: FSWatcher; readonly ino: number }>();
-  #dirTimer: ClockTimer | undefined;
+  /** inotify on the path directories: a file under them appeared or went. */
+  readonly #watcher: PathWatcher;
   #rescanTimer: ClockTimer | undefined;
-  #watchTimer: ClockTimer | undefined;
   #retryTimer: ClockTimer | undefined;
   #retryStep = 0;
   /** Files under the paths that were not (yet) a namespace at the last scan: when first seen so. */
@@ -113,6 +105,10 @@ export class NamespaceDiscovery {
       logIntervalMs: opts.logIntervalMs ?? 10_000,
       name: 'namespace request socket',
     });
+    this.#watcher = new PathWatcher(opts.paths, this.#clock, () => {
+      this.#retryStep = 0;
+      this.#sync();
+    });
   }
 
   /**
@@ -134,15 +130,14 @@ export class NamespaceDiscovery {
       }
     }
     this.#sync();
-    this.#watchPaths();
+    this.#watcher.check();
     this.#scheduleRescan();
   }
 
   close(): void {
     this.#closed = true;
-    for (const { watcher } of this.#watchers.values()) watcher.close();
-    this.#watchers.clear();
-    for (const timer of [this.#rescanTimer, this.#watchTimer, this.#retryTimer, this.#dirTimer]) this.#clock.clearTimeout(timer);
+    this.#watcher.close();
+    for (const timer of [this.#rescanTimer, this.#retryTimer]) this.#clock.clearTimeout(timer);
     void this.#client.close();
   }
 
@@ -235,44 +230,15 @@ export class NamespaceDiscovery {
       nsids = new Set([...this.#set.knownNsids(), ...added]);
     }
     const named = this.#scanPaths(nsids);
-    // Labels: the file's name, unless another namespace has it already (the same name in two
-    // paths); else nsid-N.
-    const taken = new Set<string>();
-    const labels = new Map<number, string>();
-    for (const [nsid, file] of named) {
-      if (!taken.has(file.label)) {
-        taken.add(file.label);
-        labels.set(nsid, file.label);
-      }
-    }
     const inodeOf = new Map<number, number>();
     for (const [inode, nsid] of this.#nsidOfInode) inodeOf.set(nsid, inode);
-    const self = this.#set.selfNsid;
-    // A namespace whose file is gone keeps its name while it lives (until RTM_DELNSID), unless
-    // a namespace named there now has it: `ip netns del` unlinks the file at once, the kernel
-    // destroys the namespace a moment later, and its series should not be relabelled nsid-N
-    // for that moment.
-    const wanted = new Map<number, string | undefined>();
-    for (const nsid of nsids) {
-      if (nsid === self) continue;
-      const previous = this.#set.labelOf(nsid);
-      const sticky = previous !== undefined && previous !== `nsid-${nsid}` && !taken.has(previous) ? previous : undefined;
-      wanted.set(nsid, labels.get(nsid) ?? sticky);
-    }
-    // Every label once: a namespace without a name is nsid-N, and a file that happens to be
-    // called nsid-N (N another namespace's nsid) must not take that: it is nsid-M itself then.
-    // Two namespaces with one label would be duplicate series, and Prometheus drops such a scrape.
-    const generated = new Set<string>();
-    for (const [nsid, label] of wanted) if (label === undefined) generated.add(`nsid-${nsid}`);
-    const used = new Set<string>();
-    const final = new Map<number, string>();
-    for (const [nsid, label] of wanted) {
-      let chosen = label !== undefined && (!generated.has(label) || label === `nsid-${nsid}`) ? label : `nsid-${nsid}`;
-      if (used.has(chosen)) chosen = `nsid-${nsid}`;
-      if (used.has(chosen)) chosen = `nsid-${nsid}-${inodeOf.get(nsid) ?? 'x'}`;
-      used.add(chosen);
-      final.set(nsid, chosen);
-    }
+    const final = chooseLabels({
+      nsids,
+      self: this.#set.selfNsid,
+      named,
+      previous: (nsid) => this.#set.labelOf(nsid),
+      inodeOf,
+    });
     let unnamedWithoutInode = false;
     for (const [nsid, label] of final) {
       const inode = inodeOf.get(nsid);
@@ -314,11 +280,11 @@ export class NamespaceDiscovery {
   }
 
   /**
-   * Reads the paths: nsid → name for every namespace named there. A named namespace without an
+   * Reads the paths: nsid → file name for every namespace named there. A named namespace without an
    * nsid is given one and added to `nsids`. Files that are not (yet) namespaces are retried.
    */
-  #scanPaths(nsids: Set<number>): Map<number, NamedFile> {
-    const named = new Map<number, NamedFile>();
+  #scanPaths(nsids: Set<number>): Map<number, string> {
+    const named = new Map<number, string>();
     const seenInodes = new Set<number>();
     const seenPaths = new Set<string>();
     let notYet = false;
@@ -372,7 +338,7 @@ export class NamespaceDiscovery {
           nsids.add(nsid);
         }
         if (nsid === this.#set.selfNsid) continue;
-        named.set(nsid, { label: name, path });
+        named.set(nsid, name);
       }
     }
     // Forget files that are gone.
@@ -494,64 +460,6 @@ export class NamespaceDiscovery {
     }
   }
 
-  /**
-   * inotify on each path directory that exists. /run/netns often appears only with the first
-   * `ip netns add`, /run/docker/netns when Docker starts, and a directory can be replaced: every
-   * DIRECTORY_CHECK_MS the directories are looked at again, and one that is new or not the one
-   * watched is watched (and read) anew. Returns whether a watch was set up.
-   */
-  #watchPaths(): boolean {
-    let added = false;
-    for (const dir of this.#opts.paths) {
-      let ino: number;
-      try {
-        const stats = statSync(dir);
-        if (!stats.isDirectory()) throw new Error('not a directory');
-        ino = stats.ino;
-      } catch {
-        const stale = this.#watchers.get(dir);
-        stale?.watcher.close();
-        this.#watchers.delete(dir);
-        continue; // absent for now
-      }
-      const current = this.#watchers.get(dir);
-      if (current !== undefined && current.ino === ino) continue;
-      current?.watcher.close();
-      this.#watchers.delete(dir);
-      try {
-        const watcher = watch(dir, { persistent: false }, () => this.#onPathEvent());
-        watcher.on('error', () => {
-          watcher.close();
-          if (this.#watchers.get(dir)?.watcher === watcher) this.#watchers.delete(dir);
-          this.#onPathEvent();
-        });
-        this.#watchers.set(dir, { watcher, ino });
-        added = true;
-      } catch {
-        // gone again: the next check looks once more
-      }
-    }
-    // Looked at again every DIRECTORY_CHECK_MS: the timer is set anew by the check itself.
-    if (this.#dirTimer === undefined && !this.#closed) {
-      this.#dirTimer = this.#clock.setTimeout(() => {
-        this.#dirTimer = undefined;
-        if (this.#watchPaths()) this.#onPathEvent();
-      }, DIRECTORY_CHECK_MS);
-      this.#dirTimer.unref();
-    }
-    return added;
-  }
-
-  #onPathEvent(): void {
-    if (this.#closed || this.#watchTimer !== undefined) return;
-    this.#watchTimer = this.#clock.setTimeout(() => {
-      this.#watchTimer = undefined;
-      this.#retryStep = 0;
-      this.#sync();
-    }, WATCH_DEBOUNCE_MS);
-    this.#watchTimer.unref();
-  }
-
   #retrySoon(): void {
     if (this.#closed || this.#retryTimer !== undefined || this.#retryStep >= NOT_YET_RETRIES_MS.length) return;
     const delay = NOT_YET_RETRIES_MS[this.#retryStep++] as number;
@@ -566,7 +474,7 @@ export class NamespaceDiscovery {
     this.#rescanTimer = this.#clock.setTimeout(() => {
       this.#rescanTimer = undefined;
       if (this.#closed) return;
-      this.#watchPaths();
+      this.#watcher.check();
       this.#rescanning = true;
       try {
         this.#sync();
