@@ -7,7 +7,8 @@ import { openSync, closeSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RTNLGRP_NSID } from '../src/rtnetlink/constants.js';
 import { encodeAssignNsidRequest, encodeNsidDumpRequest } from '../src/rtnetlink/nsid.js';
-import { openLinkSocket, openRequestSocket, type ReceiveEvent } from '../src/netlink/socket.js';
+import { openLinkSocket, type ReceiveEvent } from '../src/netlink/socket.js';
+import { openRequestSocket } from '../src/netlink/request-socket.js';
 
 const DIR = fileURLToPath(new URL('../../test/fixtures/netns/', import.meta.url));
 const NAME = `rec-nsid-${process.pid}`;

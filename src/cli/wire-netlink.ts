@@ -6,7 +6,8 @@
 import type { Config } from './config.js';
 import { NetlinkSocketError } from '../netlink/errors.js';
 import { NETLINK_GENERIC } from '../netlink/constants.js';
-import { openLinkSocket, openRequestSocket, type NetlinkSocket } from '../netlink/socket.js';
+import { openRequestSocket } from '../netlink/request-socket.js';
+import { openLinkSocket, type NetlinkSocket } from '../netlink/socket.js';
 import { RTMGRP_LINK, RTNLGRP_NSID } from '../rtnetlink/constants.js';
 import { LinkMonitor } from '../rtnetlink/link-monitor.js';
 import { EthtoolMonitor } from '../ethtool/monitor.js';

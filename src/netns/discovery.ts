@@ -32,7 +32,7 @@ import {
   encodeNsidOfPidRequest,
   type NsidMessage,
 } from '../rtnetlink/nsid.js';
-import type { RequestSocket } from '../netlink/socket.js';
+import type { RequestSocket } from '../netlink/request-socket.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
 import type { NamespaceSet } from './namespaces.js';

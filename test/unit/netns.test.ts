@@ -46,7 +46,7 @@ import {
   type NsidMessage,
 } from '../../src/rtnetlink/nsid.js';
 import { encodeLinkDumpRequest } from '../../src/rtnetlink/request.js';
-import { nsidFromControl } from '../../src/netlink/socket.js';
+import { nsidFromControl } from '../../src/netlink/receiver.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { NamespaceDiscovery } from '../../src/netns/discovery.js';
 import { NamespaceSet } from '../../src/netns/namespaces.js';
