@@ -291,13 +291,8 @@ export class EthtoolMonitor {
   #handleMessage(msg: NetlinkMessage): void {
     const portId = this.#client.socket?.portId;
     if (msg.type === NLMSG_ERROR) {
-      let error;
-      try {
-        error = decodeErrorMessage(msg);
-      } catch (e) {
-        this.#dropped.decodeError(e);
-        return;
-      }
+      const error = this.#dropped.decode(msg, decodeErrorMessage);
+      if (error === undefined) return;
       if (error.requestSeq === undefined || msg.pid !== portId) return;
       if (error.requestSeq === this.#familySeq && this.#phase === 'resolving') {
         this.#unavailable({ errno: -error.error });
@@ -335,11 +330,8 @@ export class EthtoolMonitor {
     if (this.#phase !== 'ready' || msg.type !== this.#familyId) return;
 
     const ours = msg.pid === portId && this.#bySeq.has(msg.seq);
-    let decoded;
-    try {
-      decoded = decodeEthtoolMessage(msg, this.#familyId);
-    } catch (error) {
-      this.#dropped.decodeError(error);
+    const decoded = this.#dropped.decode(msg, (m) => decodeEthtoolMessage(m, this.#familyId));
+    if (decoded === undefined) {
       if (ours) this.#answered(msg.seq);
       return;
     }
@@ -377,11 +369,8 @@ export class EthtoolMonitor {
   }
 
   #resolved(msg: NetlinkMessage): void {
-    let family;
-    try {
-      family = decodeFamily(msg);
-    } catch (error) {
-      this.#dropped.decodeError(error);
+    const family = this.#dropped.decode(msg, decodeFamily);
+    if (family === undefined) {
       this.#unavailable({ err: 'undecodable CTRL_CMD_NEWFAMILY reply' });
       return;
     }

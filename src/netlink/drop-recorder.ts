@@ -51,6 +51,16 @@ export class DropRecorder {
     }
   }
 
+  /** `decode(msg)`; undefined when it does not decode, the message then dropped as decodeError() drops it. */
+  decode<T>(msg: NetlinkMessage, decode: (msg: NetlinkMessage) => T): T | undefined {
+    try {
+      return decode(msg);
+    } catch (error) {
+      this.decodeError(error);
+      return undefined;
+    }
+  }
+
   /** A NetlinkDecodeError is dropped under its reason; anything else is a bug and is rethrown. */
   decodeError(error: unknown): void {
     if (error instanceof NetlinkDecodeError) {

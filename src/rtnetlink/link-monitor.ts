@@ -289,11 +289,8 @@ export class LinkMonitor {
       if (reply) dump.noteReply(msg, nsid);
       return;
     }
-    let link;
-    try {
-      link = decodeLink(msg);
-    } catch (error) {
-      this.#dropped.decodeError(error);
+    const link = this.#dropped.decode(msg, decodeLink);
+    if (link === undefined) {
       if (reply) this.#dumps.end(dump.spoiled('undecodable'));
       return;
     }
@@ -307,11 +304,8 @@ export class LinkMonitor {
   /** NLMSG_ERROR: the kernel refused a dump (e.g. EBUSY) when it carries our request's seq. */
   #handleError(msg: NetlinkMessage, nsid: number): void {
     const dump = this.#dumps.dump;
-    let error;
-    try {
-      error = decodeErrorMessage(msg);
-    } catch (e) {
-      this.#dropped.decodeError(e);
+    const error = this.#dropped.decode(msg, decodeErrorMessage);
+    if (error === undefined) {
       if (dump?.isReply(msg, nsid)) this.#dumps.end(dump.spoiled('undecodable'));
       return;
     }
@@ -322,14 +316,8 @@ export class LinkMonitor {
   #handleNsid(msg: NetlinkMessage, route: LinkTable | 'excluded' | undefined): void {
     const discovery = this.#opts.discovery;
     if (route !== this.#namespaces.own || discovery === undefined) return;
-    let decoded;
-    try {
-      decoded = decodeNsidMessage(msg);
-    } catch (error) {
-      this.#dropped.decodeError(error);
-      return;
-    }
-    discovery.onNsidMessage(decoded);
+    const decoded = this.#dropped.decode(msg, decodeNsidMessage);
+    if (decoded !== undefined) discovery.onNsidMessage(decoded);
   }
 
   #handleSocketError(error: NetlinkSocketError): void {
