@@ -11,7 +11,7 @@ import { repoPath } from '../helpers/repo.js';
 const root = repoPath('src');
 
 /** Files of rtnetlink/ and ethtool/ that are clients, not codecs. */
-const CLIENTS = new Set(['rtnetlink/link-monitor.ts', 'rtnetlink/dump-scheduler.ts', 'ethtool/monitor.ts']);
+const CLIENTS = new Set(['rtnetlink/link-monitor.ts', 'rtnetlink/dump-scheduler.ts', 'ethtool/monitor.ts', 'ethtool/request-pacer.ts']);
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
