@@ -1,5 +1,6 @@
-// The monitor: subscribe → dump → receive → decode → apply. The recovery policy lives here and
-// only here:
+// The monitor: subscribe → dump → receive → decode → apply. It routes each datagram and message;
+// which dump runs when is its DumpScheduler's (dump-scheduler.ts), the socket's reopen the shared
+// client's (netlink/client.ts). The recovery policy, all in these three:
 // - a datagram not from the kernel (nl_pid != 0), truncated, or that does not decode is counted
 //   by reason, logged (rate-limited) and dropped;
 // - ENOBUFS (overrun) is counted and answered by a fresh dump that reconciles the table; the
@@ -8,8 +9,7 @@
 //   NETLINK_S_CONGESTED and stays silent) until its receive queue has been emptied, so a dump
 //   started earlier could miss changes dropped after it passed their link, with no new ENOBUFS
 //   to say so;
-// - each dump is one DumpSession (dump-session.ts), started and followed up by the DumpScheduler
-//   (dump-scheduler.ts), which keeps what it knows of each namespace; only a complete one prunes. An interrupted
+// - each dump is one DumpSession (dump-session.ts); only a complete one prunes. An interrupted
 //   one (NLM_F_DUMP_INTR) or a failed one (DONE with an error, NLMSG_ERROR, a reply datagram
 //   dropped as truncated or undecodable) is repeated after a backoff;
 // - at most one dump is in flight; a resync asked for meanwhile runs when it ends;
