@@ -2,7 +2,7 @@
 // namespace knows each, and what to call it. It tells the NamespaceSet; the monitor dumps what is
 // added and drops what is removed.
 //
-// Sources, each answered at once on a request socket of our own (socket.ts, openRequestSocket):
+// Sources, each answered at once on a request socket of our own (nsid-requests.ts):
 // - RTM_GETNSID dump: every namespace that has an nsid in ours (at start, after any overrun or
 //   reopen, and every RESCAN_MS as a safety net);
 // - RTNLGRP_NSID notifications, from the monitor's socket: RTM_NEWNSID / RTM_DELNSID;
@@ -18,25 +18,14 @@
 import type { Stats } from 'node:fs';
 import { fs } from '../runtime/builtins.js';
 import type { Logger } from '../runtime/logger.js';
-import { NetlinkClient } from '../netlink/client.js';
 import type { NetnsError } from '../metrics/exporter-metrics.js';
-import { EEXIST, EINVAL, ENOENT, NLMSG_DONE, NLMSG_ERROR } from '../netlink/constants.js';
-import { NETNSA_NSID_NOT_ASSIGNED, RTM_NEWNSID } from '../rtnetlink/constants.js';
 import { decodeKernelText } from '../netlink/kernel-text.js';
-import { decodeDoneStatus } from '../netlink/message.js';
-import {
-  decodeNsidMessage,
-  encodeAssignNsidRequest,
-  encodeNsidDumpRequest,
-  encodeNsidOfFdRequest,
-  encodeNsidOfPidRequest,
-  type NsidMessage,
-} from '../rtnetlink/nsid.js';
+import type { NsidMessage } from '../rtnetlink/nsid.js';
 import type { RequestSocket } from '../netlink/request-socket.js';
-import type { NetlinkMessage } from '../netlink/types.js';
 import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
 import type { NamespaceSet } from './namespaces.js';
 import { chooseLabels } from './labels.js';
+import { NsidRequests } from './nsid-requests.js';
 import { PathWatcher } from './path-watcher.js';
 
 const { closeSync, constants, fstatSync, openSync, readdirSync, readlinkSync, statSync } = fs;
@@ -70,8 +59,8 @@ export class NamespaceDiscovery {
   readonly #opts: DiscoveryOptions;
   readonly #set: NamespaceSet;
   readonly #clock: Clock;
-  /** The request socket, its sequence numbers and the rate-limited warnings. */
-  readonly #client: NetlinkClient<RequestSocket>;
+  /** The nsid requests, on a socket of their own, and the rate-limited warnings. */
+  readonly #requests: NsidRequests;
   /** device number of nsfs (from our own /proc/self/ns/net): a file with it is a namespace */
   #nsfsDev = -1;
   #ownInode = -1;
@@ -98,12 +87,12 @@ export class NamespaceDiscovery {
     this.#opts = opts;
     this.#set = opts.namespaces;
     this.#clock = opts.clock ?? systemClock;
-    this.#client = new NetlinkClient({
+    this.#requests = new NsidRequests({
       open: opts.openRequestSocket,
       logger: opts.logger,
       clock: this.#clock,
       logIntervalMs: opts.logIntervalMs ?? 10_000,
-      name: 'namespace request socket',
+      countError: opts.countError,
     });
     this.#watcher = new PathWatcher(opts.paths, this.#clock, () => {
       this.#retryStep = 0;
@@ -120,7 +109,7 @@ export class NamespaceDiscovery {
     const own = statSync('/proc/self/ns/net');
     this.#nsfsDev = own.dev;
     this.#ownInode = own.ino;
-    this.#client.open();
+    this.#requests.open();
     for (const dir of this.#opts.paths) {
       try {
         readdirSync(dir);
@@ -138,7 +127,7 @@ export class NamespaceDiscovery {
     this.#closed = true;
     this.#watcher.close();
     for (const timer of [this.#rescanTimer, this.#retryTimer]) this.#clock.clearTimeout(timer);
-    void this.#client.close();
+    this.#requests.close();
   }
 
   /** RTM_NEWNSID / RTM_DELNSID of our namespace (from the monitor's socket). */
@@ -168,7 +157,7 @@ export class NamespaceDiscovery {
     // Our own namespace given an id of its own (the kernel does, when a dump of another namespace
     // reports a veth whose peer is ours): from then on our own events carry it. Asked at once, so
     // that not one of them is dropped.
-    const selfNsid = this.#ask(encodeNsidOfPidRequest(this.#client.seq.next(), process.pid));
+    const selfNsid = this.#requests.ofPid(process.pid);
     if (selfNsid !== undefined && selfNsid === nsid) {
       this.#set.selfNsid = nsid;
       return true;
@@ -219,11 +208,11 @@ export class NamespaceDiscovery {
   }
 
   #syncOnce(added?: readonly number[]): void {
-    const selfNsid = this.#ask(encodeNsidOfPidRequest(this.#client.seq.next(), process.pid));
+    const selfNsid = this.#requests.ofPid(process.pid);
     if (selfNsid !== undefined) this.#set.selfNsid = selfNsid;
     let nsids: Set<number>;
     if (added === undefined) {
-      const listed = this.#listNsids();
+      const listed = this.#requests.list(this.#set.selfNsid);
       if (listed === undefined) return; // counted; the next trigger tries again
       nsids = listed;
     } else {
@@ -253,32 +242,6 @@ export class NamespaceDiscovery {
     for (const nsid of this.#procTried) if (!nsids.has(nsid) && added === undefined) this.#procTried.delete(nsid);
   }
 
-  /** Every nsid our namespace has given (RTM_GETNSID dump), without our own self-id. */
-  #listNsids(): Set<number> | undefined {
-    const seq = this.#client.seq.next();
-    const answer = this.#request(encodeNsidDumpRequest(seq), seq);
-    if (answer === undefined) return undefined;
-    const done = answer[answer.length - 1];
-    if (done === undefined || done.type !== NLMSG_DONE || decodeDoneStatus(done) < 0) {
-      // A list that ended with an error (or NLMSG_ERROR) may be partial: removing the namespaces
-      // it lacks would drop live ones. Nothing is decided on it.
-      this.#opts.countError('nsid_failed');
-      this.#client.log.log('the RTM_GETNSID dump failed, namespaces unchanged', { errno: done === undefined ? undefined : -done.payload.readInt32LE(0) });
-      return undefined;
-    }
-    const nsids = new Set<number>();
-    for (const msg of answer) {
-      if (msg.type !== RTM_NEWNSID) continue;
-      try {
-        const { nsid } = decodeNsidMessage(msg);
-        if (nsid >= 0 && nsid !== this.#set.selfNsid) nsids.add(nsid);
-      } catch (error) {
-        this.#client.log.log('undecodable RTM_NEWNSID in the nsid dump, skipped', { err: (error as Error).message });
-      }
-    }
-    return nsids;
-  }
-
   /**
    * Reads the paths: nsid → file name for every namespace named there. A named namespace without an
    * nsid is given one and added to `nsids`. Files that are not (yet) namespaces are retried.
@@ -297,7 +260,7 @@ export class NamespaceDiscovery {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') {
           this.#opts.countError('unreadable');
-          this.#client.log.log('cannot read a --collector.netns.paths directory', { path: dir, err: code ?? String(error) });
+          this.#requests.log.log('cannot read a --collector.netns.paths directory', { path: dir, err: code ?? String(error) });
         }
         continue;
       }
@@ -321,7 +284,7 @@ export class NamespaceDiscovery {
           if (this.#clock.now() - firstSeen >= NOT_A_NAMESPACE_AFTER_MS && !this.#reported.has(path)) {
             this.#reported.add(path);
             this.#opts.countError('not_a_namespace');
-            this.#client.log.log('a file under --collector.netns.paths is not a network namespace, skipped', { path });
+            this.#requests.log.log('a file under --collector.netns.paths is not a network namespace, skipped', { path });
           }
           continue;
         }
@@ -365,24 +328,11 @@ export class NamespaceDiscovery {
       }
     } catch (error) {
       this.#opts.countError('vanished');
-      this.#client.log.log('a namespace under --collector.netns.paths went away before it could be asked', { path, err: (error as NodeJS.ErrnoException).code });
+      this.#requests.log.log('a namespace under --collector.netns.paths went away before it could be asked', { path, err: (error as NodeJS.ErrnoException).code });
       return undefined;
     }
     try {
-      let nsid = this.#ask(encodeNsidOfFdRequest(this.#client.seq.next(), fd), path);
-      if (nsid === NETNSA_NSID_NOT_ASSIGNED) {
-        const seq = this.#client.seq.next();
-        const answer = this.#request(encodeAssignNsidRequest(seq, fd), seq);
-        const error = answer === undefined ? undefined : ackError(answer);
-        // EEXIST: somebody gave it one meanwhile.
-        if (error !== undefined && error !== 0 && error !== -EEXIST) {
-          this.#opts.countError('nsid_failed');
-          this.#client.log.log('could not give a named namespace an nsid (RTM_NEWNSID), skipped', { path, errno: -error });
-          return undefined;
-        }
-        nsid = this.#ask(encodeNsidOfFdRequest(this.#client.seq.next(), fd), path);
-      }
-      return nsid === undefined || nsid < 0 ? undefined : nsid;
+      return this.#requests.ofFd(fd, path);
     } finally {
       closeSync(fd); // never hold a namespace
     }
@@ -416,47 +366,13 @@ export class NamespaceDiscovery {
       const inode = Number(/^net:\[(\d+)\]$/.exec(link)?.[1]);
       if (!Number.isSafeInteger(inode) || tried.has(inode)) continue;
       tried.add(inode);
-      const nsid = this.#ask(encodeNsidOfPidRequest(this.#client.seq.next(), Number(pid)));
+      const nsid = this.#requests.ofPid(Number(pid));
       if (nsid === undefined || !wanted.has(nsid)) continue;
       this.#nsidOfInode.set(inode, nsid);
       wanted.delete(nsid);
       const ns = this.#set.get(nsid);
       if (ns !== undefined) this.#set.upsert(nsid, ns.label, inode);
       if (wanted.size === 0) return;
-    }
-  }
-
-  /** GETNSID: the NETNSA_NSID of the answer (-1: none assigned), or undefined when it failed. */
-  #ask(request: Buffer, path?: string): number | undefined {
-    const seq = request.readUInt32LE(8);
-    const answer = this.#request(request, seq);
-    if (answer === undefined) return undefined;
-    for (const msg of answer) {
-      if (msg.type === RTM_NEWNSID) {
-        try {
-          return decodeNsidMessage(msg).nsid;
-        } catch {
-          break;
-        }
-      }
-    }
-    const error = ackError(answer);
-    if (path !== undefined) {
-      this.#opts.countError(error === -ENOENT || error === -EINVAL ? 'vanished' : 'nsid_failed');
-      this.#client.log.log('RTM_GETNSID for a named namespace failed, skipped', { path, errno: error === undefined ? undefined : -error });
-    }
-    return undefined;
-  }
-
-  #request(request: Buffer, seq: number): NetlinkMessage[] | undefined {
-    const socket = this.#client.socket;
-    if (socket === undefined) return undefined;
-    try {
-      return socket.request(request, seq);
-    } catch (error) {
-      this.#opts.countError('nsid_failed');
-      this.#client.log.log('a namespace id request failed', { err: (error as Error).message });
-      return undefined;
     }
   }
 
@@ -485,11 +401,4 @@ export class NamespaceDiscovery {
     }, this.#opts.rescanMs ?? RESCAN_MS);
     this.#rescanTimer.unref();
   }
-}
-
-/** The error of the NLMSG_ERROR that ends an answer (0: an ACK), if there is one. */
-function ackError(answer: readonly NetlinkMessage[]): number | undefined {
-  const last = answer[answer.length - 1];
-  if (last === undefined || last.type !== NLMSG_ERROR || last.payload.length < 4) return undefined;
-  return last.payload.readInt32LE(0);
 }
