@@ -10,12 +10,14 @@ import { StartError, wireNetlink } from './wire-netlink.js';
 import { startWeb } from './wire-web.js';
 import { buildRevision } from '../runtime/build-info.js';
 import { ConfigError } from '../runtime/config-error.js';
+import { systemClock } from '../runtime/clock.js';
 import { createLogger } from '../runtime/logger.js';
+import { CarrierCauses } from '../links/carrier-causes.js';
 import { LinkEventLog } from '../links/event-log.js';
 import { nameSelected } from '../links/name-filter.js';
 import { LinkTable } from '../links/table.js';
 import { ExporterMetrics } from '../metrics/exporter-metrics.js';
-import { LinkFamiliesRenderer } from '../metrics/link-families.js';
+import { LINK_FAMILIES, LinkFamiliesRenderer } from '../metrics/link-families.js';
 import { configureAllocator, setNonBlocking } from '../netlink/socket.js';
 import { NamespaceSet } from '../netns/namespaces.js';
 import { missingNetnsCapabilities } from '../netns/privileges.js';
@@ -38,7 +40,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const namespaces = new NamespaceSet(new LinkTable(), { include: collector.netnsInclude, exclude: collector.netnsExclude });
   const deviceFilter = { include: collector.deviceInclude, exclude: collector.deviceExclude };
   const exported = (name: string): boolean => nameSelected(deviceFilter, name);
-  const renderer = new LinkFamiliesRenderer(collector.netns ? namespaces : namespaces.own, deviceFilter);
+  // Carrier losses by cause: told of every link change before anyone reads them (the log lines,
+  // ethtool and the event log subscribe after it, in wire-netlink.ts).
+  const causes = new CarrierCauses(systemClock);
+  namespaces.subscribeLinks(causes.onChange);
+  const renderer = new LinkFamiliesRenderer(collector.netns ? namespaces : namespaces.own, deviceFilter, LINK_FAMILIES, causes.get);
   const metrics = new ExporterMetrics({ version: VERSION, revision: buildRevision() }, () => renderer.exportedCount, () => logger.droppedLines);
   const events = new LinkEventLog(config.web.eventsHistory);
   const netlink = wireNetlink({ config, namespaces, metrics, logger, events, exported });
@@ -58,6 +64,7 @@ async function main(argv: readonly string[]): Promise<number> {
       *links() {
         for (const table of namespaces.tables()) for (const link of table.links()) if (exported(link.name)) yield link;
       },
+      losses: causes.get,
       events,
       logger,
     });

@@ -3,6 +3,7 @@
 
 import type { Config } from './config.js';
 import { VERSION } from './config.js';
+import type { CarrierLossLookup } from '../links/carrier-causes.js';
 import type { LinkEventLog } from '../links/event-log.js';
 import type { LinkState } from '../links/table.js';
 import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
@@ -21,12 +22,14 @@ export interface WebWiring {
   readonly isReady: () => boolean;
   /** The exported links, for the status page and /api/v1/links. */
   readonly links: () => Iterable<LinkState>;
+  /** Each link's carrier losses by cause. */
+  readonly losses: CarrierLossLookup;
   readonly events: LinkEventLog;
   readonly logger: Logger;
 }
 
 /** Builds the app and starts listening. Throws ConfigError for a bad web config or address. */
-export function startWeb({ config, renderer, metrics, families, isReady, links, events, logger }: WebWiring): Promise<RunningServer> {
+export function startWeb({ config, renderer, metrics, families, isReady, links, losses, events, logger }: WebWiring): Promise<RunningServer> {
   const app = createApp({
     source: new MetricsExposition(renderer, metrics, Date.now, undefined, families),
     telemetryPath: config.web.telemetryPath,
@@ -34,7 +37,7 @@ export function startWeb({ config, renderer, metrics, families, isReady, links, 
     version: VERSION,
     logger,
     maxRequests: config.web.maxRequests,
-    status: { links },
+    status: { links, losses },
     events,
     eventStreams: { maxClients: config.web.eventsMaxClients },
   });
