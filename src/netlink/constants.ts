@@ -73,4 +73,5 @@ export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
 export const EOPNOTSUPP = 95;
+export const EADDRNOTAVAIL = 99;
 export const ENOBUFS = 105;
