@@ -21,7 +21,8 @@ import { LINK_FAMILIES, LinkFamiliesRenderer } from '../src/metrics/link-familie
 import { CarrierCauses } from '../src/links/carrier-causes.js';
 import { LinkMonitor } from '../src/rtnetlink/link-monitor.js';
 import { systemClock } from '../src/runtime/clock.js';
-import { AF_UNSPEC, NLMSG_DONE, NLMSG_ERROR, NLM_F_MULTI, RTM_DELLINK, RTM_NEWLINK } from '../src/netlink/constants.js';
+import { NLMSG_DONE, NLMSG_ERROR, NLM_F_MULTI } from '../src/netlink/constants.js';
+import { AF_UNSPEC, RTM_DELLINK, RTM_NEWLINK } from '../src/rtnetlink/constants.js';
 import { decodeLink } from '../src/rtnetlink/link.js';
 import { decodeErrorMessage, decodeMessages } from '../src/netlink/message.js';
 import type { ReceiveEvent } from '../src/netlink/socket.js';

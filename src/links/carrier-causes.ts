@@ -11,7 +11,7 @@
 // once a loss caught before linkwatch set its operstate (see unsettled) is settled by the link's
 // next message, which the kernel always sends.
 
-import { IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../netlink/constants.js';
+import { IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../rtnetlink/constants.js';
 import type { Clock } from '../runtime/clock.js';
 import type { LinkChange, LinkSnapshot, LinkState, LinkUpdated } from './table.js';
 

@@ -3,7 +3,7 @@
 // values. Their text is prom-client's to the byte, printed by registry-text.ts.
 
 import { DUMP_FAILURES } from '../rtnetlink/dump-session.js';
-import { NETLINK_DECODE_REASONS } from '../netlink/errors.js';
+import { DROP_REASONS, type DropReason } from '../netlink/drop-recorder.js';
 import { heapSizeCollector, processCpuCollector, processMemoryCollector } from './process-collectors.js';
 import { Counter, Gauge, Registry, defaultCollector, type DefaultCollector, type PromClientCollector } from './prom-client-adapter.js';
 import { registryText } from './registry-text.js';
@@ -16,9 +16,7 @@ export type MessageType = (typeof MESSAGE_TYPES)[number];
 export const NETNS_ERRORS = ['unreadable', 'not_a_namespace', 'vanished', 'nsid_failed'] as const;
 export type NetnsError = (typeof NETNS_ERRORS)[number];
 
-/** Reasons of linkstate_exporter_netlink_dropped_total, all pre-initialised at 0. */
-export const DROP_REASONS = ['foreign_sender', 'truncated', 'unknown_nsid', ...NETLINK_DECODE_REASONS] as const;
-export type DropReason = (typeof DROP_REASONS)[number];
+export { DROP_REASONS, type DropReason };
 
 // Three of prom-client's default collectors in lean copies of our own (process-collectors.ts).
 const OWN_COLLECTORS = {

@@ -6,8 +6,9 @@
 // links and family (see LinkFamiliesRenderer), and a scrape only hands out the cached pieces.
 // Samples are the same in both exposition formats; only the headers differ.
 
-import { BRIDGE_PORT_STATE_NAMES, OPER_STATE_NAMES } from '../netlink/constants.js';
+import { BRIDGE_PORT_STATE_NAMES, OPER_STATE_NAMES } from '../rtnetlink/constants.js';
 import { CARRIER_CAUSES, currentCause, noCarrierLosses, type CarrierLossLookup } from '../links/carrier-causes.js';
+import { nameSelected, type NameFilter } from '../links/name-filter.js';
 import { downSeconds, type LinkState, type LinkTable } from '../links/table.js';
 import { ByteScratch } from './byte-scratch.js';
 import { counter, familyHeader, gauge, info, labelled, labelledCounter, stateSet, escapeLabelValue, type ExpositionFormat, type LinkFamily, type SampleContext } from './link-family.js';
@@ -131,17 +132,6 @@ export const LINK_FAMILIES: readonly LinkFamily[] = [
   ),
 ];
 
-export interface DeviceFilter {
-  readonly include?: RegExp | undefined;
-  readonly exclude?: RegExp | undefined;
-}
-
-export function deviceSelected(filter: DeviceFilter, name: string): boolean {
-  if (filter.include && !filter.include.test(name)) return false;
-  if (filter.exclude && filter.exclude.test(name)) return false;
-  return true;
-}
-
 /** The link's identifying labels: device, and netns for a link of another namespace. */
 const deviceLabel = (link: LinkState): string =>
   link.netns === undefined ? `device="${escapeLabelValue(link.name)}"` : `device="${escapeLabelValue(link.name)}",netns="${escapeLabelValue(link.netns)}"`;
@@ -187,7 +177,7 @@ const CHUNK_LINKS = 256;
  */
 export class LinkFamiliesRenderer {
   readonly #tables: LinkTables;
-  readonly #filter: DeviceFilter;
+  readonly #filter: NameFilter;
   readonly #families: readonly LinkFamily[];
   #chunks: Chunk[] = [];
   #exportedCount = 0;
@@ -210,7 +200,7 @@ export class LinkFamiliesRenderer {
    */
   constructor(
     tables: LinkTable | LinkTables,
-    filter: DeviceFilter = {},
+    filter: NameFilter = {},
     families: readonly LinkFamily[] = LINK_FAMILIES,
     losses: CarrierLossLookup = noCarrierLosses,
   ) {
@@ -299,7 +289,7 @@ export class LinkFamiliesRenderer {
       const tableOf: LinkTable[] = [];
       for (const table of tables) {
         const start = ordered.length;
-        for (const link of table.links()) if (deviceSelected(this.#filter, link.name)) ordered.push(link);
+        for (const link of table.links()) if (nameSelected(this.#filter, link.name)) ordered.push(link);
         const mine = ordered.splice(start).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.ifindex - b.ifindex));
         for (const link of mine) {
           ordered.push(link);

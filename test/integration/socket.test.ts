@@ -9,12 +9,10 @@ import {
   AF_NETLINK,
   NETLINK_GENERIC,
   NETLINK_ROUTE,
-  RTMGRP_LINK,
-  RTM_DELLINK,
-  RTM_NEWLINK,
   SOCK_CLOEXEC,
   SOCK_RAW,
 } from '../../src/netlink/constants.js';
+import { RTMGRP_LINK, RTM_DELLINK, RTM_NEWLINK } from '../../src/rtnetlink/constants.js';
 import { libc, lastErrno } from '../../src/netlink/libc.js';
 import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeMessages, isDone } from '../../src/netlink/message.js';

@@ -7,7 +7,13 @@ import { CarrierCauses } from '../../src/links/carrier-causes.js';
 import { linkChangeLog } from '../../src/links/change-log.js';
 import { transitionsOf, type LinkEvent } from '../../src/links/event-log.js';
 import { LinkTable } from '../../src/links/table.js';
-import { IFF_LOWER_UP, IFF_UP, IF_OPER_DOWN, IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../../src/netlink/constants.js';
+import {
+  IFF_LOWER_UP,
+  IFF_UP,
+  IF_OPER_DOWN,
+  IF_OPER_LOWERLAYERDOWN,
+  IF_OPER_UP,
+} from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { escapeHtml, renderLinksJson, renderStatusPage } from '../../src/web/status-page.js';

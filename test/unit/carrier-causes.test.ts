@@ -9,7 +9,15 @@ import { describe, it } from 'node:test';
 import { CARRIER_CAUSES, CarrierCauses, classifyCause, type CarrierCause } from '../../src/links/carrier-causes.js';
 import { LinkTable, type LinkState } from '../../src/links/table.js';
 import { LinkFamiliesRenderer, LINK_FAMILIES } from '../../src/metrics/link-families.js';
-import { IFF_LOWER_UP, IFF_UP, IF_OPER_DOWN, IF_OPER_LOWERLAYERDOWN, IF_OPER_UP, RTM_DELLINK, RTM_NEWLINK } from '../../src/netlink/constants.js';
+import {
+  IFF_LOWER_UP,
+  IFF_UP,
+  IF_OPER_DOWN,
+  IF_OPER_LOWERLAYERDOWN,
+  IF_OPER_UP,
+  RTM_DELLINK,
+  RTM_NEWLINK,
+} from '../../src/rtnetlink/constants.js';
 import { decodeMessages } from '../../src/netlink/message.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { decodeLink } from '../../src/rtnetlink/link.js';

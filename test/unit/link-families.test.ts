@@ -4,7 +4,7 @@ import { LinkTable } from '../../src/links/table.js';
 import { LINK_FAMILIES, LinkFamiliesRenderer, escapeLabelValue, type ExpositionFormat, type LinkFamily } from '../../src/metrics/link-families.js';
 import { counter, gauge, info, labelled, stateSet } from '../../src/metrics/link-family.js';
 import { parseConfig } from '../../src/cli/config.js';
-import { IFF_LOWER_UP, IFF_UP, IFLA_IFNAME } from '../../src/netlink/constants.js';
+import { IFF_LOWER_UP, IFF_UP, IFLA_IFNAME } from '../../src/rtnetlink/constants.js';
 import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeMessages } from '../../src/netlink/message.js';
 import type { LinkMessage } from '../../src/netlink/types.js';

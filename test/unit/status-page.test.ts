@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { LinkTable } from '../../src/links/table.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP, IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../../src/netlink/constants.js';
+import {
+  AF_UNSPEC,
+  IFF_LOWER_UP,
+  IFF_UP,
+  IF_OPER_LOWERLAYERDOWN,
+  IF_OPER_UP,
+} from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { createApp, startServer, type MetricsSource } from '../../src/web/server.js';
 import { ago, escapeHtml, renderLinksJson, renderStatusPage } from '../../src/web/status-page.js';
