@@ -161,3 +161,29 @@ export function withExporterJobSelector(alertsYaml: string, selector: string): s
   if (uses.length !== 1) throw new Error(`alerts.yml uses ${current} on ${uses.length} lines, not 1`);
   return alertsYaml.split(current).join(selector);
 }
+
+/** The recording rule of alerts.yml that selects the links that page (its ALERTING LINKS block). */
+export const ALERTING_LINKS_RULE = 'linkstate:alerting_links';
+
+/** The one-line `expr:` of the rule `record: linkstate:alerting_links` (its comment lines skipped). */
+function alertingLinksLine(alertsYaml: string): RegExpExecArray {
+  const match = /^( *)- record: linkstate:alerting_links\n(?:\1 {2}#.*\n)*\1 {2}expr: (.+)$/m.exec(alertsYaml);
+  if (match === null) throw new Error(`alerts.yml: no rule "record: ${ALERTING_LINKS_RULE}" with a one-line expr`);
+  return match;
+}
+
+/** The expression of linkstate:alerting_links in alerts.yml. */
+export function alertingLinksExpr(alertsYaml: string): string {
+  return alertingLinksLine(alertsYaml)[2]!;
+}
+
+/**
+ * alerts.yml with linkstate:alerting_links set to EXPR, as its header tells users to widen the set
+ * of links that page: that one rule's expression changes, nothing else.
+ */
+export function withAlertingLinks(alertsYaml: string, expr: string): string {
+  const match = alertingLinksLine(alertsYaml);
+  const line = match[0].slice(match[0].lastIndexOf('\n') + 1);
+  const at = match.index + match[0].length - line.length;
+  return alertsYaml.slice(0, at) + line.replace(match[2]!, expr) + alertsYaml.slice(at + line.length);
+}
