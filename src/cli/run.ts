@@ -10,10 +10,12 @@ import { ConfigError } from '../runtime/config-error.js';
 import { createLogger } from '../runtime/logger.js';
 import { LinkEventLog, publishTransitions } from '../links/event-log.js';
 import { linkChangeLog } from '../links/change-log.js';
+import { CarrierCauses } from '../links/carrier-causes.js';
 import { LinkTable } from '../links/table.js';
+import { systemClock } from '../runtime/clock.js';
 import { ExporterMetrics } from '../metrics/exporter-metrics.js';
 import { MetricsExposition } from '../metrics/exposition.js';
-import { LinkFamiliesRenderer } from '../metrics/link-families.js';
+import { LINK_FAMILIES, LinkFamiliesRenderer } from '../metrics/link-families.js';
 import { LinkMonitor } from '../rtnetlink/link-monitor.js';
 import { EthtoolMonitor } from '../ethtool/monitor.js';
 import { NETLINK_GENERIC, RTMGRP_LINK, RTNLGRP_NSID } from '../netlink/constants.js';
@@ -58,10 +60,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const table = new LinkTable();
   // With --collector.netns, one table per namespace: the exporter's own and every other one.
   const namespaces = new NamespaceSet(table, { include: config.collector.netnsInclude, exclude: config.collector.netnsExclude });
-  const renderer = new LinkFamiliesRenderer(netns ? namespaces : table, {
-    include: config.collector.deviceInclude,
-    exclude: config.collector.deviceExclude,
-  });
+  // Carrier losses by cause: told of every link change before anyone reads them.
+  const causes = new CarrierCauses(systemClock);
+  namespaces.subscribeLinks(causes.onChange);
+  const renderer = new LinkFamiliesRenderer(
+    netns ? namespaces : table,
+    { include: config.collector.deviceInclude, exclude: config.collector.deviceExclude },
+    LINK_FAMILIES,
+    causes.get,
+  );
   const metrics = new ExporterMetrics({ version: VERSION, revision: buildRevision() }, () => renderer.exportedCount, () => logger.droppedLines);
   const netnsErrors = netns ? metrics.registerNamespaces(namespaces) : undefined;
   const discovery =
@@ -88,8 +95,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const exported = (name: string): boolean =>
     (include === undefined || include.test(name)) && (exclude === undefined || !exclude.test(name));
   const events = new LinkEventLog(config.web.eventsHistory);
-  // Who hears of link changes, in this order: the log lines, ethtool (our own namespace only: it
-  // has no target namespace), the event log.
+  // Who hears of link changes, in this order: the loss accounting (above), the log lines, ethtool
+  // (our own namespace only: it has no target namespace), the event log.
   namespaces.subscribeLinks(linkChangeLog(logger));
   if (ethtool !== undefined) table.subscribe(ethtool.onLinkChange);
   namespaces.subscribeLinks(publishTransitions(events, exported));

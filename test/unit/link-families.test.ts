@@ -250,7 +250,7 @@ describe('link families', () => {
     });
     // (families whose value this veth does not have — last change, ethtool, bridge port — have none)
     const device600 = `device="${name(600)}"`;
-    const withSamples = LINK_FAMILIES.filter((f) => f.samples(t.get(600)!, device600, { nowMs: 1, linkName: () => undefined }) !== '').length;
+    const withSamples = LINK_FAMILIES.filter((f) => f.samples(t.get(600)!, device600, { nowMs: 1, linkName: () => undefined, losses: () => undefined }) !== '').length;
     assert.ok(withSamples >= 8);
     assert.equal(replaced, withSamples, 'one piece per family eth0600 has samples in');
     const text = Buffer.concat(after).toString('utf8');
