@@ -46,13 +46,23 @@ export interface PrometheusOptions {
   readonly extraJobs?: readonly { readonly jobName: string; readonly targets: readonly string[] }[];
   /** Scrape and rule evaluation interval, e.g. "1s". */
   readonly interval: string;
+  /** Alertmanagers to send alerts to ("127.0.0.1:9093"). */
+  readonly alertmanagers?: readonly string[];
+  /** global.external_labels. */
+  readonly externalLabels?: Readonly<Record<string, string>>;
 }
 
 /** Starts Prometheus inside ns; resolves once /-/ready answers (the caller must be in ns). */
 export async function startPrometheus(ns: Netns, opts: PrometheusOptions): Promise<PrometheusServer> {
   const config = {
-    global: { scrape_interval: opts.interval, scrape_timeout: opts.interval, evaluation_interval: opts.interval },
+    global: {
+      scrape_interval: opts.interval,
+      scrape_timeout: opts.interval,
+      evaluation_interval: opts.interval,
+      ...(opts.externalLabels === undefined ? {} : { external_labels: { ...opts.externalLabels } }),
+    },
     rule_files: [...opts.ruleFiles],
+    ...(opts.alertmanagers === undefined ? {} : { alerting: { alertmanagers: [{ static_configs: [{ targets: [...opts.alertmanagers] }] }] } }),
     scrape_configs: [opts, ...(opts.extraJobs ?? [])].map((job) => ({ job_name: job.jobName, static_configs: [{ targets: [...job.targets] }] })),
   };
   const configFile = join(opts.dir, 'prometheus.yml');
