@@ -154,6 +154,7 @@ async function main(argv: readonly string[]): Promise<number> {
       *links() {
         for (const t of netns ? namespaces.tables() : [table]) for (const link of t.links()) if (exported(link.name)) yield link;
       },
+      losses: causes.get,
     },
     events,
     eventStreams: { maxClients: config.web.eventsMaxClients },

@@ -7,9 +7,11 @@
 // (carrier before, none now) one of them is the loss announced, counted under the cause the new
 // state shows; the rest, and all of them otherwise, were never announced (linkwatch coalesced
 // them, or an overrun lost their messages and the resync dump found the counter moved): `unknown`.
-// So the sum over causes is always the kernel's count now minus its count at first sight.
+// So the sum over causes is the kernel's count now minus its count at first sight; exactly so
+// once a loss caught before linkwatch set its operstate (see unsettled) is settled by the link's
+// next message, which the kernel always sends.
 
-import { IF_OPER_LOWERLAYERDOWN } from '../netlink/constants.js';
+import { IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../netlink/constants.js';
 import type { Clock } from '../runtime/clock.js';
 import type { LinkChange, LinkSnapshot, LinkState, LinkUpdated } from './table.js';
 
@@ -37,6 +39,15 @@ export function classifyCause(link: CauseState): Exclude<CarrierCause, 'unknown'
   return 'carrier';
 }
 
+/**
+ * A link without carrier whose operstate still says UP has a lower device: netif_carrier_off has
+ * run, linkwatch has not yet set the operstate that tells whether its lower device is the cause
+ * (LOWERLAYERDOWN) or not (DOWN). Its next message will say; a resync dump can catch this moment.
+ */
+function unsettled(link: LinkState): boolean {
+  return !link.carrier && link.operstate === IF_OPER_UP && link.iflink !== undefined && classifyCause(link) === 'carrier';
+}
+
 /** The cause of the link's current outage; undefined while it has carrier. */
 export function currentCause(link: LinkState): Exclude<CarrierCause, 'unknown'> | undefined {
   return link.carrier ? undefined : classifyCause(link);
@@ -62,6 +73,31 @@ export function lossesOf(before: LinkSnapshot, link: LinkState): LossesOfUpdate 
   return { announced: undefined, unknown: delta };
 }
 
+/** What the log line and the event of a carrier change say about the losses it shows. */
+export interface LossNote {
+  /** the cause of the loss the message announced; undefined when none, or not yet settled */
+  readonly cause: Exclude<CarrierCause, 'unknown'> | undefined;
+  /** IFLA_PROTO_DOWN_REASON bits, for a protodown loss whose message carried them */
+  readonly protodownReason: number | undefined;
+  /** losses the kernel counted that no message announced */
+  readonly unannounced: number;
+}
+
+/**
+ * The cause of the link's current outage as the page and the events show it: currentCause, but
+ * none while the kernel has not settled it yet (see unsettled).
+ */
+export function shownCause(link: LinkState): Exclude<CarrierCause, 'unknown'> | undefined {
+  return link.carrier || unsettled(link) ? undefined : classifyCause(link);
+}
+
+/** The losses an update shows, as the accounting counts them (the log line and event say these). */
+export function lossNote(before: LinkSnapshot, link: LinkState): LossNote {
+  const { announced, unknown } = lossesOf(before, link);
+  const cause = announced === undefined || unsettled(link) ? undefined : announced;
+  return { cause, protodownReason: cause === 'protodown' ? link.protoDownReason : undefined, unannounced: unknown };
+}
+
 /** One link's record; created at its first counted loss or first announced loss. */
 export interface CarrierLosses {
   /** losses per cause, indexed as CARRIER_CAUSES; 0 for a cause never counted */
@@ -73,6 +109,8 @@ export interface CarrierLosses {
 interface LossRecord extends CarrierLosses {
   readonly counts: number[];
   lastDownSeconds: number | undefined;
+  /** an announced loss whose cause the link's next settled message tells (see unsettled) */
+  pending: boolean;
   /** clock ms of the announced loss of the outage in progress; undefined when none is */
   downSinceMs: number | undefined;
 }
@@ -108,12 +146,18 @@ export class CarrierCauses {
 
   #update(change: LinkUpdated): void {
     const { link, before } = change;
+    let record = this.#records.get(link);
+    if (record?.pending === true && !unsettled(link)) {
+      // Settled: the cause its state shows now, or unknown when carrier came back first.
+      record.pending = false;
+      (record.counts[INDEX[link.carrier ? 'unknown' : classifyCause(link)]] as number)++;
+    }
     if (before.carrier === link.carrier && before.carrierDownChanges === link.carrierDownChanges) return;
     const losses = lossesOf(before, link);
-    let record = this.#records.get(link);
     if (losses.announced !== undefined || losses.unknown > 0) {
       record ??= this.#create(link);
-      if (losses.announced !== undefined) (record.counts[INDEX[losses.announced]] as number)++;
+      if (losses.announced !== undefined && unsettled(link)) record.pending = true;
+      else if (losses.announced !== undefined) (record.counts[INDEX[losses.announced]] as number)++;
       record.counts[INDEX.unknown] = (record.counts[INDEX.unknown] as number) + losses.unknown;
     }
     if (before.carrier && !link.carrier) {
@@ -126,7 +170,7 @@ export class CarrierCauses {
   }
 
   #create(link: LinkState): LossRecord {
-    const record: LossRecord = { counts: CARRIER_CAUSES.map(() => 0), lastDownSeconds: undefined, downSinceMs: undefined };
+    const record: LossRecord = { counts: CARRIER_CAUSES.map(() => 0), lastDownSeconds: undefined, pending: false, downSinceMs: undefined };
     this.#records.set(link, record);
     return record;
   }

@@ -229,6 +229,33 @@ describe('carrier-loss causes on built messages', () => {
     assert.deepEqual(lossesOf(causes, link()), { admin: 1, carrier: 1 });
   });
 
+  it('a loss seen before linkwatch set the operstate (no carrier, still UP, a lower device) takes the cause the next message settles', () => {
+    // What a resync dump can catch: netif_carrier_off has run, linkwatch's rfc2863_policy not yet.
+    const unsettled = { operstate: IF_OPER_UP, iflink: 7 };
+    const lower = setup();
+    lower.table.apply(downMsg(6, unsettled), 0);
+    assert.equal(sum(lossesOf(lower.causes, lower.link())), 0, 'not counted under a cause the next message may contradict');
+    lower.table.apply(downMsg(6, { ...unsettled, protoDownReason: undefined, mtu: 1400 }), 0);
+    assert.equal(sum(lossesOf(lower.causes, lower.link())), 0, 'still unsettled');
+    lower.table.apply(downMsg(6, { iflink: 7, operstate: IF_OPER_LOWERLAYERDOWN }), 0);
+    assert.deepEqual(lossesOf(lower.causes, lower.link()), { lower_layer: 1 });
+
+    const medium = setup();
+    medium.table.apply(downMsg(6, unsettled), 0);
+    medium.table.apply(downMsg(6, { iflink: 7, operstate: IF_OPER_DOWN }), 0); // the kernel found the lower up
+    assert.deepEqual(lossesOf(medium.causes, medium.link()), { carrier: 1 });
+
+    const returned = setup();
+    returned.table.apply(downMsg(6, unsettled), 0);
+    returned.table.apply(up({ iflink: 7, carrierChanges: 13, carrierUpCount: 6, carrierDownCount: 7 }), 0); // back, and one more loss coalesced
+    assert.deepEqual(lossesOf(returned.causes, returned.link()), { unknown: 2 }, 'nobody said why: unknown');
+
+    // a link without a lower device has no operstate to wait for: the medium at once
+    const plain = setup();
+    plain.table.apply(downMsg(6, { operstate: IF_OPER_UP }), 0);
+    assert.deepEqual(lossesOf(plain.causes, plain.link()), { carrier: 1 });
+  });
+
   it('a renderer that rendered before the loss shows it at the next scrape (its cache moved with the link)', () => {
     const { table, causes, clock } = setup();
     const renderer = new LinkFamiliesRenderer(table, {}, LINK_FAMILIES, causes.get);

@@ -58,6 +58,7 @@ test('/api/v1/links JSON: fields, RFC 3339 last change, down seconds; names and 
     {
       device: undefined, alias: undefined, ifindex: 3, kind: 'veth', admin_up: true, carrier: false, oper_state: 'lowerlayerdown',
       carrier_changes: 3, carrier_up_changes: 1, carrier_down_changes: 2, last_change: '1970-01-01T00:00:05.000Z', down_seconds: 60,
+      carrier_down_cause: 'lower_layer', carrier_losses: {},
     },
   );
   assert.equal(body.links[0]!['last_change'], null);
