@@ -363,18 +363,17 @@ test('the shipped rules page once through a real Alertmanager: the cable, the fa
     assert.match(flap.annotations['description'] ?? '', /Losses by cause since the exporter started: (carrier \d+|unknown \d+|carrier \d+, unknown \d+)\.$/);
     assert.equal(flap.annotations['runbook_url'], `${RUNBOOKS}#linkflapping`);
 
-    // 6. Nothing else was ever even pending but ampd0's LinkProtoDown (5 minutes, not waited for).
-    const ever = await p.query('max_over_time(ALERTS[5m])');
+    // 6. The plumbing never had an alert, not even pending; nothing else ever fired. (amfast0 may
+    //    have had a LinkCarrierDown pending: a scrape can fall into one of its outages, which its
+    //    `for:` keeps from paging; ampd0's LinkProtoDown is pending, its 5 minutes not waited for.)
+    const ever = (await p.query('max_over_time(ALERTS[5m])')).map((s) => `${s.metric['alertname']}/${s.metric['device']}/${s.metric['alertstate']}`);
     assert.deepEqual(
-      ever.map((s) => `${s.metric['alertname']}/${s.metric['device']}/${s.metric['alertstate']}`).sort(),
-      [
-        'LinkCarrierDown/amtap0/firing',
-        'LinkCarrierDown/amtap0/pending',
-        'LinkFlapping/amfast0/firing',
-        'LinkProtoDown/ampd0/pending',
-      ],
-      'no alert, not even pending, for the macvlan, the bridge, the veths',
+      ever.filter((a) => /\/(ammv0|ambr0|ambr1|ambp0|ambp1|amveth0|amveth1)\//.test(a)),
+      [],
+      'no alert, not even pending, for the macvlan, the bridges and the veths',
     );
+    assert.deepEqual(ever.filter((a) => a.endsWith('/firing')).sort(), ['LinkCarrierDown/amtap0/firing', 'LinkFlapping/amfast0/firing']);
+    assert.ok(ever.includes('LinkProtoDown/ampd0/pending'), `LinkProtoDown pending for ampd0: ${ever.join(' ')}`);
     await expectAgreement(p, ns, base, 'at the end');
 
     // 7. The adapted job selector is live: with the exporter gone, LinkStateExporterDown goes
