@@ -48,9 +48,20 @@ function unsettled(link: LinkState): boolean {
   return !link.carrier && link.operstate === IF_OPER_UP && link.iflink !== undefined && classifyCause(link) === 'carrier';
 }
 
-/** The cause of the link's current outage; undefined while it has carrier. */
+/**
+ * The cause of the link's current outage; undefined while it has carrier. During the moment an
+ * unsettled link waits for linkwatch this says `carrier`: the metric keeps its one series.
+ */
 export function currentCause(link: LinkState): Exclude<CarrierCause, 'unknown'> | undefined {
   return link.carrier ? undefined : classifyCause(link);
+}
+
+/**
+ * The cause of the link's current outage as the page and the events show it: currentCause, but
+ * none while the kernel has not settled it yet (see unsettled).
+ */
+export function shownCause(link: LinkState): Exclude<CarrierCause, 'unknown'> | undefined {
+  return link.carrier || unsettled(link) ? undefined : classifyCause(link);
 }
 
 /** The losses one update tells of: an announced one and its cause, and those nobody announced. */
@@ -81,14 +92,6 @@ export interface LossNote {
   readonly protodownReason: number | undefined;
   /** losses the kernel counted that no message announced */
   readonly unannounced: number;
-}
-
-/**
- * The cause of the link's current outage as the page and the events show it: currentCause, but
- * none while the kernel has not settled it yet (see unsettled).
- */
-export function shownCause(link: LinkState): Exclude<CarrierCause, 'unknown'> | undefined {
-  return link.carrier || unsettled(link) ? undefined : classifyCause(link);
 }
 
 /** The losses an update shows, as the accounting counts them (the log line and event say these). */

@@ -3,7 +3,8 @@
 // goes off and a macvlan on it, a macvlan set protodown, a bridge losing its last port, and a tap
 // flapped faster than linkwatch announces (unknown). Each case checks the cause, and for every
 // device the identity: the sum over causes equals the kernel's carrier_down now minus its value
-// when the exporter first saw the device. A second namespace checks the identity through overruns.
+// when the exporter first saw the device; after a restart, the current causes are there at once.
+// A second namespace checks the identity through overruns.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, startExporter, type RunningExporter } from '../helpers/exporter.js';
@@ -239,6 +240,26 @@ describe('carrier-loss causes on the real kernel', { timeout: 120_000 }, () => {
     assert.equal(total(losses), flaps);
     assert.ok((losses['unknown'] ?? 0) > 0, `unannounced losses counted: ${JSON.stringify(losses)}`);
     for (const cause of Object.keys(losses)) assert.ok(cause === 'carrier' || cause === 'unknown', `cause ${cause}`);
+  });
+
+  it('after a restart: the current causes at once, losses counted afresh from the new first sight', async (t) => {
+    if (!requireRoot(t)) return;
+    events?.close();
+    events = undefined;
+    await exporter.stop();
+    baseline = await downCounts(ns);
+    exporter = await startExporter(ns, ['--no-collector.ethtool']);
+    await eventually('ready', async () => (await exporter.get('/-/ready')).status === 200);
+    let samples = parseSamples((await exporter.get('/metrics')).text);
+    // still down from the tests above: classified from the state the first dump shows
+    assert.equal(sampleValue(samples, 'linkstate_carrier_down_cause', { device: 'lsc-ad0', cause: 'admin' }), 1);
+    assert.equal(sampleValue(samples, 'linkstate_carrier_down_cause', { device: 'lsc-ad1', cause: 'lower_layer' }), 1);
+    assert.equal(sampleValue(samples, 'linkstate_carrier_down_cause', { device: 'lsc-br0', cause: 'no_active_members' }), 1);
+    assert.equal(samples.filter((s) => s.name === LOSSES).length, 0, 'no loss seen by this process yet');
+    await ns.run('ip', ['link', 'set', 'lsc-ad0', 'up']);
+    await ns.run('ip', ['link', 'set', 'lsc-ad0', 'down']);
+    samples = await identityHolds(ns, exporter, baseline);
+    assert.deepEqual(lossesByDevice(samples).get('lsc-ad0'), { admin: 1 });
   });
 });
 

@@ -273,6 +273,18 @@ describe('carrier-loss causes on built messages', () => {
     assert.match(text, /^linkstate_carrier_last_down_duration_seconds\{device="veth1"\} 3$/m);
   });
 
+  it('links of another namespace: the netns label, as the other per-link families', () => {
+    const clock = new ManualClock();
+    const table = new LinkTable('pod-a', 3);
+    const causes = new CarrierCauses(clock);
+    table.subscribe(causes.onChange);
+    table.apply(up(), 0);
+    table.apply(downMsg(6, { flags: 0 }), 0);
+    const text = Buffer.concat(new LinkFamiliesRenderer(table, {}, LINK_FAMILIES, causes.get).pieces('prometheus', 0)).toString('utf8');
+    assert.match(text, /^linkstate_carrier_losses_total\{device="veth1",netns="pod-a",cause="admin"\} 1$/m);
+    assert.match(text, /^linkstate_carrier_down_cause\{device="veth1",netns="pod-a",cause="admin"\} 1$/m);
+  });
+
   it('a removed link takes its record with it; a new link under its ifindex starts afresh', () => {
     const { table, causes } = setup();
     table.apply(downMsg(6), 0);
