@@ -1,16 +1,15 @@
-// src/netlink/koffi-native.ts loads koffi's prebuilt binary without koffi's index (which loads
-// node:https, node:tls, node:crypto and node:zlib for its install-time download code). These
+// src/netlink/koffi-native.ts loads koffi's prebuilt binary from its platform package without
+// koffi's index (which costs resident memory for ELF detection and deprecation wrappers). These
 // tests fail if a koffi upgrade moves the binary (the exporter would quietly fall back to the
 // index and its cost), if the binary's API is not the index's, or if the fallback breaks.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { koffi, koffiLoadedFrom, loadKoffi, prebuiltTriplets } from '../../src/netlink/koffi-native.js';
+import { koffi, koffiLoadedFrom, loadKoffi, prebuiltRoots, prebuiltTriplets } from '../../src/netlink/koffi-native.js';
 
 const require = createRequire(import.meta.url);
-const KOFFI_ROOT = dirname(require.resolve('koffi/package.json'));
 
 test('the triplets tried are koffi\'s names, glibc first then musl on Linux; none where koffi reads the ELF float ABI', () => {
   assert.deepEqual(prebuiltTriplets('linux', 'x64'), ['linux_x64', 'musl_x64']);
@@ -18,12 +17,15 @@ test('the triplets tried are koffi\'s names, glibc first then musl on Linux; non
   assert.deepEqual(prebuiltTriplets('darwin', 'arm64'), ['darwin_arm64']);
   assert.deepEqual(prebuiltTriplets('linux', 'arm'), []);
   assert.deepEqual(prebuiltTriplets('linux', 'riscv64'), []);
+  assert.deepEqual(prebuiltTriplets('linux', 'ppc64'), []);
 });
 
 test('koffi ships a binary for each triplet tried on this machine, and the exporter loads it directly', () => {
   const triplets = prebuiltTriplets();
   assert.ok(triplets.length > 0, `${process.platform}_${process.arch} has a prebuilt triplet`);
-  for (const t of triplets) assert.ok(existsSync(join(KOFFI_ROOT, 'build', 'koffi', t, 'koffi.node')), `build/koffi/${t}/koffi.node`);
+  const platformPackage = prebuiltRoots()[0] ?? '';
+  assert.ok(platformPackage.includes(`/@koromix/koffi-${process.platform}-${process.arch}`), `koffi's platform package is installed: ${platformPackage}`);
+  for (const t of triplets) assert.ok(existsSync(join(platformPackage, t, 'koffi.node')), `${platformPackage}/${t}/koffi.node`);
   assert.equal(koffiLoadedFrom, 'prebuilt');
 });
 
@@ -31,9 +33,14 @@ test('the binary is the one koffi\'s index loads, with all of its API but the de
   const viaIndex = require('koffi') as Record<string, unknown>;
   const native = koffi as unknown as Record<string, unknown>;
   assert.equal(native['version'], viaIndex['version']);
-  const deprecated = new Set(['handle', 'callback']); // added by the index, deprecated since koffi 2.1 / 2.4
+  // replaced by the index with deprecation wrappers (koffi 3)
+  const deprecated = new Set(['register', 'resolve', 'introspect']);
   for (const name of Object.keys(viaIndex)) {
     if (deprecated.has(name) || name === 'load') continue;
+    if (name === 'default') {
+      assert.equal(viaIndex[name], native, 'koffi\'s default export is the binary');
+      continue;
+    }
     assert.equal(native[name], viaIndex[name], `koffi.${name} is the binary's own`);
   }
   assert.equal(typeof native['load'], 'function');
