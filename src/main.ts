@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // The entry point: V8 settings first (v8-flags.ts), then the exporter (run.ts), loaded only once
-// the flags are set so that they hold for all of its code.
+// the flags are set so that they hold for all of its code. The netlink sockets' receive rounds
+// tell the young generation when a storm is on (young-generation.ts).
 import { applyV8Flags } from './runtime/v8-flags.js';
 
 applyV8Flags();
+const [{ observeReceiveRounds }, { quietRound, stormRound }] = await Promise.all([
+  import('./netlink/socket.js'),
+  import('./runtime/young-generation.js'),
+]);
+observeReceiveRounds({ busy: stormRound, drained: quietRound });
 await import('./cli/run.js');
