@@ -5,9 +5,10 @@
 import { applyV8Flags } from './runtime/v8-flags.js';
 
 applyV8Flags();
-const [{ observeReceiveRounds }, { quietRound, stormRound }] = await Promise.all([
+const [{ observeReceiveRounds }, { createYoungGeneration }] = await Promise.all([
   import('./netlink/socket.js'),
   import('./runtime/young-generation.js'),
 ]);
-observeReceiveRounds({ busy: stormRound, drained: quietRound });
+const youngGeneration = createYoungGeneration();
+observeReceiveRounds({ busy: (nowMs) => youngGeneration.stormRound(nowMs), drained: (nowMs) => youngGeneration.quietRound(nowMs) });
 await import('./cli/run.js');
