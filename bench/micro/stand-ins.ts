@@ -1,27 +1,24 @@
 // Micro benchmark of the stand-ins on the scrape path against what they replace, in one process,
 // alternated: the exporter's registry text (registry-text.ts) against prom-client's own
-// Registry#metrics(); the lean process collectors (process-collectors.ts) against prom-client's
-// processCpuTotal, osMemoryHeap and heapSizeAndUsed; the gzip piece cache against compressing the
-// pieces anew each scrape and against zlib.gzipSync of the whole body. The scrape it is judged
-// against is MetricsExposition.expose() on a 10,001-link table shaped like the bench lab's
-// (without HTTP, so the kernel's part of a scrape is not counted: each share shown is an upper
-// bound). Not part of `npm run bench` or `npm test`.
+// Registry#metrics(); the gzip piece cache against compressing the pieces anew each scrape and
+// against zlib.gzipSync of the whole body. For scale, MetricsExposition.expose() on a
+// 10,001-link table shaped like the bench lab's (without HTTP: the kernel's part of a scrape is
+// not counted; the scrape-baseline step of `npm run bench` measures whole scrapes). Run it with
+// the exporter's V8 flags, or the young generation grows and the garbage costs less than in the
+// exporter. Not part of `npm run bench` or `npm test`.
 //
-//   node dist/bench/micro/stand-ins.js [--links 10001] [--rounds 3]
+//   node --semi-space-growth-factor=1 --optimize-for-size dist/bench/micro/stand-ins.js [--links 10001] [--rounds 3]
 //
-// CPU time of the process per call (process.cpuUsage), median of `rounds` alternated blocks.
-import { createRequire } from 'node:module';
+// CPU time of the process per call (process.cpuUsage: the GC threads count too), median of
+// `rounds` alternated blocks.
 import { gzipSync } from 'node:zlib';
 import { LinkTable } from '../../src/links/table.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { MetricsExposition } from '../../src/metrics/exposition.js';
 import { GzipPieceCache } from '../../src/metrics/gzip-piece-cache.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
-import { Registry } from '../../src/metrics/prom-client-adapter.js';
 import { IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
-
-const require = createRequire(import.meta.url);
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,21 +46,6 @@ const renderer = new LinkFamiliesRenderer(table);
 const metrics = new ExporterMetrics({ version: '0', revision: 'micro' }, () => renderer.exportedCount);
 const exposition = new MetricsExposition(renderer, metrics, () => now);
 
-// prom-client's three collectors the exporter replaces, in a registry of their own, and the
-// exporter's copies in another.
-const theirs = new Registry();
-for (const name of ['processCpuTotal', 'osMemoryHeap', 'heapSizeAndUsed']) {
-  (require(`prom-client/lib/metrics/${name}.js`) as (r: Registry, c: object) => void)(theirs, {});
-}
-const ours = new Registry();
-const own = await import('../../src/metrics/process-collectors.js');
-own.processCpuCollector(ours);
-own.processMemoryCollector(ours);
-own.heapSizeCollector(ours);
-const collect = async (r: Registry): Promise<void> => {
-  await Promise.all(r.getMetricsAsArray().map((m) => (m as unknown as { get(): unknown }).get()));
-};
-
 async function cpuPerCall(calls: number, body: () => Promise<unknown> | unknown): Promise<number> {
   await body();
   const c0 = process.cpuUsage();
@@ -79,8 +61,6 @@ const variants: Record<string, [number, () => Promise<unknown> | unknown]> = {
   'scrape gzip, zlib.gzipSync of the body': [5, async () => gzipSync(Buffer.concat((await exposition.expose({ openMetrics: true, gzip: false })).body))],
   'registry text: registry-text.ts': [2000, () => metrics.renderPrometheus()],
   'registry text: prom-client metrics()': [2000, () => metrics.registry.metrics()],
-  'collectors: process-collectors.ts': [2000, () => collect(ours)],
-  'collectors: prom-client': [2000, () => collect(theirs)],
 };
 
 const results: Record<string, number[]> = {};

@@ -1,7 +1,7 @@
 // The built exporter loads only what its configuration uses (its footprint at rest): without
 // --web.config.file it never loads the YAML parser, bcrypt or the web-config code; and never
-// prom-client's index (with @opentelemetry/api and the Pushgateway's node:https), nor koffi's
-// index. Every module the process loads is recorded by test/helpers/module-trace.ts (an ESM resolve hook plus
+// prom-client's index (with the Pushgateway's node:https), nor koffi's index. Every module the
+// process loads is recorded by test/helpers/module-trace.ts (an ESM resolve hook plus
 // require.cache and the built-in list at exit); the run with a web config shows that the trace
 // does see the modules loaded on demand. And the V8 settings of src/runtime/v8-flags.ts are in effect.
 import assert from 'node:assert/strict';
@@ -37,7 +37,6 @@ const NEVER = [
   '/node_modules/prom-client/index.js',
   '/node_modules/prom-client/lib/pushgateway.js',
   '/node_modules/prom-client/lib/cluster.js',
-  '/node_modules/@opentelemetry/',
   // koffi's index: src/netlink/koffi-native.ts loads koffi's prebuilt binary without it.
   '/node_modules/koffi/index.js',
   '/node_modules/koffi/index.cjs',
