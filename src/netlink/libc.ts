@@ -1,9 +1,12 @@
 // The libc and libuv calls the netlink socket needs (and fcntl for stderr), bound once through koffi.
-// Only src/netlink/socket.ts imports this file; nothing else in src/ touches koffi (but
-// koffi-native.ts, which loads its prebuilt binary without the install-time code of koffi's
-// index). Every function is declared once at load time: calls construct no koffi types.
+// Only src/netlink/socket.ts imports this file; nothing else in src/ touches koffi. Every function
+// is declared once at load time: calls construct no koffi types. koffi is loaded with require:
+// its CommonJS index reads node:fs with require too, where its ES index would load the fs promise
+// API (see runtime/builtins.ts).
+import { createRequire } from 'node:module';
 import { fs } from '../runtime/builtins.js';
-import { koffi } from './koffi-native.js';
+
+const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
 
 const lib = koffi.load('libc.so.6');
 
