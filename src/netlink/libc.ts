@@ -1,11 +1,14 @@
 // The libc and libuv calls the netlink socket and the LLDP packet socket need (and fcntl for
 // stderr), bound once through koffi. Only the sockets (src/netlink/socket.ts, poll.ts and
-// src/lldp/packet-socket.ts) import this file; nothing else in src/ touches koffi (but
-// koffi-native.ts, which loads its prebuilt binary without the install-time code of koffi's
-// index). Every function is declared once at load time: calls construct no koffi types.
+// src/lldp/packet-socket.ts) import this file; nothing else in src/ touches koffi. Every function
+// is declared once at load time: calls construct no koffi types. koffi is loaded with require:
+// its CommonJS index reads node:fs with require too, where its ES index would load the fs promise
+// API (see runtime/builtins.ts).
+import { createRequire } from 'node:module';
 import { fs } from '../runtime/builtins.js';
 import { AF_NETLINK } from './constants.js';
-import { koffi } from './koffi-native.js';
+
+const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
 
 const lib = koffi.load('libc.so.6');
 

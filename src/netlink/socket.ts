@@ -8,7 +8,6 @@
 // answers exactly with a resync dump. Requests answered at once, without a poll handle: request-socket.ts.
 //
 // The poll handle is unref'd, so an idle exporter may exit; close() stops it and closes the fd.
-import { quietRound, stormRound } from '../runtime/young-generation.js';
 import { NetlinkSocketError, type NetlinkSocketOperation } from './errors.js';
 import {
   AF_NETLINK,
@@ -84,6 +83,21 @@ export interface OpenLinkSocketOptions {
  * a few ms of work.
  */
 const ROUND_DATAGRAMS = 256;
+
+/** Told of every socket's receive rounds (the wiring tunes V8's young generation by them). */
+export interface ReceiveRoundObserver {
+  /** A round ended on its bound: more is queued, a storm is on. */
+  busy(nowMs: number): void;
+  /** A round read the socket empty. */
+  drained(nowMs: number): void;
+}
+
+let roundObserver: ReceiveRoundObserver | undefined;
+
+/** Sets the one observer of every socket's receive rounds; undefined removes it. */
+export function observeReceiveRounds(observer: ReceiveRoundObserver | undefined): void {
+  roundObserver = observer;
+}
 const ROUND_BYTES = 1024 * 1024;
 
 /** Opens an AF_NETLINK socket (NETLINK_ROUTE unless told otherwise) bound to `groups`. Throws NetlinkSocketError. */
@@ -243,7 +257,7 @@ class LinkSocket implements NetlinkSocket, PollTarget {
         else this.polling = true;
       }
       if (events.length > 0 || receiver.drained) onEvents(events, receiver.drained);
-      if (receiver.drained) quietRound(performance.now());
+      if (receiver.drained) roundObserver?.drained(performance.now());
       if (receiver.failed || receiver.drained || events.length === 0) return;
       for (const event of events) {
         if (event.kind !== 'datagram') continue;
@@ -256,7 +270,7 @@ class LinkSocket implements NetlinkSocket, PollTarget {
     // only a round that reads it empty says so (drained), which the monitor waits for after an
     // overrun before it asks for the resync.
     if (!this.roundScheduled && this.closing === undefined) {
-      stormRound(performance.now());
+      roundObserver?.busy(performance.now());
       this.roundScheduled = true;
       setImmediate(this.runRound);
     }
