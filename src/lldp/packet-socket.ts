@@ -18,24 +18,17 @@
 // Needs CAP_NET_RAW: open() throws LldpSocketError with errno EPERM without it.
 import { errnoName } from '../netlink/errors.js';
 import {
-  IOVEC_OFFSETS,
-  IOVEC_SIZE,
   MMSGHDR_LEN_OFFSET,
   MMSGHDR_SIZE,
   MSGHDR_OFFSETS,
   SOCKADDR_LL_SIZE,
-  UV_POLL,
-  UV_READABLE,
-  allocNative,
-  freeNative,
   lastErrno,
   libc,
-  uv,
-  writeWord,
   type NativeBlock,
 } from '../netlink/libc.js';
 import { EADDRNOTAVAIL, EAGAIN, EBADF, EINTR, ENODEV, MSG_DONTWAIT, MSG_TRUNC, SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET, SO_RCVBUF } from '../netlink/constants.js';
-import { polled, uvCallbacks, type PollTarget } from '../netlink/poll.js';
+import { MmsgVector } from '../netlink/mmsg-vector.js';
+import { PolledSocket } from '../netlink/poll.js';
 
 export const AF_PACKET = 17;
 export const ETH_P_LLDP = 0x88cc;
@@ -137,25 +130,21 @@ function packetMreq(ifindex: number): Buffer {
   return mreq;
 }
 
-export class LldpPacketSocket implements PollTarget {
+export class LldpPacketSocket extends PolledSocket {
   private readonly joined = new Set<number>();
   private listener: ((frames: readonly LldpFrame[]) => void) | undefined;
   private onError: ((error: LldpSocketError) => void) | undefined;
   /** The failure that stopped receiving, if one did. */
   failure: LldpSocketError | undefined;
-  private handle: NativeBlock | undefined;
   private receiver: FrameReceiver | undefined;
-  private closing: Promise<void> | undefined;
-  private resolveClosed: (() => void) | undefined;
-  private fdOpen = true;
-  private polling = false;
-  private roundScheduled = false;
 
   private constructor(
-    private readonly fd: number,
+    fd: number,
     private readonly frameBytes: number,
     private readonly roundFrames: number,
-  ) {}
+  ) {
+    super(fd);
+  }
 
   /** Opens the socket in the calling thread's network namespace. Throws LldpSocketError (EPERM without CAP_NET_RAW). */
   static open(opts: LldpPacketSocketOptions = {}): LldpPacketSocket {
@@ -226,38 +215,18 @@ export class LldpPacketSocket implements PollTarget {
   start(listener: (frames: readonly LldpFrame[]) => void, onError?: (error: LldpSocketError) => void): void {
     if (this.closing !== undefined) throw new LldpSocketError('poll', EBADF, 'socket closed');
     if (this.listener !== undefined) throw new Error('LldpPacketSocket.start() called twice');
-    const { poll } = uvCallbacks();
-    const handle = allocNative(uv.handleSize(UV_POLL));
-    const status = uv.pollInit(uv.defaultLoop(), handle.pointer, this.fd);
-    if (status < 0) {
-      freeNative(handle);
-      throw new LldpSocketError('poll', -status, 'uv_poll_init');
-    }
     this.listener = listener;
     this.onError = onError;
-    this.handle = handle;
     this.receiver = new FrameReceiver(this.fd, this.frameBytes);
-    polled.set(handle.address, this);
-    uv.unref(handle.pointer); // an idle exporter may exit
-    const started = uv.pollStart(handle.pointer, UV_READABLE, poll);
-    if (started < 0) throw new LldpSocketError('poll', -started, 'uv_poll_start');
-    this.polling = true;
-  }
-
-  /** From libuv's poll phase: only schedules the round (see NetlinkSocket's onReadable). */
-  onReadable(status: number): void {
-    if (status < 0) this.polling = false; // libuv stopped the handle (POLLERR)
-    if (this.roundScheduled) return;
-    this.roundScheduled = true;
-    setImmediate(this.runRound);
+    const { status, which } = this.startPolling();
+    if (status < 0) throw new LldpSocketError('poll', -status, which);
   }
 
   /** One bounded round: recvmmsg calls until the socket is empty or roundFrames were read. */
-  private readonly runRound = (): void => {
-    this.roundScheduled = false;
+  protected round(): void {
     const receiver = this.receiver;
     const listener = this.listener;
-    if (receiver === undefined || listener === undefined || this.closing !== undefined) return;
+    if (receiver === undefined || listener === undefined) return;
     const frames: LldpFrame[] = [];
     let error: LldpSocketError | undefined;
     while (frames.length + SLOTS <= this.roundFrames) {
@@ -266,59 +235,26 @@ export class LldpPacketSocket implements PollTarget {
       if (got.drained || got.error !== undefined) break;
     }
     const drained = receiver.drained;
-    if (error !== undefined) {
-      if (this.handle !== undefined && this.polling) uv.pollStop(this.handle.pointer);
-      this.polling = false;
-      if (error.errno === EBADF) this.fdOpen = false;
-    } else if (!this.polling && this.handle !== undefined) {
-      const restarted = uv.pollStart(this.handle.pointer, UV_READABLE, uvCallbacks().poll);
-      if (restarted >= 0) this.polling = true;
-    }
+    this.afterReceive(error?.errno);
     if (frames.length > 0) listener(frames);
     if (error !== undefined) {
       this.failure = error;
       this.onError?.(error);
       return;
     }
-    if (!drained && !this.roundScheduled && this.closing === undefined) {
-      // ended on its bound: go on at the next turn of the loop
-      this.roundScheduled = true;
-      setImmediate(this.runRound);
-    }
-  };
+    // ended on its bound: go on at the next turn of the loop
+    if (!drained) this.scheduleRound();
+  }
 
   /** Stops receiving and closes the fd (its memberships go with it); idempotent. */
-  close(): Promise<void> {
-    this.closing ??= this.shutdown();
-    return this.closing;
-  }
-
-  private shutdown(): Promise<void> {
+  override close(): Promise<void> {
     this.joined.clear();
-    const handle = this.handle;
-    if (handle === undefined) {
-      this.finish();
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      this.resolveClosed = resolve;
-      uv.close(handle.pointer, uvCallbacks().close);
-    });
+    return super.close();
   }
 
-  onHandleClosed(): void {
-    if (this.handle !== undefined) freeNative(this.handle);
-    this.handle = undefined;
-    this.finish();
-    const resolve = this.resolveClosed;
-    if (resolve !== undefined) setImmediate(resolve);
-  }
-
-  private finish(): void {
+  protected freeReader(): void {
     this.receiver?.free();
     this.receiver = undefined;
-    if (this.fdOpen) libc.close(this.fd);
-    this.fdOpen = false;
   }
 }
 
@@ -328,7 +264,7 @@ class FrameReceiver {
   drained = false;
   private readonly staging: NativeBlock;
   private readonly names: NativeBlock;
-  private readonly iovs: NativeBlock;
+  private readonly mmsg: MmsgVector;
   private readonly vec: NativeBlock;
   private readonly vecWords: Int32Array;
 
@@ -336,20 +272,8 @@ class FrameReceiver {
     private readonly fd: number,
     private readonly frameBytes: number,
   ) {
-    this.staging = allocNative(SLOTS * frameBytes, { zero: false });
-    this.names = allocNative(SLOTS * NAME_STRIDE);
-    this.iovs = allocNative(SLOTS * IOVEC_SIZE);
-    this.vec = allocNative(SLOTS * MMSGHDR_SIZE);
-    for (let i = 0; i < SLOTS; i++) {
-      const iov = i * IOVEC_SIZE;
-      writeWord(this.iovs.view, iov + IOVEC_OFFSETS.base, this.staging.address + BigInt(i * frameBytes));
-      writeWord(this.iovs.view, iov + IOVEC_OFFSETS.len, BigInt(frameBytes));
-      const msg = i * MMSGHDR_SIZE;
-      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.name, this.names.address + BigInt(i * NAME_STRIDE));
-      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.iov, this.iovs.address + BigInt(iov));
-      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.iovlen, 1n);
-    }
-    this.vecWords = new Int32Array(this.vec.view.buffer, this.vec.view.byteOffset, (SLOTS * MMSGHDR_SIZE) >> 2);
+    this.mmsg = new MmsgVector(SLOTS, frameBytes, NAME_STRIDE);
+    ({ staging: this.staging, names: this.names, vec: this.vec, words: this.vecWords } = this.mmsg);
   }
 
   /** One recvmmsg: appends the frames to `out`. */
@@ -406,6 +330,6 @@ class FrameReceiver {
   }
 
   free(): void {
-    for (const block of [this.staging, this.names, this.iovs, this.vec]) freeNative(block);
+    this.mmsg.free();
   }
 }

@@ -3,6 +3,7 @@
 // the nsid it came from. Used by the polled socket (socket.ts) and the request socket
 // (request-socket.ts).
 
+import { MmsgVector } from './mmsg-vector.js';
 import { NetlinkSocketError } from './errors.js';
 import {
   EAGAIN,
@@ -16,18 +17,13 @@ import {
   SOL_NETLINK,
 } from './constants.js';
 import {
-  IOVEC_OFFSETS,
-  IOVEC_SIZE,
   MMSGHDR_LEN_OFFSET,
   MMSGHDR_SIZE,
   MSGHDR_OFFSETS,
   POINTER_SIZE,
   SOCKADDR_NL_SIZE,
-  allocNative,
-  freeNative,
   lastErrno,
   libc,
-  writeWord,
   type NativeBlock,
 } from './libc.js';
 
@@ -70,7 +66,7 @@ export class Receiver {
   failedErrno = 0;
   private readonly staging: NativeBlock;
   private readonly names: NativeBlock;
-  private readonly iovs: NativeBlock;
+  private readonly mmsg: MmsgVector;
   private readonly vec: NativeBlock;
   private readonly vecWords: Int32Array;
   private readonly nameWords: Uint32Array;
@@ -85,23 +81,8 @@ export class Receiver {
     slots: number = SLOTS,
   ) {
     this.slots = slots;
-    // Read only within the length recvmmsg returns for each slot: not zeroed (see allocNative).
-    this.staging = allocNative(slots * datagramBytes, { zero: false });
-    this.names = allocNative(slots * NAME_STRIDE);
-    this.iovs = allocNative(slots * IOVEC_SIZE);
-    this.vec = allocNative(slots * MMSGHDR_SIZE);
-    this.controls = allNamespaces ? allocNative(slots * CONTROL_BYTES) : undefined;
-    for (let i = 0; i < slots; i++) {
-      const iov = i * IOVEC_SIZE;
-      writeWord(this.iovs.view, iov + IOVEC_OFFSETS.base, this.staging.address + BigInt(i * datagramBytes));
-      writeWord(this.iovs.view, iov + IOVEC_OFFSETS.len, BigInt(datagramBytes));
-      const msg = i * MMSGHDR_SIZE;
-      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.name, this.names.address + BigInt(i * NAME_STRIDE));
-      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.iov, this.iovs.address + BigInt(iov));
-      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.iovlen, 1n);
-      if (this.controls !== undefined) writeWord(this.vec.view, msg + MSGHDR_OFFSETS.control, this.controls.address + BigInt(i * CONTROL_BYTES));
-    }
-    this.vecWords = new Int32Array(this.vec.view.buffer, this.vec.view.byteOffset, (slots * MMSGHDR_SIZE) >> 2);
+    this.mmsg = new MmsgVector(slots, datagramBytes, NAME_STRIDE, allNamespaces ? CONTROL_BYTES : 0);
+    ({ staging: this.staging, names: this.names, vec: this.vec, controls: this.controls, words: this.vecWords } = this.mmsg);
     this.nameWords = new Uint32Array(this.names.view.buffer, this.names.view.byteOffset, (slots * NAME_STRIDE) >> 2);
   }
 
@@ -170,8 +151,7 @@ export class Receiver {
   }
 
   free(): void {
-    for (const block of [this.staging, this.names, this.iovs, this.vec]) freeNative(block);
-    if (this.controls !== undefined) freeNative(this.controls);
+    this.mmsg.free();
   }
 }
 

@@ -24,19 +24,8 @@ import {
   SO_RCVBUF,
   SO_RCVBUFFORCE,
 } from './constants.js';
-import {
-  SOCKADDR_NL_SIZE,
-  UV_POLL,
-  UV_READABLE,
-  allocNative,
-  encodeSockaddrNl,
-  freeNative,
-  lastErrno,
-  libc,
-  uv,
-  type NativeBlock,
-} from './libc.js';
-import { polled, uvCallbacks, type PollTarget } from './poll.js';
+import { SOCKADDR_NL_SIZE, encodeSockaddrNl, lastErrno, libc } from './libc.js';
+import { PolledSocket } from './poll.js';
 import { DEFAULT_DATAGRAM_BYTES, Receiver, SLOTS, type ReceiveEvent } from './receiver.js';
 
 export { configureAllocator, setNonBlocking } from './libc.js';
@@ -157,25 +146,21 @@ function asBuffer(array: Int32Array | Uint32Array): Buffer {
 
 // ---- readiness: one poll callback and one close callback for every socket (poll.ts) ----
 
-class LinkSocket implements NetlinkSocket, PollTarget {
+class LinkSocket extends PolledSocket implements NetlinkSocket {
   private readonly kernelAddress = encodeSockaddrNl(0, 0);
   private onEvents: ((events: ReceiveEvent[], drained: boolean) => void) | undefined;
-  private handle: NativeBlock | undefined;
   private receiver: Receiver | undefined;
-  private closing: Promise<void> | undefined;
-  private resolveClosed: (() => void) | undefined;
-  private fdOpen = true;
-  /** The handle is polling (libuv stops it by itself when the fd reports POLLERR). */
-  private polling = false;
 
   constructor(
-    private readonly fd: number,
+    fd: number,
     readonly portId: number,
     readonly receiveBufferBytes: number,
     readonly receiveBufferMode: 'SO_RCVBUFFORCE' | 'SO_RCVBUF',
     private readonly datagramBytes: number,
     private readonly allNamespaces: boolean,
-  ) {}
+  ) {
+    super(fd);
+  }
 
   send(bytes: Buffer): void {
     if (this.closing !== undefined) throw socketError('sendto', EBADF, 'socket closed');
@@ -198,47 +183,22 @@ class LinkSocket implements NetlinkSocket, PollTarget {
   start(onEvents: (events: ReceiveEvent[], drained: boolean) => void): void {
     if (this.closing !== undefined) throw socketError('poll', EBADF, 'socket closed');
     if (this.onEvents !== undefined) throw new Error('NetlinkSocket.start() called twice');
-    const { poll } = uvCallbacks();
-    const handle = allocNative(uv.handleSize(UV_POLL));
-    const status = uv.pollInit(uv.defaultLoop(), handle.pointer, this.fd);
-    if (status < 0) {
-      freeNative(handle);
-      throw socketError('poll', -status, 'uv_poll_init');
-    }
     this.onEvents = onEvents;
-    this.handle = handle;
     this.receiver = new Receiver(this.fd, this.datagramBytes, this.allNamespaces);
-    polled.set(handle.address, this);
-    uv.unref(handle.pointer); // an idle exporter may exit
-    const started = uv.pollStart(handle.pointer, UV_READABLE, poll);
-    if (started < 0) throw socketError('poll', -started, 'uv_poll_start');
-    this.polling = true;
+    const { status, which } = this.startPolling();
+    if (status < 0) throw socketError('poll', -status, which);
   }
 
-  /**
-   * The poll callback. It runs inside libuv's poll phase, outside any Node callback scope (Node
-   * would not run the promise jobs and nextTicks it queued), so it only schedules the round, as an
-   * immediate of the same loop iteration. The poll is level-triggered: data left after a bounded
-   * round makes libuv call again on the next iteration.
-   */
-  onReadable(status: number): void {
-    // libuv reports POLLERR as UV_EBADF and stops the handle. On a netlink socket POLLERR is a
-    // pending ENOBUFS, which recvmsg returns (an overrun); a really bad fd fails recvmsg too.
-    if (status < 0) this.polling = false;
-    if (this.roundScheduled) return;
-    this.roundScheduled = true;
-    setImmediate(this.runRound);
-  }
-
-  private roundScheduled = false;
+  // libuv reports POLLERR as UV_EBADF and stops the handle (PolledSocket.onReadable). On a
+  // netlink socket POLLERR is a pending ENOBUFS, which recvmsg returns (an overrun); a really bad
+  // fd fails recvmsg too.
 
   /**
    * One bounded round, then back to the loop: receiver rounds (one recvmmsg each, handed to the
    * listener at once, as their views are of the receiver's reused buffer) until the socket is
    * empty, or ROUND_DATAGRAMS datagrams or ROUND_BYTES bytes have been received.
    */
-  private readonly runRound = (): void => {
-    this.roundScheduled = false;
+  protected round(): void {
     let datagrams = 0;
     let bytes = 0;
     while (datagrams + SLOTS <= ROUND_DATAGRAMS && bytes < ROUND_BYTES) {
@@ -246,16 +206,8 @@ class LinkSocket implements NetlinkSocket, PollTarget {
       const onEvents = this.onEvents;
       if (receiver === undefined || onEvents === undefined || this.closing !== undefined) return;
       const events = receiver.round();
-      if (receiver.failed) {
-        const handle = this.handle;
-        if (handle !== undefined && this.polling) uv.pollStop(handle.pointer);
-        this.polling = false;
-        if (receiver.failedErrno === EBADF) this.fdOpen = false; // the number may be someone else's by now
-      } else if (!this.polling && this.handle !== undefined) {
-        const restarted = uv.pollStart(this.handle.pointer, UV_READABLE, uvCallbacks().poll);
-        if (restarted < 0) events.push({ kind: 'error', error: socketError('poll', -restarted, 'uv_poll_start') });
-        else this.polling = true;
-      }
+      const restart = this.afterReceive(receiver.failed ? receiver.failedErrno : undefined);
+      if (restart < 0) events.push({ kind: 'error', error: socketError('poll', -restart, 'uv_poll_start') });
       if (events.length > 0 || receiver.drained) onEvents(events, receiver.drained);
       if (receiver.drained) roundObserver?.drained(performance.now());
       if (receiver.failed || receiver.drained || events.length === 0) return;
@@ -269,44 +221,11 @@ class LinkSocket implements NetlinkSocket, PollTarget {
     // not the poll reports the fd readable again. The queue may have run dry exactly now, and
     // only a round that reads it empty says so (drained), which the monitor waits for after an
     // overrun before it asks for the resync.
-    if (!this.roundScheduled && this.closing === undefined) {
-      roundObserver?.busy(performance.now());
-      this.roundScheduled = true;
-      setImmediate(this.runRound);
-    }
-  };
-
-  close(): Promise<void> {
-    this.closing ??= this.shutdown();
-    return this.closing;
+    if (this.scheduleRound()) roundObserver?.busy(performance.now());
   }
 
-  private shutdown(): Promise<void> {
-    const handle = this.handle;
-    if (handle === undefined) {
-      this.finish();
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      this.resolveClosed = resolve;
-      // uv_close stops the poll at once; the memory of the handle is freed in its close callback.
-      uv.close(handle.pointer, uvCallbacks().close);
-    });
-  }
-
-  /** The close callback: like the poll callback, outside any Node callback scope. */
-  onHandleClosed(): void {
-    if (this.handle !== undefined) freeNative(this.handle);
-    this.handle = undefined;
-    this.finish();
-    const resolve = this.resolveClosed;
-    if (resolve !== undefined) setImmediate(resolve);
-  }
-
-  private finish(): void {
+  protected freeReader(): void {
     this.receiver?.free();
     this.receiver = undefined;
-    if (this.fdOpen) libc.close(this.fd);
-    this.fdOpen = false;
   }
 }
