@@ -223,31 +223,51 @@ function logfmtString(s: string): string {
   return '"' + s.replace(QUOTE_OR_BACKSLASH, '\\$&') + '"';
 }
 
-/** undefined: the field is left out (undefined, functions, symbols, as in JSON). */
-function logfmtValue(value: unknown): string | undefined {
+/** How one format writes a string, an error and any other object. */
+interface ValueFormat {
+  string(s: string): string;
+  error(e: Error): string;
+  object(o: object): string | undefined;
+}
+
+/**
+ * A field's value: numbers, booleans and bigints as JSON writes them (non-finite numbers are
+ * null), the rest by the format; undefined leaves the field out (undefined, functions, symbols).
+ */
+function formatValue(value: unknown, format: ValueFormat): string | undefined {
   switch (typeof value) {
     case 'string':
-      return logfmtString(value);
+      return format.string(value);
     case 'number':
       return Number.isFinite(value) ? String(value) : 'null';
     case 'boolean':
       return value ? 'true' : 'false';
     case 'bigint':
       return String(value);
-    case 'object': {
+    case 'object':
       if (value === null) return 'null';
       // Like go-kit: an error is logged by its message, without the stack.
-      if (value instanceof Error) return logfmtString(String(value.message));
-      const text = objectJson(value);
-      if (text === undefined) return undefined;
-      // toJSON() may give a primitive (a Date gives its ISO string): format that instead.
-      const first = text.charCodeAt(0);
-      if (first === 0x7b /* { */ || first === 0x5b /* [ */) return logfmtString(text);
-      return logfmtValue(JSON.parse(text));
-    }
+      return value instanceof Error ? format.error(value) : format.object(value);
     default:
       return undefined;
   }
+}
+
+const LOGFMT_VALUES: ValueFormat = {
+  string: logfmtString,
+  error: (e) => logfmtString(String(e.message)),
+  object(o) {
+    const text = objectJson(o);
+    if (text === undefined) return undefined;
+    // toJSON() may give a primitive (a Date gives its ISO string): format that instead.
+    const first = text.charCodeAt(0);
+    if (first === 0x7b /* { */ || first === 0x5b /* [ */) return logfmtString(text);
+    return logfmtValue(JSON.parse(text));
+  },
+};
+
+function logfmtValue(value: unknown): string | undefined {
+  return formatValue(value, LOGFMT_VALUES);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,23 +298,14 @@ function jsonString(s: string): string {
   return JSON_SPECIAL.test(s) ? JSON.stringify(s) : '"' + s + '"';
 }
 
+const JSON_VALUES: ValueFormat = {
+  string: jsonString,
+  error: (e) => JSON.stringify(String(e.message)),
+  object: objectJson,
+};
+
 function jsonValue(value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'string':
-      return jsonString(value);
-    case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'bigint':
-      return String(value);
-    case 'object':
-      if (value === null) return 'null';
-      if (value instanceof Error) return JSON.stringify(String(value.message));
-      return objectJson(value);
-    default:
-      return undefined;
-  }
+  return formatValue(value, JSON_VALUES);
 }
 
 /** JSON text of an object field; nested errors are their message; a cycle is "[Circular]". */
