@@ -49,6 +49,10 @@ export interface Config {
     readonly netnsInclude?: RegExp;
     /** Anchored, on the netns label: a namespace is not exported when its whole label matches. */
     readonly netnsExclude?: RegExp;
+    /** Read the LLDP neighbour of every link of our namespace (--collector.lldp; CAP_NET_RAW). */
+    readonly lldp: boolean;
+    /** How long a neighbour stays exported (stale) after its link lost carrier or it said shutdown. */
+    readonly lldpHoldTimeMs: number;
   };
   readonly log: {
     readonly level: LogLevel;
@@ -78,6 +82,9 @@ export const MIN_RECEIVE_BUFFER_BYTES = 4096;
 export const MAX_RECEIVE_BUFFER_BYTES = 1024 * 1024 * 1024;
 /** Where `ip netns` and containerd/CNI (/run/netns) and Docker (/run/docker/netns) name namespaces. */
 export const DEFAULT_NETNS_PATHS: readonly string[] = ['/run/netns', '/run/docker/netns'];
+/** A neighbour outlives its link's carrier by a day: long enough for an outage to be looked at. */
+export const DEFAULT_LLDP_HOLD_TIME = '24h';
+export const MAX_LLDP_HOLD_TIME_MS = 365 * 86400 * 1000;
 
 /**
  * Parses the user's arguments (process.argv.slice(2): without node and the script).
@@ -128,6 +135,9 @@ export function parseConfig(argv: readonly string[]): ConfigResult {
       if (set) throw new ConfigError(`flag ${flag} needs --collector.netns`);
     }
   }
+  const lldp = o['collector.lldp'] === true;
+  const lldpHoldTimeMs = o['collector.lldp.holdTime'] as number | undefined;
+  if (!lldp && lldpHoldTimeMs !== undefined) throw new ConfigError('flag --collector.lldp.hold-time needs --collector.lldp');
   const configFile = o['web.config.file'] as string | undefined;
 
   const config: Config = {
@@ -148,6 +158,8 @@ export function parseConfig(argv: readonly string[]): ConfigResult {
       netnsPaths: Object.freeze([...netnsPaths]),
       ...(netnsInclude !== undefined ? { netnsInclude } : {}),
       ...(netnsExclude !== undefined ? { netnsExclude } : {}),
+      lldp,
+      lldpHoldTimeMs: lldpHoldTimeMs ?? parseHoldTime(DEFAULT_LLDP_HOLD_TIME),
     }),
     log: Object.freeze({ level: o['log.level'] as LogLevel, format: o['log.format'] as LogFormat }),
   };
@@ -296,6 +308,22 @@ function buildProgram(writeOut: (text: string) => void): Command {
       .argParser(argParser(parseDeviceRegex)),
   );
   program.addOption(
+    new Option(
+      '--collector.lldp',
+      'Read the LLDP frames of the links of the exporter\'s own namespace (received only, never sent) and ' +
+        'export each link\'s neighbour: chassis, port, system name. Needs CAP_NET_RAW (off by default).',
+    ),
+  );
+  program.addOption(
+    new Option(
+      '--collector.lldp.hold-time <duration>',
+      'How long a neighbour stays exported, marked stale, after its link lost carrier (or it announced ' +
+        'shutdown): a duration such as 30m, 24h or 7d; 0s drops it at once.',
+    )
+      .default(undefined, JSON.stringify(DEFAULT_LLDP_HOLD_TIME))
+      .argParser(argParser(parseHoldTime)),
+  );
+  program.addOption(
     new Option('--log.level <level>', 'Only log messages with the given severity or above.')
       .choices(LOG_LEVELS)
       .default('info', '"info"'),
@@ -377,6 +405,19 @@ export function parsePathList(value: string): readonly string[] {
     if (!dir.startsWith('/')) throw new ConfigError(`${JSON.stringify(dir)} is not an absolute path`);
   }
   return [...new Set(dirs.map((dir) => (dir.length > 1 ? dir.replace(/\/+$/, '') : dir)))];
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/** A Prometheus duration ("90s", "1h30m", "7d") → ms, at most a year. */
+export function parseHoldTime(value: string): number {
+  if (!/^(?:\d+(?:ms|s|m|h|d|w))+$/.test(value)) {
+    throw new ConfigError(`expected a duration such as 30m, 24h or 7d, got ${JSON.stringify(value)}`);
+  }
+  let ms = 0;
+  for (const [, n, unit] of value.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) ms += Number(n) * (DURATION_UNITS[unit as string] ?? 0);
+  if (!Number.isSafeInteger(ms) || ms > MAX_LLDP_HOLD_TIME_MS) throw new ConfigError(`${value} is more than the maximum of 365d`);
+  return ms;
 }
 
 function parseNonEmpty(value: string): string {
