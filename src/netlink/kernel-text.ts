@@ -41,10 +41,18 @@ function cont(buf: Uint8Array, j: number, end: number, lo = 0x80, hi = 0xbf): bo
   return b >= lo && b <= hi;
 }
 
-/** True when buf[start, end) must be escaped: ill-formed UTF-8, or holding `\x`. */
-function needsEscaping(buf: Uint8Array, start: number, end: number): boolean {
+/** True for a C0 control, DEL, or the lead byte of a C1 control (U+0080..U+009F is C2 80..C2 9F). */
+function isControl(buf: Uint8Array, i: number, end: number): boolean {
+  const b = buf[i] as number;
+  if (b < 0x20 || b === 0x7f) return true;
+  return b === 0xc2 && i + 1 < end && (buf[i + 1] as number) <= 0x9f;
+}
+
+/** True when buf[start, end) must be escaped: ill-formed UTF-8, holding `\x` (or a control). */
+function needsEscaping(buf: Uint8Array, start: number, end: number, controls: boolean): boolean {
   for (let i = start; i < end; ) {
     const b = buf[i] as number;
+    if (controls && isControl(buf, i, end)) return true;
     if (b < 0x80) {
       if (b === BACKSLASH && i + 1 < end && buf[i + 1] === LOWER_X) return true;
       i += 1;
@@ -59,12 +67,25 @@ function needsEscaping(buf: Uint8Array, start: number, end: number): boolean {
 
 /** The text of the bytes buf[start, end) (see the top of this file). */
 export function decodeKernelText(buf: Buffer, start = 0, end = buf.length): string {
-  if (!needsEscaping(buf, start, end)) return buf.toString('utf8', start, end);
+  return decodeText(buf, start, end, false);
+}
+
+/**
+ * Like decodeKernelText, and control characters (C0, DEL, C1) escaped as well, each byte as
+ * `\xHH`: for text from the wire (LLDP names and descriptions) that may reach a terminal. Still
+ * lossless: encodeKernelText gives the bytes back.
+ */
+export function decodeWireText(buf: Buffer, start = 0, end = buf.length): string {
+  return decodeText(buf, start, end, true);
+}
+
+function decodeText(buf: Buffer, start: number, end: number, controls: boolean): string {
+  if (!needsEscaping(buf, start, end, controls)) return buf.toString('utf8', start, end);
   let text = '';
   let run = start; // start of the well-formed stretch not yet appended
   for (let i = start; i < end; ) {
     const b = buf[i] as number;
-    const n = b === BACKSLASH ? 0 : sequenceLength(buf, i, end);
+    const n = b === BACKSLASH || (controls && isControl(buf, i, end)) ? 0 : sequenceLength(buf, i, end);
     if (n !== 0) {
       i += n;
       continue;

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
-import { decodeKernelText, encodeKernelText } from '../../src/netlink/kernel-text.js';
+import { decodeKernelText, decodeWireText, encodeKernelText } from '../../src/netlink/kernel-text.js';
 import { fuzzRuns } from '../helpers/netlink-arbitraries.js';
 
 const bytes = (...values: number[]): Buffer => Buffer.from(values);
@@ -91,6 +91,52 @@ describe('decodeKernelText', () => {
     fc.assert(
       fc.property(nameBytesArb, (b) => {
         assert.ok(wellFormed(decodeKernelText(b)));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('decodeWireText', () => {
+  const cases: Array<[string, Buffer, string]> = [
+    ['plain text', Buffer.from('leaf-07'), 'leaf-07'],
+    ['UTF-8 text', Buffer.from('Zürich 😀'), 'Zürich 😀'],
+    ['a terminal escape', Buffer.from('a\x1b[31mb'), 'a\\x1b[31mb'],
+    ['newline and tab', Buffer.from('a\nb\tc'), 'a\\x0ab\\x09c'],
+    ['NUL and DEL', bytes(0x61, 0x00, 0x7f), 'a\\x00\\x7f'],
+    ['a C1 control (U+009B, CSI)', Buffer.from('a\u009bb'), 'a\\xc2\\x9bb'],
+    ['U+00A0 is no control', Buffer.from('a\u00a0b'), 'a\u00a0b'],
+    ['a backslash beside a control', Buffer.from('\\\x07'), '\\\\\\x07'],
+    ['a byte that is not UTF-8', bytes(0x61, 0xff), 'a\\xff'],
+  ];
+  for (const [name, input, text] of cases) {
+    it(`${name}: ${JSON.stringify(text)}`, () => {
+      assert.equal(decodeWireText(input), text);
+      assert.deepEqual(encodeKernelText(text), input, 'and back to the same bytes');
+    });
+  }
+
+  const wireBytesArb = fc
+    .array(fc.oneof(fc.constantFrom(...INTERESTING, 0x00, 0x07, 0x0a, 0x1b, 0x7f, 0x9b), fc.integer({ min: 0, max: 255 })), { maxLength: 24 })
+    .map((values) => Buffer.from(values));
+
+  it('is lossless and never gives a control character', () => {
+    fc.assert(
+      fc.property(wireBytesArb, (b) => {
+        const text = decodeWireText(b);
+        assert.deepEqual(encodeKernelText(text), b);
+        assert.ok(!/[\u0000-\u001f\u007f-\u009f]/.test(text), JSON.stringify(text));
+        assert.ok(wellFormed(text));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('agrees with decodeKernelText on bytes without controls', () => {
+    fc.assert(
+      fc.property(nameBytesArb, (b) => {
+        fc.pre(!/[\u0000-\u001f\u007f-\u009f]/.test(b.toString('utf8')));
+        assert.equal(decodeWireText(b), decodeKernelText(b));
       }),
       { numRuns: RUNS },
     );
