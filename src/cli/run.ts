@@ -22,6 +22,7 @@ import { DiscoveryError, NamespaceDiscovery } from '../netns/discovery.js';
 import { NamespaceInfoFamily } from '../metrics/namespace-info-family.js';
 import { NamespaceSet } from '../netns/namespaces.js';
 import { missingNetnsCapabilities } from '../netns/privileges.js';
+import { missingLldpCapabilities } from '../lldp/privileges.js';
 import { createApp, startServer } from '../web/server.js';
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -50,6 +51,11 @@ async function main(argv: readonly string[]): Promise<number> {
       );
       return 1;
     }
+  }
+
+  if (config.collector.lldp && missingLldpCapabilities().length > 0) {
+    process.stderr.write('linkstate-exporter: --collector.lldp needs CAP_NET_RAW; this process lacks CAP_NET_RAW\n');
+    return 1;
   }
 
   configureAllocator();

@@ -169,3 +169,11 @@ test('close() unsubscribes from the table, stops the store timer and closes the 
   table.apply(linkMsg(7, 'eth7', true), NOW);
   assert.ok(!source.joined.has(7));
 });
+
+test('missingLldpCapabilities reads CAP_NET_RAW (bit 13) from CapEff', async () => {
+  const { missingLldpCapabilities } = await import('../../src/lldp/privileges.js');
+  assert.deepEqual(missingLldpCapabilities('Name:\tx\nCapEff:\t000001ffffffffff\n'), []);
+  assert.deepEqual(missingLldpCapabilities('CapEff:\t0000000000002000\n'), []);
+  assert.deepEqual(missingLldpCapabilities('CapEff:\t0000000000001800\n'), ['CAP_NET_RAW'], 'NET_ADMIN and NET_BROADCAST only');
+  assert.deepEqual(missingLldpCapabilities('Name:\tx\n'), ['CAP_NET_RAW'], 'no CapEff line: nothing assumed');
+});
