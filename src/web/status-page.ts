@@ -7,10 +7,43 @@
 
 import { createHash } from 'node:crypto';
 import { downSeconds, operStateName, type LinkState } from '../links/table.js';
+import type { Neighbor } from '../lldp/neighbors.js';
 
 export interface StatusSource {
   /** The exported links (after --collector.device-include/exclude). */
   links(): Iterable<LinkState>;
+  /** With --collector.lldp: the link's LLDP neighbours (a Neighbour column, lldp_neighbors). */
+  neighbors?: (link: LinkState) => readonly Neighbor[];
+}
+
+/** One LLDP neighbour in /api/v1/links. */
+export interface NeighborJson {
+  chassis_id: string;
+  port_id: string;
+  port_description?: string;
+  system_name?: string;
+  management_address?: string;
+  /** kept only because the link lost carrier (or it announced shutdown) */
+  stale: boolean;
+  /** RFC 3339: its latest frame */
+  last_seen: string;
+}
+
+function neighborJson(n: Neighbor): NeighborJson {
+  return {
+    chassis_id: n.chassisId,
+    port_id: n.portId,
+    ...(n.portDescription === undefined ? {} : { port_description: n.portDescription }),
+    ...(n.systemName === undefined ? {} : { system_name: n.systemName }),
+    ...(n.managementAddress === undefined ? {} : { management_address: n.managementAddress }),
+    stale: n.stale,
+    last_seen: new Date(n.lastSeenMs).toISOString(),
+  };
+}
+
+/** "leaf-07 port Ethernet1/12", as the carrier-down alert names it; the chassis id without a system name. */
+function neighborText(n: Neighbor): string {
+  return `${escapeHtml(n.systemName ?? n.chassisId)} port ${escapeHtml(n.portId)}${n.stale ? ' <span class="muted">(stale)</span>' : ''}`;
 }
 
 export interface PageInfo {
@@ -60,9 +93,11 @@ export interface LinkJson {
   /** RFC 3339 with milliseconds, null until the exporter has seen a carrier change. */
   last_change: string | null;
   down_seconds: number;
+  /** with --collector.lldp only */
+  lldp_neighbors?: NeighborJson[];
 }
 
-export function linkJson(link: LinkState, nowMs: number): LinkJson {
+export function linkJson(link: LinkState, nowMs: number, neighbors?: readonly Neighbor[]): LinkJson {
   const json: LinkJson = {
     device: link.name,
     ...(link.netns === undefined ? {} : { netns: link.netns }),
@@ -79,6 +114,7 @@ export function linkJson(link: LinkState, nowMs: number): LinkJson {
     carrier_down_changes: link.carrierDownChanges,
     last_change: link.lastChangeMs === undefined ? null : new Date(link.lastChangeMs).toISOString(),
     down_seconds: downSeconds(link, nowMs),
+    ...(neighbors === undefined ? {} : { lldp_neighbors: neighbors.map(neighborJson) }),
   };
   return json;
 }
@@ -100,7 +136,7 @@ export function* linksJsonChunks(source: StatusSource, nowMs: number): Generator
   const links = sortedLinks(source);
   yield '{"links":[';
   for (let i = 0; i < links.length; i += ROWS_PER_CHUNK) {
-    const part = links.slice(i, i + ROWS_PER_CHUNK).map((link) => JSON.stringify(linkJson(link, nowMs)));
+    const part = links.slice(i, i + ROWS_PER_CHUNK).map((link) => JSON.stringify(linkJson(link, nowMs, source.neighbors?.(link))));
     yield (i === 0 ? '' : ',') + part.join(',');
   }
   yield ']}\n';
@@ -123,7 +159,7 @@ function stateWord(link: LinkState): 'up' | 'down' {
   return link.adminUp && link.carrier ? 'up' : 'down';
 }
 
-function row(link: LinkState, nowMs: number): string {
+function row(link: LinkState, nowMs: number, neighbors: readonly Neighbor[] | undefined): string {
   const state = stateWord(link);
   const name = escapeHtml(link.name);
   const netns = link.netns === undefined ? '' : escapeHtml(link.netns);
@@ -142,7 +178,9 @@ function row(link: LinkState, nowMs: number): string {
     `<td class="oper">${escapeHtml(operStateName(link.operstate))}</td>` +
     last +
     `<td class="flaps">${link.carrierDownChanges}</td>` +
-    `<td class="speed">${speed}</td></tr>\n`
+    `<td class="speed">${speed}</td>` +
+    (neighbors === undefined ? '' : `<td class="neighbor">${neighbors.map(neighborText).join('<br>')}</td>`) +
+    '</tr>\n'
   );
 }
 
@@ -170,12 +208,12 @@ export function* statusPageChunks(info: PageInfo, source: StatusSource, nowMs: n
 <h2>Links</h2>
 <p><label>Filter <input id="filter" type="search" placeholder="device, alias or state" autocomplete="off"></label> <span id="stream" class="muted"></span></p>
 <table id="links">
-<thead><tr><th>Device</th><th title="network namespace (--collector.netns); empty for the exporter's own">Namespace</th><th>Alias</th><th>State</th><th>Admin</th><th>Carrier</th><th>Oper state</th><th>Last change</th><th title="carrier down transitions the kernel counted (IFLA_CARRIER_DOWN_COUNT)">Flaps</th><th>Speed</th></tr></thead>
+<thead><tr><th>Device</th><th title="network namespace (--collector.netns); empty for the exporter's own">Namespace</th><th>Alias</th><th>State</th><th>Admin</th><th>Carrier</th><th>Oper state</th><th>Last change</th><th title="carrier down transitions the kernel counted (IFLA_CARRIER_DOWN_COUNT)">Flaps</th><th>Speed</th>${source.neighbors === undefined ? '' : '<th class="neighbor" title="LLDP neighbour: system name (or chassis id) and port; stale: kept after the link lost carrier">Neighbour</th>'}</tr></thead>
 <tbody>
 `;
   for (let i = 0; i < links.length; i += ROWS_PER_CHUNK) {
     let rows = '';
-    for (const link of links.slice(i, i + ROWS_PER_CHUNK)) rows += row(link, nowMs);
+    for (const link of links.slice(i, i + ROWS_PER_CHUNK)) rows += row(link, nowMs, source.neighbors?.(link));
     yield rows;
   }
   yield `</tbody>

@@ -56,7 +56,9 @@ export const STATUS_SCRIPT = `'use strict';
     tr.setAttribute('data-ifindex', String(l.ifindex));
     tr.setAttribute('data-device', l.device);
     if (l.netns !== undefined) tr.setAttribute('data-netns', l.netns);
-    ['device', 'netns', 'alias', 'state', 'admin', 'carrier', 'oper', 'last', 'flaps', 'speed'].forEach(function (c) {
+    var columns = ['device', 'netns', 'alias', 'state', 'admin', 'carrier', 'oper', 'last', 'flaps', 'speed'];
+    if (l.lldp_neighbors !== undefined) columns.push('neighbor');
+    columns.forEach(function (c) {
       var td = document.createElement('td'); td.className = c; tr.appendChild(td);
     });
     cell(tr, 'device').textContent = l.device;
@@ -69,6 +71,14 @@ export const STATUS_SCRIPT = `'use strict';
     else { cell(tr, 'last').textContent = 'not since start'; cell(tr, 'last').className = 'last muted'; }
     cell(tr, 'flaps').textContent = String(l.carrier_down_changes);
     cell(tr, 'speed').textContent = l.speed_mbps === undefined ? '' : l.speed_mbps + ' Mb/s' + (l.duplex ? ' ' + l.duplex : '');
+    if (l.lldp_neighbors !== undefined) {
+      var td = cell(tr, 'neighbor');
+      l.lldp_neighbors.forEach(function (n, i) {
+        if (i > 0) td.appendChild(document.createElement('br'));
+        td.appendChild(document.createTextNode((n.system_name || n.chassis_id) + ' port ' + n.port_id));
+        if (n.stale) { var s = document.createElement('span'); s.className = 'muted'; s.textContent = ' (stale)'; td.appendChild(s); }
+      });
+    }
     refreshRow(tr);
     return tr;
   }
