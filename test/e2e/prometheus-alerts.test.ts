@@ -144,6 +144,7 @@ test('a real Prometheus with the shipped rules and dashboard, scraping the expor
         'LinkCarrierDown',
         'LinkFlapping',
         'LinkHalfDuplex',
+        'LinkNeighborChanged',
         'LinkSpeedDegraded',
         'LinkStateExporterDown',
         'LinkStateNetlinkOverruns',
