@@ -1,5 +1,6 @@
-// The libc and libuv calls the netlink socket needs (and fcntl for stderr), bound once through koffi.
-// Only src/netlink/socket.ts imports this file; nothing else in src/ touches koffi (but
+// The libc and libuv calls the netlink socket and the LLDP packet socket need (and fcntl for
+// stderr), bound once through koffi. Only the sockets (src/netlink/socket.ts, poll.ts and
+// src/lldp/packet-socket.ts) import this file; nothing else in src/ touches koffi (but
 // koffi-native.ts, which loads its prebuilt binary without the install-time code of koffi's
 // index). Every function is declared once at load time: calls construct no koffi types.
 import { fs } from '../runtime/builtins.js';
@@ -229,6 +230,8 @@ export const POINTER_SIZE = koffi.sizeof('void *');
 
 /** struct sockaddr_nl { u16 nl_family; u16 nl_pad; u32 nl_pid; u32 nl_groups; } */
 export const SOCKADDR_NL_SIZE = 12;
+/** struct sockaddr_ll { u16 family; be16 protocol; int ifindex; u16 hatype; u8 pkttype; u8 halen; u8 addr[8]; } */
+export const SOCKADDR_LL_SIZE = 20;
 
 /** Stores a native address (pointer or size_t) into native memory at `offset`, in host byte order. */
 export function writeWord(target: Buffer, offset: number, value: bigint): void {

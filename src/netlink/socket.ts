@@ -47,13 +47,13 @@ import {
   freeNative,
   lastErrno,
   libc,
-  registerUvCallbacks,
   uv,
   writeWord,
   type NativeBlock,
 } from './libc.js';
 
 import { decodeMessages } from './message.js';
+import { polled, uvCallbacks, type PollTarget } from './poll.js';
 import type { NetlinkMessage } from './types.js';
 
 export { configureAllocator, setNonBlocking } from './libc.js';
@@ -190,25 +190,9 @@ function asBuffer(array: Int32Array | Uint32Array): Buffer {
   return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 }
 
-// ---- readiness: one poll callback and one close callback for every socket of the process ----
+// ---- readiness: one poll callback and one close callback for every socket (poll.ts) ----
 
-/** Sockets with a live poll handle, by the handle's address. */
-const polled = new Map<bigint, LinkSocket>();
-let callbacks: { poll: unknown; close: unknown } | undefined;
-
-function uvCallbacks(): { poll: unknown; close: unknown } {
-  callbacks ??= registerUvCallbacks(
-    (handle, status) => polled.get(handle)?.onReadable(status),
-    (handle) => {
-      const socket = polled.get(handle);
-      polled.delete(handle);
-      socket?.onHandleClosed();
-    },
-  );
-  return callbacks;
-}
-
-class LinkSocket implements NetlinkSocket {
+class LinkSocket implements NetlinkSocket, PollTarget {
   private readonly kernelAddress = encodeSockaddrNl(0, 0);
   private onEvents: ((events: ReceiveEvent[], drained: boolean) => void) | undefined;
   private handle: NativeBlock | undefined;
