@@ -10,7 +10,7 @@ import { ConfigError } from '../runtime/config-error.js';
 import { createLogger } from '../runtime/logger.js';
 import { LinkEventLog, publishTransitions } from '../links/event-log.js';
 import { linkChangeLog } from '../links/change-log.js';
-import { LinkTable } from '../links/table.js';
+import { LinkTable, type LinkState } from '../links/table.js';
 import { ExporterMetrics } from '../metrics/exporter-metrics.js';
 import { MetricsExposition } from '../metrics/exposition.js';
 import { LinkFamiliesRenderer } from '../metrics/link-families.js';
@@ -23,6 +23,11 @@ import { NamespaceInfoFamily } from '../metrics/namespace-info-family.js';
 import { NamespaceSet } from '../netns/namespaces.js';
 import { missingNetnsCapabilities } from '../netns/privileges.js';
 import { missingLldpCapabilities } from '../lldp/privileges.js';
+import { LLDP_COLLECTOR_DROP_REASONS, LldpCollector } from '../lldp/collector.js';
+import { NeighborStore } from '../lldp/neighbors.js';
+import { LldpPacketSocket, LldpSocketError } from '../lldp/packet-socket.js';
+import { LldpNeighborFamilies } from '../metrics/lldp-families.js';
+import { systemClock } from '../runtime/clock.js';
 import { createApp, startServer } from '../web/server.js';
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -89,6 +94,25 @@ async function main(argv: readonly string[]): Promise<number> {
         logger,
       })
     : undefined;
+  // --collector.lldp: one packet socket in our namespace, opened before anything runs so that a
+  // failure is one line; it joins the links of our own table as they come.
+  let lldp: { collector: LldpCollector; store: NeighborStore } | undefined;
+  if (config.collector.lldp) {
+    let packets: LldpPacketSocket;
+    try {
+      packets = LldpPacketSocket.open();
+    } catch (error) {
+      if (error instanceof LldpSocketError) {
+        process.stderr.write(`linkstate-exporter: cannot open the LLDP packet socket: ${error.message}\n`);
+        return 1;
+      }
+      throw error;
+    }
+    const store = new NeighborStore({ clock: systemClock, holdTimeMs: config.collector.lldpHoldTimeMs });
+    const collector = new LldpCollector({ table, source: packets, store, logger });
+    metrics.registerLldp(LLDP_COLLECTOR_DROP_REASONS, () => collector.frames, (reason) => collector.dropped(reason));
+    lldp = { collector, store };
+  }
   // The status page, /api/v1/links and the event log show the exported links only.
   const { deviceInclude: include, deviceExclude: exclude } = config.collector;
   const exported = (name: string): boolean =>
@@ -99,6 +123,8 @@ async function main(argv: readonly string[]): Promise<number> {
   namespaces.subscribeLinks(linkChangeLog(logger));
   if (ethtool !== undefined) table.subscribe(ethtool.onLinkChange);
   namespaces.subscribeLinks(publishTransitions(events, exported));
+  // Subscribed before the first dump fills the table: every link is joined as it is added.
+  lldp?.collector.start();
   const monitor = new LinkMonitor({
     openSocket: () => {
       const socket = openLinkSocket({ receiveBufferBytes: config.netlink.receiveBufferBytes, groups: RTMGRP_LINK, allNamespaces: netns });
@@ -124,6 +150,7 @@ async function main(argv: readonly string[]): Promise<number> {
     socket = monitor.start();
   } catch (error) {
     if (error instanceof NetlinkSocketError) {
+      await lldp?.collector.close();
       process.stderr.write(`linkstate-exporter: cannot open the rtnetlink socket: ${error.message}\n`);
       return 1;
     }
@@ -133,7 +160,7 @@ async function main(argv: readonly string[]): Promise<number> {
     discovery?.start();
   } catch (error) {
     discovery?.close();
-    await monitor.close();
+    await Promise.all([monitor.close(), lldp?.collector.close()]);
     if (error instanceof DiscoveryError || error instanceof NetlinkSocketError) {
       process.stderr.write(`linkstate-exporter: ${error instanceof NetlinkSocketError ? `cannot open the namespace request socket: ${error.message}` : error.message}\n`);
       return 1;
@@ -142,8 +169,12 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   ethtool?.start();
 
+  const lldpStore = lldp?.store;
   const app = createApp({
-    source: new MetricsExposition(renderer, metrics, Date.now, undefined, netns ? [new NamespaceInfoFamily(namespaces)] : []),
+    source: new MetricsExposition(renderer, metrics, Date.now, undefined, [
+      ...(netns ? [new NamespaceInfoFamily(namespaces)] : []),
+      ...(lldp === undefined ? [] : [new LldpNeighborFamilies(lldp.store, table, { include, exclude })]),
+    ]),
     telemetryPath: config.web.telemetryPath,
     isReady: () => monitor.ready,
     version: VERSION,
@@ -153,6 +184,8 @@ async function main(argv: readonly string[]): Promise<number> {
       *links() {
         for (const t of netns ? namespaces.tables() : [table]) for (const link of t.links()) if (exported(link.name)) yield link;
       },
+      // LLDP reads our own namespace only: links of other namespaces have no neighbour here.
+      ...(lldpStore === undefined ? {} : { neighbors: (link: LinkState) => (link.netns === undefined ? lldpStore.neighbors(link.ifindex) : []) }),
     },
     events,
     eventStreams: { maxClients: config.web.eventsMaxClients },
@@ -165,7 +198,7 @@ async function main(argv: readonly string[]): Promise<number> {
     });
   } catch (error) {
     discovery?.close();
-    await Promise.all([monitor.close(), ethtool?.close()]);
+    await Promise.all([monitor.close(), ethtool?.close(), lldp?.collector.close()]);
     if (error instanceof ConfigError) {
       process.stderr.write(`linkstate-exporter: ${error.message}\n`);
       return 1;
@@ -202,7 +235,7 @@ async function main(argv: readonly string[]): Promise<number> {
       // Hard deadline: never take more than a second to exit.
       setTimeout(() => resolve(0), 900).unref();
       discovery?.close();
-      void Promise.allSettled([server.close(), monitor.close(), ethtool?.close()]).then(() => resolve(0));
+      void Promise.allSettled([server.close(), monitor.close(), ethtool?.close(), lldp?.collector.close()]).then(() => resolve(0));
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

@@ -5,16 +5,17 @@
 import type { LinkChange, LinkTable } from '../links/table.js';
 import type { Logger } from '../runtime/logger.js';
 import { decodeLldpdu, LLDP_DROP_REASONS } from './lldpdu.js';
+import { isLldpDestination } from './packet-socket.js';
 import type { NeighborStore } from './neighbors.js';
 
 /**
  * Every reason a frame is dropped: the decoder's, and unknown_link (arrived on a link the table
- * does not hold), neighbor_limit (the port holds its most neighbours already).
+ * does not hold), neighbor_limit (the port holds its most neighbours already), receive_buffer
+ * (the kernel dropped it: the socket's receive buffer was full).
  */
-export const LLDP_COLLECTOR_DROP_REASONS = [...LLDP_DROP_REASONS, 'unknown_link', 'neighbor_limit'] as const;
+export const LLDP_COLLECTOR_DROP_REASONS = [...LLDP_DROP_REASONS, 'unknown_link', 'neighbor_limit', 'receive_buffer'] as const;
 export type LldpCollectorDropReason = (typeof LLDP_COLLECTOR_DROP_REASONS)[number];
 
-const LLDP_DESTINATIONS: ReadonlySet<string> = new Set(['01:80:c2:00:00:0e', '01:80:c2:00:00:03', '01:80:c2:00:00:00']);
 
 /** What the collector reads of a received frame (the packet socket's LldpFrame). */
 export interface LldpFrameLike {
@@ -28,7 +29,9 @@ export interface LldpFrameLike {
 export interface LldpFrameSource {
   join(ifindex: number): void;
   leave(ifindex: number): void;
-  start(listener: (frames: readonly LldpFrameLike[]) => void): void;
+  start(listener: (frames: readonly LldpFrameLike[]) => void, onError?: (error: Error) => void): void;
+  /** Frames the kernel dropped (receive buffer full) since the last call. */
+  takeKernelDrops?(): number;
   close(): unknown;
 }
 
@@ -62,6 +65,14 @@ export class LldpCollector {
   }
 
   dropped(reason: string): number {
+    if (reason === 'receive_buffer') {
+      try {
+        const kernel = this.#source.takeKernelDrops?.() ?? 0;
+        if (kernel > 0) this.#drops.set(reason, (this.#drops.get(reason) ?? 0) + kernel);
+      } catch {
+        // a closed or failed socket: the count stays where it was
+      }
+    }
     return this.#drops.get(reason) ?? 0;
   }
 
@@ -72,14 +83,18 @@ export class LldpCollector {
   start(): void {
     this.#unsubscribe = this.#table.subscribe((change) => this.#onLinkChange(change));
     for (const link of this.#table.links()) this.#join(link.ifindex, link.name);
-    this.#source.start((frames) => this.#onFrames(frames));
+    this.#source.start(
+      (frames) => this.#onFrames(frames),
+      (error) => this.#logger.error({ err: error.message }, 'lldp: the packet socket failed; no more LLDP frames are read'),
+    );
   }
 
-  close(): void {
+  /** Stops listening to the table, the store's timer and the socket (resolves when it is closed). */
+  close(): Promise<unknown> {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#store.close();
-    this.#source.close();
+    return Promise.resolve(this.#source.close());
   }
 
   #onLinkChange(change: LinkChange): void {
@@ -96,7 +111,12 @@ export class LldpCollector {
       default:
         // removed, evicted, pruned: the link is gone (an evicted one's ifindex is not reused here).
         this.#store.linkRemoved(link.ifindex);
-        this.#source.leave(link.ifindex);
+        try {
+          this.#source.leave(link.ifindex);
+        } catch (error) {
+          // never thrown into the table's delivery
+          this.#logger.debug({ device: link.name, err: error instanceof Error ? error.message : String(error) }, 'lldp: cannot leave the LLDP multicast address');
+        }
     }
   }
 
@@ -121,7 +141,7 @@ export class LldpCollector {
         this.#drop('truncated');
         continue;
       }
-      if (!LLDP_DESTINATIONS.has(frame.destination)) {
+      if (!isLldpDestination(frame.destination)) {
         this.#drop('not_lldp');
         continue;
       }
