@@ -23,10 +23,9 @@ import { NamespaceInfoFamily } from '../metrics/namespace-info-family.js';
 import { NamespaceSet } from '../netns/namespaces.js';
 import { missingNetnsCapabilities } from '../netns/privileges.js';
 import { missingLldpCapabilities } from '../lldp/privileges.js';
-import { LLDP_COLLECTOR_DROP_REASONS, LldpCollector } from '../lldp/collector.js';
-import { NeighborStore } from '../lldp/neighbors.js';
-import { LldpPacketSocket, LldpSocketError } from '../lldp/packet-socket.js';
-import { LldpNeighborFamilies } from '../metrics/lldp-families.js';
+import type { LldpCollector } from '../lldp/collector.js';
+import type { NeighborStore } from '../lldp/neighbors.js';
+import type { LldpNeighborFamilies } from '../metrics/lldp-families.js';
 import { systemClock } from '../runtime/clock.js';
 import { createApp, startServer } from '../web/server.js';
 
@@ -96,9 +95,17 @@ async function main(argv: readonly string[]): Promise<number> {
     : undefined;
   // --collector.lldp: one packet socket in our namespace, opened before anything runs so that a
   // failure is one line; it joins the links of our own table as they come.
-  let lldp: { collector: LldpCollector; store: NeighborStore } | undefined;
+  // Its modules load only with the flag: without it the exporter runs the code it ran before.
+  let lldp: { collector: LldpCollector; store: NeighborStore; families: LldpNeighborFamilies } | undefined;
   if (config.collector.lldp) {
-    let packets: LldpPacketSocket;
+    const [{ LldpPacketSocket, LldpSocketError }, { LLDP_COLLECTOR_DROP_REASONS, LldpCollector }, { NeighborStore }, { LldpNeighborFamilies }] =
+      await Promise.all([
+        import('../lldp/packet-socket.js'),
+        import('../lldp/collector.js'),
+        import('../lldp/neighbors.js'),
+        import('../metrics/lldp-families.js'),
+      ]);
+    let packets: ReturnType<typeof LldpPacketSocket.open>;
     try {
       packets = LldpPacketSocket.open();
     } catch (error) {
@@ -111,7 +118,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const store = new NeighborStore({ clock: systemClock, holdTimeMs: config.collector.lldpHoldTimeMs });
     const collector = new LldpCollector({ table, source: packets, store, logger });
     metrics.registerLldp(LLDP_COLLECTOR_DROP_REASONS, () => collector.frames, (reason) => collector.dropped(reason));
-    lldp = { collector, store };
+    lldp = { collector, store, families: new LldpNeighborFamilies(store, table, { include: config.collector.deviceInclude, exclude: config.collector.deviceExclude }) };
   }
   // The status page, /api/v1/links and the event log show the exported links only.
   const { deviceInclude: include, deviceExclude: exclude } = config.collector;
@@ -173,7 +180,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const app = createApp({
     source: new MetricsExposition(renderer, metrics, Date.now, undefined, [
       ...(netns ? [new NamespaceInfoFamily(namespaces)] : []),
-      ...(lldp === undefined ? [] : [new LldpNeighborFamilies(lldp.store, table, { include, exclude })]),
+      ...(lldp === undefined ? [] : [lldp.families]),
     ]),
     telemetryPath: config.web.telemetryPath,
     isReady: () => monitor.ready,
