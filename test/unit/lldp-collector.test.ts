@@ -14,8 +14,10 @@ class FakeSource implements LldpFrameSource {
   readonly joined = new Set<number>();
   readonly calls: string[] = [];
   listener: ((frames: readonly LldpFrameLike[]) => void) | undefined;
+  onError: ((error: Error) => void) | undefined;
   closed = false;
   failJoin = new Set<number>();
+  failLeave = false;
   join(ifindex: number): void {
     this.calls.push(`join ${ifindex}`);
     if (this.failJoin.has(ifindex)) throw Object.assign(new Error('setsockopt: EINVAL'), { errno: 22 });
@@ -23,10 +25,12 @@ class FakeSource implements LldpFrameSource {
   }
   leave(ifindex: number): void {
     this.calls.push(`leave ${ifindex}`);
+    if (this.failLeave) throw new Error('setsockopt: EINVAL');
     this.joined.delete(ifindex);
   }
-  start(listener: (frames: readonly LldpFrameLike[]) => void): void {
+  start(listener: (frames: readonly LldpFrameLike[]) => void, onError?: (error: Error) => void): void {
     this.listener = listener;
+    this.onError = onError;
   }
   close(): void {
     this.closed = true;
@@ -176,4 +180,15 @@ test('missingLldpCapabilities reads CAP_NET_RAW (bit 13) from CapEff', async () 
   assert.deepEqual(missingLldpCapabilities('CapEff:\t0000000000002000\n'), []);
   assert.deepEqual(missingLldpCapabilities('CapEff:\t0000000000001800\n'), ['CAP_NET_RAW'], 'NET_ADMIN and NET_BROADCAST only');
   assert.deepEqual(missingLldpCapabilities('Name:\tx\n'), ['CAP_NET_RAW'], 'no CapEff line: nothing assumed');
+});
+
+test('a failing leave is logged, never thrown into the table; a failed socket is logged once', () => {
+  const { table, source, store, lines } = setup();
+  source.deliver(frame(2, lldpdu()));
+  source.failLeave = true;
+  assert.doesNotThrow(() => table.apply(linkMsg(2, 'eth0', true, 'del'), NOW));
+  assert.equal(store.size, 0, 'the neighbour went with the link all the same');
+  assert.ok(lines.some((l) => l.includes('cannot leave') && l.includes('device=eth0')), lines.join(''));
+  source.onError?.(new Error('recvmmsg: ENETDOWN'));
+  assert.equal(lines.filter((l) => l.includes('level=error') && l.includes('ENETDOWN')).length, 1, lines.join(''));
 });
