@@ -9,7 +9,8 @@
 // The LLDP multicast address is joined per link (PACKET_ADD_MEMBERSHIP), which programs the
 // link's multicast filter (`ip maddr` shows it). Whether frames to it arrive without the
 // membership depends on the device: veth and tap deliver every frame whatever the filter, a
-// macvlan or a NIC with a hardware filter only what the filter lets through.
+// macvlan or a NIC with a hardware filter only what the filter lets through (a macvlan on Linux
+// 6.18 goes on letting them through after the membership is dropped again).
 //
 // Frames this host sends are never read back: the kernel hands outgoing frames only to packet
 // sockets of ETH_P_ALL (dev_queue_xmit_nit), not to one bound to a protocol.
