@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createNetns, enterNetns, type Netns } from '../test/helpers/netns.js';
 import { startExporter, type RunningExporter } from '../test/helpers/exporter.js';
+import { collectedMemory, startProbedExporter } from '../test/helpers/memory-probe.js';
 import { contextSwitches, cpuSeconds, memory } from './lib/proc.js';
 import { sleep, monoMs } from './lib/clock.js';
 
@@ -19,6 +20,7 @@ const REST_SETTLE_S = Number(process.env['LLDP_BENCH_SETTLE'] ?? 5);
 const REST_WINDOW_S = Number(process.env['LLDP_BENCH_WINDOW'] ?? 20);
 const REPS = Number(process.env['LLDP_BENCH_REPS'] ?? 3);
 const RATE = 10_000;
+const FLOOD_S = Number(process.env['LLDP_BENCH_FLOOD'] ?? 12);
 const FLAPS = 40;
 
 const stat = (xs: number[]): { median: number; p95: number; max: number; n: number } => {
@@ -108,7 +110,10 @@ async function flood(exp: Netns, peer: Netns): Promise<Record<string, unknown>> 
     const quiet = await flapLatencies(exp, exporter);
     const before = (await exporter.get('/metrics')).text;
     const cpu0 = cpuSeconds(pid);
-    const seconds = 12;
+    const seconds = FLOOD_S;
+    // RSS every 2 s of the flood: flat when nothing accumulates.
+    const rssSamples: number[] = [];
+    const sampler = setInterval(() => rssSamples.push(round(memory(pid).rss / 2 ** 20)), 2000);
     const sender = spawn('ip', ['netns', 'exec', peer.name, process.execPath, SENDER, 'lpeer0', String(RATE), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     sender.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -117,6 +122,7 @@ async function flood(exp: Netns, peer: Netns): Promise<Record<string, unknown>> 
     await sleep(1000);
     const flooded = await flapLatencies(exp, exporter);
     await senderDone;
+    clearInterval(sampler);
     const wall = (monoMs() - t0) / 1000;
     await sleep(500);
     const after = (await exporter.get('/metrics')).text;
@@ -136,12 +142,54 @@ async function flood(exp: Netns, peer: Netns): Promise<Record<string, unknown>> 
       neighboursHeld: neighbours,
       exporterCpuPercentDuringFlood: round(((cpuSeconds(pid) - cpu0) / wall) * 100, 1),
       rssMiBAfterFlood: round(memory(pid).rss / 2 ** 20),
+      rssMiBEvery2sDuringFlood: rssSamples,
       flapLatencyMsQuiet: Object.fromEntries(Object.entries(stat(quiet)).map(([k, v]) => [k, round(v)])),
       flapLatencyMsFlood: Object.fromEntries(Object.entries(stat(flooded)).map(([k, v]) => [k, round(v)])),
     };
   } finally {
     await exporter.stop();
   }
+}
+
+function runSender(peer: Netns, seconds: number): Promise<string> {
+  const sender = spawn('ip', ['netns', 'exec', peer.name, process.execPath, SENDER, 'lpeer0', String(RATE), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  sender.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  return new Promise((resolve) => sender.once('exit', () => resolve(out.trim())));
+}
+
+/** Memory after a forced full GC (memory-probe.ts): before, after one flood, after a second one. */
+async function floodMemory(exp: Netns, peer: Netns, seconds: number): Promise<Record<string, unknown>[]> {
+  const exporter = await startProbedExporter(exp, ['--collector.lldp', '--log.level=info']);
+  const out: Record<string, unknown>[] = [];
+  const probe = async (when: string): Promise<void> => {
+    const m = await collectedMemory(exporter);
+    out.push({
+      when,
+      heapUsedMiB: round(m.heapUsedBytes / 2 ** 20),
+      rssMiB: round(m.rssBytes / 2 ** 20),
+      externalMiB: round(m.externalBytes / 2 ** 20),
+      arrayBuffersMiB: round(m.arrayBuffersBytes / 2 ** 20),
+    });
+  };
+  try {
+    await sleep(2000);
+    await probe('before');
+    await runSender(peer, seconds);
+    await sleep(500);
+    await probe(`after ${seconds} s of flood`);
+    await runSender(peer, seconds);
+    await sleep(500);
+    await probe(`after ${2 * seconds} s of flood`);
+    await runSender(peer, seconds);
+    await sleep(500);
+    await probe(`after ${3 * seconds} s of flood`);
+    await sleep(5000);
+    await probe(`5 s later, quiet`);
+  } finally {
+    await exporter.stop();
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -157,7 +205,12 @@ async function main(): Promise<void> {
       'link set fl1 up',
     ]);
     await peer.ipBatch(['link set lpeer0 up']);
-    const result = { loadavg: spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.trim(), rest: await rest(exp), flood: await flood(exp, peer) };
+    const result = {
+      loadavg: spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.trim(),
+      rest: REPS > 0 ? await rest(exp) : {},
+      flood: process.env['LLDP_BENCH_SKIP_FLOOD'] === '1' ? {} : await flood(exp, peer),
+      floodMemoryAfterGc: await floodMemory(exp, peer, FLOOD_S),
+    };
     console.log(JSON.stringify(result, null, 2));
   } finally {
     leave();
