@@ -686,3 +686,31 @@ test('without the lldp drop-in --collector.lldp is one line on stderr and exit 1
     }
   });
 });
+
+test('systemd-analyze security: with the lldp drop-in the unit has only CAP_NET_RAW and AF_PACKET more and still rates OK', async (t) => {
+  if (!requireCommand(t, 'systemd-analyze', 'systemd')) return;
+  const { dir, unit } = verifiableCopy(true, LLDP_DROP_IN);
+  try {
+    const result = await runCommand('systemd-analyze', ['security', '--offline=yes', '--no-pager', unit]);
+    assert.equal(result.code, 0, describeResult('systemd-analyze security', result));
+    const match = /Overall exposure level for \S+: (\d+\.\d+)/.exec(result.stdout);
+    assert.ok(match, result.stdout);
+    assert.ok(Number(match[1]) <= 2.0, `exposure ${match[1]}:\n${result.stdout}`);
+    const flagged = result.stdout
+      .split('\n')
+      .filter((line) => /^\s*✗ (CapabilityBoundingSet|AmbientCapabilities|RestrictAddressFamilies)=/.test(line))
+      .map((line) => /^\s*✗ (\S+)/.exec(line)![1])
+      .sort();
+    const expected = [
+      'AmbientCapabilities=',
+      'CapabilityBoundingSet=~CAP_NET_(BIND_SERVICE|BROADCAST|RAW)',
+      'RestrictAddressFamilies=~AF_(INET|INET6)',
+      'RestrictAddressFamilies=~AF_NETLINK',
+      'RestrictAddressFamilies=~AF_PACKET',
+      'RestrictAddressFamilies=~AF_UNIX',
+    ];
+    assert.deepEqual(flagged, expected.sort(), result.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
