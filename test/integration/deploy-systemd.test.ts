@@ -26,6 +26,7 @@ import {
   withNetnsLab,
 } from '../helpers/netns-privileges.js';
 import { describeResult, readRepoFile, repoPath, requireCommand, runCommand, waitFor } from '../helpers/repo.js';
+import { startLldpd } from '../helpers/lldpd.js';
 
 const UNIT = 'deploy/systemd/linkstate-exporter.service';
 const ENV_FILE = 'deploy/systemd/linkstate-exporter.env';
@@ -710,6 +711,48 @@ test('systemd-analyze security: with the lldp drop-in the unit has only CAP_NET_
       'RestrictAddressFamilies=~AF_UNIX',
     ];
     assert.deepEqual(flagged, expected.sort(), result.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('every system call of the lldp mode passes the unit SystemCallFilter (a real neighbour heard)', async (t) => {
+  if (!requireRoot(t)) return;
+  if (!requireCommand(t, 'systemd-analyze', 'systemd')) return;
+  if (!requireCommand(t, 'strace', 'strace')) return;
+  if (!requireCommand(t, 'setpriv', 'util-linux')) return;
+  if (!requireCommand(t, 'lldpd', 'lldpd')) return;
+  const groups = parseSyscallGroups((await runCommand('systemd-analyze', ['syscall-filter', '--no-pager'])).stdout);
+  const merged = mergedService(LLDP_DROP_IN);
+  const allowed = allowedSyscalls(merged.get('SystemCallFilter') ?? [], groups);
+  const dir = mkdtempSync(join(tmpdir(), 'linkstate-strace-lldp-'));
+  const trace = join(dir, 'trace');
+  try {
+    await withNetnsLab('lse-stlldp', async (lab) => {
+      const args = execArgs(execStartOf(merged), parseEnvFile(readRepoFile(ENV_FILE)));
+      const exporter = await startPrivileged(lab, setprivLikeSystemd(capabilitiesOf(merged, 'AmbientCapabilities')), args, ['strace', '-f', '-qq', '-o', trace]);
+      const lldpd = await startLldpd(lab.peer, 'npv1');
+      try {
+        await lldpd.cli(['configure', 'lldp', 'tx-interval', '1']);
+        await lldpd.cli(['configure', 'system', 'hostname', 'leaf-07']);
+        await lldpd.cli(['resume']);
+        await waitFor('the neighbour', async () => /^linkstate_lldp_neighbor_info\{device="npv0",.*system_name="leaf-07"/m.test(await exporter.metrics()), 10_000);
+        // A link added after the start is joined too (setsockopt PACKET_ADD_MEMBERSHIP).
+        await lab.lab.ipBatch(['link add lldpst0 type veth peer name lldpst1', 'link del lldpst0']);
+      } finally {
+        await lldpd.stop();
+        await exporter.stop();
+      }
+    });
+    const text = readFileSync(trace, 'utf8');
+    const exec = text.indexOf(`execve(${JSON.stringify(process.execPath)}, `);
+    assert.ok(exec > 0, 'setpriv execs node');
+    const exporterPart = text.slice(exec);
+    assert.match(exporterPart, /socket\(AF_PACKET, SOCK_RAW/, 'the trace has the packet socket');
+    assert.match(exporterPart, /PACKET_ADD_MEMBERSHIP/, 'and its joins');
+    const exporterCalls = new Set([...exporterPart.matchAll(/^\d+ +([a-z0-9_]+)\(/gm)].map((m) => m[1]!));
+    const blocked = [...exporterCalls].filter((name) => !allowed.has(name)).sort();
+    assert.deepEqual(blocked, [], 'system calls the unit would refuse with EPERM');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
