@@ -215,7 +215,7 @@ export class ExporterMetrics {
     });
     const drops = new Counter({
       name: 'linkstate_exporter_lldp_frames_dropped_total',
-      help: 'LLDP frames not taken as a neighbour, by reason: the decoder\'s (malformed frames, shutdown for a TTL of 0), unknown_link (a link the exporter does not know), neighbor_limit (the port already holds its most neighbours).',
+      help: 'LLDP frames not taken as a neighbour, by reason: the decoder\'s (malformed frames, shutdown for a TTL of 0), not_lldp (not addressed to LLDP), unknown_link (a link the exporter does not know), neighbor_limit (the port already holds its most neighbours), receive_buffer (the kernel dropped it: the socket\'s receive buffer was full).',
       labelNames: ['reason'],
       registers,
       collect() {
