@@ -17,10 +17,12 @@ import { NETLINK_DECODE_REASONS, NetlinkDecodeError } from '../src/netlink/error
 import { LinkTable } from '../src/links/table.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { ExporterMetrics } from '../src/metrics/exporter-metrics.js';
-import { LinkFamiliesRenderer } from '../src/metrics/link-families.js';
+import { LINK_FAMILIES, LinkFamiliesRenderer } from '../src/metrics/link-families.js';
+import { CarrierCauses } from '../src/links/carrier-causes.js';
 import { LinkMonitor } from '../src/rtnetlink/link-monitor.js';
 import { systemClock } from '../src/runtime/clock.js';
-import { AF_UNSPEC, NLMSG_DONE, NLMSG_ERROR, NLM_F_MULTI, RTM_DELLINK, RTM_NEWLINK } from '../src/netlink/constants.js';
+import { NLMSG_DONE, NLMSG_ERROR, NLM_F_MULTI } from '../src/netlink/constants.js';
+import { AF_UNSPEC, RTM_DELLINK, RTM_NEWLINK } from '../src/rtnetlink/constants.js';
 import { decodeLink } from '../src/rtnetlink/link.js';
 import { decodeErrorMessage, decodeMessages } from '../src/netlink/message.js';
 import type { ReceiveEvent } from '../src/netlink/socket.js';
@@ -152,7 +154,10 @@ function sameCounts(what: string, got: Map<string, number>, want: Map<string, nu
  */
 async function runPipeline(events: readonly ReceiveEvent[]): Promise<void> {
   const table = new LinkTable();
-  const renderer = new LinkFamiliesRenderer(table);
+  // the loss accounting too: whatever the bytes say, it must count and render without throwing
+  const causes = new CarrierCauses(systemClock);
+  table.subscribe(causes.onChange);
+  const renderer = new LinkFamiliesRenderer(table, {}, LINK_FAMILIES, causes.get);
   const metrics = new ExporterMetrics({ version: 'fuzz', revision: 'fuzz' }, () => renderer.exportedCount);
   // debug, into nothing: the log formatting of whatever names the bytes carry runs too
   const logger = createLogger({ level: 'debug', format: 'logfmt', destination: { write: () => undefined } });

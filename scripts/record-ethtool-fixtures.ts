@@ -38,14 +38,12 @@ import {
   ETHTOOL_MSG_LINKMODES_GET_REPLY,
   ETHTOOL_MSG_LINKMODES_NTF,
   ETHTOOL_MSG_LINKSTATE_GET_REPLY,
-  NETLINK_ADD_MEMBERSHIP,
-  NETLINK_GENERIC,
 } from '../src/ethtool/constants.js';
 import { decodeFamily, encodeGetFamilyRequest, multicastGroupId } from '../src/ethtool/genl.js';
 import { encodeLinkModesRequest } from '../src/ethtool/linkmodes.js';
 import { encodeLinkStateRequest } from '../src/ethtool/linkstate.js';
 import type { EthtoolMessage } from '../src/ethtool/types.js';
-import { AF_NETLINK, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from '../src/netlink/constants.js';
+import { AF_NETLINK, NETLINK_ADD_MEMBERSHIP, NETLINK_GENERIC, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK } from '../src/netlink/constants.js';
 import { decodeMessages } from '../src/netlink/message.js';
 import {
   compactBitset,

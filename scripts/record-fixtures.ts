@@ -30,6 +30,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   AF_NETLINK,
+  NETLINK_ROUTE,
+  NLMSG_HDRLEN,
+  NLM_F_REQUEST,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+} from '../src/netlink/constants.js';
+import {
   IFINFOMSG_LEN,
   IFLA_ADDRESS,
   IFLA_CARRIER,
@@ -44,16 +51,11 @@ import {
   IFLA_PROTO_DOWN,
   IF_OPER_DOWN,
   IF_OPER_UP,
-  NETLINK_ROUTE,
-  NLMSG_HDRLEN,
-  NLM_F_REQUEST,
   RTMGRP_LINK,
   RTM_DELLINK,
   RTM_GETLINK,
   RTM_NEWLINK,
-  SOCK_CLOEXEC,
-  SOCK_RAW,
-} from '../src/netlink/constants.js';
+} from '../src/rtnetlink/constants.js';
 import { libc, lastErrno } from '../src/netlink/libc.js';
 import { encodeLinkDumpRequest } from '../src/rtnetlink/request.js';
 import type { LinkMessage } from '../src/netlink/types.js';

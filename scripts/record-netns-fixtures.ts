@@ -5,9 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { openSync, closeSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RTNLGRP_NSID } from '../src/netlink/constants.js';
+import { RTNLGRP_NSID } from '../src/rtnetlink/constants.js';
 import { encodeAssignNsidRequest, encodeNsidDumpRequest } from '../src/rtnetlink/nsid.js';
-import { openLinkSocket, openRequestSocket, type ReceiveEvent } from '../src/netlink/socket.js';
+import { openLinkSocket, type ReceiveEvent } from '../src/netlink/socket.js';
+import { openRequestSocket } from '../src/netlink/request-socket.js';
 
 const DIR = fileURLToPath(new URL('../../test/fixtures/netns/', import.meta.url));
 const NAME = `rec-nsid-${process.pid}`;

@@ -115,8 +115,8 @@ function sourceDateEpoch(): number {
   }
 }
 
-/** koffi's native addon for this platform, inside the tree. */
-export const KOFFI_ADDON = 'node_modules/koffi/build/koffi/linux_x64/koffi.node';
+/** koffi's native addon for this platform (from its platform package), inside the tree. */
+export const KOFFI_ADDON = 'node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node';
 
 /**
  * Folders at the top of a package that its code never reads, dropped from node_modules. Only at
@@ -124,11 +124,17 @@ export const KOFFI_ADDON = 'node_modules/koffi/build/koffi/linux_x64/koffi.node'
  */
 const PRUNE_DIRS = new Set(['test', 'tests', '__tests__', 'docs', 'doc', 'example', 'examples']);
 
-/** koffi ships prebuilt binaries for 18 platforms, its C++ sources and headers: keep linux x64 only. */
-function pruneKoffi(dir: string): void {
-  for (const name of ['src', 'vendor', 'doc']) rmSync(join(dir, name), { recursive: true, force: true });
-  const builds = join(dir, 'build', 'koffi');
-  for (const triplet of readdirSync(builds)) if (triplet !== 'linux_x64') rmSync(join(builds, triplet), { recursive: true, force: true });
+/**
+ * koffi ships its C++ sources and headers next to its index's JavaScript (under src/koffi/), and
+ * its platform package a musl binary next to the glibc one: keep the JavaScript and the glibc
+ * binary only.
+ */
+function pruneKoffi(modules: string): void {
+  const koffi = join(modules, 'koffi');
+  for (const name of ['lib', 'vendor', 'doc', 'src/koffi/CMakeLists.txt']) rmSync(join(koffi, name), { recursive: true, force: true });
+  const sources = join(koffi, 'src', 'koffi', 'src');
+  for (const name of readdirSync(sources)) if (!/\.c?js$/.test(name)) rmSync(join(sources, name), { recursive: true, force: true });
+  rmSync(join(modules, '@koromix', 'koffi-linux-x64', 'musl_x64'), { recursive: true, force: true });
 }
 
 /** The production dependencies (package-lock entries not marked dev), copied from node_modules. */
@@ -158,7 +164,7 @@ function copyProductionModules(tree: string): string[] {
     });
     copied.push(path);
   }
-  pruneKoffi(join(tree, 'node_modules', 'koffi'));
+  pruneKoffi(join(tree, 'node_modules'));
   return copied;
 }
 

@@ -20,7 +20,7 @@ import { LinkTable } from '../../src/links/table.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { MetricsExposition } from '../../src/metrics/exposition.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
-import { IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
+import { IFF_LOWER_UP, IFF_UP } from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -1,19 +1,13 @@
 // Kernel numbers of generic netlink and ethtool netlink, under their kernel names.
 // Sources (Linux uapi headers):
-//   include/uapi/linux/netlink.h          NETLINK_GENERIC, NLMSG_MIN_TYPE, NETLINK_ADD_MEMBERSHIP
+//   include/uapi/linux/netlink.h          NLMSG_MIN_TYPE
 //   include/uapi/linux/genetlink.h        struct genlmsghdr, GENL_ID_CTRL, CTRL_CMD_*, CTRL_ATTR_*
 //   include/uapi/linux/ethtool_netlink.h  ETHTOOL_MSG_*, ETHTOOL_A_*, ETHTOOL_FLAG_*, ETHTOOL_GENL_*
 //     (since 6.14 the enums live in ethtool_netlink_generated.h; the numbers are append-only and
 //     unchanged)
 //   include/uapi/linux/ethtool.h          ETHTOOL_LINK_MODE_*_BIT, SPEED_UNKNOWN, DUPLEX_*,
 //                                         enum ethtool_link_ext_state and its substate enums
-// Kept apart from src/netlink/constants.ts (rtnetlink) on purpose: this file is the ethtool codec's.
-
-// socket(2) protocol and SOL_NETLINK option for the socket module (the ethtool codec opens nothing).
-export const NETLINK_GENERIC = 16;
-/** setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groupId, 4): join a genl multicast group by id. */
-export const NETLINK_ADD_MEMBERSHIP = 1;
-export const NETLINK_DROP_MEMBERSHIP = 2;
+// The socket's numbers (NETLINK_GENERIC, NETLINK_ADD_MEMBERSHIP) are src/netlink/constants.ts.
 
 // struct genlmsghdr { u8 cmd; u8 version; u16 reserved; } after the nlmsghdr
 export const GENL_HDRLEN = 4;

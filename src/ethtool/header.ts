@@ -6,7 +6,8 @@
 import { NetlinkDecodeError } from '../netlink/errors.js';
 import { AttributeReader } from '../netlink/attributes.js';
 import { NLA_F_NESTED, NLMSG_HDRLEN, RTA_HDRLEN } from '../netlink/constants.js';
-import { writeGenlRequestHeader } from './genl.js';
+import type { NetlinkMessage } from '../netlink/types.js';
+import { decodeGenlHeader, genlAttributes, writeGenlRequestHeader } from './genl.js';
 import {
   ETHTOOL_A_HEADER_DEV_INDEX,
   ETHTOOL_A_HEADER_DEV_NAME,
@@ -22,6 +23,7 @@ export interface DeviceHeader {
 }
 
 const header = new AttributeReader();
+const body = new AttributeReader();
 
 /**
  * Read the header nest `a` is positioned on into `out`. Throws the attribute reader's errors
@@ -46,6 +48,34 @@ export function requireIfindex(out: DeviceHeader, offset: number, what: string):
     throw new NetlinkDecodeError('missing_attribute', offset, `${what} without ETHTOOL_A_HEADER_DEV_INDEX`);
   }
   return out.ifindex;
+}
+
+/**
+ * Walk an ethtool reply or notification about one device: its genl command must be one of `cmds`
+ * ('unexpected_type' otherwise), the header nest (attribute type `headerType`) names the device,
+ * which must carry DEV_INDEX ('missing_attribute'), and every other attribute goes to `visit`.
+ * Every attribute is walked, so a malformed message fails the same way in every decoder.
+ */
+export function walkDeviceMessage(
+  msg: NetlinkMessage,
+  cmds: readonly number[],
+  what: string,
+  headerType: number,
+  visit: (a: AttributeReader) => void,
+): { ifindex: number; ifname: string | undefined } {
+  const { cmd } = decodeGenlHeader(msg);
+  if (!cmds.includes(cmd)) throw new NetlinkDecodeError('unexpected_type', msg.offset, `genl cmd ${cmd} is not a ${what}`);
+  const device: DeviceHeader = { ifindex: undefined, ifname: undefined };
+  try {
+    const a = genlAttributes(msg, body);
+    while (a.next()) {
+      if (a.type === headerType) readDeviceHeader(a, device);
+      else visit(a);
+    }
+  } finally {
+    body.release();
+  }
+  return { ifindex: requireIfindex(device, msg.offset, what), ifname: device.ifname };
 }
 
 /**

@@ -2,15 +2,14 @@
 // The exporter only needs to know which device it is about — a LINKINFO change is a reason to
 // ask for LINKMODES and LINKSTATE again — so only the header is decoded.
 
-import { NetlinkDecodeError } from '../netlink/errors.js';
-import { AttributeReader } from '../netlink/attributes.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import { ETHTOOL_A_LINKINFO_HEADER, ETHTOOL_MSG_LINKINFO_GET_REPLY, ETHTOOL_MSG_LINKINFO_NTF } from './constants.js';
-import { decodeGenlHeader, genlAttributes } from './genl.js';
-import { readDeviceHeader, requireIfindex, type DeviceHeader } from './header.js';
+import { walkDeviceMessage } from './header.js';
 import type { LinkInfo } from './types.js';
 
-const attrs = new AttributeReader();
+const LINKINFO_CMDS = [ETHTOOL_MSG_LINKINFO_NTF, ETHTOOL_MSG_LINKINFO_GET_REPLY] as const;
+/** Only the header is wanted; the other attributes are walked (and so checked) and ignored. */
+const ignore = (): void => {};
 
 /**
  * Decode an ethtool LINKINFO notification or reply to the device it is about. Throws
@@ -18,20 +17,5 @@ const attrs = new AttributeReader();
  * 'missing_attribute' without a header DEV_INDEX, and the attribute reader's reasons.
  */
 export function decodeLinkInfo(msg: NetlinkMessage): LinkInfo {
-  const { cmd } = decodeGenlHeader(msg);
-  if (cmd !== ETHTOOL_MSG_LINKINFO_NTF && cmd !== ETHTOOL_MSG_LINKINFO_GET_REPLY) {
-    throw new NetlinkDecodeError('unexpected_type', msg.offset, `genl cmd ${cmd} is not a LINKINFO notification or reply`);
-  }
-  const device: DeviceHeader = { ifindex: undefined, ifname: undefined };
-  try {
-    const a = genlAttributes(msg, attrs);
-    // Every attribute is walked (not just up to the header) so that a malformed message fails
-    // here as it would in the other decoders.
-    while (a.next()) {
-      if (a.type === ETHTOOL_A_LINKINFO_HEADER) readDeviceHeader(a, device);
-    }
-  } finally {
-    attrs.release();
-  }
-  return { ifindex: requireIfindex(device, msg.offset, 'LINKINFO message'), ifname: device.ifname };
+  return walkDeviceMessage(msg, LINKINFO_CMDS, 'LINKINFO notification or reply', ETHTOOL_A_LINKINFO_HEADER, ignore);
 }

@@ -7,8 +7,6 @@
 // mask the supported ones, PEER a list bitset (the partner's modes; not decoded). Any other size
 // is a decode error, never 0. Unknown attributes are skipped.
 
-import { NetlinkDecodeError } from '../netlink/errors.js';
-import { AttributeReader } from '../netlink/attributes.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import { walkBitset } from './bitset.js';
 import {
@@ -26,8 +24,7 @@ import {
   LINK_MODE_NAMES,
   SPEED_MAX_VALID,
 } from './constants.js';
-import { genlAttributes, decodeGenlHeader } from './genl.js';
-import { encodeDeviceGetRequest, readDeviceHeader, requireIfindex, type DeviceHeader } from './header.js';
+import { encodeDeviceGetRequest, walkDeviceMessage } from './header.js';
 import type { Duplex, LinkModes } from './types.js';
 
 /**
@@ -66,7 +63,7 @@ export function encodeLinkModesRequest(
   return encodeDeviceGetRequest(familyId, ETHTOOL_MSG_LINKMODES_GET, ETHTOOL_A_LINKMODES_HEADER, seq, ifindex, flags);
 }
 
-const attrs = new AttributeReader();
+const LINKMODES_CMDS = [ETHTOOL_MSG_LINKMODES_GET_REPLY, ETHTOOL_MSG_LINKMODES_NTF] as const;
 let advertisedMax = 0;
 let supportedMax = 0;
 function visitOurs(bit: number, inValue: boolean, inMask: boolean): void {
@@ -89,56 +86,34 @@ function duplexName(value: number): Duplex {
  * an inconsistent OURS bitset, and the attribute reader's reasons.
  */
 export function decodeLinkModes(msg: NetlinkMessage): LinkModes {
-  const { cmd } = decodeGenlHeader(msg);
-  if (cmd !== ETHTOOL_MSG_LINKMODES_GET_REPLY && cmd !== ETHTOOL_MSG_LINKMODES_NTF) {
-    throw new NetlinkDecodeError('unexpected_type', msg.offset, `genl cmd ${cmd} is not a LINKMODES reply or notification`);
-  }
-  const device: DeviceHeader = { ifindex: undefined, ifname: undefined };
   let speedMbps: number | undefined;
   let duplex: Duplex | undefined;
   let autoneg: boolean | undefined;
   let advertisedSpeedMaxMbps: number | undefined;
   let supportedSpeedMaxMbps: number | undefined;
-  try {
-    const a = genlAttributes(msg, attrs);
-    while (a.next()) {
-      switch (a.type) {
-        case ETHTOOL_A_LINKMODES_HEADER:
-          readDeviceHeader(a, device);
-          break;
-        case ETHTOOL_A_LINKMODES_SPEED: {
-          const speed = a.u32();
-          speedMbps = speed > SPEED_MAX_VALID ? undefined : speed;
-          break;
-        }
-        case ETHTOOL_A_LINKMODES_DUPLEX:
-          duplex = duplexName(a.u8());
-          break;
-        case ETHTOOL_A_LINKMODES_AUTONEG:
-          autoneg = a.u8() !== 0;
-          break;
-        case ETHTOOL_A_LINKMODES_OURS: {
-          advertisedMax = 0;
-          supportedMax = 0;
-          walkBitset(a, visitOurs);
-          advertisedSpeedMaxMbps = advertisedMax === 0 ? undefined : advertisedMax;
-          supportedSpeedMaxMbps = supportedMax === 0 ? undefined : supportedMax;
-          break;
-        }
-        default:
-          break;
+  const device = walkDeviceMessage(msg, LINKMODES_CMDS, 'LINKMODES reply or notification', ETHTOOL_A_LINKMODES_HEADER, (a) => {
+    switch (a.type) {
+      case ETHTOOL_A_LINKMODES_SPEED: {
+        const speed = a.u32();
+        speedMbps = speed > SPEED_MAX_VALID ? undefined : speed;
+        break;
       }
+      case ETHTOOL_A_LINKMODES_DUPLEX:
+        duplex = duplexName(a.u8());
+        break;
+      case ETHTOOL_A_LINKMODES_AUTONEG:
+        autoneg = a.u8() !== 0;
+        break;
+      case ETHTOOL_A_LINKMODES_OURS:
+        advertisedMax = 0;
+        supportedMax = 0;
+        walkBitset(a, visitOurs);
+        advertisedSpeedMaxMbps = advertisedMax === 0 ? undefined : advertisedMax;
+        supportedSpeedMaxMbps = supportedMax === 0 ? undefined : supportedMax;
+        break;
+      default:
+        break;
     }
-  } finally {
-    attrs.release();
-  }
-  return {
-    ifindex: requireIfindex(device, msg.offset, 'LINKMODES message'),
-    ifname: device.ifname,
-    speedMbps,
-    duplex,
-    autoneg,
-    advertisedSpeedMaxMbps,
-    supportedSpeedMaxMbps,
-  };
+  });
+  return { ...device, speedMbps, duplex, autoneg, advertisedSpeedMaxMbps, supportedSpeedMaxMbps };
 }

@@ -8,8 +8,6 @@
 // the PHY or driver counts link-down events). The kernel sends no LINKSTATE notification: ask
 // again after every carrier change.
 
-import { NetlinkDecodeError } from '../netlink/errors.js';
-import { AttributeReader } from '../netlink/attributes.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 import {
   ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT,
@@ -25,8 +23,7 @@ import {
   LINK_EXT_STATE_NAMES,
   LINK_EXT_SUBSTATE_NAMES,
 } from './constants.js';
-import { decodeGenlHeader, genlAttributes } from './genl.js';
-import { encodeDeviceGetRequest, readDeviceHeader, requireIfindex, type DeviceHeader } from './header.js';
+import { encodeDeviceGetRequest, walkDeviceMessage } from './header.js';
 import type { LinkState } from './types.js';
 
 // 'unknown_<n>' for every u8, built once: the decoder allocates no strings for names.
@@ -53,7 +50,7 @@ export function encodeLinkStateRequest(familyId: number, seq: number, ifindex: n
   return encodeDeviceGetRequest(familyId, ETHTOOL_MSG_LINKSTATE_GET, ETHTOOL_A_LINKSTATE_HEADER, seq, ifindex, flags);
 }
 
-const attrs = new AttributeReader();
+const LINKSTATE_CMDS = [ETHTOOL_MSG_LINKSTATE_GET_REPLY] as const;
 
 /**
  * Decode an ethtool LINKSTATE reply. The caller has checked that nlmsg_type is the ethtool
@@ -63,52 +60,38 @@ const attrs = new AttributeReader();
  * substate numbers are names ('unknown_17'), not errors.
  */
 export function decodeLinkState(msg: NetlinkMessage): LinkState {
-  const { cmd } = decodeGenlHeader(msg);
-  if (cmd !== ETHTOOL_MSG_LINKSTATE_GET_REPLY) {
-    throw new NetlinkDecodeError('unexpected_type', msg.offset, `genl cmd ${cmd} is not ETHTOOL_MSG_LINKSTATE_GET_REPLY`);
-  }
-  const device: DeviceHeader = { ifindex: undefined, ifname: undefined };
   let link: boolean | undefined;
   let sqi: number | undefined;
   let sqiMax: number | undefined;
   let extStateValue: number | undefined;
   let extSubstateValue: number | undefined;
   let linkDownEvents: number | undefined;
-  try {
-    const a = genlAttributes(msg, attrs);
-    while (a.next()) {
-      switch (a.type) {
-        case ETHTOOL_A_LINKSTATE_HEADER:
-          readDeviceHeader(a, device);
-          break;
-        case ETHTOOL_A_LINKSTATE_LINK:
-          link = a.u8() !== 0;
-          break;
-        case ETHTOOL_A_LINKSTATE_SQI:
-          sqi = a.u32();
-          break;
-        case ETHTOOL_A_LINKSTATE_SQI_MAX:
-          sqiMax = a.u32();
-          break;
-        case ETHTOOL_A_LINKSTATE_EXT_STATE:
-          extStateValue = a.u8();
-          break;
-        case ETHTOOL_A_LINKSTATE_EXT_SUBSTATE:
-          extSubstateValue = a.u8();
-          break;
-        case ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT:
-          linkDownEvents = a.u32();
-          break;
-        default:
-          break;
-      }
+  const device = walkDeviceMessage(msg, LINKSTATE_CMDS, 'LINKSTATE reply', ETHTOOL_A_LINKSTATE_HEADER, (a) => {
+    switch (a.type) {
+      case ETHTOOL_A_LINKSTATE_LINK:
+        link = a.u8() !== 0;
+        break;
+      case ETHTOOL_A_LINKSTATE_SQI:
+        sqi = a.u32();
+        break;
+      case ETHTOOL_A_LINKSTATE_SQI_MAX:
+        sqiMax = a.u32();
+        break;
+      case ETHTOOL_A_LINKSTATE_EXT_STATE:
+        extStateValue = a.u8();
+        break;
+      case ETHTOOL_A_LINKSTATE_EXT_SUBSTATE:
+        extSubstateValue = a.u8();
+        break;
+      case ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT:
+        linkDownEvents = a.u32();
+        break;
+      default:
+        break;
     }
-  } finally {
-    attrs.release();
-  }
+  });
   return {
-    ifindex: requireIfindex(device, msg.offset, 'LINKSTATE reply'),
-    ifname: device.ifname,
+    ...device,
     link,
     sqi,
     sqiMax,

@@ -8,9 +8,9 @@
 // - LINKMODES_GET and LINKSTATE_GET are asked for a link when it appears (in a dump or later),
 //   after every carrier change the rtnetlink monitor applies (the kernel sends no notification
 //   when a NIC renegotiates), and on LINKMODES/LINKINFO notifications of the monitor group.
-// - Coalesced per link: at most one request pair in flight per link; a link asked about again
-//   meanwhile is marked dirty and asked once more when its replies are in, so a storm costs at
-//   most about two pairs per link, never one per message. A link is asked at most once per
+// - Coalesced per link (request-pacer.ts): at most one request pair in flight per link; a link
+//   asked about again meanwhile is marked dirty and asked once more when its replies are in, so a
+//   storm costs at most about two pairs per link, never one per message. A link is asked at most once per
 //   minIntervalMs (a change within that time of the last pair is asked when it is over), so in
 //   a storm of any length the requests per link are bounded by its duration / minIntervalMs, and
 //   the first change after a quiet spell is asked at once. At most maxInFlightLinks pairs are
@@ -26,6 +26,7 @@
 //   and skipped (its link is considered answered). An overrun (ENOBUFS) may have lost replies:
 //   every link is asked again.
 
+import { NetlinkClient } from '../netlink/client.js';
 import { DropRecorder } from '../netlink/drop-recorder.js';
 import type { NetlinkSocketError } from '../netlink/errors.js';
 import { ETHTOOL_FLAG_STATS } from './constants.js';
@@ -40,18 +41,15 @@ import {
   multicastGroupId,
 } from './index.js';
 import type { LinkModes, LinkState as EthtoolLinkState } from './types.js';
-import { rateLimited, type Logger, type RateLimitedLog } from '../runtime/logger.js';
+import type { Logger } from '../runtime/logger.js';
 import type { LinkChange, LinkTable } from '../links/table.js';
 import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
-import { NLMSG_ERROR } from '../netlink/constants.js';
+import { EINVAL, ENODEV, EOPNOTSUPP, NLMSG_ERROR } from '../netlink/constants.js';
 import { decodeErrorMessage } from '../netlink/message.js';
 import type { NetlinkSocket, ReceiveEvent } from '../netlink/socket.js';
 import type { NetlinkMessage } from '../netlink/types.js';
-import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
-
-const ENODEV = 19;
-const EINVAL = 22;
-const EOPNOTSUPP = 95;
+import { systemClock, type Clock } from '../runtime/clock.js';
+import { RequestPacer, type Ask } from './request-pacer.js';
 
 export interface EthtoolMonitorOptions {
   /** Opens a NETLINK_GENERIC socket (no groups); called at start and on every reopen. Throws NetlinkSocketError. */
@@ -76,17 +74,6 @@ export interface EthtoolMonitorOptions {
   readonly reopenBackoffMs?: { readonly initial: number; readonly max: number };
 }
 
-/** One link's request pair in flight. */
-interface Ask {
-  readonly ifindex: number;
-  readonly sentAtMs: number;
-  /** replies (or errors) still to come: 0, 1 or 2 */
-  outstanding: number;
-  /** asked about again while in flight: ask once more when the replies are in */
-  dirty: boolean;
-}
-
-type Half = 'modes' | 'state';
 const MODES_UNSUPPORTED = 1;
 const STATE_UNSUPPORTED = 2;
 
@@ -97,51 +84,46 @@ export class EthtoolMonitor {
   readonly #table: LinkTable;
   readonly #logger: Logger;
   readonly #clock: Clock;
-  readonly #maxInFlight: number;
-  readonly #lostAfterMs: number;
-  readonly #minIntervalMs: number;
-  readonly #drops: RateLimitedLog;
+  /** The socket, its sequence numbers, warnings and reopen. */
+  readonly #client: NetlinkClient<NetlinkSocket>;
   readonly #dropped: DropRecorder;
-  #socket: NetlinkSocket | undefined;
   #phase: EthtoolPhase = 'off';
   #familyId = 0;
   #familySeq = 0;
-  #seq = 0;
-  /** in flight, by ifindex, in the order sent (the first is the oldest) */
-  readonly #asks = new Map<number, Ask>();
-  /** seq → the link and half it asked for */
-  readonly #bySeq = new Map<number, { readonly ask: Ask; readonly half: Half; readonly flags?: number }>();
+  /** Which links are asked about when: coalescing, hold-down, slots, lost replies. */
+  readonly #pacer: RequestPacer;
   /** header flags of LINKSTATE requests: ETHTOOL_FLAG_STATS until the kernel refuses it */
   #stateFlags = ETHTOOL_FLAG_STATS;
   /** A LINKSTATE request with ETHTOOL_FLAG_STATS was answered: this kernel takes the flag. */
   #statsAccepted = false;
-  /** links waiting for a free slot, in the order asked */
-  readonly #waiting = new Set<number>();
   /** ifindex → MODES_UNSUPPORTED | STATE_UNSUPPORTED, until the link goes */
   readonly #unsupported = new Map<number, number>();
-  /** ifindex → when its latest pair was sent (for minIntervalMs); forgotten when the link goes */
-  readonly #lastSentMs = new Map<number, number>();
-  /** links to ask once minIntervalMs since their latest pair is over: ifindex → due time */
-  readonly #delayed = new Map<number, number>();
-  #delayTimer: ClockTimer | undefined;
-  #delayDueMs = Infinity;
-  /** while pairs are in flight: expires those unanswered for lostAfterMs (replies dropped on a congested socket) */
-  #lostTimer: ClockTimer | undefined;
   #requestsSent = 0;
-  #reopenTimer: ClockTimer | undefined;
-  #reopenDelayMs: number;
 
   constructor(opts: EthtoolMonitorOptions) {
     this.#opts = opts;
     this.#table = opts.table;
     this.#logger = opts.logger;
     this.#clock = opts.clock ?? systemClock;
-    this.#maxInFlight = opts.maxInFlightLinks ?? 64;
-    this.#lostAfterMs = opts.lostAfterMs ?? 5000;
-    this.#minIntervalMs = opts.minIntervalMs ?? 2000;
-    this.#reopenDelayMs = opts.reopenBackoffMs?.initial ?? 1000;
-    this.#drops = rateLimited(opts.logger, 10_000, { now: () => this.#clock.now() });
-    this.#dropped = new DropRecorder(this.#opts.metrics.dropped, this.#drops, 'an ethtool netlink');
+    this.#pacer = new RequestPacer({
+      clock: this.#clock,
+      maxInFlight: opts.maxInFlightLinks ?? 64,
+      lostAfterMs: opts.lostAfterMs ?? 5000,
+      minIntervalMs: opts.minIntervalMs ?? 2000,
+      active: () => this.#phase === 'ready',
+      exists: (ifindex) => this.#table.get(ifindex) !== undefined,
+      asksAnything: (ifindex) => this.#client.socket !== undefined && (this.#unsupported.get(ifindex) ?? 0) !== (MODES_UNSUPPORTED | STATE_UNSUPPORTED),
+      send: (ask) => this.#send(ask),
+    });
+    this.#client = new NetlinkClient({
+      open: opts.openSocket,
+      logger: opts.logger,
+      clock: this.#clock,
+      backoff: opts.reopenBackoffMs ?? { initial: 1000, max: 30_000 },
+      logIntervalMs: 10_000,
+      name: 'ethtool netlink socket',
+    });
+    this.#dropped = new DropRecorder(this.#opts.metrics.dropped, this.#client.log, 'an ethtool netlink');
     opts.metrics.registerEthtoolRequests(() => this.#requestsSent);
   }
 
@@ -156,11 +138,11 @@ export class EthtoolMonitor {
 
   /** Links with a request pair in flight (tests). */
   get inFlight(): number {
-    return this.#asks.size;
+    return this.#pacer.inFlight;
   }
 
   get socket(): NetlinkSocket | undefined {
-    return this.#socket;
+    return this.#client.socket;
   }
 
   /** Opens the socket and asks for the family. Never throws: without ethtool netlink, it logs one info line and stays off. */
@@ -168,17 +150,16 @@ export class EthtoolMonitor {
     if (this.#phase === 'closed') return;
     let socket: NetlinkSocket;
     try {
-      socket = this.#opts.openSocket();
+      socket = this.#client.open();
     } catch (error) {
       this.#unavailable({ err: (error as Error).message });
       return;
     }
-    this.#socket = socket;
     this.#phase = 'resolving';
     socket.start((events) => {
-      if (this.#socket === socket) this.handle(events);
+      if (this.#client.socket === socket) this.handle(events);
     });
-    this.#familySeq = this.#nextSeq();
+    this.#familySeq = this.#client.seq.next();
     try {
       socket.send(encodeGetFamilyRequest(this.#familySeq));
     } catch (error) {
@@ -188,12 +169,8 @@ export class EthtoolMonitor {
 
   async close(): Promise<void> {
     this.#phase = 'closed';
-    this.#clock.clearTimeout(this.#reopenTimer);
-    this.#reset();
-    this.#drops.flush();
-    const socket = this.#socket;
-    this.#socket = undefined;
-    await socket?.close();
+    this.#pacer.reset();
+    await this.#client.close();
   }
 
   /** Subscribed to our namespace's table: asks about links that appeared or changed carrier, forgets those gone. */
@@ -210,65 +187,15 @@ export class EthtoolMonitor {
       case 'evicted':
       case 'pruned':
         this.#unsupported.delete(change.link.ifindex);
-        this.#waiting.delete(change.link.ifindex);
-        this.#lastSentMs.delete(change.link.ifindex);
-        this.#delayed.delete(change.link.ifindex);
+        this.#pacer.linkGone(change.link.ifindex);
         return;
     }
   };
 
   /** Asks LINKMODES_GET and LINKSTATE_GET for a link, coalesced (see the header). */
   want(ifindex: number): void {
-    if (this.#phase !== 'ready') return; // asked for every link once the family is resolved
-    const ask = this.#asks.get(ifindex);
-    if (ask !== undefined) {
-      if (this.#clock.now() - ask.sentAtMs < this.#lostAfterMs) {
-        ask.dirty = true;
-        return;
-      }
-      this.#forget(ask); // its replies were lost
-    }
-    if (this.#holdDown(ifindex)) return;
-    if (this.#asks.size >= this.#maxInFlight && !this.#expireOldest()) {
-      this.#waiting.add(ifindex);
-      return;
-    }
-    this.#send(ifindex);
+    this.#pacer.want(ifindex); // asked for every link once the family is resolved
   }
-
-  /** True when the link's latest pair is too recent: it is asked when minIntervalMs is over. */
-  #holdDown(ifindex: number): boolean {
-    const last = this.#lastSentMs.get(ifindex);
-    if (last === undefined) return false;
-    const due = last + this.#minIntervalMs;
-    if (this.#clock.now() >= due) return false;
-    if (!this.#delayed.has(ifindex)) this.#delayed.set(ifindex, due);
-    if (due < this.#delayDueMs) this.#armDelay(due);
-    return true;
-  }
-
-  #armDelay(due: number): void {
-    this.#clock.clearTimeout(this.#delayTimer);
-    this.#delayDueMs = due;
-    this.#delayTimer = this.#clock.setTimeout(this.#delayOver, Math.max(0, due - this.#clock.now()));
-    this.#delayTimer.unref();
-  }
-
-  readonly #delayOver = (): void => {
-    this.#delayTimer = undefined;
-    this.#delayDueMs = Infinity;
-    if (this.#phase !== 'ready') return;
-    const now = this.#clock.now();
-    let next = Infinity;
-    for (const [ifindex, due] of this.#delayed) {
-      if (due <= now) {
-        this.#delayed.delete(ifindex);
-        if (this.#table.get(ifindex) !== undefined) this.want(ifindex);
-      } else if (due < next) next = due;
-    }
-    if (next !== Infinity && next < this.#delayDueMs) this.#armDelay(next);
-    this.#pump();
-  };
 
   /** Processes received events in order. Public for tests that play the kernel. */
   handle(events: readonly ReceiveEvent[]): void {
@@ -281,7 +208,7 @@ export class EthtoolMonitor {
         return;
       }
     }
-    this.#pump();
+    this.#pacer.pump();
   }
 
   #handleDatagram(data: Buffer, senderPid: number, truncated: boolean): void {
@@ -294,21 +221,16 @@ export class EthtoolMonitor {
   }
 
   #handleMessage(msg: NetlinkMessage): void {
-    const portId = this.#socket?.portId;
+    const portId = this.#client.socket?.portId;
     if (msg.type === NLMSG_ERROR) {
-      let error;
-      try {
-        error = decodeErrorMessage(msg);
-      } catch (e) {
-        this.#dropped.decodeError(e);
-        return;
-      }
+      const error = this.#dropped.decode(msg, decodeErrorMessage);
+      if (error === undefined) return;
       if (error.requestSeq === undefined || msg.pid !== portId) return;
       if (error.requestSeq === this.#familySeq && this.#phase === 'resolving') {
         this.#unavailable({ errno: -error.error });
         return;
       }
-      const entry = this.#bySeq.get(error.requestSeq);
+      const entry = this.#pacer.request(error.requestSeq);
       if (entry === undefined || error.error === 0) return;
       const { ask, half } = entry;
       // Only before any LINKSTATE request with the flag was answered: once one was, an EINVAL is
@@ -320,17 +242,17 @@ export class EthtoolMonitor {
           this.#logger.info('the kernel refuses ETHTOOL_FLAG_STATS on LINKSTATE requests (Linux < 6.2): PHY link-down counts not exported');
         }
         ask.dirty = true;
-        this.#answered(error.requestSeq);
+        this.#pacer.answered(error.requestSeq);
         return;
       }
       if (-error.error === EOPNOTSUPP) {
         this.#unsupported.set(ask.ifindex, (this.#unsupported.get(ask.ifindex) ?? 0) | (half === 'modes' ? MODES_UNSUPPORTED : STATE_UNSUPPORTED));
       } else if (-error.error !== ENODEV) {
-        this.#drops.log('ethtool request refused', { ifindex: ask.ifindex, request: half, errno: -error.error });
+        this.#client.log.log('ethtool request refused', { ifindex: ask.ifindex, request: half, errno: -error.error });
       }
       if (half === 'modes') this.#table.applyLinkModes(ask.ifindex, undefined);
       else this.#applyLinkState(ask.ifindex, undefined);
-      this.#answered(error.requestSeq);
+      this.#pacer.answered(error.requestSeq);
       return;
     }
     if (msg.type === GENL_ID_CTRL) {
@@ -339,23 +261,20 @@ export class EthtoolMonitor {
     }
     if (this.#phase !== 'ready' || msg.type !== this.#familyId) return;
 
-    const ours = msg.pid === portId && this.#bySeq.has(msg.seq);
-    let decoded;
-    try {
-      decoded = decodeEthtoolMessage(msg, this.#familyId);
-    } catch (error) {
-      this.#dropped.decodeError(error);
-      if (ours) this.#answered(msg.seq);
+    const ours = msg.pid === portId && this.#pacer.request(msg.seq) !== undefined;
+    const decoded = this.#dropped.decode(msg, (m) => decodeEthtoolMessage(m, this.#familyId));
+    if (decoded === undefined) {
+      if (ours) this.#pacer.answered(msg.seq);
       return;
     }
     switch (decoded.kind) {
       case 'linkmodes': {
         const modes = decoded.linkModes;
-        const entry = ours ? this.#bySeq.get(msg.seq) : undefined;
+        const entry = ours ? this.#pacer.request(msg.seq) : undefined;
         if (!decoded.notification) {
           if (entry !== undefined && entry.half === 'modes' && entry.ask.ifindex === modes.ifindex) {
             this.#table.applyLinkModes(modes.ifindex, linkModesValues(modes));
-            this.#answered(msg.seq);
+            this.#pacer.answered(msg.seq);
           }
           return;
         }
@@ -366,11 +285,11 @@ export class EthtoolMonitor {
       }
       case 'linkstate': {
         const state = decoded.linkState;
-        const entry = ours ? this.#bySeq.get(msg.seq) : undefined;
+        const entry = ours ? this.#pacer.request(msg.seq) : undefined;
         if (entry !== undefined && entry.half === 'state' && entry.ask.ifindex === state.ifindex) {
           if (entry.flags !== undefined && (entry.flags & ETHTOOL_FLAG_STATS) !== 0) this.#statsAccepted = true;
           this.#applyLinkState(state.ifindex, state);
-          this.#answered(msg.seq);
+          this.#pacer.answered(msg.seq);
         }
         return;
       }
@@ -382,11 +301,8 @@ export class EthtoolMonitor {
   }
 
   #resolved(msg: NetlinkMessage): void {
-    let family;
-    try {
-      family = decodeFamily(msg);
-    } catch (error) {
-      this.#dropped.decodeError(error);
+    const family = this.#dropped.decode(msg, decodeFamily);
+    if (family === undefined) {
       this.#unavailable({ err: 'undecodable CTRL_CMD_NEWFAMILY reply' });
       return;
     }
@@ -395,7 +311,7 @@ export class EthtoolMonitor {
     const group = multicastGroupId(family, 'monitor');
     if (group !== undefined) {
       try {
-        this.#socket?.addMembership(group);
+        this.#client.socket?.addMembership(group);
       } catch (error) {
         this.#logger.info({ err: (error as Error).message }, 'cannot join the ethtool monitor group: ethtool values refreshed only on carrier changes');
       }
@@ -403,106 +319,40 @@ export class EthtoolMonitor {
       this.#logger.info('ethtool family without a monitor group: ethtool values refreshed only on carrier changes');
     }
     this.#phase = 'ready';
-    this.#reopenDelayMs = this.#opts.reopenBackoffMs?.initial ?? 1000;
+    this.#client.recovered();
     this.#logger.debug({ family_id: family.familyId, monitor_group: group }, 'ethtool netlink family resolved');
     this.#askAllAgain();
   }
 
   #unavailable(fields: Record<string, unknown>): void {
     this.#phase = 'unavailable';
-    this.#reset();
+    this.#pacer.reset();
     this.#logger.info(fields, 'ethtool netlink not available (no "ethtool" generic netlink family): speed, duplex and down reason not exported');
-    const socket = this.#socket;
-    this.#socket = undefined;
-    void socket?.close();
+    this.#client.discard();
   }
 
-  #send(ifindex: number): void {
-    const socket = this.#socket;
+  /** Sends the pair for `ask`: the halves its device has not refused. */
+  #send(ask: Ask): void {
+    const socket = this.#client.socket;
     if (socket === undefined) return;
-    const unsupported = this.#unsupported.get(ifindex) ?? 0;
-    const modes = (unsupported & MODES_UNSUPPORTED) === 0;
-    const state = (unsupported & STATE_UNSUPPORTED) === 0;
-    if (!modes && !state) return;
-    const ask: Ask = { ifindex, sentAtMs: this.#clock.now(), outstanding: 0, dirty: false };
-    this.#asks.set(ifindex, ask);
-    if (this.#lostTimer === undefined) this.#armLostTimer();
-    if (this.#minIntervalMs > 0) this.#lastSentMs.set(ifindex, ask.sentAtMs);
+    const unsupported = this.#unsupported.get(ask.ifindex) ?? 0;
     try {
-      if (modes) {
-        const seq = this.#nextSeq();
-        this.#bySeq.set(seq, { ask, half: 'modes' });
-        ask.outstanding++;
+      if ((unsupported & MODES_UNSUPPORTED) === 0) {
+        const seq = this.#client.seq.next();
+        this.#pacer.track(seq, { ask, half: 'modes' });
         this.#requestsSent++;
-        socket.send(encodeLinkModesRequest(this.#familyId, seq, ifindex));
+        socket.send(encodeLinkModesRequest(this.#familyId, seq, ask.ifindex));
       }
-      if (state) {
-        const seq = this.#nextSeq();
+      if ((unsupported & STATE_UNSUPPORTED) === 0) {
+        const seq = this.#client.seq.next();
         const flags = this.#stateFlags;
-        this.#bySeq.set(seq, { ask, half: 'state', flags });
-        ask.outstanding++;
+        this.#pacer.track(seq, { ask, half: 'state', flags });
         this.#requestsSent++;
-        socket.send(encodeLinkStateRequest(this.#familyId, seq, ifindex, flags));
+        socket.send(encodeLinkStateRequest(this.#familyId, seq, ask.ifindex, flags));
       }
     } catch (error) {
       this.#socketFailed(error as NetlinkSocketError);
     }
-  }
-
-  /** One half of a pair is answered (reply, error or undecodable). */
-  #answered(seq: number): void {
-    const entry = this.#bySeq.get(seq);
-    if (entry === undefined) return;
-    this.#bySeq.delete(seq);
-    const ask = entry.ask;
-    ask.outstanding--;
-    if (ask.outstanding > 0) return;
-    if (this.#asks.get(ask.ifindex) === ask) this.#asks.delete(ask.ifindex);
-    if (ask.dirty && this.#table.get(ask.ifindex) !== undefined && !this.#holdDown(ask.ifindex)) this.#waiting.add(ask.ifindex);
-  }
-
-  /** Fills free slots from the waiting links. */
-  #pump(): void {
-    if (this.#phase !== 'ready') return;
-    for (const ifindex of this.#waiting) {
-      if (this.#asks.size >= this.#maxInFlight && !this.#expireOldest()) return;
-      this.#waiting.delete(ifindex);
-      if (this.#asks.has(ifindex)) {
-        (this.#asks.get(ifindex) as Ask).dirty = true;
-        continue;
-      }
-      if (this.#table.get(ifindex) !== undefined) this.#send(ifindex);
-    }
-  }
-
-  #armLostTimer(): void {
-    this.#lostTimer = this.#clock.setTimeout(this.#lostCheck, this.#lostAfterMs);
-    this.#lostTimer.unref();
-  }
-
-  /** A kernel whose reply found our receive queue full drops it silently: ask those links again. */
-  readonly #lostCheck = (): void => {
-    this.#lostTimer = undefined;
-    if (this.#phase !== 'ready') return;
-    while (this.#expireOldest()) {
-      // expired and queued again
-    }
-    this.#pump();
-    if (this.#asks.size > 0 && this.#lostTimer === undefined) this.#armLostTimer();
-  };
-
-  /** Drops the oldest pair in flight if its replies count as lost; true when a slot was freed. */
-  #expireOldest(): boolean {
-    const oldest = this.#asks.values().next();
-    if (oldest.done === true || this.#clock.now() - oldest.value.sentAtMs < this.#lostAfterMs) return false;
-    this.#forget(oldest.value);
-    if (oldest.value.dirty || this.#table.get(oldest.value.ifindex) !== undefined) this.#waiting.add(oldest.value.ifindex);
-    return true;
-  }
-
-  #forget(ask: Ask): void {
-    this.#asks.delete(ask.ifindex);
-    for (const [seq, entry] of this.#bySeq) if (entry.ask === ask) this.#bySeq.delete(seq);
   }
 
   #applyLinkState(ifindex: number, state: EthtoolLinkState | undefined): void {
@@ -518,51 +368,22 @@ export class EthtoolMonitor {
 
   /** Everything in flight may be lost: start over for every link in the table. */
   #askAllAgain(): void {
-    this.#reset();
-    if (this.#phase !== 'ready') return;
-    for (const link of this.#table.links()) this.#waiting.add(link.ifindex);
-    this.#pump();
+    this.#pacer.askAll([...this.#table.links()].map((link) => link.ifindex));
   }
 
   #handleOverrun(): void {
-    this.#drops.log('ethtool netlink socket overrun (ENOBUFS): replies or notifications lost, asking every link again', {});
+    this.#client.log.log('ethtool netlink socket overrun (ENOBUFS): replies or notifications lost, asking every link again', {});
     this.#askAllAgain();
-  }
-
-  #reset(): void {
-    this.#asks.clear();
-    this.#bySeq.clear();
-    this.#waiting.clear();
-    this.#delayed.clear();
-    this.#clock.clearTimeout(this.#delayTimer);
-    this.#delayTimer = undefined;
-    this.#delayDueMs = Infinity;
-    this.#clock.clearTimeout(this.#lostTimer);
-    this.#lostTimer = undefined;
   }
 
   #socketFailed(error: NetlinkSocketError): void {
     if (this.#phase === 'closed' || this.#phase === 'unavailable') return;
-    const socket = this.#socket;
-    this.#socket = undefined;
     this.#phase = 'off';
-    this.#reset();
-    const delay = this.#reopenDelayMs;
-    this.#reopenDelayMs = Math.min(delay * 2, this.#opts.reopenBackoffMs?.max ?? 30_000);
-    this.#logger.error({ err: error.message, retry_in_ms: delay }, 'ethtool netlink socket failed, reopening');
-    void socket?.close();
-    this.#reopenTimer = this.#clock.setTimeout(() => {
-      this.#reopenTimer = undefined;
+    this.#pacer.reset();
+    this.#client.failed(error, () => {
       if (this.#phase === 'off') this.start();
-    }, delay);
-    this.#reopenTimer.unref();
+    });
   }
-
-  #nextSeq(): number {
-    this.#seq = (this.#seq + 1) >>> 0 || 1;
-    return this.#seq;
-  }
-
 }
 
 function linkModesValues(modes: LinkModes): {

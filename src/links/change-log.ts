@@ -2,6 +2,7 @@
 // links added, removed and dropped (evicted by a name, pruned by a dump) at debug.
 
 import type { Logger } from '../runtime/logger.js';
+import { lossNote } from './carrier-causes.js';
 import type { LinkChange, LinkChangeListener, LinkTable } from './table.js';
 
 export function linkChangeLog(logger: Logger): LinkChangeListener {
@@ -14,13 +15,18 @@ export function linkChangeLog(logger: Logger): LinkChangeListener {
         }
         if (change.carrier !== undefined) {
           // Built key by key (no spreads: one object per line of a storm). Order as logged:
-          // device, netns (other namespaces), from, to, changes, then the down reason (ethtool
-          // ext_state) when the driver has said one for this link.
+          // device, netns (other namespaces), from, to, changes, the cause of the loss it
+          // announced (and protodown's reason bits), losses nobody announced, then the down
+          // reason (ethtool ext_state) when the driver has said one for this link.
           const fields: Record<string, unknown> = { device: link.name };
           if (link.netns !== undefined) fields['netns'] = link.netns;
           fields['from'] = change.carrier.from;
           fields['to'] = change.carrier.to;
           fields['changes'] = change.carrier.changes;
+          const note = lossNote(change.before, link);
+          if (note.cause !== undefined) fields['cause'] = note.cause;
+          if (note.protodownReason !== undefined) fields['protodown_reason'] = note.protodownReason;
+          if (note.unannounced > 0) fields['unannounced_losses'] = note.unannounced;
           const reason = link.carrier ? undefined : link.downReason;
           if (reason !== undefined) {
             fields['reason'] = reason;

@@ -12,6 +12,7 @@
 
 import type { ApplyResult, LinkChangeListener } from './table.js';
 import { operStateName } from './table.js';
+import { lossesOf, shownCause, type CarrierCause } from './carrier-causes.js';
 
 export type TransitionType = 'carrier' | 'admin' | 'oper';
 
@@ -25,6 +26,15 @@ export interface LinkEvent {
   readonly from: string;
   readonly to: string;
   readonly carrier_changes: number;
+  /**
+   * while the link has no carrier after the transition: the cause of the outage (of a carrier
+   * event's loss, that loss's cause); absent until the kernel has settled it
+   */
+  readonly cause?: Exclude<CarrierCause, 'unknown'>;
+  /** with cause protodown: IFLA_PROTO_DOWN_REASON's bits, when set */
+  readonly protodown_reason?: number;
+  /** carrier events: losses the kernel counted that no message announced, when any */
+  readonly unannounced_losses?: number;
 }
 
 interface Stored {
@@ -54,14 +64,26 @@ export function transitionsOf(result: ApplyResult, nowMs: number): LinkEvent[] {
   const time = isoTime(nowMs);
   const { name: device, netns, ifindex, carrierChanges: carrier_changes } = link;
   // Key order as the stream sends them: time, type, device, netns (links of other namespaces
-  // only), ifindex, carrier_changes, from, to.
+  // only), ifindex, carrier_changes, from, to, then what each says of carrier losses.
   const events: LinkEvent[] = [];
-  const at = (type: TransitionType, from: string, to: string): LinkEvent =>
-    netns === undefined
-      ? { time, type, device, ifindex, carrier_changes, from, to }
-      : { time, type, device, netns, ifindex, carrier_changes, from, to };
+  const cause = shownCause(link);
+  const reason = cause === 'protodown' ? link.protoDownReason : undefined;
+  const at = (type: TransitionType, from: string, to: string): LinkEvent => {
+    const event: { -readonly [K in keyof LinkEvent]: LinkEvent[K] } =
+      netns === undefined
+        ? { time, type, device, ifindex, carrier_changes, from, to }
+        : { time, type, device, netns, ifindex, carrier_changes, from, to };
+    // then cause, protodown_reason, unannounced_losses (carrier events), each only when it says something
+    if (cause !== undefined) event.cause = cause;
+    if (reason !== undefined) event.protodown_reason = reason;
+    return event;
+  };
   if (adminChanged) events.push(at('admin', before.adminUp ? 'up' : 'down', link.adminUp ? 'up' : 'down'));
-  if (result.carrier !== undefined) events.push(at('carrier', result.carrier.from, result.carrier.to));
+  if (result.carrier !== undefined) {
+    const event = at('carrier', result.carrier.from, result.carrier.to);
+    const unannounced = lossesOf(before, link).unknown;
+    events.push(unannounced > 0 ? { ...event, unannounced_losses: unannounced } : event);
+  }
   if (operChanged) events.push(at('oper', operStateName(before.operstate), operStateName(link.operstate)));
   return events;
 }

@@ -18,7 +18,7 @@ import {
   IFF_UP,
   IF_OPER_UNKNOWN,
   OPER_STATE_NAMES,
-} from '../netlink/constants.js';
+} from '../rtnetlink/constants.js';
 import type { LinkMessage } from '../netlink/types.js';
 import type { Duplex } from '../ethtool/types.js';
 

@@ -34,7 +34,7 @@ import {
   writeWord,
   type NativeBlock,
 } from '../netlink/libc.js';
-import { EAGAIN, EBADF, EINTR, MSG_DONTWAIT, MSG_TRUNC, SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET, SO_RCVBUF } from '../netlink/constants.js';
+import { EADDRNOTAVAIL, EAGAIN, EBADF, EINTR, ENODEV, MSG_DONTWAIT, MSG_TRUNC, SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET, SO_RCVBUF } from '../netlink/constants.js';
 import { polled, uvCallbacks, type PollTarget } from '../netlink/poll.js';
 
 export const AF_PACKET = 17;
@@ -44,8 +44,6 @@ const PACKET_ADD_MEMBERSHIP = 1;
 const PACKET_DROP_MEMBERSHIP = 2;
 const PACKET_STATISTICS = 6;
 const PACKET_MR_MULTICAST = 0;
-const ENODEV = 19;
-const EADDRNOTAVAIL = 99;
 const ETH_HLEN = 14;
 
 /** The nearest-bridge address LLDP is sent to (802.1AB), joined on every link. */

@@ -3,9 +3,8 @@
 // values. Their text is prom-client's to the byte, printed by registry-text.ts.
 
 import { DUMP_FAILURES } from '../rtnetlink/dump-session.js';
-import { NETLINK_DECODE_REASONS } from '../netlink/errors.js';
-import { heapSizeCollector, processCpuCollector, processMemoryCollector } from './process-collectors.js';
-import { Counter, Gauge, Registry, defaultCollector, type DefaultCollector, type PromClientCollector } from './prom-client-adapter.js';
+import { DROP_REASONS, type DropReason } from '../netlink/drop-recorder.js';
+import { Counter, Gauge, PROM_CLIENT_COLLECTORS, Registry, defaultCollector } from './prom-client-adapter.js';
 import { registryText } from './registry-text.js';
 
 /** Netlink message types counted by linkstate_exporter_netlink_messages_total. */
@@ -16,36 +15,7 @@ export type MessageType = (typeof MESSAGE_TYPES)[number];
 export const NETNS_ERRORS = ['unreadable', 'not_a_namespace', 'vanished', 'nsid_failed'] as const;
 export type NetnsError = (typeof NETNS_ERRORS)[number];
 
-/** Reasons of linkstate_exporter_netlink_dropped_total, all pre-initialised at 0. */
-export const DROP_REASONS = ['foreign_sender', 'truncated', 'unknown_nsid', ...NETLINK_DECODE_REASONS] as const;
-export type DropReason = (typeof DROP_REASONS)[number];
-
-// Three of prom-client's default collectors in lean copies of our own (process-collectors.ts).
-const OWN_COLLECTORS = {
-  processCpuTotal: processCpuCollector,
-  osMemoryHeap: processMemoryCollector,
-  heapSizeAndUsed: heapSizeCollector,
-} as const satisfies Record<string, DefaultCollector>;
-type OwnCollector = keyof typeof OWN_COLLECTORS;
-
-const isOwnCollector = (name: string): name is OwnCollector => Object.hasOwn(OWN_COLLECTORS, name);
-
-// prom-client's default collectors, in its order, but three left out:
-// - eventLoopLag: its perf_hooks histogram wakes a libuv timer many times a second forever, and
-//   this exporter promises no wake-ups while nothing changes;
-// - processHandles, processRequests, processResources: they export gauges named *_total
-//   (nodejs_active_handles_total, ...), which `promtool check metrics` rejects.
-const DEFAULT_COLLECTORS: readonly (OwnCollector | PromClientCollector)[] = [
-  'processCpuTotal',
-  'processStartTime',
-  'osMemoryHeap',
-  'processOpenFileDescriptors',
-  'processMaxFileDescriptors',
-  'heapSizeAndUsed',
-  'heapSpacesSizeAndUsed',
-  'version',
-  'gc',
-];
+export { DROP_REASONS, type DropReason };
 
 export interface BuildInfo {
   readonly version: string;
@@ -149,10 +119,7 @@ export class ExporterMetrics {
     buildInfo.set({ version: build.version, revision: build.revision, nodejs: process.version }, 1);
 
     // prom-client's order: CPU, start time, memory, file descriptors, heap, heap spaces, version, GC
-    for (const name of DEFAULT_COLLECTORS) {
-      const collector = isOwnCollector(name) ? OWN_COLLECTORS[name] : defaultCollector(name);
-      collector(registry, {});
-    }
+    for (const name of PROM_CLIENT_COLLECTORS) defaultCollector(name)(registry, {});
   }
 
   /**

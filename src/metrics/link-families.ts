@@ -6,10 +6,12 @@
 // links and family (see LinkFamiliesRenderer), and a scrape only hands out the cached pieces.
 // Samples are the same in both exposition formats; only the headers differ.
 
-import { BRIDGE_PORT_STATE_NAMES, OPER_STATE_NAMES } from '../netlink/constants.js';
+import { BRIDGE_PORT_STATE_NAMES, OPER_STATE_NAMES } from '../rtnetlink/constants.js';
+import { CARRIER_CAUSES, currentCause, noCarrierLosses, type CarrierLossLookup } from '../links/carrier-causes.js';
+import { nameSelected, type NameFilter } from '../links/name-filter.js';
 import { downSeconds, type LinkState, type LinkTable } from '../links/table.js';
 import { ByteScratch } from './byte-scratch.js';
-import { counter, familyHeader, gauge, info, labelled, stateSet, escapeLabelValue, type ExpositionFormat, type LinkFamily, type SampleContext } from './link-family.js';
+import { counter, familyHeader, gauge, info, labelled, labelledCounter, stateSet, escapeLabelValue, type ExpositionFormat, type LinkFamily, type SampleContext } from './link-family.js';
 
 export { escapeLabelValue, type ExpositionFormat, type LinkFamily } from './link-family.js';
 
@@ -51,6 +53,27 @@ export const LINK_FAMILIES: readonly LinkFamily[] = [
     (link, ctx) => downSeconds(link, ctx.nowMs),
     // the clock runs while the link is down
     { liveWhile: (link) => link.downSinceMs !== undefined },
+  ),
+  labelledCounter(
+    'linkstate_carrier_losses_total',
+    'Carrier losses since the exporter first saw the link, by cause: admin (set down), protodown, lower_layer (its lower device or veth peer), no_active_members (a bridge, bond or team without an active member), carrier (the medium), unknown (counted by the kernel, never announced). A series appears at its first loss.',
+    'cause',
+    CARRIER_CAUSES,
+    (link, ctx) => ctx.losses(link)?.counts,
+  ),
+  labelled(
+    'linkstate_carrier_down_cause',
+    'Why the link has no carrier right now, from its state (same causes and precedence as linkstate_carrier_losses_total, never unknown); 1 while without carrier, absent otherwise.',
+    ['cause'],
+    (link) => {
+      const cause = currentCause(link);
+      return cause === undefined ? undefined : [cause];
+    },
+  ),
+  gauge(
+    'linkstate_carrier_last_down_duration_seconds',
+    'How long the last completed outage of the link lasted, from the announced carrier loss to its return; absent until the exporter has seen one begin and end.',
+    (link, ctx) => ctx.losses(link)?.lastDownSeconds,
   ),
   gauge('linkstate_mtu_bytes', 'MTU of the link in bytes (IFLA_MTU).', (link) => link.mtu),
   // From ethtool netlink (LINKMODES_GET / LINKSTATE_GET): absent where the driver does not say.
@@ -109,17 +132,6 @@ export const LINK_FAMILIES: readonly LinkFamily[] = [
   ),
 ];
 
-export interface DeviceFilter {
-  readonly include?: RegExp | undefined;
-  readonly exclude?: RegExp | undefined;
-}
-
-export function deviceSelected(filter: DeviceFilter, name: string): boolean {
-  if (filter.include && !filter.include.test(name)) return false;
-  if (filter.exclude && filter.exclude.test(name)) return false;
-  return true;
-}
-
 /** The link's identifying labels: device, and netns for a link of another namespace. */
 const deviceLabel = (link: LinkState): string =>
   link.netns === undefined ? `device="${escapeLabelValue(link.name)}"` : `device="${escapeLabelValue(link.name)}",netns="${escapeLabelValue(link.netns)}"`;
@@ -165,7 +177,7 @@ const CHUNK_LINKS = 256;
  */
 export class LinkFamiliesRenderer {
   readonly #tables: LinkTables;
-  readonly #filter: DeviceFilter;
+  readonly #filter: NameFilter;
   readonly #families: readonly LinkFamily[];
   #chunks: Chunk[] = [];
   #exportedCount = 0;
@@ -183,9 +195,15 @@ export class LinkFamiliesRenderer {
 
   /**
    * `tables`: one table, or the tables of every namespace; `families`: the families to render, in
-   * output order (LINK_FAMILIES unless a test says).
+   * output order (LINK_FAMILIES unless a test says); `losses`: the carrier-loss accounting
+   * subscribed to those tables (none: no loss series).
    */
-  constructor(tables: LinkTable | LinkTables, filter: DeviceFilter = {}, families: readonly LinkFamily[] = LINK_FAMILIES) {
+  constructor(
+    tables: LinkTable | LinkTables,
+    filter: NameFilter = {},
+    families: readonly LinkFamily[] = LINK_FAMILIES,
+    losses: CarrierLossLookup = noCarrierLosses,
+  ) {
     this.#tables = isLinkTables(tables) ? tables : { version: 0, tables: () => [tables] };
     this.#filter = filter;
     this.#families = families;
@@ -199,6 +217,7 @@ export class LinkFamiliesRenderer {
         return renderer.#nowMs;
       },
       linkName: (ifindex) => this.#current?.get(ifindex)?.name,
+      losses,
     };
   }
 
@@ -270,7 +289,7 @@ export class LinkFamiliesRenderer {
       const tableOf: LinkTable[] = [];
       for (const table of tables) {
         const start = ordered.length;
-        for (const link of table.links()) if (deviceSelected(this.#filter, link.name)) ordered.push(link);
+        for (const link of table.links()) if (nameSelected(this.#filter, link.name)) ordered.push(link);
         const mine = ordered.splice(start).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.ifindex - b.ifindex));
         for (const link of mine) {
           ordered.push(link);

@@ -8,6 +8,7 @@
 // say) writes nothing for it: the series is absent, never 0. A family with no sample at all is
 // left out of the exposition, headers included.
 
+import type { CarrierLossLookup } from '../links/carrier-causes.js';
 import type { LinkState } from '../links/table.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
@@ -18,6 +19,11 @@ export interface SampleContext {
   readonly nowMs: number;
   /** the name of the link with this ifindex, when the table knows it */
   readonly linkName: (ifindex: number) => string | undefined;
+  /**
+   * The link's carrier losses by cause and last outage (carrier-causes.ts). They change only when
+   * the table tells an update of the link, which bumps its version: the caches stay right.
+   */
+  readonly losses: CarrierLossLookup;
 }
 
 export interface LinkFamily {
@@ -167,6 +173,38 @@ export function labelled(
   values: (link: LinkState, ctx: SampleContext) => readonly string[] | undefined,
 ): LinkFamily {
   return labelledOne(name, 'gauge', help, labels, values);
+}
+
+/**
+ * A counter with one series per value of `label` (values in `values` order) whose count is above
+ * zero: a series appears at its first count, never as a zero. `counts` gives the counts indexed
+ * as `values`, or undefined when the link has none.
+ */
+export function labelledCounter(
+  name: string,
+  help: string,
+  label: string,
+  values: readonly string[],
+  counts: (link: LinkState, ctx: SampleContext) => readonly number[] | undefined,
+): LinkFamily {
+  if (!name.endsWith('_total')) throw new Error(`counter ${name}: the sample name must end in _total`);
+  const open = `${name}{`;
+  const closes = values.map((value) => `,${label}="${escapeLabelValue(value)}"} `);
+  return {
+    name,
+    type: 'counter',
+    help,
+    samples: (link, device, ctx) => {
+      const c = counts(link, ctx);
+      if (c === undefined) return '';
+      let lines = '';
+      for (let i = 0; i < closes.length; i++) {
+        const n = c[i] ?? 0;
+        if (n > 0) lines += `${open}${device}${closes[i] as string}${n}\n`;
+      }
+      return lines;
+    },
+  };
 }
 
 /** The HELP and TYPE lines of a family in the given format. */

@@ -3,7 +3,7 @@
 // Without a neighbour no family is written, headers included.
 import type { NeighborStore, Neighbor } from '../lldp/neighbors.js';
 import type { LinkTable } from '../links/table.js';
-import { deviceSelected, type DeviceFilter } from './link-families.js';
+import { nameSelected, type NameFilter } from '../links/name-filter.js';
 import { escapeLabelValue, familyHeader, type ExpositionFormat, type LinkFamily } from './link-family.js';
 
 const HELP = {
@@ -30,14 +30,14 @@ export class LldpNeighborFamilies {
   static readonly HELP = HELP;
   readonly #store: NeighborStore;
   readonly #table: LinkTable;
-  readonly #filter: DeviceFilter;
+  readonly #filter: NameFilter;
   readonly #headers: Record<ExpositionFormat, Buffer[]>;
   #storeVersion = -1;
   #layoutVersion = -1;
   /** per family: its samples (empty: the family is left out) */
   #samples: Buffer[] = [];
 
-  constructor(store: NeighborStore, table: LinkTable, filter: DeviceFilter = {}) {
+  constructor(store: NeighborStore, table: LinkTable, filter: NameFilter = {}) {
     this.#store = store;
     this.#table = table;
     this.#filter = filter;
@@ -66,7 +66,7 @@ export class LldpNeighborFamilies {
     const rows: { device: string; n: Neighbor }[] = [];
     for (const [ifindex, neighbors] of this.#store.ports()) {
       const name = this.#table.get(ifindex)?.name;
-      if (name === undefined || !deviceSelected(this.#filter, name)) continue;
+      if (name === undefined || !nameSelected(this.#filter, name)) continue;
       for (const n of neighbors) rows.push({ device: name, n });
     }
     rows.sort((a, b) => compare(a.device, b.device) || compare(a.n.chassisId, b.n.chassisId) || compare(a.n.portId, b.n.portId));

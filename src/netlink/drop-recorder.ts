@@ -1,10 +1,13 @@
 // What the netlink monitors do with a datagram or message they cannot use: count it by reason in
 // linkstate_exporter_netlink_dropped_total and log it, rate-limited. One recorder per monitor.
-import { NetlinkDecodeError } from './errors.js';
+import { NETLINK_DECODE_REASONS, NetlinkDecodeError } from './errors.js';
 import type { RateLimitedLog } from '../runtime/logger.js';
-import type { DropReason } from '../metrics/exporter-metrics.js';
 import { decodeMessages } from './message.js';
 import type { NetlinkMessage } from './types.js';
+
+/** Reasons of linkstate_exporter_netlink_dropped_total, all pre-initialised at 0. */
+export const DROP_REASONS = ['foreign_sender', 'truncated', 'unknown_nsid', ...NETLINK_DECODE_REASONS] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
 
 /** Why messagesOf() dropped a whole datagram. */
 export type DatagramDrop = Extract<DropReason, 'foreign_sender' | 'truncated'> | 'undecodable';
@@ -45,6 +48,16 @@ export class DropRecorder {
     } catch (error) {
       this.decodeError(error);
       return 'undecodable';
+    }
+  }
+
+  /** `decode(msg)`; undefined when it does not decode, the message then dropped as decodeError() drops it. */
+  decode<T>(msg: NetlinkMessage, decode: (msg: NetlinkMessage) => T): T | undefined {
+    try {
+      return decode(msg);
+    } catch (error) {
+      this.decodeError(error);
+      return undefined;
     }
   }
 

@@ -1,10 +1,14 @@
 // The libc and libuv calls the netlink socket and the LLDP packet socket need (and fcntl for
 // stderr), bound once through koffi. Only the sockets (src/netlink/socket.ts, poll.ts and
-// src/lldp/packet-socket.ts) import this file; nothing else in src/ touches koffi (but
-// koffi-native.ts, which loads its prebuilt binary without the install-time code of koffi's
-// index). Every function is declared once at load time: calls construct no koffi types.
+// src/lldp/packet-socket.ts) import this file; nothing else in src/ touches koffi. Every function
+// is declared once at load time: calls construct no koffi types. koffi is loaded with require:
+// its CommonJS index reads node:fs with require too, where its ES index would load the fs promise
+// API (see runtime/builtins.ts).
+import { createRequire } from 'node:module';
 import { fs } from '../runtime/builtins.js';
-import { koffi } from './koffi-native.js';
+import { AF_NETLINK } from './constants.js';
+
+const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
 
 const lib = koffi.load('libc.so.6');
 
@@ -232,6 +236,16 @@ export const POINTER_SIZE = koffi.sizeof('void *');
 export const SOCKADDR_NL_SIZE = 12;
 /** struct sockaddr_ll { u16 family; be16 protocol; int ifindex; u16 hatype; u8 pkttype; u8 halen; u8 addr[8]; } */
 export const SOCKADDR_LL_SIZE = 20;
+
+/** struct sockaddr_nl in host byte order. */
+export function encodeSockaddrNl(pid: number, groups: number): Buffer {
+  const address = Buffer.alloc(SOCKADDR_NL_SIZE);
+  new Uint16Array(address.buffer, address.byteOffset, 1)[0] = AF_NETLINK;
+  const words = new Uint32Array(address.buffer, address.byteOffset, 3);
+  words[1] = pid >>> 0;
+  words[2] = groups >>> 0;
+  return address;
+}
 
 /** Stores a native address (pointer or size_t) into native memory at `offset`, in host byte order. */
 export function writeWord(target: Buffer, offset: number, value: bigint): void {

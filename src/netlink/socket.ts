@@ -1,31 +1,22 @@
 // The netlink socket: the exporter's only edge to the kernel. It opens and binds the socket,
 // sends requests synchronously (a sendto on a netlink socket never waits for the peer) and
 // receives on the main thread, driven by a libuv poll handle on the default loop: when the fd is
-// readable, one bounded round of non-blocking recvmsg calls is handed to the listener, and the
-// loop gets its turn again (HTTP, timers) before the next round. No thread, no queue of our own:
-// what arrives faster than it is handled waits in the kernel's receive buffer, which is bounded,
-// and an overflow there (ENOBUFS) is reported as an overrun, which the monitor answers exactly
-// with a resync dump.
+// readable, one bounded round of non-blocking recvmsg calls (receiver.ts) is handed to the
+// listener, and the loop gets its turn again (HTTP, timers) before the next round. No thread, no
+// queue of our own: what arrives faster than it is handled waits in the kernel's receive buffer,
+// which is bounded, and an overflow there (ENOBUFS) is reported as an overrun, which the monitor
+// answers exactly with a resync dump. Requests answered at once, without a poll handle: request-socket.ts.
 //
 // The poll handle is unref'd, so an idle exporter may exit; close() stops it and closes the fd.
-import { quietRound, stormRound } from '../runtime/young-generation.js';
 import { NetlinkSocketError, type NetlinkSocketOperation } from './errors.js';
 import {
   AF_NETLINK,
-  EAGAIN,
   EBADF,
   EINTR,
-  ENOBUFS,
   EPERM,
-  MSG_DONTWAIT,
-  MSG_CTRUNC,
-  MSG_TRUNC,
   NETLINK_ADD_MEMBERSHIP,
   NETLINK_LISTEN_ALL_NSID,
   NETLINK_ROUTE,
-  NETNSA_NSID_NOT_ASSIGNED,
-  NLMSG_DONE,
-  NLMSG_ERROR,
   SOCK_CLOEXEC,
   SOCK_RAW,
   SOL_NETLINK,
@@ -34,51 +25,22 @@ import {
   SO_RCVBUFFORCE,
 } from './constants.js';
 import {
-  IOVEC_OFFSETS,
-  IOVEC_SIZE,
-  MMSGHDR_LEN_OFFSET,
-  MMSGHDR_SIZE,
-  MSGHDR_OFFSETS,
-  POINTER_SIZE,
   SOCKADDR_NL_SIZE,
   UV_POLL,
   UV_READABLE,
   allocNative,
+  encodeSockaddrNl,
   freeNative,
   lastErrno,
   libc,
   uv,
-  writeWord,
   type NativeBlock,
 } from './libc.js';
-
-import { decodeMessages } from './message.js';
 import { polled, uvCallbacks, type PollTarget } from './poll.js';
-import type { NetlinkMessage } from './types.js';
+import { DEFAULT_DATAGRAM_BYTES, Receiver, SLOTS, type ReceiveEvent } from './receiver.js';
 
 export { configureAllocator, setNonBlocking } from './libc.js';
-
-export type ReceiveEvent =
-  /**
-   * One datagram. `data` is a view of the socket's receive buffer, valid only until the listener
-   * returns: decode it then, and copy whatever must outlive the call.
-   */
-  | {
-      kind: 'datagram';
-      data: Buffer;
-      senderPid: number;
-      truncated: boolean;
-      /**
-       * The nsid (in ours) of the namespace the datagram comes from, from the
-       * NETLINK_LISTEN_ALL_NSID control message; NETNSA_NSID_NOT_ASSIGNED (-1) when it carried
-       * none: our own namespace, and every unicast reply. Absent: the same as -1.
-       */
-      nsid?: number;
-    }
-  /** recvmsg failed with ENOBUFS: messages were lost. */
-  | { kind: 'overrun' }
-  /** Any other failure; the socket delivers nothing more. */
-  | { kind: 'error'; error: NetlinkSocketError };
+export type { ReceiveEvent } from './receiver.js';
 
 export interface NetlinkSocket {
   readonly portId: number;
@@ -115,14 +77,27 @@ export interface OpenLinkSocketOptions {
   readonly allNamespaces?: boolean;
 }
 
-/** recvmsg buffer: kernel dump datagrams are capped at 32 KiB; twice that leaves room. */
-const DEFAULT_DATAGRAM_BYTES = 64 * 1024;
 /**
  * One round (one turn of the event loop) receives at most about this many datagrams or bytes,
  * then lets the loop serve HTTP before the next round. A round of small link notifications is
  * a few ms of work.
  */
 const ROUND_DATAGRAMS = 256;
+
+/** Told of every socket's receive rounds (the wiring tunes V8's young generation by them). */
+export interface ReceiveRoundObserver {
+  /** A round ended on its bound: more is queued, a storm is on. */
+  busy(nowMs: number): void;
+  /** A round read the socket empty. */
+  drained(nowMs: number): void;
+}
+
+let roundObserver: ReceiveRoundObserver | undefined;
+
+/** Sets the one observer of every socket's receive rounds; undefined removes it. */
+export function observeReceiveRounds(observer: ReceiveRoundObserver | undefined): void {
+  roundObserver = observer;
+}
 const ROUND_BYTES = 1024 * 1024;
 
 /** Opens an AF_NETLINK socket (NETLINK_ROUTE unless told otherwise) bound to `groups`. Throws NetlinkSocketError. */
@@ -174,16 +149,6 @@ function readPortId(fd: number): number {
   const length = new Uint32Array([SOCKADDR_NL_SIZE]);
   if (libc.getsockname(fd, address, asBuffer(length)) < 0) throw socketError('getsockname', lastErrno());
   return new Uint32Array(address.buffer, address.byteOffset, 3)[1] ?? 0;
-}
-
-/** struct sockaddr_nl in host byte order. */
-function encodeSockaddrNl(pid: number, groups: number): Buffer {
-  const address = Buffer.alloc(SOCKADDR_NL_SIZE);
-  new Uint16Array(address.buffer, address.byteOffset, 1)[0] = AF_NETLINK;
-  const words = new Uint32Array(address.buffer, address.byteOffset, 3);
-  words[1] = pid >>> 0;
-  words[2] = groups >>> 0;
-  return address;
 }
 
 function asBuffer(array: Int32Array | Uint32Array): Buffer {
@@ -292,7 +257,7 @@ class LinkSocket implements NetlinkSocket, PollTarget {
         else this.polling = true;
       }
       if (events.length > 0 || receiver.drained) onEvents(events, receiver.drained);
-      if (receiver.drained) quietRound(performance.now());
+      if (receiver.drained) roundObserver?.drained(performance.now());
       if (receiver.failed || receiver.drained || events.length === 0) return;
       for (const event of events) {
         if (event.kind !== 'datagram') continue;
@@ -305,7 +270,7 @@ class LinkSocket implements NetlinkSocket, PollTarget {
     // only a round that reads it empty says so (drained), which the monitor waits for after an
     // overrun before it asks for the resync.
     if (!this.roundScheduled && this.closing === undefined) {
-      stormRound(performance.now());
+      roundObserver?.busy(performance.now());
       this.roundScheduled = true;
       setImmediate(this.runRound);
     }
@@ -344,222 +309,4 @@ class LinkSocket implements NetlinkSocket, PollTarget {
     if (this.fdOpen) libc.close(this.fd);
     this.fdOpen = false;
   }
-}
-
-/**
- * recvmmsg(MSG_DONTWAIT) in rounds of up to SLOTS datagrams into one native buffer, allocated
- * once: slot i of the round receives into bytes [i * datagramBytes, (i + 1) * datagramBytes), and
- * the events hand out views of it. One call receives many datagrams: a storm's notifications are
- * one datagram each, and a call through koffi costs microseconds of its own, so one recvmsg per
- * datagram was most of a storm's receive cost.
- */
-class Receiver {
-  failed = false;
-  /** The last round ended at EAGAIN: the receive queue was empty. */
-  drained = false;
-  failedErrno = 0;
-  private readonly staging: NativeBlock;
-  private readonly names: NativeBlock;
-  private readonly iovs: NativeBlock;
-  private readonly vec: NativeBlock;
-  private readonly vecWords: Int32Array;
-  private readonly nameWords: Uint32Array;
-  /** Room for the NETLINK_LISTEN_ALL_NSID control message of each slot, when the socket asked for it. */
-  private readonly controls: NativeBlock | undefined;
-  private readonly slots: number;
-
-  constructor(
-    private readonly fd: number,
-    private readonly datagramBytes: number,
-    allNamespaces: boolean,
-    slots: number = SLOTS,
-  ) {
-    this.slots = slots;
-    // Read only within the length recvmmsg returns for each slot: not zeroed (see allocNative).
-    this.staging = allocNative(slots * datagramBytes, { zero: false });
-    this.names = allocNative(slots * NAME_STRIDE);
-    this.iovs = allocNative(slots * IOVEC_SIZE);
-    this.vec = allocNative(slots * MMSGHDR_SIZE);
-    this.controls = allNamespaces ? allocNative(slots * CONTROL_BYTES) : undefined;
-    for (let i = 0; i < slots; i++) {
-      const iov = i * IOVEC_SIZE;
-      writeWord(this.iovs.view, iov + IOVEC_OFFSETS.base, this.staging.address + BigInt(i * datagramBytes));
-      writeWord(this.iovs.view, iov + IOVEC_OFFSETS.len, BigInt(datagramBytes));
-      const msg = i * MMSGHDR_SIZE;
-      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.name, this.names.address + BigInt(i * NAME_STRIDE));
-      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.iov, this.iovs.address + BigInt(iov));
-      writeWord(this.vec.view, msg + MSGHDR_OFFSETS.iovlen, 1n);
-      if (this.controls !== undefined) writeWord(this.vec.view, msg + MSGHDR_OFFSETS.control, this.controls.address + BigInt(i * CONTROL_BYTES));
-    }
-    this.vecWords = new Int32Array(this.vec.view.buffer, this.vec.view.byteOffset, (slots * MMSGHDR_SIZE) >> 2);
-    this.nameWords = new Uint32Array(this.names.view.buffer, this.names.view.byteOffset, (slots * NAME_STRIDE) >> 2);
-  }
-
-  /** Receives until EAGAIN or every slot is full. */
-  round(): ReceiveEvent[] {
-    const events: ReceiveEvent[] = [];
-    const { fd, datagramBytes, vecWords, nameWords, slots } = this;
-    const stride = MMSGHDR_SIZE >> 2;
-    const namelen = MSGHDR_OFFSETS.namelen >> 2;
-    const controllen = MSGHDR_OFFSETS.controllen >> 2;
-    const flags = MSGHDR_OFFSETS.flags >> 2;
-    const len = MMSGHDR_LEN_OFFSET >> 2;
-    const controls = this.controls;
-    let used = 0;
-    this.drained = false;
-    while (used < slots) {
-      // What the kernel wrote back last time (lengths, flags) is reset for the slots asked for.
-      for (let i = used; i < slots; i++) {
-        const at = i * stride;
-        vecWords[at + namelen] = SOCKADDR_NL_SIZE;
-        // msg_controllen is a size_t: its low 32 bits (little-endian) hold a 64-byte length.
-        vecWords[at + controllen] = controls === undefined ? 0 : CONTROL_BYTES;
-        vecWords[at + flags] = 0;
-      }
-      const n = libc.recvmmsg(fd, this.vec.address + BigInt(used * MMSGHDR_SIZE), slots - used, MSG_DONTWAIT, null);
-      if (n < 0) {
-        const errno = lastErrno();
-        if (errno === EAGAIN) {
-          this.drained = true;
-          break;
-        }
-        if (errno === EINTR) continue;
-        if (errno === ENOBUFS) {
-          events.push({ kind: 'overrun' });
-          continue;
-        }
-        this.failed = true;
-        this.failedErrno = errno;
-        events.push({ kind: 'error', error: socketError('recvmsg', errno) });
-        break;
-      }
-      if (n === 0) {
-        // Not seen from a netlink socket; taken as empty rather than asked again forever.
-        this.drained = true;
-        break;
-      }
-      for (let i = used; i < used + n; i++) {
-        const at = i * stride;
-        const length = Math.min(vecWords[at + len] ?? 0, datagramBytes);
-        const start = i * datagramBytes;
-        events.push({
-          kind: 'datagram',
-          data: this.staging.view.subarray(start, start + length),
-          senderPid: nameWords[i * (NAME_STRIDE >> 2) + 1] ?? 0,
-          // MSG_CTRUNC too: a datagram whose nsid was cut off cannot be told from our own.
-          truncated: ((vecWords[at + flags] ?? 0) & (MSG_TRUNC | MSG_CTRUNC)) !== 0,
-          nsid:
-            controls === undefined
-              ? NETNSA_NSID_NOT_ASSIGNED
-              : nsidFromControl(controls.view, Math.min(vecWords[at + controllen] ?? 0, CONTROL_BYTES), i * CONTROL_BYTES),
-        });
-      }
-      used += n;
-    }
-    return events;
-  }
-
-  free(): void {
-    for (const block of [this.staging, this.names, this.iovs, this.vec]) freeNative(block);
-    if (this.controls !== undefined) freeNative(this.controls);
-  }
-}
-
-/** Datagrams per recvmmsg call (and per listener call). */
-const SLOTS = 16;
-/** struct sockaddr_nl (12 bytes) per slot, at a 16-byte stride. */
-const NAME_STRIDE = 16;
-
-/** Control buffer: one cmsghdr (16 bytes on 64-bit) and its int, with room to spare. */
-const CONTROL_BYTES = 64;
-
-/**
- * Walks the control messages (struct cmsghdr { size_t len; int level; int type; } + data, each
- * aligned to a size_t) of `length` bytes from `base` and returns the int of the
- * NETLINK_LISTEN_ALL_NSID one, or -1.
- */
-export function nsidFromControl(control: Buffer, length: number, base = 0): number {
-  const header = POINTER_SIZE + 8;
-  let offset = 0;
-  while (offset + header <= length) {
-    const at = base + offset;
-    const len = POINTER_SIZE === 8 ? Number(control.readBigUInt64LE(at)) : control.readUInt32LE(at);
-    if (len < header || offset + len > length) break;
-    const level = control.readInt32LE(at + POINTER_SIZE);
-    const type = control.readInt32LE(at + POINTER_SIZE + 4);
-    if (level === SOL_NETLINK && type === NETLINK_LISTEN_ALL_NSID && len >= header + 4) return control.readInt32LE(at + header);
-    offset += len + ((POINTER_SIZE - (len % POINTER_SIZE)) % POINTER_SIZE);
-  }
-  return NETNSA_NSID_NOT_ASSIGNED;
-}
-
-// ---- requests answered at once: a socket of its own, no poll handle ----
-
-export interface RequestSocket {
-  /**
-   * Sends one request (its nlmsg_seq must be `seq`) and returns every message that answers it, in
-   * order, up to and including the NLMSG_DONE of a dump or the NLMSG_ERROR (error or ACK) that
-   * ends any other request (send those with NLM_F_ACK). The kernel answers a rtnetlink request
-   * while sendto runs and fills in a dump's next part while recvmsg runs, so nothing here waits:
-   * an answer that is not there when asked for is a failure (NetlinkSocketError 'recvmsg').
-   */
-  request(bytes: Buffer, seq: number): NetlinkMessage[];
-  close(): void;
-}
-
-/** A request's answers are few datagrams: four slots (256 KiB) are enough. */
-const REQUEST_SLOTS = 4;
-
-/** The longest answer request() collects: a guard against a kernel that never says DONE. */
-const MAX_REQUEST_DATAGRAMS = 4096;
-
-/** Opens a NETLINK_ROUTE socket bound to no group, for request(). Throws NetlinkSocketError. */
-export function openRequestSocket(): RequestSocket {
-  const fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) throw socketError('socket', lastErrno());
-  let receiver: Receiver | undefined;
-  try {
-    if (libc.bind(fd, encodeSockaddrNl(0, 0), SOCKADDR_NL_SIZE) < 0) throw socketError('bind', lastErrno());
-    receiver = new Receiver(fd, DEFAULT_DATAGRAM_BYTES, false, REQUEST_SLOTS);
-  } catch (error) {
-    libc.close(fd);
-    throw error;
-  }
-  const kernel = encodeSockaddrNl(0, 0);
-  let open = true;
-  const rx = receiver;
-  return {
-    request(bytes, seq) {
-      if (!open) throw socketError('sendto', EBADF, 'socket closed');
-      for (;;) {
-        if (libc.sendto(fd, bytes, bytes.length, 0, kernel, SOCKADDR_NL_SIZE) >= 0) break;
-        const errno = lastErrno();
-        if (errno !== EINTR) throw socketError('sendto', errno);
-      }
-      const answer: NetlinkMessage[] = [];
-      for (let datagrams = 0; datagrams < MAX_REQUEST_DATAGRAMS; ) {
-        const events = rx.round();
-        for (const event of events) {
-          if (event.kind === 'overrun') continue;
-          if (event.kind === 'error') throw event.error;
-          datagrams++;
-          if (event.senderPid !== 0 || event.truncated) continue;
-          // Copied: the receiver's buffer is reused by its next round.
-          for (const msg of decodeMessages(Buffer.from(event.data))) {
-            if (msg.seq !== seq) continue;
-            answer.push(msg);
-            if (msg.type === NLMSG_DONE || msg.type === NLMSG_ERROR) return answer;
-          }
-        }
-        if (rx.drained) throw socketError('recvmsg', EAGAIN, 'no answer to the request');
-      }
-      throw socketError('recvmsg', EAGAIN, 'answer without an end');
-    },
-    close() {
-      if (!open) return;
-      open = false;
-      rx.free();
-      libc.close(fd);
-    },
-  };
 }

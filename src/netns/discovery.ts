@@ -2,41 +2,33 @@
 // namespace knows each, and what to call it. It tells the NamespaceSet; the monitor dumps what is
 // added and drops what is removed.
 //
-// Sources, each answered at once on a request socket of our own (socket.ts, openRequestSocket):
+// Sources, each answered at once on a request socket of our own (nsid-requests.ts):
 // - RTM_GETNSID dump: every namespace that has an nsid in ours (at start, after any overrun or
 //   reopen, and every RESCAN_MS as a safety net);
 // - RTNLGRP_NSID notifications, from the monitor's socket: RTM_NEWNSID / RTM_DELNSID;
 // - the files under the paths (/run/netns: `ip netns`, containerd/CNI; /run/docker/netns):
-//   bind mounts of namespaces, watched with inotify (fs.watch). Their names become the netns
-//   label, their inode is the namespace's identity. A named namespace without an nsid is given one
-//   (RTM_NEWNSID, NETNSA_FD, nsid -1), or its link events would never reach us.
+//   bind mounts of namespaces, watched with inotify (path-watcher.ts). Their names become the
+//   netns label (labels.ts), their inode is the namespace's identity. A named namespace without an
+//   nsid is given one (RTM_NEWNSID, NETNSA_FD, nsid -1), or its link events would never reach us.
 // - /proc/PID/ns/net, only for the inode of an nsid that has no name (GETNSID by NETNSA_PID).
 // A namespace fd is held only for the one request that needs it: open, ask, close. A namespace
 // lives while anything holds it, so an fd kept open would keep deleted namespaces, and their
 // devices, alive.
 
-import type { FSWatcher, Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { fs } from '../runtime/builtins.js';
-import type { Logger, RateLimitedLog } from '../runtime/logger.js';
-import { rateLimited } from '../runtime/logger.js';
+import type { Logger } from '../runtime/logger.js';
 import type { NetnsError } from '../metrics/exporter-metrics.js';
-import { NETNSA_NSID_NOT_ASSIGNED, NLMSG_DONE, NLMSG_ERROR, RTM_NEWNSID } from '../netlink/constants.js';
 import { decodeKernelText } from '../netlink/kernel-text.js';
-import { decodeDoneStatus } from '../netlink/message.js';
-import {
-  decodeNsidMessage,
-  encodeAssignNsidRequest,
-  encodeNsidDumpRequest,
-  encodeNsidOfFdRequest,
-  encodeNsidOfPidRequest,
-  type NsidMessage,
-} from '../rtnetlink/nsid.js';
-import type { RequestSocket } from '../netlink/socket.js';
-import type { NetlinkMessage } from '../netlink/types.js';
+import type { NsidMessage } from '../rtnetlink/nsid.js';
+import type { RequestSocket } from '../netlink/request-socket.js';
 import { systemClock, type Clock, type ClockTimer } from '../runtime/clock.js';
 import type { NamespaceSet } from './namespaces.js';
+import { chooseLabels } from './labels.js';
+import { NsidRequests } from './nsid-requests.js';
+import { PathWatcher } from './path-watcher.js';
 
-const { closeSync, constants, fstatSync, openSync, readdirSync, readlinkSync, statSync, watch } = fs;
+const { closeSync, constants, fstatSync, openSync, readdirSync, readlinkSync, statSync } = fs;
 
 export interface DiscoveryOptions {
   readonly namespaces: NamespaceSet;
@@ -60,34 +52,23 @@ export class DiscoveryError extends Error {}
 const RESCAN_MS = 30_000;
 /** A new file under a path is often not yet a mount of a namespace: `ip netns add` creates it, then mounts. */
 const NOT_YET_RETRIES_MS = [20, 50, 100, 200, 400, 400];
-const WATCH_DEBOUNCE_MS = 10;
 /** A file that is still not a namespace this long after it was first seen is one (counted once). */
 const NOT_A_NAMESPACE_AFTER_MS = 750;
-/** How often path directories that do not exist (yet), or were replaced, are looked for. */
-const DIRECTORY_CHECK_MS = 1_000;
-
-interface NamedFile {
-  readonly label: string;
-  readonly path: string;
-}
 
 export class NamespaceDiscovery {
   readonly #opts: DiscoveryOptions;
   readonly #set: NamespaceSet;
-  readonly #log: RateLimitedLog;
   readonly #clock: Clock;
-  #socket: RequestSocket | undefined;
-  #seq = 0;
+  /** The nsid requests, on a socket of their own, and the rate-limited warnings. */
+  readonly #requests: NsidRequests;
   /** device number of nsfs (from our own /proc/self/ns/net): a file with it is a namespace */
   #nsfsDev = -1;
   #ownInode = -1;
   /** inode → nsid, for named namespaces and those found under /proc */
   readonly #nsidOfInode = new Map<number, number>();
-  /** inotify on each path directory, and the directory's inode when it was set up */
-  readonly #watchers = new Map<string, { readonly watcher: FSWatcher; readonly ino: number }>();
-  #dirTimer: ClockTimer | undefined;
+  /** inotify on the path directories: a file under them appeared or went. */
+  readonly #watcher: PathWatcher;
   #rescanTimer: ClockTimer | undefined;
-  #watchTimer: ClockTimer | undefined;
   #retryTimer: ClockTimer | undefined;
   #retryStep = 0;
   /** Files under the paths that were not (yet) a namespace at the last scan: when first seen so. */
@@ -106,7 +87,17 @@ export class NamespaceDiscovery {
     this.#opts = opts;
     this.#set = opts.namespaces;
     this.#clock = opts.clock ?? systemClock;
-    this.#log = rateLimited(opts.logger, opts.logIntervalMs ?? 10_000, { now: () => this.#clock.now() });
+    this.#requests = new NsidRequests({
+      open: opts.openRequestSocket,
+      logger: opts.logger,
+      clock: this.#clock,
+      logIntervalMs: opts.logIntervalMs ?? 10_000,
+      countError: opts.countError,
+    });
+    this.#watcher = new PathWatcher(opts.paths, this.#clock, () => {
+      this.#retryStep = 0;
+      this.#sync();
+    });
   }
 
   /**
@@ -118,7 +109,7 @@ export class NamespaceDiscovery {
     const own = statSync('/proc/self/ns/net');
     this.#nsfsDev = own.dev;
     this.#ownInode = own.ino;
-    this.#socket = this.#opts.openRequestSocket();
+    this.#requests.open();
     for (const dir of this.#opts.paths) {
       try {
         readdirSync(dir);
@@ -128,18 +119,15 @@ export class NamespaceDiscovery {
       }
     }
     this.#sync();
-    this.#watchPaths();
+    this.#watcher.check();
     this.#scheduleRescan();
   }
 
   close(): void {
     this.#closed = true;
-    for (const { watcher } of this.#watchers.values()) watcher.close();
-    this.#watchers.clear();
-    for (const timer of [this.#rescanTimer, this.#watchTimer, this.#retryTimer, this.#dirTimer]) this.#clock.clearTimeout(timer);
-    this.#socket?.close();
-    this.#socket = undefined;
-    this.#log.flush();
+    this.#watcher.close();
+    for (const timer of [this.#rescanTimer, this.#retryTimer]) this.#clock.clearTimeout(timer);
+    this.#requests.close();
   }
 
   /** RTM_NEWNSID / RTM_DELNSID of our namespace (from the monitor's socket). */
@@ -169,7 +157,7 @@ export class NamespaceDiscovery {
     // Our own namespace given an id of its own (the kernel does, when a dump of another namespace
     // reports a veth whose peer is ours): from then on our own events carry it. Asked at once, so
     // that not one of them is dropped.
-    const selfNsid = this.#ask(encodeNsidOfPidRequest(this.#nextSeq(), process.pid));
+    const selfNsid = this.#requests.ofPid(process.pid);
     if (selfNsid !== undefined && selfNsid === nsid) {
       this.#set.selfNsid = nsid;
       return true;
@@ -220,55 +208,26 @@ export class NamespaceDiscovery {
   }
 
   #syncOnce(added?: readonly number[]): void {
-    const selfNsid = this.#ask(encodeNsidOfPidRequest(this.#nextSeq(), process.pid));
+    const selfNsid = this.#requests.ofPid(process.pid);
     if (selfNsid !== undefined) this.#set.selfNsid = selfNsid;
     let nsids: Set<number>;
     if (added === undefined) {
-      const listed = this.#listNsids();
+      const listed = this.#requests.list(this.#set.selfNsid);
       if (listed === undefined) return; // counted; the next trigger tries again
       nsids = listed;
     } else {
       nsids = new Set([...this.#set.knownNsids(), ...added]);
     }
     const named = this.#scanPaths(nsids);
-    // Labels: the file's name, unless another namespace has it already (the same name in two
-    // paths); else nsid-N.
-    const taken = new Set<string>();
-    const labels = new Map<number, string>();
-    for (const [nsid, file] of named) {
-      if (!taken.has(file.label)) {
-        taken.add(file.label);
-        labels.set(nsid, file.label);
-      }
-    }
     const inodeOf = new Map<number, number>();
     for (const [inode, nsid] of this.#nsidOfInode) inodeOf.set(nsid, inode);
-    const self = this.#set.selfNsid;
-    // A namespace whose file is gone keeps its name while it lives (until RTM_DELNSID), unless
-    // a namespace named there now has it: `ip netns del` unlinks the file at once, the kernel
-    // destroys the namespace a moment later, and its series should not be relabelled nsid-N
-    // for that moment.
-    const wanted = new Map<number, string | undefined>();
-    for (const nsid of nsids) {
-      if (nsid === self) continue;
-      const previous = this.#set.labelOf(nsid);
-      const sticky = previous !== undefined && previous !== `nsid-${nsid}` && !taken.has(previous) ? previous : undefined;
-      wanted.set(nsid, labels.get(nsid) ?? sticky);
-    }
-    // Every label once: a namespace without a name is nsid-N, and a file that happens to be
-    // called nsid-N (N another namespace's nsid) must not take that: it is nsid-M itself then.
-    // Two namespaces with one label would be duplicate series, and Prometheus drops such a scrape.
-    const generated = new Set<string>();
-    for (const [nsid, label] of wanted) if (label === undefined) generated.add(`nsid-${nsid}`);
-    const used = new Set<string>();
-    const final = new Map<number, string>();
-    for (const [nsid, label] of wanted) {
-      let chosen = label !== undefined && (!generated.has(label) || label === `nsid-${nsid}`) ? label : `nsid-${nsid}`;
-      if (used.has(chosen)) chosen = `nsid-${nsid}`;
-      if (used.has(chosen)) chosen = `nsid-${nsid}-${inodeOf.get(nsid) ?? 'x'}`;
-      used.add(chosen);
-      final.set(nsid, chosen);
-    }
+    const final = chooseLabels({
+      nsids,
+      self: this.#set.selfNsid,
+      named,
+      previous: (nsid) => this.#set.labelOf(nsid),
+      inodeOf,
+    });
     let unnamedWithoutInode = false;
     for (const [nsid, label] of final) {
       const inode = inodeOf.get(nsid);
@@ -283,38 +242,12 @@ export class NamespaceDiscovery {
     for (const nsid of this.#procTried) if (!nsids.has(nsid) && added === undefined) this.#procTried.delete(nsid);
   }
 
-  /** Every nsid our namespace has given (RTM_GETNSID dump), without our own self-id. */
-  #listNsids(): Set<number> | undefined {
-    const seq = this.#nextSeq();
-    const answer = this.#request(encodeNsidDumpRequest(seq), seq);
-    if (answer === undefined) return undefined;
-    const done = answer[answer.length - 1];
-    if (done === undefined || done.type !== NLMSG_DONE || decodeDoneStatus(done) < 0) {
-      // A list that ended with an error (or NLMSG_ERROR) may be partial: removing the namespaces
-      // it lacks would drop live ones. Nothing is decided on it.
-      this.#opts.countError('nsid_failed');
-      this.#log.log('the RTM_GETNSID dump failed, namespaces unchanged', { errno: done === undefined ? undefined : -done.payload.readInt32LE(0) });
-      return undefined;
-    }
-    const nsids = new Set<number>();
-    for (const msg of answer) {
-      if (msg.type !== RTM_NEWNSID) continue;
-      try {
-        const { nsid } = decodeNsidMessage(msg);
-        if (nsid >= 0 && nsid !== this.#set.selfNsid) nsids.add(nsid);
-      } catch (error) {
-        this.#log.log('undecodable RTM_NEWNSID in the nsid dump, skipped', { err: (error as Error).message });
-      }
-    }
-    return nsids;
-  }
-
   /**
-   * Reads the paths: nsid → name for every namespace named there. A named namespace without an
+   * Reads the paths: nsid → file name for every namespace named there. A named namespace without an
    * nsid is given one and added to `nsids`. Files that are not (yet) namespaces are retried.
    */
-  #scanPaths(nsids: Set<number>): Map<number, NamedFile> {
-    const named = new Map<number, NamedFile>();
+  #scanPaths(nsids: Set<number>): Map<number, string> {
+    const named = new Map<number, string>();
     const seenInodes = new Set<number>();
     const seenPaths = new Set<string>();
     let notYet = false;
@@ -327,7 +260,7 @@ export class NamespaceDiscovery {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') {
           this.#opts.countError('unreadable');
-          this.#log.log('cannot read a --collector.netns.paths directory', { path: dir, err: code ?? String(error) });
+          this.#requests.log.log('cannot read a --collector.netns.paths directory', { path: dir, err: code ?? String(error) });
         }
         continue;
       }
@@ -351,7 +284,7 @@ export class NamespaceDiscovery {
           if (this.#clock.now() - firstSeen >= NOT_A_NAMESPACE_AFTER_MS && !this.#reported.has(path)) {
             this.#reported.add(path);
             this.#opts.countError('not_a_namespace');
-            this.#log.log('a file under --collector.netns.paths is not a network namespace, skipped', { path });
+            this.#requests.log.log('a file under --collector.netns.paths is not a network namespace, skipped', { path });
           }
           continue;
         }
@@ -368,7 +301,7 @@ export class NamespaceDiscovery {
           nsids.add(nsid);
         }
         if (nsid === this.#set.selfNsid) continue;
-        named.set(nsid, { label: name, path });
+        named.set(nsid, name);
       }
     }
     // Forget files that are gone.
@@ -395,24 +328,11 @@ export class NamespaceDiscovery {
       }
     } catch (error) {
       this.#opts.countError('vanished');
-      this.#log.log('a namespace under --collector.netns.paths went away before it could be asked', { path, err: (error as NodeJS.ErrnoException).code });
+      this.#requests.log.log('a namespace under --collector.netns.paths went away before it could be asked', { path, err: (error as NodeJS.ErrnoException).code });
       return undefined;
     }
     try {
-      let nsid = this.#ask(encodeNsidOfFdRequest(this.#nextSeq(), fd), path);
-      if (nsid === NETNSA_NSID_NOT_ASSIGNED) {
-        const seq = this.#nextSeq();
-        const answer = this.#request(encodeAssignNsidRequest(seq, fd), seq);
-        const error = answer === undefined ? undefined : ackError(answer);
-        // EEXIST: somebody gave it one meanwhile.
-        if (error !== undefined && error !== 0 && error !== -17) {
-          this.#opts.countError('nsid_failed');
-          this.#log.log('could not give a named namespace an nsid (RTM_NEWNSID), skipped', { path, errno: -error });
-          return undefined;
-        }
-        nsid = this.#ask(encodeNsidOfFdRequest(this.#nextSeq(), fd), path);
-      }
-      return nsid === undefined || nsid < 0 ? undefined : nsid;
+      return this.#requests.ofFd(fd, path);
     } finally {
       closeSync(fd); // never hold a namespace
     }
@@ -446,7 +366,7 @@ export class NamespaceDiscovery {
       const inode = Number(/^net:\[(\d+)\]$/.exec(link)?.[1]);
       if (!Number.isSafeInteger(inode) || tried.has(inode)) continue;
       tried.add(inode);
-      const nsid = this.#ask(encodeNsidOfPidRequest(this.#nextSeq(), Number(pid)));
+      const nsid = this.#requests.ofPid(Number(pid));
       if (nsid === undefined || !wanted.has(nsid)) continue;
       this.#nsidOfInode.set(inode, nsid);
       wanted.delete(nsid);
@@ -454,103 +374,6 @@ export class NamespaceDiscovery {
       if (ns !== undefined) this.#set.upsert(nsid, ns.label, inode);
       if (wanted.size === 0) return;
     }
-  }
-
-  /** GETNSID: the NETNSA_NSID of the answer (-1: none assigned), or undefined when it failed. */
-  #ask(request: Buffer, path?: string): number | undefined {
-    const seq = request.readUInt32LE(8);
-    const answer = this.#request(request, seq);
-    if (answer === undefined) return undefined;
-    for (const msg of answer) {
-      if (msg.type === RTM_NEWNSID) {
-        try {
-          return decodeNsidMessage(msg).nsid;
-        } catch {
-          break;
-        }
-      }
-    }
-    const error = ackError(answer);
-    if (path !== undefined) {
-      this.#opts.countError(error === -2 || error === -22 ? 'vanished' : 'nsid_failed');
-      this.#log.log('RTM_GETNSID for a named namespace failed, skipped', { path, errno: error === undefined ? undefined : -error });
-    }
-    return undefined;
-  }
-
-  #request(request: Buffer, seq: number): NetlinkMessage[] | undefined {
-    const socket = this.#socket;
-    if (socket === undefined) return undefined;
-    try {
-      return socket.request(request, seq);
-    } catch (error) {
-      this.#opts.countError('nsid_failed');
-      this.#log.log('a namespace id request failed', { err: (error as Error).message });
-      return undefined;
-    }
-  }
-
-  #nextSeq(): number {
-    this.#seq = (this.#seq + 1) >>> 0 || 1;
-    return this.#seq;
-  }
-
-  /**
-   * inotify on each path directory that exists. /run/netns often appears only with the first
-   * `ip netns add`, /run/docker/netns when Docker starts, and a directory can be replaced: every
-   * DIRECTORY_CHECK_MS the directories are looked at again, and one that is new or not the one
-   * watched is watched (and read) anew. Returns whether a watch was set up.
-   */
-  #watchPaths(): boolean {
-    let added = false;
-    for (const dir of this.#opts.paths) {
-      let ino: number;
-      try {
-        const stats = statSync(dir);
-        if (!stats.isDirectory()) throw new Error('not a directory');
-        ino = stats.ino;
-      } catch {
-        const stale = this.#watchers.get(dir);
-        stale?.watcher.close();
-        this.#watchers.delete(dir);
-        continue; // absent for now
-      }
-      const current = this.#watchers.get(dir);
-      if (current !== undefined && current.ino === ino) continue;
-      current?.watcher.close();
-      this.#watchers.delete(dir);
-      try {
-        const watcher = watch(dir, { persistent: false }, () => this.#onPathEvent());
-        watcher.on('error', () => {
-          watcher.close();
-          if (this.#watchers.get(dir)?.watcher === watcher) this.#watchers.delete(dir);
-          this.#onPathEvent();
-        });
-        this.#watchers.set(dir, { watcher, ino });
-        added = true;
-      } catch {
-        // gone again: the next check looks once more
-      }
-    }
-    // Looked at again every DIRECTORY_CHECK_MS: the timer is set anew by the check itself.
-    if (this.#dirTimer === undefined && !this.#closed) {
-      this.#dirTimer = this.#clock.setTimeout(() => {
-        this.#dirTimer = undefined;
-        if (this.#watchPaths()) this.#onPathEvent();
-      }, DIRECTORY_CHECK_MS);
-      this.#dirTimer.unref();
-    }
-    return added;
-  }
-
-  #onPathEvent(): void {
-    if (this.#closed || this.#watchTimer !== undefined) return;
-    this.#watchTimer = this.#clock.setTimeout(() => {
-      this.#watchTimer = undefined;
-      this.#retryStep = 0;
-      this.#sync();
-    }, WATCH_DEBOUNCE_MS);
-    this.#watchTimer.unref();
   }
 
   #retrySoon(): void {
@@ -567,7 +390,7 @@ export class NamespaceDiscovery {
     this.#rescanTimer = this.#clock.setTimeout(() => {
       this.#rescanTimer = undefined;
       if (this.#closed) return;
-      this.#watchPaths();
+      this.#watcher.check();
       this.#rescanning = true;
       try {
         this.#sync();
@@ -578,11 +401,4 @@ export class NamespaceDiscovery {
     }, this.#opts.rescanMs ?? RESCAN_MS);
     this.#rescanTimer.unref();
   }
-}
-
-/** The error of the NLMSG_ERROR that ends an answer (0: an ACK), if there is one. */
-function ackError(answer: readonly NetlinkMessage[]): number | undefined {
-  const last = answer[answer.length - 1];
-  if (last === undefined || last.type !== NLMSG_ERROR || last.payload.length < 4) return undefined;
-  return last.payload.readInt32LE(0);
 }

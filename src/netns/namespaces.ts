@@ -7,6 +7,7 @@
 // has a LinkTable of its own: a link's key is (nsid, ifindex), and name uniqueness, which the table
 // relies on to drop stale entries, holds within each table exactly as the kernel keeps it.
 
+import { nameSelected, type NameFilter } from '../links/name-filter.js';
 import { LinkTable, type LinkChangeListener } from '../links/table.js';
 
 export interface Namespace {
@@ -19,10 +20,8 @@ export interface Namespace {
   readonly table: LinkTable;
 }
 
-export interface NamespaceFilter {
-  readonly include?: RegExp | undefined;
-  readonly exclude?: RegExp | undefined;
-}
+/** --collector.netns.include/exclude, on namespace labels. */
+export type NamespaceFilter = NameFilter;
 
 export interface NamespaceListener {
   /** A namespace is exported now (its table is empty: dump it). */
@@ -122,10 +121,7 @@ export class NamespaceSet {
 
   /** Whether the filters export a namespace of this label. */
   selected(label: string): boolean {
-    const { include, exclude } = this.#filter;
-    if (include !== undefined && !include.test(label)) return false;
-    if (exclude !== undefined && exclude.test(label)) return false;
-    return true;
+    return nameSelected(this.#filter, label);
   }
 
   /**

@@ -24,6 +24,7 @@
 
 import { NetlinkDecodeError } from '../netlink/errors.js';
 import { AttributeReader } from '../netlink/attributes.js';
+import { NLMSG_HDRLEN } from '../netlink/constants.js';
 import {
   IFINFOMSG_LEN,
   IFLA_ADDRESS,
@@ -51,10 +52,9 @@ import {
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
-  NLMSG_HDRLEN,
   RTM_DELLINK,
   RTM_NEWLINK,
-} from '../netlink/constants.js';
+} from './constants.js';
 import type { LinkMessage, NetlinkMessage } from '../netlink/types.js';
 
 // One reader per nesting level, reused for every message (decodeLink is synchronous).

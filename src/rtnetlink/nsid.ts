@@ -10,19 +10,21 @@
 import { NetlinkDecodeError } from '../netlink/errors.js';
 import { AttributeReader } from '../netlink/attributes.js';
 import {
-  NETNSA_FD,
-  NETNSA_NSID,
   NETNSA_NSID_NOT_ASSIGNED,
-  NETNSA_PID,
   NLMSG_HDRLEN,
   NLM_F_ACK,
   NLM_F_DUMP,
   NLM_F_REQUEST,
+} from '../netlink/constants.js';
+import {
+  NETNSA_FD,
+  NETNSA_NSID,
+  NETNSA_PID,
   RTGENMSG_LEN,
   RTM_DELNSID,
   RTM_GETNSID,
   RTM_NEWNSID,
-} from '../netlink/constants.js';
+} from './constants.js';
 import { encodeRtnlRequest } from './request.js';
 import type { NetlinkMessage } from '../netlink/types.js';
 

@@ -1,14 +1,8 @@
 // rtnetlink requests: the link dump, of our namespace or with IFLA_TARGET_NETNSID of another one,
 // and the request layout nsid.ts's namespace id requests share.
 
-import {
-  IFINFOMSG_LEN,
-  NLMSG_HDRLEN,
-  NLM_F_DUMP,
-  NLM_F_REQUEST,
-  RTM_GETLINK,
-  IFLA_TARGET_NETNSID,
-} from '../netlink/constants.js';
+import { NLMSG_HDRLEN, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
+import { IFINFOMSG_LEN, RTM_GETLINK, IFLA_TARGET_NETNSID } from './constants.js';
 
 /**
  * RTM_GETLINK with NLM_F_REQUEST | NLM_F_DUMP and an all-zero ifinfomsg (family AF_UNSPEC):

@@ -9,9 +9,9 @@
 // - --optimize-for-size: V8 favours memory over speed, notably a smaller old-generation growing
 //   factor, so garbage promoted during a storm is collected sooner.
 //
-// Each flag was kept for a gain measured on one V8 (BENCHMARKS.md, "Runtime"). V8 prints an error
-// on stderr for a flag it does not know and flags come and go between its versions, so they are
-// set on that V8 only: another runtime runs with V8's defaults.
+// Each flag was kept for a gain measured on one V8 (docs/design.md, Measured trade-offs). V8
+// prints an error on stderr for a flag it does not know and flags come and go between its
+// versions, so they are set on that V8 only: another runtime runs with V8's defaults.
 import { setFlagsFromString } from 'node:v8';
 
 export const V8_FLAGS: readonly string[] = ['--semi-space-growth-factor=1', '--optimize-for-size'];

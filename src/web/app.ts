@@ -81,7 +81,7 @@ function sendBody(res: Response, contentType: string, text: string, head: boolea
 }
 
 /**
- * A body that grows with the number of links (~310 bytes a row: 3 MB of page at 10,000 links),
+ * A body that grows with the number of links (megabytes at ten thousand; docs/design.md),
  * written in the pieces `chunks` renders one at a time, yielding to the event loop between them
  * (netlink messages and scrapes go on meanwhile) and waiting for the client to drain.
  */

@@ -7,13 +7,16 @@
 
 import { createHash } from 'node:crypto';
 import { downSeconds, operStateName, type LinkState } from '../links/table.js';
+import { CARRIER_CAUSES, shownCause, type CarrierLossLookup, type CarrierLosses } from '../links/carrier-causes.js';
 import type { Neighbor } from '../lldp/neighbors.js';
 
 export interface StatusSource {
   /** The exported links (after --collector.device-include/exclude). */
   links(): Iterable<LinkState>;
   /** With --collector.lldp: the link's LLDP neighbours (a Neighbour column, lldp_neighbors). */
-  neighbors?: (link: LinkState) => readonly Neighbor[];
+  readonly neighbors?: (link: LinkState) => readonly Neighbor[];
+  /** Their carrier losses by cause and last outage (carrier-causes.ts); none without it. */
+  readonly losses?: CarrierLossLookup;
 }
 
 /** One LLDP neighbour in /api/v1/links. */
@@ -93,11 +96,32 @@ export interface LinkJson {
   /** RFC 3339 with milliseconds, null until the exporter has seen a carrier change. */
   last_change: string | null;
   down_seconds: number;
+  /** while without carrier: why (carrier-causes.ts); absent with carrier or until the kernel settles it */
+  carrier_down_cause?: string;
+  /** while held protodown: IFLA_PROTO_DOWN_REASON's bits, when set */
+  protodown_reason?: number;
+  /** carrier losses since the exporter first saw the link, by cause: counted causes only */
+  carrier_losses: Record<string, number>;
+  /** how long the last completed outage lasted; absent until one began and ended in view */
+  last_down_duration_seconds?: number;
   /** with --collector.lldp only */
   lldp_neighbors?: NeighborJson[];
 }
 
-export function linkJson(link: LinkState, nowMs: number, neighbors?: readonly Neighbor[]): LinkJson {
+/** The counted causes of a link's losses, in CARRIER_CAUSES order. */
+function lossesByCause(record: CarrierLosses | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (record === undefined) return out;
+  for (let i = 0; i < CARRIER_CAUSES.length; i++) {
+    const n = record.counts[i] ?? 0;
+    if (n > 0) out[CARRIER_CAUSES[i] as string] = n;
+  }
+  return out;
+}
+
+export function linkJson(link: LinkState, nowMs: number, losses?: CarrierLossLookup, neighbors?: readonly Neighbor[]): LinkJson {
+  const cause = shownCause(link);
+  const record = losses?.(link);
   const json: LinkJson = {
     device: link.name,
     ...(link.netns === undefined ? {} : { netns: link.netns }),
@@ -114,6 +138,10 @@ export function linkJson(link: LinkState, nowMs: number, neighbors?: readonly Ne
     carrier_down_changes: link.carrierDownChanges,
     last_change: link.lastChangeMs === undefined ? null : new Date(link.lastChangeMs).toISOString(),
     down_seconds: downSeconds(link, nowMs),
+    ...(cause === undefined ? {} : { carrier_down_cause: cause }),
+    ...(link.protoDown && link.protoDownReason !== undefined ? { protodown_reason: link.protoDownReason } : {}),
+    carrier_losses: lossesByCause(record),
+    ...(record?.lastDownSeconds === undefined ? {} : { last_down_duration_seconds: record.lastDownSeconds }),
     ...(neighbors === undefined ? {} : { lldp_neighbors: neighbors.map(neighborJson) }),
   };
   return json;
@@ -136,7 +164,7 @@ export function* linksJsonChunks(source: StatusSource, nowMs: number): Generator
   const links = sortedLinks(source);
   yield '{"links":[';
   for (let i = 0; i < links.length; i += ROWS_PER_CHUNK) {
-    const part = links.slice(i, i + ROWS_PER_CHUNK).map((link) => JSON.stringify(linkJson(link, nowMs, source.neighbors?.(link))));
+    const part = links.slice(i, i + ROWS_PER_CHUNK).map((link) => JSON.stringify(linkJson(link, nowMs, source.losses, source.neighbors?.(link))));
     yield (i === 0 ? '' : ',') + part.join(',');
   }
   yield ']}\n';
@@ -159,7 +187,7 @@ function stateWord(link: LinkState): 'up' | 'down' {
   return link.adminUp && link.carrier ? 'up' : 'down';
 }
 
-function row(link: LinkState, nowMs: number, neighbors: readonly Neighbor[] | undefined): string {
+function row(link: LinkState, nowMs: number, losses: CarrierLossLookup | undefined, neighbors: readonly Neighbor[] | undefined): string {
   const state = stateWord(link);
   const name = escapeHtml(link.name);
   const netns = link.netns === undefined ? '' : escapeHtml(link.netns);
@@ -168,6 +196,15 @@ function row(link: LinkState, nowMs: number, neighbors: readonly Neighbor[] | un
     link.lastChangeMs === undefined
       ? '<td class="last muted">not since start</td>'
       : `<td class="last" data-time="${new Date(link.lastChangeMs).toISOString()}" title="${new Date(link.lastChangeMs).toISOString()}">${ago(nowMs - link.lastChangeMs)}</td>`;
+  const cause = shownCause(link);
+  const why =
+    cause === undefined
+      ? '<td class="cause"></td>'
+      : `<td class="cause"${cause === 'protodown' && link.protoDownReason !== undefined ? ` title="protodown reason 0x${link.protoDownReason.toString(16)}"` : ''}>${cause}</td>`;
+  const byCause = lossesByCause(losses?.(link));
+  const lossText = Object.entries(byCause)
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ');
   const speed = link.speedMbps === undefined ? '' : `${link.speedMbps} Mb/s${link.duplex === undefined ? '' : ` ${escapeHtml(link.duplex)}`}`;
   return (
     `<tr class="${state}" data-ifindex="${link.ifindex}" data-device="${name}"${netns === '' ? '' : ` data-netns="${netns}"`}>` +
@@ -176,8 +213,10 @@ function row(link: LinkState, nowMs: number, neighbors: readonly Neighbor[] | un
     `<td class="admin">${link.adminUp ? 'up' : 'down'}</td>` +
     `<td class="carrier">${link.carrier ? 'up' : 'down'}</td>` +
     `<td class="oper">${escapeHtml(operStateName(link.operstate))}</td>` +
+    why +
     last +
     `<td class="flaps">${link.carrierDownChanges}</td>` +
+    `<td class="losses" data-losses="${escapeHtml(JSON.stringify(byCause))}">${escapeHtml(lossText)}</td>` +
     `<td class="speed">${speed}</td>` +
     (neighbors === undefined ? '' : `<td class="neighbor">${neighbors.map(neighborText).join('<br>')}</td>`) +
     '</tr>\n'
@@ -208,12 +247,12 @@ export function* statusPageChunks(info: PageInfo, source: StatusSource, nowMs: n
 <h2>Links</h2>
 <p><label>Filter <input id="filter" type="search" placeholder="device, alias or state" autocomplete="off"></label> <span id="stream" class="muted"></span></p>
 <table id="links">
-<thead><tr><th>Device</th><th title="network namespace (--collector.netns); empty for the exporter's own">Namespace</th><th>Alias</th><th>State</th><th>Admin</th><th>Carrier</th><th>Oper state</th><th>Last change</th><th title="carrier down transitions the kernel counted (IFLA_CARRIER_DOWN_COUNT)">Flaps</th><th>Speed</th>${source.neighbors === undefined ? '' : '<th class="neighbor" title="LLDP neighbour: system name (or chassis id) and port; stale: kept after the link lost carrier">Neighbour</th>'}</tr></thead>
+<thead><tr><th>Device</th><th title="network namespace (--collector.netns); empty for the exporter's own">Namespace</th><th>Alias</th><th>State</th><th>Admin</th><th>Carrier</th><th>Oper state</th><th title="why the link has no carrier now: admin, protodown, lower_layer, no_active_members or carrier">Cause</th><th>Last change</th><th title="carrier down transitions the kernel counted (IFLA_CARRIER_DOWN_COUNT)">Flaps</th><th title="carrier losses since the exporter started, by cause (unknown: counted by the kernel, never announced)">Losses</th><th>Speed</th>${source.neighbors === undefined ? '' : '<th class="neighbor" title="LLDP neighbour: system name (or chassis id) and port; stale: kept after the link lost carrier">Neighbour</th>'}</tr></thead>
 <tbody>
 `;
   for (let i = 0; i < links.length; i += ROWS_PER_CHUNK) {
     let rows = '';
-    for (const link of links.slice(i, i + ROWS_PER_CHUNK)) rows += row(link, nowMs, source.neighbors?.(link));
+    for (const link of links.slice(i, i + ROWS_PER_CHUNK)) rows += row(link, nowMs, source.losses, source.neighbors?.(link));
     yield rows;
   }
   yield `</tbody>

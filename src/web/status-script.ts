@@ -11,6 +11,7 @@ export const STATUS_SCRIPT = `'use strict';
   var filter = document.getElementById('filter');
   var streamNote = document.getElementById('stream');
   var MAX_EVENTS = 200;
+  var CAUSES = ['admin', 'protodown', 'lower_layer', 'no_active_members', 'carrier', 'unknown'];
   var live = false;
 
   function ago(ms) {
@@ -37,6 +38,26 @@ export const STATUS_SCRIPT = `'use strict';
     td.title = iso;
     td.textContent = ago(Date.now() - Date.parse(iso));
   }
+  function setCause(tr, cause, reason) {
+    var td = cell(tr, 'cause');
+    td.textContent = cause || '';
+    if (cause === 'protodown' && reason !== undefined) td.title = 'protodown reason 0x' + Number(reason).toString(16);
+    else td.removeAttribute('title');
+  }
+  function setLosses(tr, losses) {
+    var td = cell(tr, 'losses');
+    var parts = [];
+    CAUSES.forEach(function (c) { if (losses[c] > 0) parts.push(c + ' ' + Number(losses[c])); });
+    td.setAttribute('data-losses', JSON.stringify(losses));
+    td.textContent = parts.join(', ');
+  }
+  function addLosses(tr, cause, n) {
+    if (CAUSES.indexOf(cause) < 0) return;
+    var losses = {};
+    try { losses = JSON.parse(cell(tr, 'losses').getAttribute('data-losses') || '{}'); } catch (err) { losses = {}; }
+    losses[cause] = (Number(losses[cause]) || 0) + n;
+    setLosses(tr, losses);
+  }
   function tick() {
     var cells = document.querySelectorAll('td[data-time]');
     for (var i = 0; i < cells.length; i++) cells[i].textContent = ago(Date.now() - Date.parse(cells[i].getAttribute('data-time')));
@@ -56,7 +77,7 @@ export const STATUS_SCRIPT = `'use strict';
     tr.setAttribute('data-ifindex', String(l.ifindex));
     tr.setAttribute('data-device', l.device);
     if (l.netns !== undefined) tr.setAttribute('data-netns', l.netns);
-    var columns = ['device', 'netns', 'alias', 'state', 'admin', 'carrier', 'oper', 'last', 'flaps', 'speed'];
+    var columns = ['device', 'netns', 'alias', 'state', 'admin', 'carrier', 'oper', 'cause', 'last', 'flaps', 'losses', 'speed'];
     if (l.lldp_neighbors !== undefined) columns.push('neighbor');
     columns.forEach(function (c) {
       var td = document.createElement('td'); td.className = c; tr.appendChild(td);
@@ -70,6 +91,8 @@ export const STATUS_SCRIPT = `'use strict';
     if (l.last_change) setLast(tr, l.last_change);
     else { cell(tr, 'last').textContent = 'not since start'; cell(tr, 'last').className = 'last muted'; }
     cell(tr, 'flaps').textContent = String(l.carrier_down_changes);
+    setCause(tr, l.carrier_down_cause, l.protodown_reason);
+    setLosses(tr, l.carrier_losses || {});
     cell(tr, 'speed').textContent = l.speed_mbps === undefined ? '' : l.speed_mbps + ' Mb/s' + (l.duplex ? ' ' + l.duplex : '');
     if (l.lldp_neighbors !== undefined) {
       var td = cell(tr, 'neighbor');
@@ -105,7 +128,7 @@ export const STATUS_SCRIPT = `'use strict';
     time.title = e.time;
     time.textContent = new Date(e.time).toLocaleTimeString();
     li.appendChild(time);
-    li.appendChild(document.createTextNode(' ' + e.device + (e.netns !== undefined ? ' (' + e.netns + ')' : '') + ' ' + e.type + ' ' + e.from + ' \\u2192 ' + e.to + ' (carrier changes ' + e.carrier_changes + ')'));
+    li.appendChild(document.createTextNode(' ' + e.device + (e.netns !== undefined ? ' (' + e.netns + ')' : '') + ' ' + e.type + ' ' + e.from + ' \\u2192 ' + e.to + (e.cause ? ', cause ' + e.cause : '') + ' (carrier changes ' + e.carrier_changes + ')'));
     list.insertBefore(li, list.firstChild);
     while (list.children.length > MAX_EVENTS) list.removeChild(list.lastChild);
   }
@@ -121,6 +144,11 @@ export const STATUS_SCRIPT = `'use strict';
     else if (e.type === 'carrier') { setWord(cell(tr, 'carrier'), e.to); setLast(tr, e.time); }
     else cell(tr, 'oper').textContent = e.to;
     if (e.type === 'carrier' && e.to === 'down') cell(tr, 'flaps').textContent = String(Number(cell(tr, 'flaps').textContent) + 1);
+    // the cause of the outage as the event says it; a carrier loss counted under it, and the
+    // losses nobody announced under unknown
+    setCause(tr, cell(tr, 'carrier').textContent === 'down' ? e.cause : undefined, e.protodown_reason);
+    if (e.type === 'carrier' && e.from === 'up' && e.to === 'down' && e.cause) addLosses(tr, e.cause, 1);
+    if (e.unannounced_losses > 0) addLosses(tr, 'unknown', Number(e.unannounced_losses));
     refreshRow(tr);
     applyFilter();
   }

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { RTM_DELLINK, RTM_NEWLINK } from '../../src/netlink/constants.js';
+import { RTM_DELLINK, RTM_NEWLINK } from '../../src/rtnetlink/constants.js';
 import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeDoneStatus, decodeErrorMessage, decodeMessages, isDone, isError } from '../../src/netlink/message.js';
 import type { LinkMessage, NetlinkErrorMessage } from '../../src/netlink/types.js';

@@ -3,7 +3,8 @@
 // must count it (dropped, reason foreign_sender) and never apply it. The calling thread must be in
 // the exporter's network namespace (netlink port ids are per namespace).
 import assert from 'node:assert/strict';
-import { AF_NETLINK, IFF_LOWER_UP, IFF_UP, NETLINK_ROUTE, SOCK_CLOEXEC, SOCK_RAW } from '../../src/netlink/constants.js';
+import { AF_NETLINK, NETLINK_ROUTE, SOCK_CLOEXEC, SOCK_RAW } from '../../src/netlink/constants.js';
+import { IFF_LOWER_UP, IFF_UP } from '../../src/rtnetlink/constants.js';
 import { lastErrno, libc } from '../../src/netlink/libc.js';
 import { eventually } from './exporter.js';
 import { sampleValue, type Sample } from './exposition.js';

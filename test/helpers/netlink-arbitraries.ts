@@ -5,6 +5,14 @@
 import fc from 'fast-check';
 
 import {
+  NLA_F_NESTED,
+  NLA_TYPE_MASK,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLM_F_DUMP_INTR,
+  NLM_F_MULTI,
+} from '../../src/netlink/constants.js';
+import {
   IFLA_ADDRESS,
   IFLA_CARRIER,
   IFLA_CARRIER_CHANGES,
@@ -24,15 +32,9 @@ import {
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
-  NLA_F_NESTED,
-  NLA_TYPE_MASK,
-  NLMSG_DONE,
-  NLMSG_ERROR,
-  NLM_F_DUMP_INTR,
-  NLM_F_MULTI,
   RTM_DELLINK,
   RTM_NEWLINK,
-} from '../../src/netlink/constants.js';
+} from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { doneMessage, errorMessage, linkAttributes, linkIfinfomsg, linkMessageType, nlmsg, rtattr } from './netlink-bytes.js';
 

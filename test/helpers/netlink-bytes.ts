@@ -3,6 +3,13 @@
 // Every builder takes overrides so tests can build malformed bytes on purpose.
 
 import {
+  NLA_F_NESTED,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLM_F_MULTI,
+} from '../../src/netlink/constants.js';
+import {
   IFLA_ADDRESS,
   IFLA_CARRIER,
   IFLA_CARRIER_CHANGES,
@@ -26,16 +33,11 @@ import {
   IFLA_MASTER,
   IFLA_MTU,
   IFLA_OPERSTATE,
-  NLA_F_NESTED,
-  NLMSG_DONE,
-  NLMSG_ERROR,
-  NLMSG_HDRLEN,
-  NLM_F_MULTI,
   RTM_DELLINK,
   RTM_NEWLINK,
   IFF_LOWER_UP,
   IFF_UP,
-} from '../../src/netlink/constants.js';
+} from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 
 export function pad4(buf: Buffer): Buffer {

@@ -46,13 +46,23 @@ export interface PrometheusOptions {
   readonly extraJobs?: readonly { readonly jobName: string; readonly targets: readonly string[] }[];
   /** Scrape and rule evaluation interval, e.g. "1s". */
   readonly interval: string;
+  /** Alertmanagers to send alerts to ("127.0.0.1:9093"). */
+  readonly alertmanagers?: readonly string[];
+  /** global.external_labels. */
+  readonly externalLabels?: Readonly<Record<string, string>>;
 }
 
 /** Starts Prometheus inside ns; resolves once /-/ready answers (the caller must be in ns). */
 export async function startPrometheus(ns: Netns, opts: PrometheusOptions): Promise<PrometheusServer> {
   const config = {
-    global: { scrape_interval: opts.interval, scrape_timeout: opts.interval, evaluation_interval: opts.interval },
+    global: {
+      scrape_interval: opts.interval,
+      scrape_timeout: opts.interval,
+      evaluation_interval: opts.interval,
+      ...(opts.externalLabels === undefined ? {} : { external_labels: { ...opts.externalLabels } }),
+    },
     rule_files: [...opts.ruleFiles],
+    ...(opts.alertmanagers === undefined ? {} : { alerting: { alertmanagers: [{ static_configs: [{ targets: [...opts.alertmanagers] }] }] } }),
     scrape_configs: [opts, ...(opts.extraJobs ?? [])].map((job) => ({ job_name: job.jobName, static_configs: [{ targets: [...job.targets] }] })),
   };
   const configFile = join(opts.dir, 'prometheus.yml');
@@ -160,4 +170,30 @@ export function withExporterJobSelector(alertsYaml: string, selector: string): s
   const uses = alertsYaml.split('\n').filter((line) => !line.trimStart().startsWith('#') && line.includes(current));
   if (uses.length !== 1) throw new Error(`alerts.yml uses ${current} on ${uses.length} lines, not 1`);
   return alertsYaml.split(current).join(selector);
+}
+
+/** The recording rule of alerts.yml that selects the links that page (its ALERTING LINKS block). */
+export const ALERTING_LINKS_RULE = 'linkstate:alerting_links';
+
+/** The one-line `expr:` of the rule `record: linkstate:alerting_links` (its comment lines skipped). */
+function alertingLinksLine(alertsYaml: string): RegExpExecArray {
+  const match = /^( *)- record: linkstate:alerting_links\n(?:\1 {2}#.*\n)*\1 {2}expr: (.+)$/m.exec(alertsYaml);
+  if (match === null) throw new Error(`alerts.yml: no rule "record: ${ALERTING_LINKS_RULE}" with a one-line expr`);
+  return match;
+}
+
+/** The expression of linkstate:alerting_links in alerts.yml. */
+export function alertingLinksExpr(alertsYaml: string): string {
+  return alertingLinksLine(alertsYaml)[2]!;
+}
+
+/**
+ * alerts.yml with linkstate:alerting_links set to EXPR, as its header tells users to widen the set
+ * of links that page: that one rule's expression changes, nothing else.
+ */
+export function withAlertingLinks(alertsYaml: string, expr: string): string {
+  const match = alertingLinksLine(alertsYaml);
+  const line = match[0].slice(match[0].lastIndexOf('\n') + 1);
+  const at = match.index + match[0].length - line.length;
+  return alertsYaml.slice(0, at) + line.replace(match[2]!, expr) + alertsYaml.slice(at + line.length);
 }

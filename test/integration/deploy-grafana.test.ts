@@ -241,6 +241,30 @@ test('the dashboard has a panel for each state, flap, downtime, netlink and scra
   find('the LLDP neighbour and its stale mark in the per-link table', (p, e) =>
     p.type === 'table' && /\blinkstate_speed_bytes\{/.test(e) && /\blinkstate_lldp_neighbor_info\{/.test(e) && /\blinkstate_lldp_neighbor_stale\{/.test(e));
   find('bridge port states over time (state timeline)', (p, e) => p.type === 'state-timeline' && /\blinkstate_bridge_port_state\{/.test(e));
+  find('unannounced carrier losses (cause unknown)', (_p, e) => /\blinkstate_carrier_losses_total\{[^}]*cause="unknown"[^}]*\}/.test(e));
+});
+
+test('the per-link table shows the cause of the current outage and the losses by each cause', () => {
+  const table = allPanels(loadDashboard()).find((p) => p.type === 'table' && (p.targets ?? []).some((t) => /\blinkstate_speed_bytes\{/.test(t.expr ?? '')));
+  assert.ok(table, 'the per-link table');
+  const targets = table.targets ?? [];
+  const organize = (table['transformations'] as { id: string; options: Record<string, Record<string, unknown>> }[]).find((x) => x.id === 'organize');
+  assert.ok(organize, 'an organize transformation');
+  const renamed = organize.options['renameByName'] ?? {};
+  const hidden = organize.options['excludeByName'] ?? {};
+  // The cause now: the gauge's cause label, a column of its own.
+  const now = targets.find((t) => /^linkstate_carrier_down_cause\{[^}]*\} == 1$/.test(t.expr ?? ''));
+  assert.ok(now, 'a query of linkstate_carrier_down_cause');
+  assert.equal(renamed['cause'], 'cause now', 'its cause label is the column "cause now"');
+  assert.equal(hidden[`Value #${now.refId}`], true, 'its value (always 1) is hidden');
+  // One column per cause: the losses with that cause, without the cause label (which the merge
+  // would otherwise take for the cause now).
+  for (const cause of ['carrier', 'unknown', 'admin', 'lower_layer', 'no_active_members', 'protodown']) {
+    const target = targets.find((t) => (t.expr ?? '').includes(`cause="${cause}"`) && /^sum without \(cause\) \(linkstate_carrier_losses_total\{/.test(t.expr ?? ''));
+    assert.ok(target, `a column of the losses with cause ${cause}`);
+    assert.equal(renamed[`Value #${target.refId}`], `losses: ${cause}`, `its column is "losses: ${cause}"`);
+  }
+  assert.equal(new Set(targets.map((t) => t.refId)).size, targets.length, 'unique refIds');
 });
 
 test('every expression uses only defined variables', () => {

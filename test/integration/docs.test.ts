@@ -101,15 +101,16 @@ test('the README reads in a newcomer\'s order, short, with the internals in docs
   }
 });
 
-test('the README\'s alert is LinkCarrierDown of deploy/prometheus/alerts.yml', () => {
+test('the README\'s alert is LinkCarrierDown of deploy/prometheus/alerts.yml, with the alerting set it joins on', () => {
   const blocks = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]!) as { groups?: { rules: Record<string, unknown>[] }[] });
   const inline = blocks.flatMap((b) => b.groups ?? []).flatMap((g) => g.rules);
-  assert.equal(inline.length, 1, 'one alert inline');
-  const shipped = (parse(readRepoFile('deploy/prometheus/alerts.yml')) as { groups: { rules: Record<string, unknown>[] }[] }).groups
-    .flatMap((g) => g.rules)
-    .find((rule) => rule['alert'] === 'LinkCarrierDown');
-  assert.ok(shipped);
-  for (const key of ['alert', 'expr', 'for', 'labels']) assert.deepEqual(inline[0]![key], shipped[key], key);
+  assert.deepEqual(inline.map((r) => r['record'] ?? r['alert']), ['linkstate:alerting_links', 'LinkCarrierDown'], 'the alerting set and one alert inline');
+  const rules = (parse(readRepoFile('deploy/prometheus/alerts.yml')) as { groups: { rules: Record<string, unknown>[] }[] }).groups.flatMap((g) => g.rules);
+  const record = rules.find((rule) => rule['record'] === 'linkstate:alerting_links');
+  const shipped = rules.find((rule) => rule['alert'] === 'LinkCarrierDown');
+  assert.ok(record && shipped);
+  for (const key of ['record', 'expr']) assert.deepEqual(inline[0]![key], record[key], `alerting set: ${key}`);
+  for (const key of ['alert', 'expr', 'for', 'labels']) assert.deepEqual(inline[1]![key], shipped[key], key);
   const scrape = blocks.find((b) => 'scrape_configs' in b) as { scrape_configs?: { job_name: string }[] } | undefined;
   assert.match(scrape?.scrape_configs?.[0]?.job_name ?? '', /^linkstate-exporter/, 'the job LinkStateExporterDown selects');
 });

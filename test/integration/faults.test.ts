@@ -19,7 +19,7 @@ import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { MetricsExposition } from '../../src/metrics/exposition.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
 import { LinkMonitor } from '../../src/rtnetlink/link-monitor.js';
-import { RTMGRP_LINK } from '../../src/netlink/constants.js';
+import { RTMGRP_LINK } from '../../src/rtnetlink/constants.js';
 import { libc } from '../../src/netlink/libc.js';
 import { openLinkSocket, type NetlinkSocket } from '../../src/netlink/socket.js';
 import { createApp } from '../../src/web/server.js';

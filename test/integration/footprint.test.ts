@@ -1,8 +1,8 @@
 // The built exporter loads only what its configuration uses (its footprint at rest): without
 // --web.config.file it never loads the YAML parser, bcrypt or the web-config code; and never
-// prom-client's index (with @opentelemetry/api and the Pushgateway's node:https), nor koffi's index (whose download code loads node:https and node:tls). Every module the
-// process loads is recorded by test/helpers/module-trace.ts (an ESM resolve hook plus
-// require.cache and the built-in list at exit); the run with a web config shows that the trace
+// prom-client's index (with the Pushgateway's node:https). Every module the process loads is
+// recorded by test/helpers/module-trace.ts (an ESM resolve hook plus require.cache and the
+// built-in list at exit); the run with a web config shows that the trace
 // does see the modules loaded on demand. And the V8 settings of src/runtime/v8-flags.ts are in effect.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,10 +37,6 @@ const NEVER = [
   '/node_modules/prom-client/index.js',
   '/node_modules/prom-client/lib/pushgateway.js',
   '/node_modules/prom-client/lib/cluster.js',
-  '/node_modules/@opentelemetry/',
-  // koffi's index: its install-time download code loads node:https, node:tls, node:zlib and
-  // node:crypto; src/netlink/koffi-native.ts loads koffi's prebuilt binary without it.
-  '/node_modules/koffi/index.js',
 ];
 
 /** Built-in modules never loaded without --web.config.file (exact names, as the trace lists them). */
@@ -53,7 +49,9 @@ const ALWAYS = [
   // express, from its index, for the landing page these runs request.
   '/node_modules/express/index.js',
   '/node_modules/prom-client/lib/registry.js',
-  '/node_modules/koffi/build/koffi/',
+  // koffi, from its CommonJS index (its ES index would load the fs promise API), and its binary.
+  '/node_modules/koffi/index.cjs',
+  '/node_modules/@koromix/koffi-',
   'node:http',
   'node:zlib',
 ];
@@ -141,7 +139,7 @@ describe('footprint of the built exporter: modules it loads, V8 settings', { tim
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('without --web.config.file: no YAML parser, bcrypt or web-config code, and never prom-client\'s or koffi\'s index', async (t) => {
+  it('without --web.config.file: no YAML parser, bcrypt or web-config code, and never prom-client\'s index', async (t) => {
     if (!requireRoot(t)) return;
     const run = await runTraced(ns, dir, 'plain', []);
     assert.deepEqual(run.status, { metrics: 200, gzip: 200, openmetrics: 200, healthy: 200, landing: 200, missing: 404, anonymous: 200 });
@@ -154,7 +152,7 @@ describe('footprint of the built exporter: modules it loads, V8 settings', { tim
 
   it('without --collector.lldp no LLDP module is loaded; with it they are', async (t) => {
     if (!requireRoot(t)) return;
-    const LLDP = ['/dist/src/lldp/packet-socket.js', '/dist/src/lldp/collector.js', '/dist/src/lldp/neighbors.js', '/dist/src/lldp/lldpdu.js', '/dist/src/metrics/lldp-families.js'];
+    const LLDP = ['/dist/src/cli/wire-lldp.js', '/dist/src/lldp/packet-socket.js', '/dist/src/lldp/collector.js', '/dist/src/lldp/neighbors.js', '/dist/src/lldp/lldpdu.js', '/dist/src/metrics/lldp-families.js'];
     const off = await runTraced(ns, dir, 'lldp-off', []);
     for (const part of LLDP) assert.ok(!loaded(off.modules, part), `${part} was loaded without --collector.lldp`);
     const on = await runTraced(ns, dir, 'lldp-on', ['--collector.lldp']);

@@ -9,17 +9,15 @@ import {
   AF_NETLINK,
   NETLINK_GENERIC,
   NETLINK_ROUTE,
-  RTMGRP_LINK,
-  RTM_DELLINK,
-  RTM_NEWLINK,
   SOCK_CLOEXEC,
   SOCK_RAW,
 } from '../../src/netlink/constants.js';
+import { RTMGRP_LINK, RTM_DELLINK, RTM_NEWLINK } from '../../src/rtnetlink/constants.js';
 import { libc, lastErrno } from '../../src/netlink/libc.js';
 import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeMessages, isDone } from '../../src/netlink/message.js';
 import { encodeLinkDumpRequest } from '../../src/rtnetlink/request.js';
-import { openLinkSocket, type NetlinkSocket, type ReceiveEvent } from '../../src/netlink/socket.js';
+import { observeReceiveRounds, openLinkSocket, type NetlinkSocket, type ReceiveEvent } from '../../src/netlink/socket.js';
 import type { LinkMessage, NetlinkMessage } from '../../src/netlink/types.js';
 import { GENL_ID_CTRL, decodeEthtoolMessage, decodeFamily, encodeGetFamilyRequest, multicastGroupId } from '../../src/ethtool/index.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
@@ -220,6 +218,28 @@ test('netlink socket against the real kernel', async (t) => {
       );
       await socket.close();
       await netns.ipBatch(['link del lsxc']);
+    });
+
+    await t.test('tells the round observer of a round that ends on its bound, then of the one that reads the socket empty', async () => {
+      const calls: string[] = [];
+      observeReceiveRounds({ busy: () => calls.push('busy'), drained: () => calls.push('drained') });
+      const pairs = Array.from({ length: 120 }, (_, i) => i);
+      try {
+        const socket = open(8 << 20);
+        // Queued before the socket is read: several rounds' worth of notifications.
+        await netns.ipBatch(pairs.flatMap((i) => [`link add lsxr${i} type veth peer name lsxs${i}`, `link set lsxr${i} up`, `link set lsxs${i} up`]));
+        const collector = new Collector();
+        socket.start(collector.onEvents);
+        await collector.waitFor('a round that read the socket empty', () => (calls.includes('drained') ? true : undefined));
+        const datagrams = collector.events.filter((e) => e.kind === 'datagram').length;
+        assert.ok(datagrams > 256, `${datagrams} datagrams queued, more than one round`);
+        assert.equal(calls[0], 'busy', `the first round ended on its bound: ${calls.join(' ')}`);
+        assert.equal(calls.at(-1), 'drained');
+        await socket.close();
+      } finally {
+        observeReceiveRounds(undefined);
+        await netns.ipBatch(pairs.map((i) => `link del lsxr${i}`));
+      }
     });
 
     await t.test('receives on the main thread, in bounded rounds that let the event loop run between them', async () => {

@@ -115,6 +115,12 @@ describe('status page in headless Chromium', { timeout: 120_000 }, () => {
     assert.match((await row(page, 'uplink0').locator('td.last').getAttribute('title')) ?? '', /^\d{4}-\d\d-\d\dT.*\.\d{3}Z$/);
     assert.equal(await page.evaluate('window.__sameDocument'), true, 'no reload');
     assert.equal(await page.locator('#counts').textContent(), '5 links, 2 down');
+    // Why each is down, and the loss counted under its cause, live from the events.
+    await row(page, 'uplink0').locator('td.losses', { hasText: 'lower_layer 1' }).waitFor({ timeout: 1000 });
+    assert.equal(await row(page, 'uplink0').locator('td.cause').textContent(), 'lower_layer');
+    assert.equal(await row(page, 'peer0').locator('td.cause').textContent(), 'admin');
+    assert.equal(await row(page, 'peer0').locator('td.losses').textContent(), 'admin 1');
+    assert.equal(await row(page, 'storage1').locator('td.cause').textContent(), '');
 
     // The filter box.
     await page.fill('#filter', 'storage');

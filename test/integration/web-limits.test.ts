@@ -10,7 +10,7 @@ import { createApp, startServer, DEFAULT_TIMEOUTS, type Exposition, type Metrics
 import { LinkEventLog } from '../../src/links/event-log.js';
 import { LinkTable } from '../../src/links/table.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP, IF_OPER_UP } from '../../src/netlink/constants.js';
+import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP, IF_OPER_UP } from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import type { StatusSource } from '../../src/web/status-page.js';
 import { request } from '../helpers/http-request.js';

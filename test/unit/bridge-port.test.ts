@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { NetlinkDecodeError } from '../../src/netlink/errors.js';
 import { LinkTable } from '../../src/links/table.js';
+import { NLA_F_NESTED } from '../../src/netlink/constants.js';
 import {
   AF_BRIDGE,
   BR_STATE_BLOCKING,
@@ -19,10 +20,9 @@ import {
   IFLA_INFO_SLAVE_KIND,
   IFLA_LINKINFO,
   IFLA_PROTINFO,
-  NLA_F_NESTED,
   RTM_DELLINK,
   RTM_NEWLINK,
-} from '../../src/netlink/constants.js';
+} from '../../src/rtnetlink/constants.js';
 import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeMessages } from '../../src/netlink/message.js';
 import type { LinkMessage } from '../../src/netlink/types.js';

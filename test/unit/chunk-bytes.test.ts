@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LinkTable } from '../../src/links/table.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
-import { IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
+import { IFF_LOWER_UP, IFF_UP } from '../../src/rtnetlink/constants.js';
 import { fullLink } from '../helpers/netlink-bytes.js';
 
 /** glibc's M_MMAP_THRESHOLD as configureAllocator sets it (src/netlink/libc.ts). */

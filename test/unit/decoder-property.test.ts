@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
 import { NETLINK_DECODE_REASONS, NetlinkDecodeError } from '../../src/netlink/errors.js';
-import { NLMSG_ERROR, RTM_DELLINK, RTM_NEWLINK } from '../../src/netlink/constants.js';
+import { NLMSG_ERROR } from '../../src/netlink/constants.js';
+import { RTM_DELLINK, RTM_NEWLINK } from '../../src/rtnetlink/constants.js';
 import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeErrorMessage, decodeMessages } from '../../src/netlink/message.js';
 import type { LinkMessage } from '../../src/netlink/types.js';

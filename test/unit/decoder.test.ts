@@ -4,6 +4,16 @@ import { describe, it } from 'node:test';
 import { NetlinkDecodeError, type NetlinkDecodeReason } from '../../src/netlink/errors.js';
 import { AttributeReader } from '../../src/netlink/attributes.js';
 import {
+  NLA_F_NESTED,
+  NLA_F_NET_BYTEORDER,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_MULTI,
+  NLM_F_REQUEST,
+} from '../../src/netlink/constants.js';
+import {
   IFF_LOWER_UP,
   IFF_UP,
   IFLA_ADDRESS,
@@ -24,18 +34,10 @@ import {
   IFLA_PROTO_DOWN_REASON,
   IFLA_PROTO_DOWN_REASON_MASK,
   IFLA_PROTO_DOWN_REASON_VALUE,
-  NLA_F_NESTED,
-  NLA_F_NET_BYTEORDER,
-  NLMSG_DONE,
-  NLMSG_ERROR,
-  NLM_F_DUMP,
-  NLM_F_DUMP_INTR,
-  NLM_F_MULTI,
-  NLM_F_REQUEST,
   RTM_DELLINK,
   RTM_GETLINK,
   RTM_NEWLINK,
-} from '../../src/netlink/constants.js';
+} from '../../src/rtnetlink/constants.js';
 import { decodeLink } from '../../src/rtnetlink/link.js';
 import {
   decodeDoneStatus,

@@ -12,7 +12,7 @@ import { MetricsExposition } from '../../src/metrics/exposition.js';
 import { GzipPieceCache } from '../../src/metrics/gzip-piece-cache.js';
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
 import { LinkTable } from '../../src/links/table.js';
-import { IFF_UP } from '../../src/netlink/constants.js';
+import { IFF_UP } from '../../src/rtnetlink/constants.js';
 import { vethLink } from '../helpers/netlink-bytes.js';
 
 /** Checks that body is a single gzip member (header, one deflate stream, trailer) holding text. */

@@ -1,11 +1,10 @@
-// The process collectors of our own (process-collectors.ts) in place of prom-client's: process_cpu_*
-// (prom-client's needs @opentelemetry/api), the memory gauges from /proc/self/status and the heap
-// gauges from V8's statistics: the same families, following the process.
+// The process families of the exporter's registry (prom-client's default collectors) follow the
+// process: process_cpu_*, the memory gauges from /proc/self/status and the heap gauges from V8's
+// statistics.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
-import { parseStatusMemory } from '../../src/metrics/process-collectors.js';
 
 function value(text: string, name: string): number {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
@@ -88,15 +87,4 @@ test('nodejs_heap_size_{total,used}_bytes and nodejs_external_memory_bytes are t
   assert.ok(external >= 64 * MiB, `external ${external} counts the 64 MiB buffer`);
   assert.ok(within(external, before.external, after.external, MiB), `external ${external} (${before.external}, ${after.external})`);
   assert.equal(held[0], 1);
-});
-
-test('parseStatusMemory reads the three fields of a real /proc/self/status, and nothing without them', () => {
-  const bytes = readFileSync('/proc/self/status');
-  const parsed = parseStatusMemory(bytes);
-  const text = bytes.toString('latin1');
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1]);
-  assert.deepEqual(parsed, { vmRssKb: kb('VmRSS'), vmSizeKb: kb('VmSize'), vmDataKb: kb('VmData') });
-  assert.equal(parseStatusMemory(Buffer.from(text.replace(/^VmData:.*\n/m, ''))), undefined);
-  assert.equal(parseStatusMemory(Buffer.from(text.replace(/^(VmRSS:\s+)\d+/m, '$1'))), undefined);
-  assert.equal(parseStatusMemory(Buffer.alloc(0)), undefined);
 });

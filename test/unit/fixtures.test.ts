@@ -6,16 +6,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { NLMSG_DONE, NLMSG_ERROR } from '../../src/netlink/constants.js';
 import {
   AF_UNSPEC,
   IFF_LOWER_UP,
   IFF_UP,
-  NLMSG_DONE,
-  NLMSG_ERROR,
   OPER_STATE_NAMES,
   RTM_DELLINK,
   RTM_NEWLINK,
-} from '../../src/netlink/constants.js';
+} from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { decodeFixtureMessages, type FixtureRecord, type IpRecord } from '../helpers/fixture-record.js';
 

@@ -14,7 +14,8 @@ import { LinkTable } from '../../src/links/table.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { MetricsExposition, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../../src/metrics/exposition.js';
-import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
+import { LINK_FAMILIES, LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
+import { CarrierCauses } from '../../src/links/carrier-causes.js';
 import { LinkMonitor } from '../../src/rtnetlink/link-monitor.js';
 import type { MetricsSource } from '../../src/web/server.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
@@ -48,7 +49,9 @@ function fixtures(): Fixture[] {
 function replay(filter: (f: Fixture) => boolean) {
   const clock = new ManualClock(START_MS);
   const table = new LinkTable();
-  const renderer = new LinkFamiliesRenderer(table);
+  const causes = new CarrierCauses(clock);
+  table.subscribe(causes.onChange);
+  const renderer = new LinkFamiliesRenderer(table, {}, LINK_FAMILIES, causes.get);
   const metrics = new ExporterMetrics({ version: '0.0.0-golden', revision: 'golden' }, () => renderer.exportedCount);
   const monitor = new LinkMonitor({
     openSocket: () => new FakeSocket(),

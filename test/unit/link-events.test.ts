@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LinkEventLog, isDownTransition, transitionsOf, type LinkEvent, type TransitionType } from '../../src/links/event-log.js';
 import { LinkTable } from '../../src/links/table.js';
-import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP, IF_OPER_DOWN, IF_OPER_UP } from '../../src/netlink/constants.js';
+import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP, IF_OPER_DOWN, IF_OPER_UP } from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 
 function event(n: number, type: TransitionType, to: string): LinkEvent {

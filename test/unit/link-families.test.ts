@@ -4,7 +4,7 @@ import { LinkTable } from '../../src/links/table.js';
 import { LINK_FAMILIES, LinkFamiliesRenderer, escapeLabelValue, type ExpositionFormat, type LinkFamily } from '../../src/metrics/link-families.js';
 import { counter, gauge, info, labelled, stateSet } from '../../src/metrics/link-family.js';
 import { parseConfig } from '../../src/cli/config.js';
-import { IFF_LOWER_UP, IFF_UP, IFLA_IFNAME } from '../../src/netlink/constants.js';
+import { IFF_LOWER_UP, IFF_UP, IFLA_IFNAME } from '../../src/rtnetlink/constants.js';
 import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeMessages } from '../../src/netlink/message.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
@@ -250,7 +250,7 @@ describe('link families', () => {
     });
     // (families whose value this veth does not have — last change, ethtool, bridge port — have none)
     const device600 = `device="${name(600)}"`;
-    const withSamples = LINK_FAMILIES.filter((f) => f.samples(t.get(600)!, device600, { nowMs: 1, linkName: () => undefined }) !== '').length;
+    const withSamples = LINK_FAMILIES.filter((f) => f.samples(t.get(600)!, device600, { nowMs: 1, linkName: () => undefined, losses: () => undefined }) !== '').length;
     assert.ok(withSamples >= 8);
     assert.equal(replaced, withSamples, 'one piece per family eth0600 has samples in');
     const text = Buffer.concat(after).toString('utf8');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LinkTable } from '../../src/links/table.js';
-import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
+import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP } from '../../src/rtnetlink/constants.js';
 import { NeighborStore, PER_PORT_NEIGHBORS } from '../../src/lldp/neighbors.js';
 import { LLDP_COLLECTOR_DROP_REASONS, LldpCollector, type LldpFrameLike, type LldpFrameSource } from '../../src/lldp/collector.js';
 import { createLogger } from '../../src/runtime/logger.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LinkTable } from '../../src/links/table.js';
-import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP } from '../../src/netlink/constants.js';
+import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP } from '../../src/rtnetlink/constants.js';
 import { NeighborStore, type NeighborAnnouncement } from '../../src/lldp/neighbors.js';
 import { LldpNeighborFamilies } from '../../src/metrics/lldp-families.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';

@@ -7,16 +7,14 @@ import { LinkTable, type LinkChange } from '../../src/links/table.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { LinkMonitor } from '../../src/rtnetlink/link-monitor.js';
+import { NLMSG_DONE, NLM_F_DUMP_INTR, NLM_F_MULTI } from '../../src/netlink/constants.js';
 import {
   IFF_UP,
   IFLA_PARENT_DEV_NAME,
   IFLA_PROTO_DOWN,
-  NLMSG_DONE,
-  NLM_F_DUMP_INTR,
-  NLM_F_MULTI,
   RTM_GETLINK,
   RTM_NEWLINK,
-} from '../../src/netlink/constants.js';
+} from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { FakeSocket } from '../helpers/fake-socket.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -314,6 +312,26 @@ describe('LinkMonitor', () => {
     assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_socket_reopens_total'), 2);
     assert.equal(await value(h.metrics, 'linkstate_exporter_netlink_resyncs_total'), 1);
     await h.monitor.close();
+  });
+
+  it('waits for a reopen on an unref\'d timer: a failed socket does not hold the process', () => {
+    const h = harness();
+    const unrefs: number[] = [];
+    const setTimeout = h.clock.setTimeout.bind(h.clock);
+    h.clock.setTimeout = (callback, ms) => {
+      const timer = setTimeout(callback, ms);
+      const unref = timer.unref.bind(timer);
+      (timer as { unref: () => unknown }).unref = () => (unrefs.push(ms), unref());
+      return timer;
+    };
+    h.monitor.start();
+    const first = h.socket();
+    first.kernel(dumpDone(first, first.sentSeq(0)));
+    unrefs.length = 0;
+    first.deliver({ kind: 'error', error: new NetlinkSocketError('recvmsg', 9) });
+    assert.deepEqual(unrefs, [5], 'the 5 ms reopen timer is unref\'d');
+    h.clock.advance(5);
+    assert.equal(h.sockets.length, 2, 'and still fires');
   });
 
   describe('one dump session: every failure ends it without pruning and asks again', () => {

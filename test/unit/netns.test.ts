@@ -15,11 +15,7 @@ import { ExporterMetrics, type NetnsError } from '../../src/metrics/exporter-met
 import { LinkFamiliesRenderer } from '../../src/metrics/link-families.js';
 import { LinkMonitor } from '../../src/rtnetlink/link-monitor.js';
 import {
-  IFLA_TARGET_NETNSID,
   NETLINK_LISTEN_ALL_NSID,
-  NETNSA_FD,
-  NETNSA_NSID,
-  NETNSA_PID,
   NLMSG_DONE,
   NLMSG_ERROR,
   NLMSG_HDRLEN,
@@ -28,12 +24,18 @@ import {
   NLM_F_DUMP_INTR,
   NLM_F_MULTI,
   NLM_F_REQUEST,
+  SOL_NETLINK,
+} from '../../src/netlink/constants.js';
+import {
+  IFLA_TARGET_NETNSID,
+  NETNSA_FD,
+  NETNSA_NSID,
+  NETNSA_PID,
   RTM_DELNSID,
   RTM_GETLINK,
   RTM_GETNSID,
   RTM_NEWNSID,
-  SOL_NETLINK,
-} from '../../src/netlink/constants.js';
+} from '../../src/rtnetlink/constants.js';
 import { decodeMessages } from '../../src/netlink/message.js';
 import {
   decodeNsidMessage,
@@ -44,7 +46,7 @@ import {
   type NsidMessage,
 } from '../../src/rtnetlink/nsid.js';
 import { encodeLinkDumpRequest } from '../../src/rtnetlink/request.js';
-import { nsidFromControl } from '../../src/netlink/socket.js';
+import { nsidFromControl } from '../../src/netlink/receiver.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { NamespaceDiscovery } from '../../src/netns/discovery.js';
 import { NamespaceSet } from '../../src/netns/namespaces.js';

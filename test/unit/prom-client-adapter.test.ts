@@ -13,9 +13,12 @@ const require = createRequire(import.meta.url);
 
 /** The families each collector registers, as prom-client 15.1.3 does on Linux. */
 const FAMILIES: Record<(typeof PROM_CLIENT_COLLECTORS)[number], readonly string[]> = {
+  processCpuTotal: ['process_cpu_user_seconds_total', 'process_cpu_system_seconds_total', 'process_cpu_seconds_total'],
   processStartTime: ['process_start_time_seconds'],
+  osMemoryHeap: ['process_resident_memory_bytes', 'process_virtual_memory_bytes', 'process_heap_bytes'],
   processOpenFileDescriptors: ['process_open_fds'],
   processMaxFileDescriptors: ['process_max_fds'],
+  heapSizeAndUsed: ['nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_external_memory_bytes'],
   heapSpacesSizeAndUsed: ['nodejs_heap_space_size_total_bytes', 'nodejs_heap_space_size_used_bytes', 'nodejs_heap_space_size_available_bytes'],
   version: ['nodejs_version_info'],
   gc: ['nodejs_gc_duration_seconds'],

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { LinkTable } from '../../src/links/table.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP, IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../../src/netlink/constants.js';
+import {
+  AF_UNSPEC,
+  IFF_LOWER_UP,
+  IFF_UP,
+  IF_OPER_LOWERLAYERDOWN,
+  IF_OPER_UP,
+} from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { createApp, startServer, type MetricsSource } from '../../src/web/server.js';
 import { ago, escapeHtml, renderLinksJson, renderStatusPage } from '../../src/web/status-page.js';
@@ -58,6 +64,7 @@ test('/api/v1/links JSON: fields, RFC 3339 last change, down seconds; names and 
     {
       device: undefined, alias: undefined, ifindex: 3, kind: 'veth', admin_up: true, carrier: false, oper_state: 'lowerlayerdown',
       carrier_changes: 3, carrier_up_changes: 1, carrier_down_changes: 2, last_change: '1970-01-01T00:00:05.000Z', down_seconds: 60,
+      carrier_down_cause: 'lower_layer', carrier_losses: {},
     },
   );
   assert.equal(body.links[0]!['last_change'], null);

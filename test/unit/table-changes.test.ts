@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AF_BRIDGE, IFF_LOWER_UP, IFF_UP, IF_OPER_DOWN, IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../../src/netlink/constants.js';
+import {
+  AF_BRIDGE,
+  IFF_LOWER_UP,
+  IFF_UP,
+  IF_OPER_DOWN,
+  IF_OPER_LOWERLAYERDOWN,
+  IF_OPER_UP,
+} from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { LinkTable, type LinkChange, type LinkState } from '../../src/links/table.js';
 import { NamespaceSet } from '../../src/netns/namespaces.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LinkTable } from '../../src/links/table.js';
-import { IFF_LOWER_UP, IFF_UP, IFLA_IFNAME } from '../../src/netlink/constants.js';
+import { IFF_LOWER_UP, IFF_UP, IFLA_IFNAME } from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { decodeLink } from '../../src/rtnetlink/link.js';
 import { decodeMessages } from '../../src/netlink/message.js';

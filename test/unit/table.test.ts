@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IFF_LOWER_UP, IFF_RUNNING, IFF_UP, IF_OPER_DOWN, IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../../src/netlink/constants.js';
+import {
+  IFF_LOWER_UP,
+  IFF_RUNNING,
+  IFF_UP,
+  IF_OPER_DOWN,
+  IF_OPER_LOWERLAYERDOWN,
+  IF_OPER_UP,
+} from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
 import { LinkTable, downSeconds } from '../../src/links/table.js';
 

@@ -1,61 +1,69 @@
-// The young generation is held small at rest and may grow during a storm (src/runtime/young-generation.ts).
+// The young generation is held small at rest and may grow during a storm
+// (src/runtime/young-generation.ts): which V8 flag it sets, and when, against a fake V8. The
+// footprint test (test/integration/footprint.test.ts) checks the real V8 at rest.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { getHeapSpaceStatistics } from 'node:v8';
-import { applyV8Flags } from '../../src/runtime/v8-flags.js';
-import { quietRound, stormRound, youngGenerationMayGrow } from '../../src/runtime/young-generation.js';
-
-// The exporter's flags (--semi-space-growth-factor=1 among them), as main.ts sets them.
-assert.ok(applyV8Flags(), `the exporter's V8 flags apply to V8 ${process.versions.v8}`);
-
-function newSpaceBytes(): number {
-  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
-}
-
-/**
- * Allocation whose objects survive a scavenge or two, the pattern that makes V8 grow the space;
- * `round` is called every 10,000 objects, as the receive path calls stormRound per round.
- */
-function churn(round: () => void = () => {}): void {
-  let keep: object[] = [];
-  for (let i = 0; i < 400_000; i += 1) {
-    keep.push({ i, s: `x${i}` });
-    if (keep.length > 20_000) keep = keep.slice(10_000);
-    if (i % 10_000 === 0) round();
-  }
-}
+import { GROW_FLAG, HOLD_FLAG, STORM_NEW_SPACE_BYTES, createYoungGeneration } from '../../src/runtime/young-generation.js';
 
 const MiB = 1024 * 1024;
 
-test('storm rounds let the young generation grow, to 8 MiB; a quiet round a second after the last storm round holds it again', () => {
+function fakeV8(flagsApplied = true): { flags: string[]; newSpace: number; hooks: Parameters<typeof createYoungGeneration>[0] } {
+  const v8 = {
+    flags: [] as string[],
+    newSpace: 1 * MiB,
+    hooks: {
+      newSpaceBytes: () => v8.newSpace,
+      setFlag: (flag: string) => void v8.flags.push(flag),
+      flagsApplied: () => flagsApplied,
+    },
+  };
+  return v8;
+}
+
+test('a storm round lets the young generation grow; a quiet round a second after the last storm round holds it again', () => {
+  const v8 = fakeV8();
+  const young = createYoungGeneration(v8.hooks);
   const t0 = 1_000_000;
-  assert.equal(youngGenerationMayGrow(), false);
-  quietRound(t0);
-  assert.equal(youngGenerationMayGrow(), false);
-  churn();
-  churn();
-  // V8 may have doubled it once while Node started; V8 13 counts a page or so beyond the
-  // semi-spaces, so the bounds below are "not doubled again", not exact sizes.
-  const atRest = newSpaceBytes();
-  assert.ok(atRest < 4 * MiB, `held at rest: ${atRest} bytes`);
-  stormRound(t0);
-  assert.equal(youngGenerationMayGrow(), true);
-  // The largest size seen at a round: once held again at 8 MiB, V8 may shrink the space between
-  // rounds (and the next round lets it grow again), so a single reading at the end may be low.
-  let inStorm = 0;
-  for (let i = 0; i < 4; i += 1) {
-    churn(() => {
-      stormRound(t0);
-      inStorm = Math.max(inStorm, newSpaceBytes());
-    });
-  }
-  assert.ok(inStorm > atRest, `grew in a storm: ${inStorm} vs ${atRest} bytes`);
-  assert.ok(inStorm < 16 * MiB, `stopped at 8 MiB, never doubled to 16: ${inStorm} bytes`);
-  quietRound(t0 + 999);
-  assert.equal(youngGenerationMayGrow(), true, 'not within a second of the last storm round');
-  stormRound(t0 + 1_500);
-  quietRound(t0 + 2_000);
-  assert.equal(youngGenerationMayGrow(), true, 'a later storm round restarts the second');
-  quietRound(t0 + 2_500);
-  assert.equal(youngGenerationMayGrow(), false);
+  young.quietRound(t0);
+  assert.deepEqual(v8.flags, [], 'nothing at rest');
+  assert.equal(young.stormy, false);
+  young.stormRound(t0);
+  assert.equal(young.stormy, true);
+  assert.deepEqual(v8.flags, [GROW_FLAG]);
+  young.stormRound(t0 + 10);
+  assert.deepEqual(v8.flags, [GROW_FLAG], 'set once while it may grow');
+  young.quietRound(t0 + 999);
+  assert.equal(young.stormy, true, 'not within a second of the last storm round');
+  young.stormRound(t0 + 1_500);
+  young.quietRound(t0 + 2_000);
+  assert.equal(young.stormy, true, 'a later storm round restarts the second');
+  young.quietRound(t0 + 2_500);
+  assert.equal(young.stormy, false);
+  assert.deepEqual(v8.flags, [GROW_FLAG, HOLD_FLAG]);
+});
+
+test('growth stops at 8 MiB and resumes when V8 shrinks the space during the storm', () => {
+  const v8 = fakeV8();
+  const young = createYoungGeneration(v8.hooks);
+  young.stormRound(0);
+  v8.newSpace = STORM_NEW_SPACE_BYTES;
+  young.stormRound(1);
+  assert.deepEqual(v8.flags, [GROW_FLAG, HOLD_FLAG], 'held at 8 MiB');
+  v8.newSpace = 16 * MiB;
+  young.stormRound(2);
+  assert.deepEqual(v8.flags, [GROW_FLAG, HOLD_FLAG], 'still held above it');
+  v8.newSpace = 4 * MiB;
+  young.stormRound(3);
+  assert.deepEqual(v8.flags, [GROW_FLAG, HOLD_FLAG, GROW_FLAG], 'may grow again once shrunk');
+  young.quietRound(3 + 1_000);
+  assert.deepEqual(v8.flags, [GROW_FLAG, HOLD_FLAG, GROW_FLAG, HOLD_FLAG]);
+});
+
+test('on a V8 the flags were not set for, its own growth policy stays untouched', () => {
+  const v8 = fakeV8(false);
+  const young = createYoungGeneration(v8.hooks);
+  young.stormRound(0);
+  assert.equal(young.stormy, true);
+  young.quietRound(2_000);
+  assert.deepEqual(v8.flags, []);
 });
