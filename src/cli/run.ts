@@ -1,7 +1,8 @@
 // The exporter, loaded by main.ts once the V8 settings are in place: flags → logger → tables and
 // metrics → the netlink side (wire-netlink.ts) → with --collector.lldp the LLDP side
-// (wire-lldp.ts) → the web side (wire-web.ts) → signals (signals.ts). Exit codes: 0 after SIGINT/SIGTERM or --help/--version, 1 for bad flags/config or a
-// start-up failure (socket, address in use), 2 for an unexpected internal error.
+// (wire-lldp.ts) → the web side (wire-web.ts) → signals (signals.ts). Exit codes: 0 after
+// SIGINT/SIGTERM or --help/--version, 1 for bad flags/config or a start-up failure (socket,
+// address in use), 2 for an unexpected internal error.
 
 import { fs } from '../runtime/builtins.js';
 import { parseConfig, VERSION, type Config } from './config.js';
