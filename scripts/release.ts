@@ -41,6 +41,7 @@ export const TREE_COPIES: Readonly<Record<string, string>> = {
   'systemd/linkstate-exporter.service': 'deploy/systemd/linkstate-exporter.service',
   'systemd/linkstate-exporter.default': 'deploy/systemd/linkstate-exporter.env',
   'systemd/linkstate-exporter.service.d/netns.conf': 'deploy/systemd/linkstate-exporter.service.d/netns.conf',
+  'systemd/linkstate-exporter.service.d/lldp.conf': 'deploy/systemd/linkstate-exporter.service.d/lldp.conf',
   'examples/web-config.yml': 'deploy/web-config.example.yml',
   'examples/prometheus/scrape.yml': 'deploy/prometheus/scrape.yml',
   'examples/prometheus/alerts.yml': 'deploy/prometheus/alerts.yml',

@@ -12,6 +12,7 @@ import {
   parseBoundedCount,
   parseByteSize,
   parseDeviceRegex,
+  parseHoldTime,
   parseListenAddress,
   parseMaxRequests,
   parseNonEmpty,
@@ -21,11 +22,13 @@ import {
 } from './flag-values.js';
 
 export {
+  MAX_LLDP_HOLD_TIME_MS,
   MAX_RECEIVE_BUFFER_BYTES,
   MIN_RECEIVE_BUFFER_BYTES,
   formatListenAddress,
   parseByteSize,
   parseDeviceRegex,
+  parseHoldTime,
   parseListenAddress,
   parsePathList,
   parseTelemetryPath,
@@ -67,6 +70,10 @@ export interface Config {
     readonly netnsInclude?: RegExp;
     /** Anchored, on the netns label: a namespace is not exported when its whole label matches. */
     readonly netnsExclude?: RegExp;
+    /** Read the LLDP neighbour of every link of our namespace (--collector.lldp; CAP_NET_RAW). */
+    readonly lldp: boolean;
+    /** How long a neighbour stays exported (stale) after its link lost carrier or it said shutdown. */
+    readonly lldpHoldTimeMs: number;
   };
   readonly log: {
     readonly level: LogLevel;
@@ -94,6 +101,8 @@ export const MAX_EVENTS_MAX_CLIENTS = 1000;
 export const DEFAULT_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
 /** Where `ip netns` and containerd/CNI (/run/netns) and Docker (/run/docker/netns) name namespaces. */
 export const DEFAULT_NETNS_PATHS: readonly string[] = ['/run/netns', '/run/docker/netns'];
+/** A neighbour outlives its link's carrier by a day: long enough for an outage to be looked at. */
+export const DEFAULT_LLDP_HOLD_TIME = '24h';
 
 /**
  * Parses the user's arguments (process.argv.slice(2): without node and the script).
@@ -144,6 +153,9 @@ export function parseConfig(argv: readonly string[]): ConfigResult {
       if (set) throw new ConfigError(`flag ${flag} needs --collector.netns`);
     }
   }
+  const lldp = o['collector.lldp'] === true;
+  const lldpHoldTimeMs = o['collector.lldp.holdTime'] as number | undefined;
+  if (!lldp && lldpHoldTimeMs !== undefined) throw new ConfigError('flag --collector.lldp.hold-time needs --collector.lldp');
   const configFile = o['web.config.file'] as string | undefined;
 
   const config: Config = {
@@ -164,6 +176,8 @@ export function parseConfig(argv: readonly string[]): ConfigResult {
       netnsPaths: Object.freeze([...netnsPaths]),
       ...(netnsInclude !== undefined ? { netnsInclude } : {}),
       ...(netnsExclude !== undefined ? { netnsExclude } : {}),
+      lldp,
+      lldpHoldTimeMs: lldpHoldTimeMs ?? parseHoldTime(DEFAULT_LLDP_HOLD_TIME),
     }),
     log: Object.freeze({ level: o['log.level'] as LogLevel, format: o['log.format'] as LogFormat }),
   };
@@ -310,6 +324,22 @@ function buildProgram(writeOut: (text: string) => void): Command {
     )
       .default(undefined, 'none')
       .argParser(argParser(parseDeviceRegex)),
+  );
+  program.addOption(
+    new Option(
+      '--collector.lldp',
+      'Read the LLDP frames of the links of the exporter\'s own namespace (received only, never sent) and ' +
+        'export each link\'s neighbour: chassis, port, system name. Needs CAP_NET_RAW (off by default).',
+    ),
+  );
+  program.addOption(
+    new Option(
+      '--collector.lldp.hold-time <duration>',
+      'How long a neighbour stays exported, marked stale, after its link lost carrier (or it announced ' +
+        'shutdown): a duration such as 30m, 24h or 7d; 0s drops it at once.',
+    )
+      .default(undefined, JSON.stringify(DEFAULT_LLDP_HOLD_TIME))
+      .argParser(argParser(parseHoldTime)),
   );
   program.addOption(
     new Option('--log.level <level>', 'Only log messages with the given severity or above.')

@@ -12,6 +12,7 @@ export interface ListenAddress {
 
 export const MIN_RECEIVE_BUFFER_BYTES = 4096;
 export const MAX_RECEIVE_BUFFER_BYTES = 1024 * 1024 * 1024;
+export const MAX_LLDP_HOLD_TIME_MS = 365 * 86400 * 1000;
 
 /** Joins a multi-line message into one line. */
 export function oneLine(text: string): string {
@@ -71,6 +72,19 @@ export function parsePathList(value: string): readonly string[] {
     if (!dir.startsWith('/')) throw new ConfigError(`${JSON.stringify(dir)} is not an absolute path`);
   }
   return [...new Set(dirs.map((dir) => (dir.length > 1 ? dir.replace(/\/+$/, '') : dir)))];
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/** A Prometheus duration ("90s", "1h30m", "7d") → ms, at most a year. */
+export function parseHoldTime(value: string): number {
+  if (!/^(?:\d+(?:ms|s|m|h|d|w))+$/.test(value)) {
+    throw new ConfigError(`expected a duration such as 30m, 24h or 7d, got ${JSON.stringify(value)}`);
+  }
+  let ms = 0;
+  for (const [, n, unit] of value.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) ms += Number(n) * (DURATION_UNITS[unit as string] ?? 0);
+  if (!Number.isSafeInteger(ms) || ms > MAX_LLDP_HOLD_TIME_MS) throw new ConfigError(`${value} is more than the maximum of 365d`);
+  return ms;
 }
 
 export function parseNonEmpty(value: string): string {

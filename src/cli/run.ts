@@ -1,7 +1,8 @@
 // The exporter, loaded by main.ts once the V8 settings are in place: flags → logger → tables and
-// metrics → the netlink side (wire-netlink.ts) → the web side (wire-web.ts) → signals
-// (signals.ts). Exit codes: 0 after SIGINT/SIGTERM or --help/--version, 1 for bad flags/config or a
-// start-up failure (socket, address in use), 2 for an unexpected internal error.
+// metrics → the netlink side (wire-netlink.ts) → with --collector.lldp the LLDP side
+// (wire-lldp.ts) → the web side (wire-web.ts) → signals (signals.ts). Exit codes: 0 after
+// SIGINT/SIGTERM or --help/--version, 1 for bad flags/config or a start-up failure (socket,
+// address in use), 2 for an unexpected internal error.
 
 import { fs } from '../runtime/builtins.js';
 import { parseConfig, VERSION, type Config } from './config.js';
@@ -21,6 +22,8 @@ import { LINK_FAMILIES, LinkFamiliesRenderer } from '../metrics/link-families.js
 import { configureAllocator, setNonBlocking } from '../netlink/socket.js';
 import { NamespaceSet } from '../netns/namespaces.js';
 import { missingNetnsCapabilities } from '../netns/privileges.js';
+import { missingLldpCapabilities } from '../lldp/privileges.js';
+import type { LldpSide } from './wire-lldp.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   const config = readConfig(argv);
@@ -31,6 +34,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (missing.length > 0) {
       return fail(`--collector.netns needs CAP_NET_ADMIN and CAP_NET_BROADCAST; this process lacks ${missing.join(' and ')}`);
     }
+  }
+
+  if (collector.lldp && missingLldpCapabilities().length > 0) {
+    return fail('--collector.lldp needs CAP_NET_RAW; this process lacks CAP_NET_RAW');
   }
 
   configureAllocator();
@@ -48,28 +55,39 @@ async function main(argv: readonly string[]): Promise<number> {
   const metrics = new ExporterMetrics({ version: VERSION, revision: buildRevision() }, () => renderer.exportedCount, () => logger.droppedLines);
   const events = new LinkEventLog(config.web.eventsHistory);
   const netlink = wireNetlink({ config, namespaces, metrics, logger, events, exported });
+  // --collector.lldp: its modules load only with the flag (without it the exporter runs the code
+  // it ran before); its packet socket opens before anything runs so that a failure is one line.
+  const wireLldp = collector.lldp ? (await import('./wire-lldp.js')).wireLldp : undefined;
+  let lldp: LldpSide | undefined;
+  const close = async (): Promise<void> => {
+    await Promise.all([netlink.close(), lldp?.close()]);
+  };
 
-  // One clean-up path for a failed start: whatever the netlink side opened is closed.
+  // One clean-up path for a failed start: whatever the netlink and LLDP sides opened is closed.
   let socket;
   let server;
   try {
+    lldp = wireLldp?.({ config, table: namespaces.own, metrics, logger, clock: systemClock });
+    // Subscribed before the first dump fills the table: every link is joined as it is added.
+    lldp?.start();
     socket = netlink.start();
     server = await startWeb({
       config,
       renderer,
       metrics,
-      families: netlink.families,
+      families: [...netlink.families, ...(lldp?.families ?? [])],
       isReady: () => netlink.monitor.ready,
       // The status page, /api/v1/links and the event log show the exported links only.
       *links() {
         for (const table of namespaces.tables()) for (const link of table.links()) if (exported(link.name)) yield link;
       },
       losses: causes.get,
+      ...(lldp === undefined ? {} : { neighbors: lldp.neighbors }),
       events,
       logger,
     });
   } catch (error) {
-    await netlink.close();
+    await close();
     if (error instanceof StartError || error instanceof ConfigError) return fail(error.message);
     throw error;
   }
@@ -93,7 +111,7 @@ async function main(argv: readonly string[]): Promise<number> {
       'SO_RCVBUFFORCE not permitted (no CAP_NET_ADMIN); receive buffer capped by net.core.rmem_max',
     );
   }
-  return untilStopped({ logger, server, close: () => netlink.close() });
+  return untilStopped({ logger, server, close });
 }
 
 /** The configuration, or the exit code when there is nothing to run (--help, --version, bad flags). */

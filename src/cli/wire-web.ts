@@ -6,6 +6,7 @@ import { VERSION } from './config.js';
 import type { CarrierLossLookup } from '../links/carrier-causes.js';
 import type { LinkEventLog } from '../links/event-log.js';
 import type { LinkState } from '../links/table.js';
+import type { Neighbor } from '../lldp/neighbors.js';
 import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
 import { MetricsExposition, type CachedFamilies } from '../metrics/exposition.js';
 import type { LinkFamiliesRenderer } from '../metrics/link-families.js';
@@ -24,12 +25,14 @@ export interface WebWiring {
   readonly links: () => Iterable<LinkState>;
   /** Each link's carrier losses by cause. */
   readonly losses: CarrierLossLookup;
+  /** With --collector.lldp: each link's LLDP neighbours (a Neighbour column, lldp_neighbors). */
+  readonly neighbors?: (link: LinkState) => readonly Neighbor[];
   readonly events: LinkEventLog;
   readonly logger: Logger;
 }
 
 /** Builds the app and starts listening. Throws ConfigError for a bad web config or address. */
-export function startWeb({ config, renderer, metrics, families, isReady, links, losses, events, logger }: WebWiring): Promise<RunningServer> {
+export function startWeb({ config, renderer, metrics, families, isReady, links, losses, neighbors, events, logger }: WebWiring): Promise<RunningServer> {
   const app = createApp({
     source: new MetricsExposition(renderer, metrics, Date.now, undefined, families),
     telemetryPath: config.web.telemetryPath,
@@ -37,7 +40,7 @@ export function startWeb({ config, renderer, metrics, families, isReady, links, 
     version: VERSION,
     logger,
     maxRequests: config.web.maxRequests,
-    status: { links, losses },
+    status: { links, losses, ...(neighbors === undefined ? {} : { neighbors }) },
     events,
     eventStreams: { maxClients: config.web.eventsMaxClients },
   });

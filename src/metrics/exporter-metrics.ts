@@ -164,6 +164,35 @@ export class ExporterMetrics {
     return errors;
   }
 
+  /**
+   * The LLDP counters, registered only with --collector.lldp: frames read and frames dropped by
+   * reason (every reason declared at 0, as the netlink drops are). The collector keeps its
+   * counts in plain numbers on the hot path; they are read here at each scrape.
+   */
+  registerLldp(reasons: readonly string[], frames: () => number, dropped: (reason: string) => number): void {
+    const registers = [this.registry];
+    const total = new Counter({
+      name: 'linkstate_exporter_lldp_frames_total',
+      help: 'LLDP frames (ethertype 0x88cc) read from the packet socket, dropped ones included.',
+      registers,
+      collect() {
+        total.reset();
+        total.inc(frames());
+      },
+    });
+    const drops = new Counter({
+      name: 'linkstate_exporter_lldp_frames_dropped_total',
+      help: 'LLDP frames not taken as a neighbour, by reason: the decoder\'s (malformed frames, shutdown for a TTL of 0), not_lldp (not addressed to LLDP), unknown_link (a link the exporter does not know), neighbor_limit (the port already holds its most neighbours), receive_buffer (the kernel dropped it: the socket\'s receive buffer was full).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        drops.reset();
+        for (const reason of reasons) drops.inc({ reason }, dropped(reason));
+      },
+    });
+    for (const reason of reasons) drops.inc({ reason }, 0);
+  }
+
   /** The registry in the Prometheus text format, as prom-client prints it (registry-text.ts). */
   renderPrometheus(): Promise<string> {
     return registryText(this.registry.getMetricsAsArray(), 'prometheus');

@@ -8,12 +8,45 @@
 import { createHash } from 'node:crypto';
 import { downSeconds, operStateName, type LinkState } from '../links/table.js';
 import { CARRIER_CAUSES, shownCause, type CarrierLossLookup, type CarrierLosses } from '../links/carrier-causes.js';
+import type { Neighbor } from '../lldp/neighbors.js';
 
 export interface StatusSource {
   /** The exported links (after --collector.device-include/exclude). */
   links(): Iterable<LinkState>;
+  /** With --collector.lldp: the link's LLDP neighbours (a Neighbour column, lldp_neighbors). */
+  readonly neighbors?: (link: LinkState) => readonly Neighbor[];
   /** Their carrier losses by cause and last outage (carrier-causes.ts); none without it. */
   readonly losses?: CarrierLossLookup;
+}
+
+/** One LLDP neighbour in /api/v1/links. */
+export interface NeighborJson {
+  chassis_id: string;
+  port_id: string;
+  port_description?: string;
+  system_name?: string;
+  management_address?: string;
+  /** kept only because the link lost carrier (or it announced shutdown) */
+  stale: boolean;
+  /** RFC 3339: its latest frame */
+  last_seen: string;
+}
+
+function neighborJson(n: Neighbor): NeighborJson {
+  return {
+    chassis_id: n.chassisId,
+    port_id: n.portId,
+    ...(n.portDescription === undefined ? {} : { port_description: n.portDescription }),
+    ...(n.systemName === undefined ? {} : { system_name: n.systemName }),
+    ...(n.managementAddress === undefined ? {} : { management_address: n.managementAddress }),
+    stale: n.stale,
+    last_seen: new Date(n.lastSeenMs).toISOString(),
+  };
+}
+
+/** "leaf-07 port Ethernet1/12", as the carrier-down alert names it; the chassis id without a system name. */
+function neighborText(n: Neighbor): string {
+  return `${escapeHtml(n.systemName ?? n.chassisId)} port ${escapeHtml(n.portId)}${n.stale ? ' <span class="muted">(stale)</span>' : ''}`;
 }
 
 export interface PageInfo {
@@ -71,6 +104,8 @@ export interface LinkJson {
   carrier_losses: Record<string, number>;
   /** how long the last completed outage lasted; absent until one began and ended in view */
   last_down_duration_seconds?: number;
+  /** with --collector.lldp only */
+  lldp_neighbors?: NeighborJson[];
 }
 
 /** The counted causes of a link's losses, in CARRIER_CAUSES order. */
@@ -84,7 +119,7 @@ function lossesByCause(record: CarrierLosses | undefined): Record<string, number
   return out;
 }
 
-export function linkJson(link: LinkState, nowMs: number, losses?: CarrierLossLookup): LinkJson {
+export function linkJson(link: LinkState, nowMs: number, losses?: CarrierLossLookup, neighbors?: readonly Neighbor[]): LinkJson {
   const cause = shownCause(link);
   const record = losses?.(link);
   const json: LinkJson = {
@@ -107,6 +142,7 @@ export function linkJson(link: LinkState, nowMs: number, losses?: CarrierLossLoo
     ...(link.protoDown && link.protoDownReason !== undefined ? { protodown_reason: link.protoDownReason } : {}),
     carrier_losses: lossesByCause(record),
     ...(record?.lastDownSeconds === undefined ? {} : { last_down_duration_seconds: record.lastDownSeconds }),
+    ...(neighbors === undefined ? {} : { lldp_neighbors: neighbors.map(neighborJson) }),
   };
   return json;
 }
@@ -128,7 +164,7 @@ export function* linksJsonChunks(source: StatusSource, nowMs: number): Generator
   const links = sortedLinks(source);
   yield '{"links":[';
   for (let i = 0; i < links.length; i += ROWS_PER_CHUNK) {
-    const part = links.slice(i, i + ROWS_PER_CHUNK).map((link) => JSON.stringify(linkJson(link, nowMs, source.losses)));
+    const part = links.slice(i, i + ROWS_PER_CHUNK).map((link) => JSON.stringify(linkJson(link, nowMs, source.losses, source.neighbors?.(link))));
     yield (i === 0 ? '' : ',') + part.join(',');
   }
   yield ']}\n';
@@ -151,7 +187,7 @@ function stateWord(link: LinkState): 'up' | 'down' {
   return link.adminUp && link.carrier ? 'up' : 'down';
 }
 
-function row(link: LinkState, nowMs: number, losses: CarrierLossLookup | undefined): string {
+function row(link: LinkState, nowMs: number, losses: CarrierLossLookup | undefined, neighbors: readonly Neighbor[] | undefined): string {
   const state = stateWord(link);
   const name = escapeHtml(link.name);
   const netns = link.netns === undefined ? '' : escapeHtml(link.netns);
@@ -181,7 +217,9 @@ function row(link: LinkState, nowMs: number, losses: CarrierLossLookup | undefin
     last +
     `<td class="flaps">${link.carrierDownChanges}</td>` +
     `<td class="losses" data-losses="${escapeHtml(JSON.stringify(byCause))}">${escapeHtml(lossText)}</td>` +
-    `<td class="speed">${speed}</td></tr>\n`
+    `<td class="speed">${speed}</td>` +
+    (neighbors === undefined ? '' : `<td class="neighbor">${neighbors.map(neighborText).join('<br>')}</td>`) +
+    '</tr>\n'
   );
 }
 
@@ -209,12 +247,12 @@ export function* statusPageChunks(info: PageInfo, source: StatusSource, nowMs: n
 <h2>Links</h2>
 <p><label>Filter <input id="filter" type="search" placeholder="device, alias or state" autocomplete="off"></label> <span id="stream" class="muted"></span></p>
 <table id="links">
-<thead><tr><th>Device</th><th title="network namespace (--collector.netns); empty for the exporter's own">Namespace</th><th>Alias</th><th>State</th><th>Admin</th><th>Carrier</th><th>Oper state</th><th title="why the link has no carrier now: admin, protodown, lower_layer, no_active_members or carrier">Cause</th><th>Last change</th><th title="carrier down transitions the kernel counted (IFLA_CARRIER_DOWN_COUNT)">Flaps</th><th title="carrier losses since the exporter started, by cause (unknown: counted by the kernel, never announced)">Losses</th><th>Speed</th></tr></thead>
+<thead><tr><th>Device</th><th title="network namespace (--collector.netns); empty for the exporter's own">Namespace</th><th>Alias</th><th>State</th><th>Admin</th><th>Carrier</th><th>Oper state</th><th title="why the link has no carrier now: admin, protodown, lower_layer, no_active_members or carrier">Cause</th><th>Last change</th><th title="carrier down transitions the kernel counted (IFLA_CARRIER_DOWN_COUNT)">Flaps</th><th title="carrier losses since the exporter started, by cause (unknown: counted by the kernel, never announced)">Losses</th><th>Speed</th>${source.neighbors === undefined ? '' : '<th class="neighbor" title="LLDP neighbour: system name (or chassis id) and port; stale: kept after the link lost carrier">Neighbour</th>'}</tr></thead>
 <tbody>
 `;
   for (let i = 0; i < links.length; i += ROWS_PER_CHUNK) {
     let rows = '';
-    for (const link of links.slice(i, i + ROWS_PER_CHUNK)) rows += row(link, nowMs, source.losses);
+    for (const link of links.slice(i, i + ROWS_PER_CHUNK)) rows += row(link, nowMs, source.losses, source.neighbors?.(link));
     yield rows;
   }
   yield `</tbody>

@@ -77,7 +77,9 @@ export const STATUS_SCRIPT = `'use strict';
     tr.setAttribute('data-ifindex', String(l.ifindex));
     tr.setAttribute('data-device', l.device);
     if (l.netns !== undefined) tr.setAttribute('data-netns', l.netns);
-    ['device', 'netns', 'alias', 'state', 'admin', 'carrier', 'oper', 'cause', 'last', 'flaps', 'losses', 'speed'].forEach(function (c) {
+    var columns = ['device', 'netns', 'alias', 'state', 'admin', 'carrier', 'oper', 'cause', 'last', 'flaps', 'losses', 'speed'];
+    if (l.lldp_neighbors !== undefined) columns.push('neighbor');
+    columns.forEach(function (c) {
       var td = document.createElement('td'); td.className = c; tr.appendChild(td);
     });
     cell(tr, 'device').textContent = l.device;
@@ -92,6 +94,14 @@ export const STATUS_SCRIPT = `'use strict';
     setCause(tr, l.carrier_down_cause, l.protodown_reason);
     setLosses(tr, l.carrier_losses || {});
     cell(tr, 'speed').textContent = l.speed_mbps === undefined ? '' : l.speed_mbps + ' Mb/s' + (l.duplex ? ' ' + l.duplex : '');
+    if (l.lldp_neighbors !== undefined) {
+      var td = cell(tr, 'neighbor');
+      l.lldp_neighbors.forEach(function (n, i) {
+        if (i > 0) td.appendChild(document.createElement('br'));
+        td.appendChild(document.createTextNode((n.system_name || n.chassis_id) + ' port ' + n.port_id));
+        if (n.stale) { var s = document.createElement('span'); s.className = 'muted'; s.textContent = ' (stale)'; td.appendChild(s); }
+      });
+    }
     refreshRow(tr);
     return tr;
   }

@@ -238,6 +238,8 @@ test('the dashboard has a panel for each state, flap, downtime, netlink and scra
   find('scrape duration', (_p, e) => /\bscrape_duration_seconds\{/.test(e));
   find('speed, duplex and down reason in one per-link table', (p, e) =>
     p.type === 'table' && /\blinkstate_speed_bytes\{/.test(e) && /\blinkstate_duplex\{/.test(e) && /\blinkstate_carrier_down_reason\{/.test(e));
+  find('the LLDP neighbour and its stale mark in the per-link table', (p, e) =>
+    p.type === 'table' && /\blinkstate_speed_bytes\{/.test(e) && /\blinkstate_lldp_neighbor_info\{/.test(e) && /\blinkstate_lldp_neighbor_stale\{/.test(e));
   find('bridge port states over time (state timeline)', (p, e) => p.type === 'state-timeline' && /\blinkstate_bridge_port_state\{/.test(e));
   find('unannounced carrier losses (cause unknown)', (_p, e) => /\blinkstate_carrier_losses_total\{[^}]*cause="unknown"[^}]*\}/.test(e));
 });

@@ -355,8 +355,8 @@ function applyJson6902(doc: Obj, ops: readonly PatchOp[]): Obj {
 }
 
 /** The base DaemonSet with the component's patches applied (after checking they target it). */
-function netnsDaemonSet(): Obj {
-  const component = load<Obj>(`${COMPONENT}/kustomization.yaml`);
+function netnsDaemonSet(componentDir = COMPONENT): Obj {
+  const component = load<Obj>(`${componentDir}/kustomization.yaml`);
   assert.equal(component.apiVersion, 'kustomize.config.k8s.io/v1alpha1');
   assert.equal(component.kind, 'Component');
   const base = daemonSet();
@@ -364,7 +364,7 @@ function netnsDaemonSet(): Obj {
   assert.equal(patches.length, 1, 'one patch');
   const { path, target } = patches[0];
   assert.deepEqual(target, { group: 'apps', version: 'v1', kind: 'DaemonSet', name: base.metadata.name }, 'the patch targets the DaemonSet');
-  const ops = load<PatchOp[]>(`${COMPONENT}/${path}`);
+  const ops = load<PatchOp[]>(`${componentDir}/${path}`);
   assert.ok(Array.isArray(ops) && ops.every((op) => ['add', 'replace', 'remove', 'test'].includes(op.op)), 'a JSON 6902 patch');
   return applyJson6902(base, ops);
 }
@@ -644,4 +644,49 @@ test('as the kubelet probes the base DaemonSet with a basic-auth-only web config
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// ---- The LLDP component (deploy/kubernetes/components/lldp) ----
+
+test('the lldp component gives a valid DaemonSet with --collector.lldp and exactly NET_RAW, still dropping ALL', () => {
+  const ds = netnsDaemonSet('components/lldp');
+  assert.doesNotThrow(() => new DaemonSet(ds).validate());
+  const c = container(ds);
+  const args = c.args as string[];
+  assert.deepEqual(args.filter((a) => flagName(a).startsWith('--collector.lldp')), ['--collector.lldp']);
+  assert.deepEqual(args.slice(0, -1), container(daemonSet()).args, 'the base flags stay');
+  const known = exporterFlags();
+  for (const arg of args) assert.ok(known.has(flagName(arg)), `unknown flag ${arg}`);
+  assert.deepEqual(c.securityContext.capabilities.add, ['NET_RAW']);
+  assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+  assert.equal(c.securityContext.runAsUser, 0);
+  assert.equal(c.securityContext.runAsNonRoot, false);
+  assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+  assert.equal(c.securityContext.privileged, false);
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  const pod = ds.spec.template.spec;
+  assert.equal(pod.hostNetwork, true, 'the node\'s links, not the pod\'s');
+  assert.equal(pod.securityContext.seccompProfile?.type, 'RuntimeDefault');
+});
+
+test('as a container runtime runs the lldp DaemonSet container, the exporter reads LLDP with NET_RAW only; as non-root it refuses', async (t) => {
+  if (!requireRoot(t)) return;
+  if (!requireCommand(t, 'setpriv', 'util-linux')) return;
+  const ds = netnsDaemonSet('components/lldp');
+  const c = container(ds);
+  const pod = ds.spec.template.spec;
+  await withNetnsLab('lse-k8slldp', async (lab) => {
+    const args = c.args as string[];
+    const exporter = await startPrivileged(lab, setprivLikeKubernetes(c, pod), args);
+    try {
+      assert.match(await exporter.metrics(), /^linkstate_exporter_lldp_frames_total \d+$/m);
+      assert.equal(capabilitySet(exporter.status(), 'CapEff'), 1n << 13n, 'exactly CAP_NET_RAW');
+    } finally {
+      await exporter.stop();
+    }
+    const base = container(daemonSet());
+    const refused = await runToExit(lab, setprivLikeKubernetes({ ...c, securityContext: { ...c.securityContext, runAsUser: base.securityContext.runAsUser ?? pod.securityContext.runAsUser } }, pod), args);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(refused.stderr, 'linkstate-exporter: --collector.lldp needs CAP_NET_RAW; this process lacks CAP_NET_RAW\n');
+  });
 });

@@ -43,6 +43,7 @@ const REQUIRED_ALERTS = [
   'LinkSpeedDegraded',
   'LinkHalfDuplex',
   'BridgePortBlocking',
+  'LinkNeighborChanged',
   'LinkStateExporterDown',
   'LinkStateNetlinkOverruns',
 ];
@@ -227,7 +228,7 @@ test('the link rules keep the netns label: no grouping or join drops it, the dow
       }
     }
   }
-  assert.equal(links, 7, 'the six link rules and the alerting set');
+  assert.equal(links, 8, 'the seven link rules and the alerting set');
 });
 
 test('the exporter job selector is declared once, at the top of alerts.yml, and only LinkStateExporterDown uses it', () => {
@@ -348,6 +349,11 @@ const MUTANTS: { name: string; from: string; to: string; all?: boolean }[] = [
     name: 'BridgePortBlocking outside the alerting set',
     from: 'linkstate_bridge_port_state{state="blocking"} == 1\n          and on(instance, job, device, netns) linkstate:alerting_links',
     to: 'linkstate_bridge_port_state{state="blocking"} == 1',
+  },
+  {
+    name: 'LinkNeighborChanged outside the alerting set (a bridge\'s new neighbour pages)',
+    from: '(max_over_time(linkstate_lldp_neighbor_info[1h] offset 10m))\n          and on(instance, job, device, netns) linkstate:alerting_links',
+    to: '(max_over_time(linkstate_lldp_neighbor_info[1h] offset 10m))',
   },
   {
     name: 'LinkCarrierDown joined to the alerting set of another namespace',
@@ -520,6 +526,42 @@ const MUTANTS: { name: string; from: string; to: string; all?: boolean }[] = [
     name: 'LinkHalfDuplex joined to the carrier of another namespace',
     from: 'linkstate_duplex{duplex="half"} == 1\n          and on(instance, job, device, netns)',
     to: 'linkstate_duplex{duplex="half"} == 1\n          and on(instance, job, device)',
+  },
+  // LLDP (--collector.lldp): the neighbour a carrier-down alert names, and a moved cable.
+  {
+    name: 'LinkCarrierDown without its neighbour lookup',
+    from: '{{ with first . }} It was connected to',
+    to: '{{ with first . }}{{ end }}{{ with false }} It was connected to',
+  },
+  {
+    name: "LinkCarrierDown naming another host's neighbour of a device with the same name",
+    from: 'linkstate_lldp_neighbor_info{device="%s",netns="%s",instance="%s",job="%s"}` $labels.device $labels.netns $labels.instance $labels.job | query }}{{ with first . }} It was',
+    to: 'linkstate_lldp_neighbor_info{device="%s",netns="%s",job="%s"}` $labels.device $labels.netns $labels.job | query }}{{ with first . }} It was',
+  },
+  {
+    name: 'LinkNeighborChanged on a first neighbour (a new link)',
+    from: '\n          and on(job, instance, device, netns)\n            group by (job, instance, device, netns) (max_over_time(linkstate_lldp_neighbor_info[1h] offset 10m))',
+    to: '',
+  },
+  {
+    name: 'LinkNeighborChanged on a changed port description (same neighbour)',
+    from: 'unless on(job, instance, device, netns, chassis_id, port_id)',
+    to: 'unless on(job, instance, device, netns, chassis_id, port_id, port_description)',
+  },
+  {
+    name: 'LinkNeighborChanged comparing with a window that holds the present (never fires)',
+    from: 'max_over_time(linkstate_lldp_neighbor_info[1h] offset 10m)\n          and',
+    to: 'max_over_time(linkstate_lldp_neighbor_info[1h])\n          and',
+  },
+  {
+    name: "LinkNeighborChanged comparing with another namespace's neighbours",
+    from: 'and on(job, instance, device, netns)\n            group by (job, instance, device, netns)',
+    to: 'and on(job, instance, device)\n            group by (job, instance, device)',
+  },
+  {
+    name: 'LinkNeighborChanged as a warning (a moved cable is news, not a fault)',
+    from: 'severity: info\n        annotations:\n          summary: "{{ $labels.device }}{{ with $labels.netns }} in network namespace {{ . }}{{ end }} on {{ $labels.instance }} now leads',
+    to: 'severity: warning\n        annotations:\n          summary: "{{ $labels.device }}{{ with $labels.netns }} in network namespace {{ . }}{{ end }} on {{ $labels.instance }} now leads',
   },
   // Every annotation line that names the namespace, each without it.
   ...readRepoFile('deploy/prometheus/alerts.yml')

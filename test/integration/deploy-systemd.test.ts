@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { BUILT_MAIN, exporterFlags, flagName } from '../helpers/exporter-flags.js';
 import { createNetns, enterNetns, requireRoot } from '../helpers/netns.js';
@@ -26,6 +26,7 @@ import {
   withNetnsLab,
 } from '../helpers/netns-privileges.js';
 import { describeResult, readRepoFile, repoPath, requireCommand, runCommand, waitFor } from '../helpers/repo.js';
+import { startLldpd } from '../helpers/lldpd.js';
 
 const UNIT = 'deploy/systemd/linkstate-exporter.service';
 const ENV_FILE = 'deploy/systemd/linkstate-exporter.env';
@@ -93,7 +94,7 @@ function one(section: Map<string, string[]>, key: string): string | undefined {
  * withDropIn, also a copy of the netns drop-in in the unit's .d directory next to it (where
  * systemd-analyze finds it), its ExecStart pointing at the shim too.
  */
-function verifiableCopy(withDropIn = false): { dir: string; unit: string; shim: string; dropIn: string } {
+function verifiableCopy(withDropIn = false, dropInPath = DROP_IN): { dir: string; unit: string; shim: string; dropIn: string } {
   const dir = mkdtempSync(join(tmpdir(), 'linkstate-systemd-'));
   chmodSync(dir, 0o755);
   const shim = join(dir, 'linkstate-exporter');
@@ -107,9 +108,9 @@ function verifiableCopy(withDropIn = false): { dir: string; unit: string; shim: 
     .replace('EnvironmentFile=-/etc/default/linkstate-exporter\n', `EnvironmentFile=${repoPath(ENV_FILE)}\n`);
   const unit = join(dir, 'linkstate-exporter.service');
   writeFileSync(unit, copy);
-  const dropIn = join(dir, 'linkstate-exporter.service.d', 'netns.conf');
+  const dropIn = join(dir, 'linkstate-exporter.service.d', basename(dropInPath));
   if (withDropIn) {
-    const text = readRepoFile(DROP_IN);
+    const text = readRepoFile(dropInPath);
     assert.ok(text.includes(`\nExecStart=${INSTALLED_BINARY} `));
     mkdirSync(join(dir, 'linkstate-exporter.service.d'), { mode: 0o755 });
     writeFileSync(dropIn, text.replace(`\nExecStart=${INSTALLED_BINARY} `, `\nExecStart=${shim} `));
@@ -408,8 +409,8 @@ test('systemd-analyze verify accepts the unit with the npm install -g override w
 
 // ---- The netns drop-in (deploy/systemd/linkstate-exporter.service.d/netns.conf) ----
 
-function dropInService(): Map<string, string[]> {
-  const dropIn = parseUnit(readRepoFile(DROP_IN));
+function dropInService(path = DROP_IN): Map<string, string[]> {
+  const dropIn = parseUnit(readRepoFile(path));
   assert.deepEqual([...dropIn.keys()], ['Service'], 'the drop-in has only a [Service] section');
   return dropIn.get('Service')!;
 }
@@ -419,9 +420,9 @@ function dropInService(): Map<string, string[]> {
  * empty assignment resets the list and any other one adds to it; for any other key the drop-in's
  * assignment comes last and wins.
  */
-function mergedService(): Map<string, string[]> {
+function mergedService(path = DROP_IN): Map<string, string[]> {
   const merged = new Map([...service()].map(([key, values]) => [key, [...values]]));
-  for (const [key, values] of dropInService()) merged.set(key, [...(merged.get(key) ?? []), ...values]);
+  for (const [key, values] of dropInService(path)) merged.set(key, [...(merged.get(key) ?? []), ...values]);
   return merged;
 }
 
@@ -620,6 +621,138 @@ test('every system call of the netns mode passes the unit SystemCallFilter, and 
     const blocked = [...exporterCalls].filter((name) => !allowed.has(name)).sort();
     assert.deepEqual(blocked, [], 'system calls the unit would refuse with EPERM');
     for (const forbidden of ['setns', 'unshare']) assert.ok(!exporterCalls.has(forbidden), `${forbidden}: RestrictNamespaces=yes would refuse it`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- The LLDP drop-in (deploy/systemd/linkstate-exporter.service.d/lldp.conf) ----
+
+const LLDP_DROP_IN = 'deploy/systemd/linkstate-exporter.service.d/lldp.conf';
+
+test('the lldp drop-in grants exactly CAP_NET_RAW and AF_PACKET and adds --collector.lldp', () => {
+  const dropIn = dropInService(LLDP_DROP_IN);
+  assert.deepEqual(
+    [...dropIn.keys()].sort(),
+    ['AmbientCapabilities', 'CapabilityBoundingSet', 'ExecStart', 'RestrictAddressFamilies'],
+    'the drop-in changes nothing else of the hardening',
+  );
+  for (const key of dropIn.keys()) assert.equal(dropIn.get(key)?.[0], '', `${key}= resets first`);
+  const merged = mergedService(LLDP_DROP_IN);
+  assert.deepEqual(capabilitiesOf(merged, 'CapabilityBoundingSet'), ['CAP_NET_RAW']);
+  assert.deepEqual(capabilitiesOf(merged, 'AmbientCapabilities'), ['CAP_NET_RAW']);
+  // The unit's address families, and AF_PACKET.
+  const families = (section: Map<string, string[]>): string[] => capabilitiesOf(section, 'RestrictAddressFamilies');
+  assert.deepEqual(families(merged), [...families(service()), 'AF_PACKET'].sort());
+  assert.equal(execStartOf(merged), `${INSTALLED_BINARY} $ARGS --collector.lldp`);
+  for (const [key, value] of Object.entries({ DynamicUser: 'yes', NoNewPrivileges: 'yes', RestrictNamespaces: 'yes', ProtectSystem: 'strict' })) {
+    assert.equal(one(merged, key), value, key);
+  }
+  const args = execArgs(execStartOf(merged), parseEnvFile(readRepoFile(ENV_FILE)));
+  const known = exporterFlags();
+  for (const arg of args) assert.ok(known.has(flagName(arg)), `unknown flag ${arg}`);
+});
+
+test('systemd-analyze verify accepts the unit with the lldp drop-in applied, and reads the drop-in', async (t) => {
+  if (!requireCommand(t, 'systemd-analyze', 'systemd')) return;
+  const { dir, unit, dropIn } = verifiableCopy(true, LLDP_DROP_IN);
+  try {
+    const result = await runCommand('systemd-analyze', ['verify', unit]);
+    assert.equal(result.code, 0, describeResult('systemd-analyze verify', result));
+    assert.equal(result.stderr + result.stdout, '', describeResult('systemd-analyze verify printed warnings', result));
+    writeFileSync(dropIn, readFileSync(dropIn, 'utf8').replace('AmbientCapabilities=CAP_NET_RAW', 'AmbientCapabilitiez=CAP_NET_RAW'));
+    const typo = await runCommand('systemd-analyze', ['verify', unit]);
+    assert.match(typo.stderr, /lldp\.conf.*Unknown key.*AmbientCapabilitiez/, describeResult('verify with a typo in the drop-in', typo));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without the lldp drop-in --collector.lldp is one line on stderr and exit 1; with it the exporter starts', async (t) => {
+  if (!requireRoot(t)) return;
+  if (!requireCommand(t, 'setpriv', 'util-linux')) return;
+  await withNetnsLab('lse-sdlldp', async (lab) => {
+    const base = [...execArgs(one(service(), 'ExecStart') ?? '', parseEnvFile(readRepoFile(ENV_FILE))), '--collector.lldp'];
+    const refused = await runToExit(lab, setprivLikeSystemd([]), base);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(refused.stderr, 'linkstate-exporter: --collector.lldp needs CAP_NET_RAW; this process lacks CAP_NET_RAW\n');
+    const merged = mergedService(LLDP_DROP_IN);
+    const args = execArgs(execStartOf(merged), parseEnvFile(readRepoFile(ENV_FILE)));
+    const exporter = await startPrivileged(lab, setprivLikeSystemd(capabilitiesOf(merged, 'AmbientCapabilities')), args);
+    try {
+      assert.match(await exporter.metrics(), /^linkstate_exporter_lldp_frames_total \d+$/m, 'LLDP on, with only CAP_NET_RAW');
+      assert.equal(capabilitySet(exporter.status(), 'CapEff'), 1n << 13n, 'exactly CAP_NET_RAW');
+    } finally {
+      await exporter.stop();
+    }
+  });
+});
+
+test('systemd-analyze security: with the lldp drop-in the unit has only CAP_NET_RAW and AF_PACKET more and still rates OK', async (t) => {
+  if (!requireCommand(t, 'systemd-analyze', 'systemd')) return;
+  const { dir, unit } = verifiableCopy(true, LLDP_DROP_IN);
+  try {
+    const result = await runCommand('systemd-analyze', ['security', '--offline=yes', '--no-pager', unit]);
+    assert.equal(result.code, 0, describeResult('systemd-analyze security', result));
+    const match = /Overall exposure level for \S+: (\d+\.\d+)/.exec(result.stdout);
+    assert.ok(match, result.stdout);
+    assert.ok(Number(match[1]) <= 2.0, `exposure ${match[1]}:\n${result.stdout}`);
+    const flagged = result.stdout
+      .split('\n')
+      .filter((line) => /^\s*✗ (CapabilityBoundingSet|AmbientCapabilities|RestrictAddressFamilies)=/.test(line))
+      .map((line) => /^\s*✗ (\S+)/.exec(line)![1])
+      .sort();
+    const expected = [
+      'AmbientCapabilities=',
+      'CapabilityBoundingSet=~CAP_NET_(BIND_SERVICE|BROADCAST|RAW)',
+      'RestrictAddressFamilies=~AF_(INET|INET6)',
+      'RestrictAddressFamilies=~AF_NETLINK',
+      'RestrictAddressFamilies=~AF_PACKET',
+      'RestrictAddressFamilies=~AF_UNIX',
+    ];
+    assert.deepEqual(flagged, expected.sort(), result.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('every system call of the lldp mode passes the unit SystemCallFilter (a real neighbour heard)', async (t) => {
+  if (!requireRoot(t)) return;
+  if (!requireCommand(t, 'systemd-analyze', 'systemd')) return;
+  if (!requireCommand(t, 'strace', 'strace')) return;
+  if (!requireCommand(t, 'setpriv', 'util-linux')) return;
+  if (!requireCommand(t, 'lldpd', 'lldpd')) return;
+  const groups = parseSyscallGroups((await runCommand('systemd-analyze', ['syscall-filter', '--no-pager'])).stdout);
+  const merged = mergedService(LLDP_DROP_IN);
+  const allowed = allowedSyscalls(merged.get('SystemCallFilter') ?? [], groups);
+  const dir = mkdtempSync(join(tmpdir(), 'linkstate-strace-lldp-'));
+  const trace = join(dir, 'trace');
+  try {
+    await withNetnsLab('lse-stlldp', async (lab) => {
+      const args = execArgs(execStartOf(merged), parseEnvFile(readRepoFile(ENV_FILE)));
+      const exporter = await startPrivileged(lab, setprivLikeSystemd(capabilitiesOf(merged, 'AmbientCapabilities')), args, ['strace', '-f', '-qq', '-o', trace]);
+      const lldpd = await startLldpd(lab.peer, 'npv1');
+      try {
+        await lldpd.cli(['configure', 'lldp', 'tx-interval', '1']);
+        await lldpd.cli(['configure', 'system', 'hostname', 'leaf-07']);
+        await lldpd.cli(['resume']);
+        await waitFor('the neighbour', async () => /^linkstate_lldp_neighbor_info\{device="npv0",.*system_name="leaf-07"/m.test(await exporter.metrics()), 10_000);
+        // A link added after the start is joined too (setsockopt PACKET_ADD_MEMBERSHIP).
+        await lab.lab.ipBatch(['link add lldpst0 type veth peer name lldpst1', 'link del lldpst0']);
+      } finally {
+        await lldpd.stop();
+        await exporter.stop();
+      }
+    });
+    const text = readFileSync(trace, 'utf8');
+    const exec = text.indexOf(`execve(${JSON.stringify(process.execPath)}, `);
+    assert.ok(exec > 0, 'setpriv execs node');
+    const exporterPart = text.slice(exec);
+    assert.match(exporterPart, /socket\(AF_PACKET, SOCK_RAW/, 'the trace has the packet socket');
+    assert.match(exporterPart, /PACKET_ADD_MEMBERSHIP/, 'and its joins');
+    const exporterCalls = new Set([...exporterPart.matchAll(/^\d+ +([a-z0-9_]+)\(/gm)].map((m) => m[1]!));
+    const blocked = [...exporterCalls].filter((name) => !allowed.has(name)).sort();
+    assert.deepEqual(blocked, [], 'system calls the unit would refuse with EPERM');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

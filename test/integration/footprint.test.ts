@@ -150,6 +150,15 @@ describe('footprint of the built exporter: modules it loads, V8 settings', { tim
     for (const builtin of NEVER_BUILTINS_PLAIN) assert.ok(!run.modules.includes(builtin), `${builtin} was loaded without --web.config.file`);
   });
 
+  it('without --collector.lldp no LLDP module is loaded; with it they are', async (t) => {
+    if (!requireRoot(t)) return;
+    const LLDP = ['/dist/src/cli/wire-lldp.js', '/dist/src/lldp/packet-socket.js', '/dist/src/lldp/collector.js', '/dist/src/lldp/neighbors.js', '/dist/src/lldp/lldpdu.js', '/dist/src/metrics/lldp-families.js'];
+    const off = await runTraced(ns, dir, 'lldp-off', []);
+    for (const part of LLDP) assert.ok(!loaded(off.modules, part), `${part} was loaded without --collector.lldp`);
+    const on = await runTraced(ns, dir, 'lldp-on', ['--collector.lldp']);
+    for (const part of LLDP) assert.ok(loaded(on.modules, part), `${part} is loaded with --collector.lldp (the trace works)`);
+  });
+
   it('scrapes and probes alone never load express: it comes with the first page or API request', async (t) => {
     if (!requireRoot(t)) return;
     const run = await runTraced(ns, dir, 'scrapes-only', [], {}, 5, false);

@@ -209,7 +209,7 @@ describe('release artifacts', { timeout: 300_000 }, () => {
     const tarball = (await runCommand('tar', ['-tzf', artifacts.tarball])).stdout.split('\n').filter((l) => l !== '');
     assert.ok(tarball.every((l) => l.startsWith(top)), `one top directory ${top}`);
     const tree = tarball.map((l) => l.slice(top.length).replace(/\/$/, '')).filter((l) => l !== '').sort();
-    for (const file of ['linkstate-exporter', 'runtime/bin/node', 'runtime/LICENSE', 'dist/src/main.js', 'node_modules/koffi/package.json', 'LICENSE', 'README.md', 'systemd/linkstate-exporter.service', 'systemd/linkstate-exporter.service.d/netns.conf', 'examples/web-config.yml', 'examples/prometheus/scrape.yml', 'examples/prometheus/alerts.yml']) {
+    for (const file of ['linkstate-exporter', 'runtime/bin/node', 'runtime/LICENSE', 'dist/src/main.js', 'node_modules/koffi/package.json', 'LICENSE', 'README.md', 'systemd/linkstate-exporter.service', 'systemd/linkstate-exporter.service.d/netns.conf', 'systemd/linkstate-exporter.service.d/lldp.conf', 'examples/web-config.yml', 'examples/prometheus/scrape.yml', 'examples/prometheus/alerts.yml']) {
       assert.ok(tree.includes(file), `the tree has ${file}`);
     }
     // The runtime is bin/node and its licence only; production dependencies only.

@@ -256,3 +256,25 @@ test('--collector.netns flags: bad values and combinations are one-line errors',
   }
   assert.match(configError(['--collector.netns=yes']).message, /.+/);
 });
+
+test('--collector.lldp: off by default; the hold time defaults to 24h and takes Prometheus durations', () => {
+  const off = run([]);
+  assert.equal(off.collector.lldp, false);
+  assert.equal(off.collector.lldpHoldTimeMs, 24 * 3600 * 1000);
+  const on = run(['--collector.lldp', '--collector.lldp.hold-time=90m']);
+  assert.equal(on.collector.lldp, true);
+  assert.equal(on.collector.lldpHoldTimeMs, 90 * 60 * 1000);
+  assert.equal(run(['--collector.lldp', '--collector.lldp.hold-time=1h30m']).collector.lldpHoldTimeMs, 90 * 60 * 1000);
+  assert.equal(run(['--collector.lldp', '--collector.lldp.hold-time=0s']).collector.lldpHoldTimeMs, 0);
+  assert.equal(run(['--collector.lldp', '--collector.lldp.hold-time=7d']).collector.lldpHoldTimeMs, 7 * 86400 * 1000);
+});
+
+test('--collector.lldp flags: bad values and combinations are one-line errors', () => {
+  for (const bad of ['', '10', 'h', '-1h', '1.5h', '1y', '366d', '1h2x']) {
+    const message = configError(['--collector.lldp', `--collector.lldp.hold-time=${bad}`]).message;
+    assert.doesNotMatch(message, /\n/);
+    assert.match(message, /hold-time/, bad);
+  }
+  assert.match(configError(['--collector.lldp.hold-time=1h']).message, /needs --collector\.lldp/);
+  assert.match(configError(['--collector.lldp=yes']).message, /.+/);
+});

@@ -165,3 +165,34 @@ test('links of other namespaces: a Namespace cell and data-netns (escaped), netn
   ]);
   assert.equal(Object.keys(body.links[0]!).includes('netns'), false, 'no netns key for our own links');
 });
+
+test('LLDP: a Neighbour column and lldp_neighbors in the JSON, wire text escaped; none without --collector.lldp', async () => {
+  const { NeighborStore } = await import('../../src/lldp/neighbors.js');
+  const { ManualClock } = await import('../helpers/manual-clock.js');
+  const table = lab();
+  const clock = new ManualClock(60_000);
+  const store = new NeighborStore({ clock, holdTimeMs: 3600_000 });
+  const EVIL_SYSTEM = '<script>alert(1)</script>"&';
+  store.receive(2, { chassisIdSubtype: 4, chassisId: '52:54:00:aa:bb:cc', portIdSubtype: 7, portId: 'Ethernet1/12', ttlSeconds: 120, systemName: 'leaf-07', portDescription: 'to db-12' });
+  store.receive(3, { chassisIdSubtype: 7, chassisId: 'x<y', portIdSubtype: 7, portId: 'p"1', ttlSeconds: 120, systemName: EVIL_SYSTEM });
+  store.carrierLost(3);
+  const source = { links: () => table.links(), neighbors: (link: { ifindex: number }) => store.neighbors(link.ifindex) };
+  const info = { name: 'linkstate-exporter', version: '1', telemetryPath: '/metrics' };
+
+  const html = renderStatusPage(info, source, 65_000);
+  assert.match(html, /<th class="neighbor"[^>]*>Neighbour<\/th>/);
+  assert.ok(html.includes('<td class="neighbor">leaf-07 port Ethernet1/12</td>'), html);
+  assert.ok(!html.includes('<script>alert'), 'system name not markup');
+  assert.ok(html.includes(`<td class="neighbor">${escapeHtml(EVIL_SYSTEM)} port p&#34;1 <span class="muted">(stale)</span></td>`), html);
+
+  const json = JSON.parse(renderLinksJson(source, 65_000)) as { links: Array<Record<string, unknown>> };
+  assert.deepEqual(json.links[0]!['lldp_neighbors'], [
+    { chassis_id: '52:54:00:aa:bb:cc', port_id: 'Ethernet1/12', port_description: 'to db-12', system_name: 'leaf-07', stale: false, last_seen: '1970-01-01T00:01:00.000Z' },
+  ]);
+  assert.equal((json.links[1]!['lldp_neighbors'] as Array<Record<string, unknown>>)[0]!['system_name'], EVIL_SYSTEM, 'exact in JSON');
+  assert.equal((json.links[1]!['lldp_neighbors'] as Array<Record<string, unknown>>)[0]!['stale'], true);
+
+  const plain = renderStatusPage(info, table, 65_000);
+  assert.doesNotMatch(plain, /neighbor/i, 'no column without LLDP');
+  assert.ok(!('lldp_neighbors' in (JSON.parse(renderLinksJson(table, 65_000)) as { links: Array<Record<string, unknown>> }).links[0]!));
+});
