@@ -16,7 +16,7 @@
 // sockets of ETH_P_ALL (dev_queue_xmit_nit), not to one bound to a protocol.
 //
 // Needs CAP_NET_RAW: open() throws LldpSocketError with errno EPERM without it.
-import { errnoName } from '../netlink/errors.js';
+import { SocketCallError } from '../netlink/errors.js';
 import {
   MMSGHDR_LEN_OFFSET,
   MMSGHDR_SIZE,
@@ -66,20 +66,13 @@ export interface LldpFrame {
 export type LldpSocketOperation = 'socket' | 'setsockopt' | 'getsockopt' | 'bind' | 'recvmsg' | 'poll';
 
 /** A failed system call on the packet socket. */
-export class LldpSocketError extends Error {
+export class LldpSocketError extends SocketCallError<LldpSocketOperation> {
   readonly code = 'LLDP_SOCKET' as const;
   override readonly name = 'LldpSocketError';
-  readonly errnoName: string | undefined;
 
-  constructor(
-    readonly operation: LldpSocketOperation,
-    /** Positive errno (EPERM = 1 without CAP_NET_RAW). */
-    readonly errno: number,
-    detail?: string,
-  ) {
-    const name = errnoName(errno);
-    super(`packet socket ${operation} failed: ${name ?? 'errno'} (${errno})${detail === undefined ? '' : `: ${detail}`}`);
-    this.errnoName = name;
+  /** `errno` is positive (EPERM = 1 without CAP_NET_RAW). */
+  constructor(operation: LldpSocketOperation, errno: number, detail?: string) {
+    super('packet socket', operation, errno, { detail });
   }
 }
 

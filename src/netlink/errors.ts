@@ -91,25 +91,33 @@ export function errnoName(errno: number): string | undefined {
   return errnoNames.get(errno);
 }
 
-/** A failed system call on the netlink socket. */
-export class NetlinkSocketError extends Error {
-  readonly code = 'NETLINK_SOCKET' as const;
-  override readonly name = 'NetlinkSocketError';
+/** A failed system call on one of the exporter's sockets: "<socket> <call> failed: ENAME (n): detail". */
+export class SocketCallError<Operation extends string> extends Error {
   /** Symbolic errno ('ENOBUFS'), looked up from `errno` when not given. */
   readonly errnoName: string | undefined;
 
   constructor(
-    readonly operation: NetlinkSocketOperation,
+    socket: string,
+    readonly operation: Operation,
     /** Positive errno value (e.g. 105 for ENOBUFS). */
     readonly errno: number,
     options: { errnoName?: string; cause?: unknown; detail?: string } = {},
   ) {
     const name = options.errnoName ?? errnoName(errno);
     super(
-      `netlink ${operation} failed: ${name ?? 'errno'} (${errno})` +
-        (options.detail === undefined ? '' : `: ${options.detail}`),
+      `${socket} ${operation} failed: ${name ?? 'errno'} (${errno})` + (options.detail === undefined ? '' : `: ${options.detail}`),
       options.cause === undefined ? undefined : { cause: options.cause },
     );
     this.errnoName = name;
+  }
+}
+
+/** A failed system call on the netlink socket. */
+export class NetlinkSocketError extends SocketCallError<NetlinkSocketOperation> {
+  readonly code = 'NETLINK_SOCKET' as const;
+  override readonly name = 'NetlinkSocketError';
+
+  constructor(operation: NetlinkSocketOperation, errno: number, options: { errnoName?: string; cause?: unknown; detail?: string } = {}) {
+    super('netlink', operation, errno, options);
   }
 }
