@@ -3,7 +3,7 @@
 // within the shutdown deadline plus the exit flush's stall limit, with code 0.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { EXIT_STALL_LIMIT_MS } from '../../src/runtime/logger.js';
+import { EXIT_STALL_LIMIT_MS } from '../../src/runtime/fd-line-writer.js';
 import { MAIN, eventually } from '../helpers/exporter.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
 import { openUnreadPipe, type UnreadPipe } from '../helpers/unread-pipe.js';

@@ -5,11 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { EXIT_STALL_LIMIT_MS, MAX_BUFFERED_LOG_BYTES } from '../../src/runtime/logger.js';
+import { EXIT_STALL_LIMIT_MS, MAX_BUFFERED_LOG_BYTES } from '../../src/runtime/fd-line-writer.js';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 const TS = '2026-01-02T03:04:05.678Z';
 const LOGGER_URL = new URL('../../src/runtime/logger.js', import.meta.url).href;
+const WRITER_URL = new URL('../../src/runtime/fd-line-writer.js', import.meta.url).href;
 
 interface Child {
   readonly code: number | null;
@@ -115,7 +116,7 @@ test('FdLineWriter on a non-blocking pipe: short writes and EAGAIN go on from wh
   const n = 20_000; // ~1.7 MB through a 64 KiB pipe read late: writev comes back short or with EAGAIN
   const r = await runChild(
     `process.stderr; // Node makes the pipe O_NONBLOCK
-     const { FdLineWriter } = await import(${JSON.stringify(LOGGER_URL)});
+     const { FdLineWriter } = await import(${JSON.stringify(WRITER_URL)});
      const writer = new FdLineWriter(2); // not the shared one: no exit flush, only the asynchronous path
      for (let i = 0; i < ${n}; i += 1) {
        writer.write(\`ts=${TS} level=info msg=storm seq=\${String(i).padStart(7, '0')} pad=${'x'.repeat(40)}\\n\`);

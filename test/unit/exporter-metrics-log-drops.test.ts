@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { closeSync, openSync } from 'node:fs';
 import { test } from 'node:test';
-import { FdLineWriter, createLogger } from '../../src/runtime/logger.js';
+import { FdLineWriter } from '../../src/runtime/fd-line-writer.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 

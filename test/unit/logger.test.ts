@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writev } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FdLineWriter, LINGER_MS, createLogger, rateLimited, type Logger, type LoggerOptions, type WritevFn } from '../../src/runtime/logger.js';
+import { FdLineWriter, LINGER_MS, type WritevFn } from '../../src/runtime/fd-line-writer.js';
+import { createLogger, rateLimited, type Logger, type LoggerOptions } from '../../src/runtime/logger.js';
 import type { LogLevel } from '../../src/cli/config.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
