@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { VERSION } from './config.js';
 import type { CarrierLossLookup } from '../links/carrier-causes.js';
 import type { LinkEventLog } from '../links/event-log.js';
-import type { LinkState } from '../links/table.js';
+import type { LinkState } from '../links/link-record.js';
 import type { Neighbor } from '../lldp/neighbors.js';
 import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
 import { MetricsExposition, type CachedFamilies } from '../metrics/exposition.js';

@@ -42,7 +42,8 @@ import {
 } from './index.js';
 import type { LinkModes, LinkState as EthtoolLinkState } from './types.js';
 import type { Logger } from '../runtime/logger.js';
-import type { LinkChange, LinkTable } from '../links/table.js';
+import type { LinkChange } from '../links/link-change.js';
+import type { LinkTable } from '../links/table.js';
 import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
 import { EINVAL, ENODEV, EOPNOTSUPP, NLMSG_ERROR } from '../netlink/constants.js';
 import { decodeErrorMessage } from '../netlink/message.js';

@@ -13,7 +13,8 @@
 
 import { IF_OPER_LOWERLAYERDOWN, IF_OPER_UP } from '../rtnetlink/constants.js';
 import type { Clock } from '../runtime/clock.js';
-import type { LinkChange, LinkSnapshot, LinkState, LinkUpdated } from './table.js';
+import type { LinkChange, LinkUpdated } from './link-change.js';
+import type { LinkSnapshot, LinkState } from './link-record.js';
 
 /** Why a link lost carrier; `unknown` only for losses no message announced. */
 export type CarrierCause = 'admin' | 'protodown' | 'lower_layer' | 'no_active_members' | 'carrier' | 'unknown';

@@ -3,7 +3,8 @@
 
 import type { Logger } from '../runtime/logger.js';
 import { lossNote } from './carrier-causes.js';
-import type { LinkChange, LinkChangeListener, LinkTable } from './table.js';
+import type { LinkChange, LinkChangeListener } from './link-change.js';
+import type { LinkTable } from './table.js';
 
 export function linkChangeLog(logger: Logger): LinkChangeListener {
   return (change: LinkChange, table: LinkTable): void => {

@@ -10,8 +10,8 @@
 // for no JSON.
 // Nothing is allocated before the first event.
 
-import type { ApplyResult, LinkChangeListener } from './table.js';
-import { operStateName } from './table.js';
+import type { ApplyResult, LinkChangeListener } from './link-change.js';
+import { operStateName } from './link-record.js';
 import { lossesOf, shownCause, type CarrierCause } from './carrier-causes.js';
 
 export type TransitionType = 'carrier' | 'admin' | 'oper';

@@ -2,7 +2,8 @@
 // the LLDP multicast address on every link of the exporter's own table as links come (and leaves
 // it as they go), and turns the table's carrier changes into the store's stale marks. Counts are
 // plain numbers on the hot path, read by the metrics at each scrape.
-import type { LinkChange, LinkTable } from '../links/table.js';
+import type { LinkChange } from '../links/link-change.js';
+import type { LinkTable } from '../links/table.js';
 import type { Logger } from '../runtime/logger.js';
 import { decodeLldpdu, LLDP_DROP_REASONS } from './lldpdu.js';
 import { isLldpDestination } from './packet-socket.js';

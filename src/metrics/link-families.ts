@@ -9,7 +9,8 @@
 import { BRIDGE_PORT_STATE_NAMES, OPER_STATE_NAMES } from '../rtnetlink/constants.js';
 import { CARRIER_CAUSES, currentCause, noCarrierLosses, type CarrierLossLookup } from '../links/carrier-causes.js';
 import { nameSelected, type NameFilter } from '../links/name-filter.js';
-import { downSeconds, type LinkState, type LinkTable } from '../links/table.js';
+import { downSeconds, type LinkState } from '../links/link-record.js';
+import type { LinkTable } from '../links/table.js';
 import { ByteScratch } from './byte-scratch.js';
 import { counter, familyHeader, gauge, info, labelled, labelledCounter, stateSet, escapeLabelValue, type ExpositionFormat, type LinkFamily, type SampleContext } from './link-family.js';
 

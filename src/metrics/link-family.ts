@@ -9,7 +9,7 @@
 // left out of the exposition, headers included.
 
 import type { CarrierLossLookup } from '../links/carrier-causes.js';
-import type { LinkState } from '../links/table.js';
+import type { LinkState } from '../links/link-record.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 

@@ -8,7 +8,8 @@
 // relies on to drop stale entries, holds within each table exactly as the kernel keeps it.
 
 import { nameSelected, type NameFilter } from '../links/name-filter.js';
-import { LinkTable, type LinkChangeListener } from '../links/table.js';
+import type { LinkChangeListener } from '../links/link-change.js';
+import { LinkTable } from '../links/table.js';
 
 export interface Namespace {
   /** Our namespace's id for it (NETNSA_NSID, >= 0). */

@@ -6,7 +6,7 @@
 // script, and the Content-Security-Policy allows no inline script at all.
 
 import { createHash } from 'node:crypto';
-import { downSeconds, operStateName, type LinkState } from '../links/table.js';
+import { downSeconds, operStateName, type LinkState } from '../links/link-record.js';
 import { CARRIER_CAUSES, shownCause, type CarrierLossLookup, type CarrierLosses } from '../links/carrier-causes.js';
 import type { Neighbor } from '../lldp/neighbors.js';
 

@@ -7,7 +7,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { CARRIER_CAUSES, CarrierCauses, classifyCause, type CarrierCause } from '../../src/links/carrier-causes.js';
-import { LinkTable, type LinkState } from '../../src/links/table.js';
+import type { LinkState } from '../../src/links/link-record.js';
+import { LinkTable } from '../../src/links/table.js';
 import { LinkFamiliesRenderer, LINK_FAMILIES } from '../../src/metrics/link-families.js';
 import {
   IFF_LOWER_UP,

@@ -9,7 +9,9 @@ import {
   IF_OPER_UP,
 } from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
-import { LinkTable, type LinkChange, type LinkState } from '../../src/links/table.js';
+import type { LinkChange } from '../../src/links/link-change.js';
+import type { LinkState } from '../../src/links/link-record.js';
+import { LinkTable } from '../../src/links/table.js';
 import { NamespaceSet } from '../../src/netns/namespaces.js';
 import { linkChangeLog } from '../../src/links/change-log.js';
 import { createLogger } from '../../src/runtime/logger.js';

@@ -9,7 +9,8 @@ import {
   IF_OPER_UP,
 } from '../../src/rtnetlink/constants.js';
 import type { LinkMessage } from '../../src/netlink/types.js';
-import { LinkTable, downSeconds } from '../../src/links/table.js';
+import { downSeconds } from '../../src/links/link-record.js';
+import { LinkTable } from '../../src/links/table.js';
 
 /** A veth-like RTM_NEWLINK with kernel counters; override what the case needs. */
 function newlink(over: Partial<LinkMessage> & { ifindex: number }): LinkMessage {
