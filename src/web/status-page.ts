@@ -200,7 +200,9 @@ function row(link: LinkState, nowMs: number, losses: CarrierLossLookup | undefin
   const why =
     cause === undefined
       ? '<td class="cause"></td>'
-      : `<td class="cause"${cause === 'protodown' && link.protoDownReason !== undefined ? ` title="protodown reason 0x${link.protoDownReason.toString(16)}"` : ''}>${cause}</td>`;
+      : cause === 'protodown' && link.protoDownReason !== undefined
+        ? `<td class="cause" title="protodown reason 0x${link.protoDownReason.toString(16)}">protodown (reason 0x${link.protoDownReason.toString(16)})</td>`
+        : `<td class="cause">${cause}</td>`;
   const byCause = lossesByCause(losses?.(link));
   const lossText = Object.entries(byCause)
     .map(([c, n]) => `${c} ${n}`)

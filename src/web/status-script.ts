@@ -40,8 +40,9 @@ export const STATUS_SCRIPT = `'use strict';
   }
   function setCause(tr, cause, reason) {
     var td = cell(tr, 'cause');
-    td.textContent = cause || '';
-    if (cause === 'protodown' && reason !== undefined) td.title = 'protodown reason 0x' + Number(reason).toString(16);
+    var bits = cause === 'protodown' && reason !== undefined ? '0x' + Number(reason).toString(16) : '';
+    td.textContent = (cause || '') + (bits === '' ? '' : ' (reason ' + bits + ')');
+    if (bits !== '') td.title = 'protodown reason ' + bits;
     else td.removeAttribute('title');
   }
   function setLosses(tr, losses) {

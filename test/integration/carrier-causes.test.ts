@@ -207,7 +207,7 @@ describe('carrier-loss causes on the real kernel', { timeout: 120_000 }, () => {
     assert.equal(link['protodown_reason'], 1);
     assert.deepEqual(link['carrier_losses'], { protodown: 1 });
     const page = (await exporter.get('/')).text;
-    assert.match(page, /data-device="lsc-mvp".*<td class="cause" title="protodown reason 0x1">protodown<\/td>/);
+    assert.match(page, /data-device="lsc-mvp".*<td class="cause" title="protodown reason 0x1">protodown \(reason 0x1\)<\/td>/);
     // the kernel refuses to clear protodown while a reason is set
     await ns.run('ip', ['link', 'set', 'lsc-mvp', 'protodown_reason', '0', 'off']);
     await ns.run('ip', ['link', 'set', 'lsc-mvp', 'protodown', 'off']);

@@ -112,7 +112,7 @@ describe('carrier-loss causes in the log, the events, the API and the page', () 
     assert.ok(!html.includes('<b>'));
     assert.match(html, /<th[^>]*>Cause<\/th>/);
     assert.match(html, /<th[^>]*>Losses<\/th>/);
-    assert.match(html, /<td class="cause" title="protodown reason 0x3">protodown<\/td>/);
+    assert.match(html, /<td class="cause" title="protodown reason 0x3">protodown \(reason 0x3\)<\/td>/);
     assert.match(html, /<td class="losses" data-losses="\{&#34;protodown&#34;:1,&#34;lower_layer&#34;:1,&#34;unknown&#34;:1\}">protodown 1, lower_layer 1, unknown 1<\/td>/);
 
     table.apply(up({ carrierChanges: 10, carrierUpCount: 5, carrierDownCount: 5 }), clock.now());
