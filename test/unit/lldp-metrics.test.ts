@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LinkTable } from '../../src/links/table.js';
@@ -130,4 +131,28 @@ test('exporter counters: registered only with LLDP, every reason declared at 0',
   body = await metrics.renderPrometheus();
   assert.match(body, /^linkstate_exporter_lldp_frames_total 9$/m);
   assert.match(body, /^linkstate_exporter_lldp_frames_dropped_total\{reason="neighbor_limit"\} 2$/m);
+});
+
+test('passes promtool check metrics: the neighbour families and the exporter LLDP counters', async (t) => {
+  const { store, text } = setup();
+  store.receive(3, announce({ macPhy: { speedBytesPerSecond: 1_250_000_000, duplex: 'full' } }));
+  store.receive(2, announce({ chassisId: '52:54:00:00:00:01', portId: 'Ethernet1/1', systemName: 'sw "a"\\b' }));
+  store.carrierLost(2);
+  const metrics = new ExporterMetrics({ version: 'v', revision: 'r' }, () => 0);
+  metrics.registerLldp(['truncated', 'shutdown', 'neighbor_limit'], () => 7, () => 1);
+  const exposition = text() + (await metrics.renderPrometheus());
+  assert.match(exposition, /^linkstate_lldp_neighbor_stale\{device="eth0",.*\} 1$/m);
+  let out: string;
+  try {
+    out = execFileSync('promtool', ['check', 'metrics'], { input: exposition, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (error) {
+    const e = error as { code?: string; stdout?: string; stderr?: string };
+    if (e.code === 'ENOENT') {
+      if (process.env['CI'] === 'true') assert.fail('promtool not installed (apt-get install prometheus)');
+      t.skip('promtool not installed');
+      return;
+    }
+    assert.fail(`promtool check metrics failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+  assert.equal(out.trim(), '');
 });
