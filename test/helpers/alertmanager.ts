@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Netns } from './netns.js';
-import { waitFor } from './repo.js';
+import { spawnReady } from './prometheus.js';
 
 /** One alert of a webhook notification (Alertmanager's webhook payload, version 4). */
 export interface WebhookAlert {
@@ -111,7 +111,8 @@ export async function startAlertmanager(ns: Netns, opts: AlertmanagerOptions): P
   writeFileSync(configFile, stringify(config));
   const data = join(opts.dir, 'alertmanager');
   mkdirSync(data, { recursive: true });
-  const child = ns.spawn(
+  return spawnReady(
+    ns,
     'prometheus-alertmanager',
     [
       `--config.file=${configFile}`,
@@ -121,22 +122,6 @@ export async function startAlertmanager(ns: Netns, opts: AlertmanagerOptions): P
       '--cluster.listen-address=',
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    opts.port,
   );
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
-  const base = `http://127.0.0.1:${opts.port}`;
-  await waitFor(
-    'Alertmanager /-/ready',
-    async () => {
-      if (exited !== undefined) throw new Error(`prometheus-alertmanager exited with ${exited}:\n${output}`);
-      return (await fetch(`${base}/-/ready`).catch(() => undefined))?.status === 200;
-    },
-    30_000,
-    200,
-  );
-  return { child, base, log: () => output };
 }

@@ -69,31 +69,12 @@ export async function startPrometheus(ns: Netns, opts: PrometheusOptions): Promi
   writeFileSync(configFile, stringify(config));
   const data = join(opts.dir, 'data');
   mkdirSync(data, { recursive: true });
-  const child = ns.spawn(
-    'prometheus',
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${data}`,
-      `--web.listen-address=127.0.0.1:${opts.port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
-  const base = `http://127.0.0.1:${opts.port}`;
-  await waitFor(
-    'Prometheus /-/ready',
-    async () => {
-      if (exited !== undefined) throw new Error(`prometheus exited with ${exited}:\n${output}`);
-      return (await fetch(`${base}/-/ready`)).status === 200;
-    },
-    30_000,
-    200,
-  );
+  const { child, base, log } = await spawnReady(ns, 'prometheus', [
+    `--config.file=${configFile}`,
+    `--storage.tsdb.path=${data}`,
+    `--web.listen-address=127.0.0.1:${opts.port}`,
+    '--log.level=warn',
+  ], opts.port);
 
   async function api<T>(path: string, body?: URLSearchParams): Promise<T> {
     const res = await fetch(base + path, body === undefined ? {} : { method: 'POST', body });
@@ -105,7 +86,7 @@ export async function startPrometheus(ns: Netns, opts: PrometheusOptions): Promi
   return {
     child,
     base,
-    log: () => output,
+    log,
     async query(expr) {
       const data = await api<{ resultType: string; result: unknown }>('/api/v1/query', new URLSearchParams({ query: expr }));
       if (data.resultType === 'scalar') {
@@ -196,4 +177,33 @@ export function withAlertingLinks(alertsYaml: string, expr: string): string {
   const line = match[0].slice(match[0].lastIndexOf('\n') + 1);
   const at = match.index + match[0].length - line.length;
   return alertsYaml.slice(0, at) + line.replace(match[2]!, expr) + alertsYaml.slice(at + line.length);
+}
+
+/**
+ * Starts a Prometheus-family server (prometheus, prometheus-alertmanager) in `ns` listening on
+ * 127.0.0.1:`port`, and waits until its /-/ready answers 200; its output is kept for errors.
+ */
+export async function spawnReady(
+  ns: Netns,
+  command: string,
+  args: readonly string[],
+  port: number,
+): Promise<{ child: ChildProcess; base: string; log: () => string }> {
+  const child = ns.spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(
+    `${command} /-/ready`,
+    async () => {
+      if (exited !== undefined) throw new Error(`${command} exited with ${exited}:\n${output}`);
+      return (await fetch(`${base}/-/ready`).catch(() => undefined))?.status === 200;
+    },
+    30_000,
+    200,
+  );
+  return { child, base, log: () => output };
 }

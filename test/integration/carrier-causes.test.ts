@@ -11,6 +11,7 @@ import { eventually, startExporter, type RunningExporter } from '../helpers/expo
 import { parseSamples, sampleValue, type Sample } from '../helpers/exposition.js';
 import { DISABLE_IPV6, readKernelCounters } from '../helpers/kernel-match.js';
 import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
+import { createVethLab } from '../helpers/veth-lab.js';
 import { openEvents, type SseStream } from '../helpers/sse-client.js';
 import { holdTap } from '../helpers/tap.js';
 
@@ -272,12 +273,7 @@ describe('carrier-loss causes through receive-buffer overruns', { timeout: 180_0
 
   before(async (t) => {
     if (!requireRoot(t as never)) return;
-    ns = await createNetns('lscause-overrun');
-    await ns.run('sysctl', DISABLE_IPV6);
-    const lines: string[] = [];
-    for (let i = 0; i < PAIRS; i++) lines.push(`link add lsco${i} type veth peer name lscp${i} group ${GROUP}`);
-    for (let i = 0; i < PAIRS; i++) lines.push(`link set lsco${i} up`, `link set lscp${i} up`);
-    await ns.ipBatch(lines);
+    ns = await createVethLab('lscause-overrun', PAIRS, 'lsco', 'lscp', () => GROUP);
     leave = enterNetns(ns.name);
   });
 

@@ -11,8 +11,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually, startExporter, type RunningExporter } from '../helpers/exporter.js';
 import { parseSamples, sampleValue } from '../helpers/exposition.js';
-import { DISABLE_IPV6, expectExact } from '../helpers/kernel-match.js';
-import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
+import { expectExact } from '../helpers/kernel-match.js';
+import { enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
+import { createVethLab } from '../helpers/veth-lab.js';
 
 const PAIRS = 1000;
 const GROUP = 31;
@@ -24,12 +25,7 @@ describe('a storm that keeps the receive queue full through the resync', { timeo
 
   before(async (t) => {
     if (!requireRoot(t as never)) return;
-    ns = await createNetns('lsx-congest');
-    await ns.run('sysctl', DISABLE_IPV6);
-    const lines: string[] = [];
-    for (let i = 0; i < PAIRS; i++) lines.push(`link add lnk${i} type veth peer name peer${i} group ${GROUP}`);
-    for (let i = 0; i < PAIRS; i++) lines.push(`link set lnk${i} up`, `link set peer${i} up`);
-    await ns.ipBatch(lines);
+    ns = await createVethLab('lsx-congest', PAIRS, 'lnk', 'peer', () => GROUP);
     leave = enterNetns(ns.name);
   });
 

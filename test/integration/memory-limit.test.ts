@@ -21,8 +21,9 @@ import {
 } from '../helpers/cgroup.js';
 import { eventually, MAIN } from '../helpers/exporter.js';
 import { parseSamples, sampleValue, type Sample } from '../helpers/exposition.js';
-import { DISABLE_IPV6, expectExact, mib, readKernelCounters } from '../helpers/kernel-match.js';
-import { createNetns, enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
+import { expectExact, mib, readKernelCounters } from '../helpers/kernel-match.js';
+import { enterNetns, requireRoot, type Netns } from '../helpers/netns.js';
+import { createVethLab } from '../helpers/veth-lab.js';
 
 const PAIRS = 500; // 1,001 interfaces with lo
 const STORM_PEERS = 50;
@@ -199,12 +200,7 @@ describe('exporter under the shipped memory limits, through a storm at 1,001 int
 
   before(async (t) => {
     if (!requireRoot(t as never)) return;
-    ns = await createNetns('lsx-mem');
-    await ns.run('sysctl', DISABLE_IPV6);
-    const lines: string[] = [];
-    for (let i = 0; i < PAIRS; i++) lines.push(`link add lnk${i} type veth peer name peer${i} group ${i < STORM_PEERS ? STORM_GROUP : 0}`);
-    for (let i = 0; i < PAIRS; i++) lines.push(`link set lnk${i} up`, `link set peer${i} up`);
-    await ns.ipBatch(lines);
+    ns = await createVethLab('lsx-mem', PAIRS, 'lnk', 'peer', (i) => (i < STORM_PEERS ? STORM_GROUP : 0));
     // Carrier changes wait behind the kernel's linkwatch backlog until every veth is operationally up.
     const netns = ns;
     await eventually(
