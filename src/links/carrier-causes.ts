@@ -16,11 +16,11 @@ import type { Clock } from '../runtime/clock.js';
 import type { LinkChange, LinkUpdated } from './link-change.js';
 import type { LinkSnapshot, LinkState } from './link-record.js';
 
-/** Why a link lost carrier; `unknown` only for losses no message announced. */
-export type CarrierCause = 'admin' | 'protodown' | 'lower_layer' | 'no_active_members' | 'carrier' | 'unknown';
-
 /** Every cause, in export order. */
-export const CARRIER_CAUSES: readonly CarrierCause[] = ['admin', 'protodown', 'lower_layer', 'no_active_members', 'carrier', 'unknown'];
+export const CARRIER_CAUSES = ['admin', 'protodown', 'lower_layer', 'no_active_members', 'carrier', 'unknown'] as const;
+
+/** Why a link lost carrier; `unknown` only for losses no message announced. */
+export type CarrierCause = (typeof CARRIER_CAUSES)[number];
 
 /** Masters that have carrier exactly while one of their members is active. */
 const AGGREGATES: ReadonlySet<string> = new Set(['bridge', 'bond', 'team']);

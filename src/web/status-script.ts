@@ -3,6 +3,7 @@
 // It filters the table, keeps "3 min ago" current, lists events from GET /api/v1/events and
 // applies live ones to the rows. Untrusted text (device names, aliases) only goes through
 // textContent, never innerHTML. This module is imported only when the script is requested.
+import { CARRIER_CAUSES } from '../links/carrier-causes.js';
 
 export const STATUS_SCRIPT = `'use strict';
 (function () {
@@ -11,7 +12,7 @@ export const STATUS_SCRIPT = `'use strict';
   var filter = document.getElementById('filter');
   var streamNote = document.getElementById('stream');
   var MAX_EVENTS = 200;
-  var CAUSES = ['admin', 'protodown', 'lower_layer', 'no_active_members', 'carrier', 'unknown'];
+  var CAUSES = ${JSON.stringify(CARRIER_CAUSES)};
   var live = false;
 
   function ago(ms) {
