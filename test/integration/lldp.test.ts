@@ -110,7 +110,7 @@ test('lldpd at the other end of a veth: shown within seconds, kept stale after c
     assert.ok(body.includes(`linkstate_lldp_neighbor_info{${moved},port_description="moved",system_name="leaf-09",`), body);
     assert.equal(sample(body, 'linkstate_lldp_neighbor_stale', id), undefined, 'the stale neighbour gave way');
     assert.equal((body.match(/^linkstate_lldp_neighbor_info\{/gm) ?? []).length, 1, 'one neighbour');
-    assert.match(exporter.log(), /lldp neighbor.*system_name=leaf-09/);
+    await exporter.logged(/lldp neighbor.*system_name=leaf-09/);
   });
 });
 
