@@ -271,7 +271,7 @@ export class FdLineWriter {
     this.#queuedLines = [];
     this.#queuedBytes = 0;
     // One bound for the whole flush, not per stall: a reader that keeps taking a little would
-    // otherwise hold the exit for as long as the queue (up to 16 MiB) takes it.
+    // otherwise hold the exit for as long as the queue (up to MAX_BUFFERED_LOG_BYTES) takes it.
     const deadline = performance.now() + EXIT_STALL_LIMIT_MS;
     for (const buffer of pending) {
       let offset = 0;

@@ -38,8 +38,9 @@ export interface LoggerOptions {
   /**
    * Where lines go, one write() per line ending in '\n'. Default: stderr through the process's
    * one FdLineWriter, which never blocks the event loop when the reader of stderr falls behind
-   * during a storm of carrier changes; beyond 16 MiB of unwritten log the newest lines are
-   * dropped (counted in droppedLines), never the scrape. It is flushed synchronously at exit.
+   * during a storm of carrier changes; beyond MAX_BUFFERED_LOG_BYTES of unwritten log the
+   * newest lines are dropped (counted in droppedLines), never the scrape. It is flushed
+   * synchronously at exit.
    */
   destination?: { write(line: string): unknown };
   /** Clock for `ts` (milliseconds since the epoch); default Date.now. */

@@ -3,8 +3,8 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { v8FlagsApplied } from './v8-flags.js';
 
 /**
- * With the young generation held at 1 MiB per semi-space (v8-flags.ts), a storm scavenges every
- * MiB it allocates and the collector takes a large share of the main thread; letting the space
+ * With the young generation held small (the semi-space flags of v8-flags.ts), a storm scavenges
+ * every MiB it allocates and the collector takes a large share of the main thread; letting the space
  * grow while a storm lasts makes storms cheaper for a few MB more (docs/design.md, Measured
  * trade-offs). V8's memory reducer shrinks it again once allocation stops, and the factor goes
  * back to 1 a second after the last storm round, so start-up and scrapes at rest keep the small
