@@ -17,6 +17,9 @@
 // Why not Node's own check: its connectionsCheckingInterval is a setInterval that runs for as
 // long as the server listens (test/unit/slow-client-guard.test.ts shows it), a wake-up every
 // interval on an idle exporter.
+// The deadlines are ref'd timers: Node keeps the emptied list of a cleared unref'd timer (one list
+// per duration) until it was due and wakes the loop for it then; a ref'd one's list goes with it.
+// The exporter ends by process.exit, so an open connection's deadline never holds its exit.
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
@@ -33,6 +36,14 @@ export function exemptFromResponseTimeout(res: ServerResponse): void {
   longLived.add(res);
 }
 
+/**
+ * Clears a deadline through its own handle: a socket's close can come a turn after the server's,
+ * when a test may have mocked the global clearTimeout, which would leave a real, ref'd timer armed.
+ */
+function cancel(timer: NodeJS.Timeout | undefined): void {
+  timer?.[Symbol.dispose]();
+}
+
 /** Drops a connection now, with what is queued on it: a reset on plain TCP frees the kernel's buffers too. */
 function cut(socket: Socket): void {
   if ('encrypted' in socket || typeof socket.resetAndDestroy !== 'function') socket.destroy();
@@ -47,14 +58,13 @@ export function guardSlowClients(
   const deadlines = new WeakMap<Socket, NodeJS.Timeout>();
   const started = new WeakMap<Socket, number>();
   const arm = (socket: Socket, ms: number, req?: IncomingMessage): NodeJS.Timeout | undefined => {
-    clearTimeout(deadlines.get(socket));
+    cancel(deadlines.get(socket));
     if (ms <= 0 || socket.destroyed) return undefined;
     const timer = setTimeout(() => {
       if (socket.destroyed || req?.complete === true) return;
       socket.end(REQUEST_TIMEOUT_RESPONSE);
       socket.destroySoon();
     }, ms);
-    timer.unref();
     deadlines.set(socket, timer);
     return timer;
   };
@@ -62,17 +72,17 @@ export function guardSlowClients(
     // The first request's time counts from here; later ones on the connection from their headers.
     started.set(socket, Date.now());
     arm(socket, timeouts.headersTimeoutMs);
-    socket.once('close', () => clearTimeout(deadlines.get(socket)));
+    socket.once('close', () => cancel(deadlines.get(socket)));
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
-    clearTimeout(deadlines.get(socket));
+    cancel(deadlines.get(socket));
     const since = started.get(socket) ?? Date.now();
     started.delete(socket);
     if (timeouts.requestTimeoutMs > 0 && !req.complete) {
       const timer = arm(socket, Math.max(1, timeouts.requestTimeoutMs - (Date.now() - since)), req);
       res.once('close', () => {
-        if (deadlines.get(socket) === timer) clearTimeout(timer);
+        if (deadlines.get(socket) === timer) cancel(timer);
       });
     }
     res.once('finish', () => arm(socket, timeouts.keepAliveTimeoutMs + timeouts.headersTimeoutMs));
@@ -81,8 +91,7 @@ export function guardSlowClients(
       const timer = setTimeout(() => {
         if (!res.writableFinished && !longLived.has(res) && !socket.destroyed) cut(socket);
       }, responseMs);
-      timer.unref();
-      res.once('close', () => clearTimeout(timer));
+      res.once('close', () => cancel(timer));
     }
   });
 }
