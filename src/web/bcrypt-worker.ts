@@ -59,7 +59,6 @@ export class BcryptWorker implements BcryptComparer {
 
   #start(): Worker {
     const worker = new Worker(this.#script, { resourceLimits: RESOURCE_LIMITS, stdout: true, stderr: true });
-    worker.unref(); // never what keeps the process alive
     this.started += 1;
     worker.on('message', (reply: CompareReply) => {
       const waiter = this.#pending.get(reply.id);
@@ -73,6 +72,8 @@ export class BcryptWorker implements BcryptComparer {
     };
     worker.on('error', lost);
     worker.on('exit', (code) => lost(new Error(`bcrypt worker exited with code ${code}`)));
+    // Never what keeps the process alive; after the listeners, as adding a 'message' one refs it again.
+    worker.unref();
     return worker;
   }
 
