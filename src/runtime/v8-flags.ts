@@ -8,13 +8,16 @@
 //   the receive path lets it grow to 8 MiB (young-generation.ts) and holds it at 1 again after.
 // - --optimize-for-size: V8 favours memory over speed, notably a smaller old-generation growing
 //   factor, so garbage promoted during a storm is collected sooner.
+// - --no-maglev: hot functions go from the baseline tier to TurboFan without V8's middle
+//   compiler; its code, the binary's pages behind it and its compile zones stay out of memory
+//   (resident after the scrapes of a large host), for no CPU a scrape or a storm showed.
 //
 // Each flag was kept for a gain measured on one V8 (docs/design.md, Measured trade-offs). V8
 // prints an error on stderr for a flag it does not know and flags come and go between its
 // versions, so they are set on that V8 only: another runtime runs with V8's defaults.
 import { setFlagsFromString } from 'node:v8';
 
-export const V8_FLAGS: readonly string[] = ['--semi-space-growth-factor=1', '--optimize-for-size'];
+export const V8_FLAGS: readonly string[] = ['--semi-space-growth-factor=1', '--optimize-for-size', '--no-maglev'];
 
 /** The V8 (major.minor: Node.js 24's) the flags were measured on. */
 export const V8_FLAGS_MEASURED_ON = '13.6';

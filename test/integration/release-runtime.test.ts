@@ -30,7 +30,7 @@ describe('the pinned runtime', () => {
     assert.ok(v8FlagsApply(), `the exporter's flags are set on V8 ${process.versions.v8}`);
     const options = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' }).stdout;
     for (const flag of V8_FLAGS) {
-      const name = flag.replace(/^--/, '').replace(/=.*$/, '');
+      const name = flag.replace(/^--(no-)?/, '').replace(/=.*$/, '');
       assert.ok(new RegExp(`^\\s+--${name} `, 'm').test(options), `${flag} is a V8 option of ${process.version}`);
     }
   });
