@@ -10,7 +10,8 @@
 //   factor, so garbage promoted during a storm is collected sooner.
 // - --no-maglev: hot functions go from the baseline tier to TurboFan without V8's middle
 //   compiler; its code, the binary's pages behind it and its compile zones stay out of memory
-//   (resident after the scrapes of a large host), for no CPU a scrape or a storm showed.
+//   (resident after the scrapes of a large host), for a little CPU per scrape and none a storm
+//   showed (docs/design.md).
 //
 // Each flag was kept for a gain measured on one V8 (docs/design.md, Measured trade-offs). V8
 // prints an error on stderr for a flag it does not know and flags come and go between its
