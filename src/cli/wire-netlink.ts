@@ -81,6 +81,7 @@ export function wireNetlink({ config, namespaces, metrics, logger, events, expor
     discovery,
     metrics,
     logger,
+    onBacklog: (behind) => ethtool?.holdForBacklog(behind),
   });
 
   return {

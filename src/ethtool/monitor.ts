@@ -73,6 +73,8 @@ export interface EthtoolMonitorOptions {
   readonly minIntervalMs?: number;
   /** First and largest delay before reopening a failed socket. */
   readonly reopenBackoffMs?: { readonly initial: number; readonly max: number };
+  /** Longest that requests wait for the rtnetlink socket's backlog (holdForBacklog) (default 1 s). */
+  readonly maxHoldMs?: number;
 }
 
 const MODES_UNSUPPORTED = 1;
@@ -111,6 +113,7 @@ export class EthtoolMonitor {
       maxInFlight: opts.maxInFlightLinks ?? 64,
       lostAfterMs: opts.lostAfterMs ?? 5000,
       minIntervalMs: opts.minIntervalMs ?? 2000,
+      maxHoldMs: opts.maxHoldMs ?? 1000,
       active: () => this.#phase === 'ready',
       exists: (ifindex) => this.#table.get(ifindex) !== undefined,
       asksAnything: (ifindex) => this.#client.socket !== undefined && (this.#unsupported.get(ifindex) ?? 0) !== (MODES_UNSUPPORTED | STATE_UNSUPPORTED),
@@ -192,6 +195,14 @@ export class EthtoolMonitor {
         return;
     }
   };
+
+  /**
+   * Told by the link monitor after each batch whether its socket still has a backlog: requests
+   * wait meanwhile (their sendto would block the loop on rtnl_lock), for at most maxHoldMs.
+   */
+  holdForBacklog(behind: boolean): void {
+    this.#pacer.hold(behind);
+  }
 
   /** Asks LINKMODES_GET and LINKSTATE_GET for a link, coalesced (see the header). */
   want(ifindex: number): void {

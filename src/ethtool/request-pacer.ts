@@ -6,7 +6,10 @@
 //   asked when it is over (hold-down);
 // - at most maxInFlight pairs out at once; the rest wait in an insertion-ordered set;
 // - a pair unanswered for lostAfterMs is taken as lost (a reply the kernel dropped on a full
-//   receive queue) and frees its slot.
+//   receive queue) and frees its slot;
+// - while the rtnetlink socket has a backlog, requests wait (hold), for at most maxHoldMs: each
+//   GET takes rtnl_lock inside our sendto, which a storm's own requests hold, so a request sent
+//   then stalls the event loop that is working through the storm's notifications.
 // The pacer knows links by ifindex and requests by seq; what is sent and how replies are applied
 // is the monitor's.
 
@@ -39,6 +42,8 @@ export interface RequestPacerOptions {
   readonly lostAfterMs: number;
   /** Least time between two pairs for one link (0: none). */
   readonly minIntervalMs: number;
+  /** Longest that hold(true) keeps requests back. */
+  readonly maxHoldMs: number;
   /** Requests may go out (the family is resolved). */
   readonly active: () => boolean;
   /** The link is still in the table. */
@@ -66,6 +71,8 @@ export class RequestPacer {
   #delayDueMs = Infinity;
   /** while pairs are in flight: expires those unanswered for lostAfterMs (replies dropped on a congested socket) */
   #lostTimer: ClockTimer | undefined;
+  /** since when requests are held for a backlog; undefined: not held */
+  #heldSinceMs: number | undefined;
 
   constructor(opts: RequestPacerOptions) {
     this.#opts = opts;
@@ -100,11 +107,29 @@ export class RequestPacer {
       this.#forget(ask); // its replies were lost
     }
     if (this.#holdDown(ifindex)) return;
-    if (this.#asks.size >= this.#opts.maxInFlight && !this.#expireOldest()) {
+    if (this.#held() || (this.#asks.size >= this.#opts.maxInFlight && !this.#expireOldest())) {
       this.#waiting.add(ifindex);
       return;
     }
     this.#send(ifindex);
+  }
+
+  /**
+   * The rtnetlink socket has a backlog (true) or was read empty (false). While it has one and for
+   * at most maxHoldMs from its start, nothing is sent; what was asked meanwhile goes out after.
+   */
+  hold(behind: boolean): void {
+    if (behind) {
+      this.#heldSinceMs ??= this.#clock.now();
+      return;
+    }
+    if (this.#heldSinceMs === undefined) return;
+    this.#heldSinceMs = undefined;
+    this.pump();
+  }
+
+  #held(): boolean {
+    return this.#heldSinceMs !== undefined && this.#clock.now() - this.#heldSinceMs < this.#opts.maxHoldMs;
   }
 
   /** Every link is asked about again (what was in flight may be lost). */
@@ -129,7 +154,7 @@ export class RequestPacer {
 
   /** Fills free slots from the waiting links. */
   pump(): void {
-    if (!this.#opts.active()) return;
+    if (!this.#opts.active() || this.#held()) return;
     for (const ifindex of this.#waiting) {
       if (this.#asks.size >= this.#opts.maxInFlight && !this.#expireOldest()) return;
       this.#waiting.delete(ifindex);
@@ -150,6 +175,7 @@ export class RequestPacer {
 
   /** Forgets every request in flight or waiting, and stops the timers. */
   reset(): void {
+    this.#heldSinceMs = undefined;
     this.#asks.clear();
     this.#bySeq.clear();
     this.#waiting.clear();

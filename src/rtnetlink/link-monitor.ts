@@ -78,6 +78,8 @@ export interface MonitorOptions {
   readonly dumpStallMs?: number;
   /** Interval of the rate limit on drop warnings. */
   readonly dropLogIntervalMs?: number;
+  /** Told after each batch whether the socket still holds unread messages (a storm is on). */
+  readonly onBacklog?: (behind: boolean) => void;
 }
 
 export class LinkMonitor {
@@ -171,6 +173,7 @@ export class LinkMonitor {
         else this.#handleSocketError(event.error);
       }
       this.#dumps.afterBatch(drained);
+      this.#opts.onBacklog?.(!drained);
     } finally {
       this.#flushMessageCounts();
     }

@@ -293,6 +293,36 @@ describe('ethtool client', () => {
     assert.ok(sent >= links * 2 * 2, `but asked: ${sent}`);
   });
 
+  it('holds its requests while the rtnetlink socket has a backlog, sends them once it is read empty, and holds at most maxHoldMs', () => {
+    const k = setup({ links: 3 });
+    k.resolve();
+    k.answer(k.take());
+    k.client.holdForBacklog(true);
+    k.carrier(2, false, 3);
+    k.carrier(3, false, 3);
+    k.advance(500);
+    k.client.holdForBacklog(true);
+    assert.equal(k.take().length, 0, 'nothing sent while the storm is being read');
+    k.client.holdForBacklog(false);
+    const released = k.take();
+    assert.deepEqual(released.map((r) => r.ifindex).sort(), [2, 2, 3, 3], 'both links asked once it is read empty');
+    k.answer(released);
+
+    k.client.holdForBacklog(true);
+    k.carrier(2, true, 4);
+    k.advance(999);
+    assert.equal(k.take().length, 0, 'held until maxHoldMs');
+    k.advance(1);
+    k.carrier(3, true, 4);
+    const late = k.take();
+    assert.deepEqual(late.map((r) => r.ifindex), [3, 3], 'after maxHoldMs a change is asked at once, backlog or not');
+    k.answer(late);
+    assert.deepEqual(k.take().map((r) => r.ifindex), [2, 2], 'and what waited goes out with the next replies');
+    k.client.holdForBacklog(true);
+    k.carrier(4, false, 3);
+    assert.deepEqual(k.take().map((r) => r.ifindex), [4, 4], 'a backlog that outlasted maxHoldMs holds nothing until it is read empty');
+  });
+
   it('asks each link once at start even when there are more links than the window', () => {
     const k = setup({ links: 300, maxInFlightLinks: 64 });
     k.resolve();

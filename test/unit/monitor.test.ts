@@ -32,7 +32,7 @@ interface Harness {
   socket(): FakeSocket;
 }
 
-function harness(opts: { failOpen?: number; onChange?: (change: LinkChange) => void } = {}): Harness {
+function harness(opts: { failOpen?: number; onChange?: (change: LinkChange) => void; onBacklog?: (behind: boolean) => void } = {}): Harness {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -62,6 +62,7 @@ function harness(opts: { failOpen?: number; onChange?: (change: LinkChange) => v
     clock,
     reopenBackoffMs: { initial: 5, max: 20 },
     dumpStallMs: 150,
+    ...(opts.onBacklog === undefined ? {} : { onBacklog: opts.onBacklog }),
   });
   return { monitor, table, metrics, sockets, logs, clock, socket: () => sockets[sockets.length - 1] as FakeSocket };
 }
@@ -97,6 +98,20 @@ describe('LinkMonitor', () => {
     s.kernel(dumpDone(s, seq));
     assert.equal(h.monitor.ready, true);
     assert.equal(h.table.size, 2);
+  });
+
+  it('tells after each batch whether the socket still holds unread messages', async () => {
+    const told: boolean[] = [];
+    const h = harness({ onBacklog: (behind) => told.push(behind) });
+    h.monitor.start();
+    const s = h.socket();
+    s.kernel(dumpDone(s, s.sentSeq(0)));
+    const notification = { kind: 'datagram', data: linkMessageBytes(veth(1)), senderPid: 0, truncated: false } as const;
+    s.deliverBatch([notification], false);
+    s.deliverBatch([notification], false);
+    s.deliverBatch([], true);
+    assert.deepEqual(told, [false, true, true, false]);
+    await h.monitor.close();
   });
 
   it('drops and counts a datagram from a user-space sender, and does not apply it', async () => {
