@@ -15,8 +15,8 @@
 //   off without an answer. Event streams, which never end, are exempted by their route.
 // A client that misses its deadline is answered 408 and cut off, as Node would.
 // Why not Node's own check: its connectionsCheckingInterval is a setInterval that runs for as
-// long as the server listens (test/unit/slow-client-guard.test.ts shows it), a wake-up every
-// interval on an idle exporter.
+// long as the server listens, a wake-up every interval on an idle exporter
+// (test/integration/web-idle.test.ts watches the server's main thread for wake-ups).
 // The deadlines are ref'd timers: Node keeps the emptied list of a cleared unref'd timer (one list
 // per duration) until it was due and wakes the loop for it then; a ref'd one's list goes with it.
 // The exporter ends by process.exit, so an open connection's deadline never holds its exit.
