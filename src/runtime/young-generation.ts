@@ -54,9 +54,9 @@ export function createYoungGeneration(
     stormRound(nowMs) {
       lastStormRoundMs = nowMs;
       stormy = true;
-      // One heap-statistics call per round that ended on its bound, on every such round: once
-      // held at 8 MiB, V8 may shrink the space again at a scavenge, and the next round lets it
-      // grow back, so the space stays near 8 MiB while the storm lasts.
+      // One heap-statistics call per round that ended on its bound, on every such round: once at
+      // STORM_NEW_SPACE_BYTES, V8 may shrink the space again at a scavenge, and the next round
+      // lets it grow back, so the space stays near that size while the storm lasts.
       setGrowing(hooks.newSpaceBytes() < STORM_NEW_SPACE_BYTES);
     },
     quietRound(nowMs) {

@@ -1,6 +1,7 @@
 // LLDPDUs built to the 802.1AB layout, for the built fixtures and the tests: each TLV a 16-bit
 // header (type << 9 | length) and its value. Written from the standard, not from the decoder.
 import type { LldpDecodeResult } from '../../src/lldp/lldpdu.js';
+import type { NeighborAnnouncement } from '../../src/lldp/neighbors.js';
 import type { LldpdNeighborView } from './lldpd.js';
 
 /** test/fixtures/lldp/*.json, written by scripts/record-lldp-fixtures.ts beside each frame. */
@@ -72,4 +73,19 @@ export function ethernetFrame(source: readonly number[], payload: Buffer, destin
   Buffer.from(source).copy(header, 6);
   header.writeUInt16BE(ethertype, 12);
   return Buffer.concat([header, payload]);
+}
+
+/** A decoded neighbour as the collector hands it to the store: leaf-07's Ethernet1/12, overridable. */
+export function neighborAnnouncement(over: Partial<NeighborAnnouncement> = {}): NeighborAnnouncement {
+  return {
+    chassisIdSubtype: 4,
+    chassisId: '52:54:00:aa:bb:cc',
+    portIdSubtype: 7,
+    portId: 'Ethernet1/12',
+    ttlSeconds: 120,
+    portDescription: 'to db-12 eth3',
+    systemName: 'leaf-07',
+    managementAddress: '192.0.2.7',
+    ...over,
+  };
 }

@@ -3,10 +3,11 @@ import { promtoolCheckMetrics } from '../helpers/promtool.js';
 import assert from 'node:assert/strict';
 import { LinkTable } from '../../src/links/table.js';
 import { AF_UNSPEC, IFF_LOWER_UP, IFF_UP } from '../../src/rtnetlink/constants.js';
-import { NeighborStore, type NeighborAnnouncement } from '../../src/lldp/neighbors.js';
+import { NeighborStore } from '../../src/lldp/neighbors.js';
 import { LldpNeighborFamilies } from '../../src/metrics/lldp-families.js';
 import { ExporterMetrics } from '../../src/metrics/exporter-metrics.js';
 import { ManualClock } from '../helpers/manual-clock.js';
+import { neighborAnnouncement } from '../helpers/lldp-bytes.js';
 
 const START_MS = 1_790_000_000_000;
 
@@ -17,19 +18,7 @@ function link(table: LinkTable, ifindex: number, ifname: string): void {
   );
 }
 
-function announce(over: Partial<NeighborAnnouncement> = {}): NeighborAnnouncement {
-  return {
-    chassisIdSubtype: 4,
-    chassisId: '52:54:00:aa:bb:cc',
-    portIdSubtype: 7,
-    portId: 'Ethernet1/12',
-    ttlSeconds: 120,
-    portDescription: 'to db-12 eth3',
-    systemName: 'leaf-07',
-    managementAddress: '192.0.2.7',
-    ...over,
-  };
-}
+const announce = neighborAnnouncement;
 
 function setup(filter: { include?: RegExp; exclude?: RegExp } = {}) {
   const clock = new ManualClock(START_MS);

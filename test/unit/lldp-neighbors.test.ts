@@ -2,23 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { NeighborStore, PER_PORT_NEIGHBORS, type NeighborAnnouncement } from '../../src/lldp/neighbors.js';
+import { NeighborStore, PER_PORT_NEIGHBORS } from '../../src/lldp/neighbors.js';
 import { ManualClock } from '../helpers/manual-clock.js';
+import { neighborAnnouncement } from '../helpers/lldp-bytes.js';
 
 const HOLD_MS = 3600_000;
 
-function announce(over: Partial<NeighborAnnouncement> = {}): NeighborAnnouncement {
-  return {
-    chassisIdSubtype: 4,
-    chassisId: '52:54:00:aa:bb:cc',
-    portIdSubtype: 7,
-    portId: 'Ethernet1/12',
-    ttlSeconds: 120,
-    portDescription: 'to db-12 eth3',
-    systemName: 'leaf-07',
-    ...over,
-  };
-}
+const announce = neighborAnnouncement;
 
 function store(clock = new ManualClock(), holdTimeMs = HOLD_MS): { clock: ManualClock; s: NeighborStore } {
   return { clock, s: new NeighborStore({ clock, holdTimeMs }) };
