@@ -56,6 +56,18 @@ const container = (ds: Obj): Obj => {
   return containers[0];
 };
 
+/** A container run as root with every capability dropped but `add`, unprivileged, read-only. */
+function assertRootWithOnly(c: Obj, add: readonly string[]): void {
+  const sc = c.securityContext;
+  assert.deepEqual([...sc.capabilities.add].sort(), [...add].sort());
+  assert.deepEqual(sc.capabilities.drop, ['ALL']);
+  assert.equal(sc.runAsUser, 0);
+  assert.equal(sc.runAsNonRoot, false);
+  assert.equal(sc.allowPrivilegeEscalation, false);
+  assert.equal(sc.privileged, false);
+  assert.equal(sc.readOnlyRootFilesystem, true);
+}
+
 test('kustomization.yaml lists every manifest in the folder, and they exist', () => {
   const kustomization = load<Obj>('kustomization.yaml');
   assert.equal(kustomization.apiVersion, 'kustomize.config.k8s.io/v1beta1');
@@ -391,15 +403,9 @@ test('the netns component adds --collector.netns and exactly NET_ADMIN and NET_B
   assert.deepEqual(args.slice(0, -1), container(daemonSet()).args, 'the base flags stay');
   const known = exporterFlags();
   for (const arg of args) assert.ok(known.has(flagName(arg)), `unknown flag ${arg}`);
-  assert.deepEqual([...c.securityContext.capabilities.add].sort(), ['NET_ADMIN', 'NET_BROADCAST']);
-  assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
   // Root in the container: Kubernetes sets no ambient capabilities, so a non-root process would
   // lose the added ones at exec (see the patch and the setpriv test below).
-  assert.equal(c.securityContext.runAsUser, 0);
-  assert.equal(c.securityContext.runAsNonRoot, false);
-  assert.equal(c.securityContext.allowPrivilegeEscalation, false);
-  assert.equal(c.securityContext.privileged, false);
-  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  assertRootWithOnly(c, ['NET_ADMIN', 'NET_BROADCAST']);
   const pod = ds.spec.template.spec;
   assert.equal(pod.hostNetwork, true);
   assert.equal(pod.hostPID ?? false, false);
@@ -657,13 +663,7 @@ test('the lldp component gives a valid DaemonSet with --collector.lldp and exact
   assert.deepEqual(args.slice(0, -1), container(daemonSet()).args, 'the base flags stay');
   const known = exporterFlags();
   for (const arg of args) assert.ok(known.has(flagName(arg)), `unknown flag ${arg}`);
-  assert.deepEqual(c.securityContext.capabilities.add, ['NET_RAW']);
-  assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
-  assert.equal(c.securityContext.runAsUser, 0);
-  assert.equal(c.securityContext.runAsNonRoot, false);
-  assert.equal(c.securityContext.allowPrivilegeEscalation, false);
-  assert.equal(c.securityContext.privileged, false);
-  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  assertRootWithOnly(c, ['NET_RAW']);
   const pod = ds.spec.template.spec;
   assert.equal(pod.hostNetwork, true, 'the node\'s links, not the pod\'s');
   assert.equal(pod.securityContext.seccompProfile?.type, 'RuntimeDefault');
