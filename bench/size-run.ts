@@ -8,7 +8,7 @@ import { LineFeed } from './lib/lines.js';
 import { startOurs, startNodeExporter, type Running, type NodeExporterConfig } from './lib/exporters.js';
 import { ScrapeClient, PLAIN_HEADERS, PROMETHEUS_HEADERS } from './lib/http.js';
 import { memory, type Memory } from './lib/proc.js';
-import { sleep } from './lib/clock.js';
+import { monoMs, sleep } from './lib/clock.js';
 import { summarize, type Summary } from './lib/stats.js';
 import { measureScrapes, type ScrapeSeries } from './steps/scrapes.js';
 import { measureIdle, type IdleResult } from './steps/idle.js';
@@ -64,6 +64,9 @@ const NE_PORTS: Record<NodeExporterConfig, number> = { netclass: 9100, 'netclass
 const RCVBUF = 8 * 1024 * 1024; // what the exporter asks for by default (--netlink.receive-buffer-bytes)
 
 const T0 = Date.now();
+/** The idle window opens at least this long after our last scrape (see the idle step below). */
+const IDLE_AFTER_SCRAPES_MS = 15_000;
+
 function log(msg: string): void {
   process.stderr.write(`bench: [${((Date.now() - T0) / 1000).toFixed(1)} s] ${msg}\n`);
 }
@@ -104,6 +107,7 @@ async function main(config: SizeConfig): Promise<void> {
     const check = countLines('linkstate_up{', interfaces);
     const oursPlain = await measureScrapes(oursClient, '/metrics', PLAIN_HEADERS, { count: config.scrapes, minCount: config.scrapes, budgetMs: 0, check });
     const oursProm = await measureScrapes(oursClient, '/metrics', PROMETHEUS_HEADERS, { count: config.scrapes, minCount: config.scrapes, budgetMs: 0, check });
+    const oursScrapedAt = monoMs();
     const oursMemory = memory(ours.pid);
     log(`ours scrape median plain ${oursPlain.median.toFixed(2)} ms, prometheus ${oursProm.median.toFixed(2)} ms, rss ${(oursMemory.rss / 1e6).toFixed(1)} MB`);
 
@@ -122,9 +126,11 @@ async function main(config: SizeConfig): Promise<void> {
       }
     }
 
-    // Idle: every process at once, nobody scraping, connections closed.
+    // Idle: every process at once, nobody scraping, connections closed. The window opens at least
+    // IDLE_AFTER_SCRAPES_MS after our last scrape: V8's memory reducer compacts the heap once, about
+    // 8 s after the scrapes of a young process, and that is the scrapes' cost, not an idle timer.
     oursClient.close();
-    await sleep(2_000);
+    await sleep(Math.max(2_000, oursScrapedAt + IDLE_AFTER_SCRAPES_MS - monoMs()));
     const pids: Record<string, number> = { ours: ours.pid, listener: listener.pid };
     for (const [k, v] of Object.entries(ne)) pids[k] = v.run.pid;
     log(`idle for ${config.idleSeconds} s`);

