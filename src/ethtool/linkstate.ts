@@ -60,43 +60,41 @@ const LINKSTATE_CMDS = [ETHTOOL_MSG_LINKSTATE_GET_REPLY] as const;
  * substate numbers are names ('unknown_17'), not errors.
  */
 export function decodeLinkState(msg: NetlinkMessage): LinkState {
-  let link: boolean | undefined;
-  let sqi: number | undefined;
-  let sqiMax: number | undefined;
-  let extStateValue: number | undefined;
-  let extSubstateValue: number | undefined;
-  let linkDownEvents: number | undefined;
+  // The attributes as read; the ext state numbers are named once all are in (a substate's name
+  // depends on its state, whichever came first).
+  const got: { link?: boolean; sqi?: number; sqiMax?: number; extState?: number; extSubstate?: number; linkDownEvents?: number } = {};
   const device = walkDeviceMessage(msg, LINKSTATE_CMDS, 'LINKSTATE reply', ETHTOOL_A_LINKSTATE_HEADER, (a) => {
     switch (a.type) {
       case ETHTOOL_A_LINKSTATE_LINK:
-        link = a.u8() !== 0;
+        got.link = a.u8() !== 0;
         break;
       case ETHTOOL_A_LINKSTATE_SQI:
-        sqi = a.u32();
+        got.sqi = a.u32();
         break;
       case ETHTOOL_A_LINKSTATE_SQI_MAX:
-        sqiMax = a.u32();
+        got.sqiMax = a.u32();
         break;
       case ETHTOOL_A_LINKSTATE_EXT_STATE:
-        extStateValue = a.u8();
+        got.extState = a.u8();
         break;
       case ETHTOOL_A_LINKSTATE_EXT_SUBSTATE:
-        extSubstateValue = a.u8();
+        got.extSubstate = a.u8();
         break;
       case ETHTOOL_A_LINKSTATE_EXT_DOWN_CNT:
-        linkDownEvents = a.u32();
+        got.linkDownEvents = a.u32();
         break;
       default:
         break;
     }
   });
+  const { extState, extSubstate } = got;
   return {
     ...device,
-    link,
-    sqi,
-    sqiMax,
-    extState: extStateValue === undefined ? undefined : linkExtStateName(extStateValue),
-    extSubstate: extSubstateValue === undefined ? undefined : linkExtSubstateName(extStateValue, extSubstateValue),
-    linkDownEvents,
+    link: got.link,
+    sqi: got.sqi,
+    sqiMax: got.sqiMax,
+    extState: extState === undefined ? undefined : linkExtStateName(extState),
+    extSubstate: extSubstate === undefined ? undefined : linkExtSubstateName(extState, extSubstate),
+    linkDownEvents: got.linkDownEvents,
   };
 }

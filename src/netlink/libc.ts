@@ -16,56 +16,26 @@ const lib = koffi.load('libc.so.6');
 export type NativePointer = unknown;
 
 export const libc = {
-  socket: lib.func('int socket(int domain, int type, int protocol)') as (
-    domain: number,
-    type: number,
-    protocol: number,
-  ) => number,
-  setsockopt: lib.func('int setsockopt(int fd, int level, int name, void *value, uint32_t len)') as (
-    fd: number,
-    level: number,
-    name: number,
-    value: Buffer,
-    len: number,
-  ) => number,
-  getsockopt: lib.func('int getsockopt(int fd, int level, int name, void *value, void *len)') as (
-    fd: number,
-    level: number,
-    name: number,
-    value: Buffer,
-    len: Buffer,
-  ) => number,
+  socket: lib.func('int socket(int domain, int type, int protocol)') as
+    (domain: number, type: number, protocol: number) => number,
+  setsockopt: lib.func('int setsockopt(int fd, int level, int name, void *value, uint32_t len)') as
+    (fd: number, level: number, name: number, value: Buffer, len: number) => number,
+  getsockopt: lib.func('int getsockopt(int fd, int level, int name, void *value, void *len)') as
+    (fd: number, level: number, name: number, value: Buffer, len: Buffer) => number,
   bind: lib.func('int bind(int fd, void *addr, uint32_t len)') as (fd: number, addr: Buffer, len: number) => number,
-  getsockname: lib.func('int getsockname(int fd, void *addr, void *len)') as (
-    fd: number,
-    addr: Buffer,
-    len: Buffer,
-  ) => number,
-  sendto: lib.func('long sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t addrlen)') as (
-    fd: number,
-    buf: Buffer,
-    len: number,
-    flags: number,
-    addr: Buffer,
-    addrlen: number,
-  ) => number,
+  getsockname: lib.func('int getsockname(int fd, void *addr, void *len)') as
+    (fd: number, addr: Buffer, len: Buffer) => number,
+  sendto: lib.func('long sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t addrlen)') as
+    (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number) => number,
   /** The msghdr is passed as native memory (koffi.alloc) so iov_base can hold a stable address. */
-  recvmsg: lib.func('long recvmsg(int fd, void *msg, int flags)') as (
-    fd: number,
-    msg: NativePointer,
-    flags: number,
-  ) => number,
+  recvmsg: lib.func('long recvmsg(int fd, void *msg, int flags)') as
+    (fd: number, msg: NativePointer, flags: number) => number,
   /**
    * Up to vlen datagrams in one call: `msgvec` is the address (koffi.address) of an array of
    * struct mmsghdr in native memory, passed as an integer so that a call can start mid-array.
    */
-  recvmmsg: lib.func('int recvmmsg(int fd, uintptr_t msgvec, unsigned int vlen, int flags, void *timeout)') as (
-    fd: number,
-    msgvec: bigint,
-    vlen: number,
-    flags: number,
-    timeout: null,
-  ) => number,
+  recvmmsg: lib.func('int recvmmsg(int fd, uintptr_t msgvec, unsigned int vlen, int flags, void *timeout)') as
+    (fd: number, msgvec: bigint, vlen: number, flags: number, timeout: null) => number,
   close: lib.func('int close(int fd)') as (fd: number) => number,
 };
 
@@ -130,21 +100,13 @@ const closeCallback = koffi.proto('void linkstate_uv_close_cb(void *handle)');
 export const uv = {
   defaultLoop: self.func('void *uv_default_loop(void)') as () => NativePointer,
   handleSize: self.func('size_t uv_handle_size(int type)') as (type: number) => number,
-  pollInit: self.func('int uv_poll_init(void *loop, void *handle, int fd)') as (
-    loop: NativePointer,
-    handle: NativePointer,
-    fd: number,
-  ) => number,
-  pollStart: self.func('int uv_poll_start(void *handle, int events, linkstate_uv_poll_cb *cb)') as (
-    handle: NativePointer,
-    events: number,
-    cb: NativePointer,
-  ) => number,
+  pollInit: self.func('int uv_poll_init(void *loop, void *handle, int fd)') as
+    (loop: NativePointer, handle: NativePointer, fd: number) => number,
+  pollStart: self.func('int uv_poll_start(void *handle, int events, linkstate_uv_poll_cb *cb)') as
+    (handle: NativePointer, events: number, cb: NativePointer) => number,
   pollStop: self.func('int uv_poll_stop(void *handle)') as (handle: NativePointer) => number,
-  close: self.func('void uv_close(void *handle, linkstate_uv_close_cb *cb)') as (
-    handle: NativePointer,
-    cb: NativePointer,
-  ) => void,
+  close: self.func('void uv_close(void *handle, linkstate_uv_close_cb *cb)') as
+    (handle: NativePointer, cb: NativePointer) => void,
   unref: self.func('void uv_unref(void *handle)') as (handle: NativePointer) => void,
 };
 
