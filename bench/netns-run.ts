@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startOurs, type Running, type LaunchOptions } from './lib/exporters.js';
 import { ScrapeClient, bodyText, PLAIN_HEADERS, PROMETHEUS_HEADERS } from './lib/http.js';
-import { cpuSeconds, memory, runSeconds, type Memory } from './lib/proc.js';
+import { memory, runSeconds, type Memory } from './lib/proc.js';
 import { monoMs, sleep } from './lib/clock.js';
 import { summarize, type Summary } from './lib/stats.js';
 import { sumSamples } from './lib/exposition.js';
