@@ -2,7 +2,7 @@
 // `ip netns exec`, so /sys, `ip` and 127.0.0.1 are the lab's). Writes one JSON result file.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildLab, interfaceCount } from './lib/lab.js';
+import { buildLab, interfaceCount, run } from './lib/lab.js';
 import { Listener } from './lib/listener.js';
 import { LineFeed } from './lib/lines.js';
 import { startOurs, startNodeExporter, type Running, type NodeExporterConfig } from './lib/exporters.js';
@@ -161,6 +161,10 @@ async function main(config: SizeConfig): Promise<void> {
     const watched = await startOurs(OURS_PORT, join(logs, 'linkstate-exporter-latency.log'), [], config.exporterNodeOptions, (line) => feed.push(line), launch);
     running.push(watched);
     const watch = await Listener.start(config.listenerBinary, 'watch', RCVBUF);
+    // Its stamp is the reference: at SCHED_FIFO it reads a message when the kernel queues it, not
+    // when the scheduler gets round to it (at normal priority it stamped up to 5 ms late, so some
+    // changes showed as applied before the kernel sent them).
+    await run('chrt', ['--fifo', '--pid', '50', String(watch.pid)]);
     const latencyClient = new ScrapeClient(watched.base);
     await latencyClient.get('/metrics'); // first render
     const latency = await measureLatency(latencyClient, watch, feed, config.pairs, config.changes);

@@ -1,6 +1,6 @@
 // Latency of a single carrier change. For each change, `ip link set peerK down|up` flips lnkK's
-// carrier. The C listener (watch mode, its own RTMGRP_LINK socket) stamps the kernel's RTM_NEWLINK
-// for lnkK with CLOCK_MONOTONIC when it receives it; the exporter logs `msg="carrier changed"
+// carrier. The C listener (watch mode, its own RTMGRP_LINK socket, real-time priority set by the
+// caller) stamps the kernel's RTM_NEWLINK for lnkK with CLOCK_MONOTONIC when it receives it; the exporter logs `msg="carrier changed"
 // device=lnkK` right after applying that message to its table, with a wall-clock `ts` in ms. As
 // soon as the harness reads that line, it scrapes /metrics once (plain) and checks that the body
 // shows lnkK's new linkstate_carrier value. Reported per change, from the kernel's message:
