@@ -22,6 +22,7 @@ import { cpuTimes, memory, type Memory } from './lib/proc.js';
 import { monoMs, sleep } from './lib/clock.js';
 import { median, percentile, summarize, type Summary } from './lib/stats.js';
 import { waitQuiet } from './steps/storm.js';
+import { allowedCpus, pinApart, type Pinning } from './lib/pin.js';
 import { runLabStep } from './lib/lab-step.js';
 
 export type BaselineVariant = 'baseline' | 'current' | 'currentNoEthtool';
@@ -112,12 +113,6 @@ export interface MachineLoad {
   readonly harnessCpuMsPerScrape?: number;
 }
 
-/** Where the processes ran: the exporters, every thread, on one core and the harness on another (null: not pinned, one core). */
-export interface Pinning {
-  readonly exportersCpu: number;
-  readonly harnessCpu: number;
-}
-
 export interface ScrapeBaselineResult {
   readonly pairs: number;
   readonly interfaces: number;
@@ -160,41 +155,6 @@ function retransSegs(): number {
   const names = (tcp[0] ?? '').split(/\s+/);
   const values = (tcp[1] ?? '').split(/\s+/);
   return Number(values[names.indexOf('RetransSegs')]);
-}
-
-/**
- * Pins every thread of the exporters to the first CPU this harness may use and the harness to the
- * second (taskset); null with one CPU, or when taskset fails (logged; the series run unpinned).
- * Unpinned, the scheduler moved the exporter being scraped, the harness and the idle exporters'
- * V8 threads between the cores mid-transfer: plain scrapes grew long tails in stretches of a run
- * and the median ratio moved from one run to the next; pinned, the tails went (bench/README.md,
- * the scrape-baseline step).
- */
-async function pin(pids: readonly number[]): Promise<Pinning | null> {
-  // the first two CPUs this harness may run on (a cpuset may leave out CPU 0 or 1)
-  const cpus = allowedCpus();
-  const [exportersCpu, harnessCpu] = cpus;
-  if (exportersCpu === undefined || harnessCpu === undefined) return null;
-  try {
-    for (const pid of pids) await run('taskset', ['-a', '-p', '-c', String(exportersCpu), String(pid)]);
-    await run('taskset', ['-a', '-p', '-c', String(harnessCpu), String(process.pid)]);
-  } catch (err) {
-    log(`pinning failed, scraping unpinned: ${(err as Error).message}`);
-    return null;
-  }
-  return { exportersCpu, harnessCpu };
-}
-
-/** The CPUs of /proc/self/status's Cpus_allowed_list ("0-1", "0,2-3"), in order. */
-function allowedCpus(): number[] {
-  const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
-  const cpus: number[] = [];
-  for (const part of list.split(',')) {
-    const [a, b] = part.split('-').map(Number);
-    if (a === undefined || !Number.isInteger(a)) continue;
-    for (let c = a; c <= (b ?? a); c++) cpus.push(c);
-  }
-  return cpus;
 }
 
 const loadavg = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
@@ -360,7 +320,10 @@ async function main(config: ScrapeBaselineConfig): Promise<void> {
     await waitQuiet(live.map((l) => l.running.pid), 500, 30_000);
     for (const l of live) settledMs.set(l.variant, monoMs() - l.startedAt);
     log(`settled: linkstate_speed_bytes ${live.map((l) => `${l.variant} ${l.speedSamples}`).join(', ')}`);
-    const pinning = await pin(live.map((l) => l.running.pid));
+    // Unpinned, the scheduler moved the exporter being scraped, the harness and the idle exporters'
+    // V8 threads between the cores mid-transfer: plain scrapes grew long tails in stretches of a run
+    // and the median ratio moved from one run to the next; pinned, the tails went (bench/README.md).
+    const pinning = await pinApart(live.map((l) => l.running.pid), allowedCpus(), log);
     log(pinning === null ? 'nothing pinned' : `pinned: the exporters on CPU ${pinning.exportersCpu}, the harness on CPU ${pinning.harnessCpu}`);
 
     const byHeaders = new Map<HeaderSet, Map<BaselineVariant, BaselineSeries>>();

@@ -15,6 +15,7 @@ import { measureIdle, type IdleResult } from './steps/idle.js';
 import { measureStormCost, measureStormExact, type StormCost, type StormExact } from './steps/storm.js';
 import { measureLatency, type LatencyResult } from './steps/latency.js';
 import { runLabStep } from './lib/lab-step.js';
+import { allowedCpus, pinApart, unpinHarness } from './lib/pin.js';
 
 export interface SizeConfig {
   readonly pairs: number;
@@ -167,7 +168,13 @@ async function main(config: SizeConfig): Promise<void> {
     await run('chrt', ['--fifo', '--pid', '50', String(watch.pid)]);
     const latencyClient = new ScrapeClient(watched.base);
     await latencyClient.get('/metrics'); // first render
+    // The exporter on one core, the harness (and the `ip` it spawns) on the other: unpinned, a few
+    // changes in 200 waited milliseconds for a core the harness's own work held.
+    const cpus = allowedCpus();
+    const pinning = await pinApart([watched.pid], cpus, log);
+    if (pinning !== null) log(`single change: the exporter on CPU ${pinning.exportersCpu}, the harness on CPU ${pinning.harnessCpu}`);
     const latency = await measureLatency(latencyClient, watch, feed, config.pairs, config.changes);
+    if (pinning !== null) await unpinHarness(cpus);
     latencyClient.close();
     await watch.stop();
     await watched.stop();
