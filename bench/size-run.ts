@@ -128,8 +128,8 @@ async function main(config: SizeConfig): Promise<void> {
     }
 
     // Idle: every process at once, nobody scraping, connections closed. The window opens at least
-    // IDLE_AFTER_SCRAPES_MS after our last scrape: V8's memory reducer compacts the heap once, about
-    // 8 s after the scrapes of a young process, and that is the scrapes' cost, not an idle timer.
+    // IDLE_AFTER_SCRAPES_MS after our last scrape: V8's memory reducer compacts a young process's
+    // heap once, seconds after the scrapes, and that is the scrapes' cost, not an idle timer.
     oursClient.close();
     await sleep(Math.max(2_000, oursScrapedAt + IDLE_AFTER_SCRAPES_MS - monoMs()));
     const pids: Record<string, number> = { ours: ours.pid, listener: listener.pid };
@@ -163,8 +163,8 @@ async function main(config: SizeConfig): Promise<void> {
     running.push(watched);
     const watch = await Listener.start(config.listenerBinary, 'watch', RCVBUF);
     // Its stamp is the reference: at SCHED_FIFO it reads a message when the kernel queues it, not
-    // when the scheduler gets round to it (at normal priority it stamped up to 5 ms late, so some
-    // changes showed as applied before the kernel sent them).
+    // when the scheduler gets round to it (at normal priority some changes showed as applied
+    // before the kernel sent them).
     await run('chrt', ['--fifo', '--pid', '50', String(watch.pid)]);
     const latencyClient = new ScrapeClient(watched.base);
     await latencyClient.get('/metrics'); // first render

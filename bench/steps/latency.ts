@@ -1,9 +1,10 @@
 // Latency of a single carrier change. For each change, `ip link set peerK down|up` flips lnkK's
 // carrier. The C listener (watch mode, its own RTMGRP_LINK socket, real-time priority set by the
-// caller) stamps the kernel's RTM_NEWLINK for lnkK with CLOCK_MONOTONIC when it receives it; the exporter logs `msg="carrier changed"
-// device=lnkK` right after applying that message to its table, with a wall-clock `ts` in ms. As
-// soon as the harness reads that line, it scrapes /metrics once (plain) and checks that the body
-// shows lnkK's new linkstate_carrier value. Reported per change, from the kernel's message:
+// caller) stamps the kernel's RTM_NEWLINK for lnkK with CLOCK_MONOTONIC when it receives it; the
+// exporter logs `msg="carrier changed" device=lnkK` right after applying that message to its
+// table, with a wall-clock `ts` in ms. As soon as the harness reads that line, it scrapes
+// /metrics once (plain) and checks that the body shows lnkK's new linkstate_carrier value.
+// Reported per change, from the kernel's message:
 //   applied = the log line's ts (ms resolution: the true value is up to 1 ms later);
 //   visible = the end of that scrape (an upper bound for /metrics showing the change: it includes
 //             the line's wait in the exporter's log writer, up to 20 ms, the harness reading it,
